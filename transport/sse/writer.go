@@ -1,0 +1,134 @@
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ContentType is the Content-Type of every event stream rtbench serves.
+const ContentType = "text/event-stream; charset=utf-8"
+
+// DefaultWriteTimeout bounds one write+flush of an event stream, so a client
+// that stops reading cannot pin a server goroutine.
+const DefaultWriteTimeout = 10 * time.Second
+
+// SetHeaders sets the headers an event stream needs to pass proxies
+// unbuffered and uncached: the content type, Cache-Control: no-store,
+// X-Accel-Buffering: no (nginx). Event streams are never compressed.
+func SetHeaders(h http.Header) {
+	h.Set("Content-Type", ContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	h.Del("Content-Length")
+}
+
+// AppendEvent appends one event in wire format to dst: an "id:" line when id
+// is non-empty, an "event:" line when event is non-empty, one "data:" line for
+// each line of data (split at CR, LF or CRLF, so any data survives the
+// framing), and the blank line that dispatches it. id and event must not
+// contain CR or LF; such characters are dropped rather than corrupting the
+// stream.
+func AppendEvent(dst []byte, id, event string, data []byte) []byte {
+	if id != "" {
+		dst = appendField(dst, "id", id)
+	}
+	if event != "" {
+		dst = appendField(dst, "event", event)
+	}
+	for {
+		i := bytes.IndexAny(data, "\r\n")
+		if i < 0 {
+			break
+		}
+		dst = append(dst, "data: "...)
+		dst = append(dst, data[:i]...)
+		dst = append(dst, '\n')
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		data = data[i+1:]
+	}
+	dst = append(dst, "data: "...)
+	dst = append(dst, data...)
+	return append(dst, '\n', '\n')
+}
+
+func appendField(dst []byte, name, value string) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ':', ' ')
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c != '\r' && c != '\n' {
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '\n')
+}
+
+// AppendComment appends a comment line (": text"), which clients ignore but
+// which keeps proxies and idle timers from closing a quiet stream.
+func AppendComment(dst []byte, text string) []byte {
+	return appendField(dst, "", text)
+}
+
+// AppendRetry appends a "retry:" line setting the client's reconnection time.
+func AppendRetry(dst []byte, d time.Duration) []byte {
+	dst = append(dst, "retry: "...)
+	dst = strconv.AppendInt(dst, d.Milliseconds(), 10)
+	return append(dst, '\n', '\n')
+}
+
+// ErrNoFlush is returned when the ResponseWriter cannot flush, so events
+// would sit in a buffer instead of streaming.
+var ErrNoFlush = errors.New("sse: response writer cannot flush")
+
+// Stream writes an event stream to an http.ResponseWriter. Every Send is
+// written and flushed at once, under a write deadline of its own: a server-wide
+// WriteTimeout would cut every long stream, while a per-write deadline only
+// cuts a client that stopped reading.
+type Stream struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+// NewStream sets the event-stream headers, writes status 200 and flushes them
+// so the client sees the stream open before the first event. timeout <= 0
+// means DefaultWriteTimeout.
+func NewStream(w http.ResponseWriter, timeout time.Duration) (*Stream, error) {
+	if timeout <= 0 {
+		timeout = DefaultWriteTimeout
+	}
+	s := &Stream{w: w, rc: http.NewResponseController(w), timeout: timeout}
+	SetHeaders(w.Header())
+	w.WriteHeader(http.StatusOK)
+	if err := s.flush(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Send writes p (one or more complete events) and flushes it.
+func (s *Stream) Send(p []byte) error {
+	// A ResponseWriter without deadline support (httptest.ResponseRecorder)
+	// is fine: there is no socket to stall on.
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if _, err := s.w.Write(p); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+func (s *Stream) flush() error {
+	if err := s.rc.Flush(); err != nil {
+		if errors.Is(err, http.ErrNotSupported) {
+			return ErrNoFlush
+		}
+		return err
+	}
+	return nil
+}
