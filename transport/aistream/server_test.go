@@ -1,0 +1,229 @@
+package aistream
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// TestRoundTrip serves the Routes through a real HTTP server: each token
+// chunk must reach the client as its own read (flushed, not buffered), the
+// response must be a chunked event stream, and the text must be the expected
+// one.
+func TestRoundTrip(t *testing.T) {
+	mux := http.NewServeMux()
+	for _, r := range New(Options{}).Routes() {
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close) // after the parallel subtests
+	tests := []struct {
+		path string
+		body string
+	}{
+		{"/v1/chat/completions", routes[0].body},
+		{"/v1/messages", routes[1].body},
+		{"/api/chat", routes[2].body},
+	}
+	// Tokens 50ms apart: far more than a loopback read takes.
+	const query = "?ttft=30ms&tps=20&tokens=3"
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+tt.path+query, strings.NewReader(tt.body))
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" ||
+				len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
+				t.Fatalf("status %d, Content-Type %q, Transfer-Encoding %v: want a chunked 200 event stream",
+					resp.StatusCode, resp.Header.Get("Content-Type"), resp.TransferEncoding)
+			}
+			var text strings.Builder
+			tokenReads, all := 0, ""
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := resp.Body.Read(buf)
+				if n > 0 {
+					read := string(buf[:n])
+					all += read
+					if !strings.HasSuffix(read, "\n\n") {
+						t.Errorf("read %q does not end on an event boundary", read)
+					}
+					tokens := 0
+					for _, ev := range parseEvents(t, read) {
+						if s, ok := tokenText(t, ev); ok {
+							tokens++
+							text.WriteString(s)
+						}
+					}
+					if tokens > 1 {
+						t.Errorf("%d token events arrived in one read %q: chunks are not flushed one by one", tokens, read)
+					}
+					tokenReads += tokens
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tokenReads != 3 || text.String() != (Tokens{}).Text(3) {
+				t.Errorf("got %d token reads with %q, want 3 with %q", tokenReads, text.String(), Tokens{}.Text(3))
+			}
+			if evs := parseEvents(t, all); len(evs) == 0 {
+				t.Error("no events")
+			}
+		})
+	}
+}
+
+func TestRoutesMethods(t *testing.T) {
+	mux := http.NewServeMux()
+	for _, r := range New(Options{}).Routes() {
+		mux.Handle(r.Pattern, r.Handler)
+	}
+	for _, path := range []string{"/v1/chat/completions", "/v1/messages", "/api/chat"} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "POST" {
+			t.Errorf("GET %s: %d Allow %q, want 405 Allow POST", path, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
+}
+
+// TestSeedPrecedence: the OpenAI body's seed sets the text; a query seed
+// beats it and a header seed beats both.
+func TestSeedPrecedence(t *testing.T) {
+	tests := []struct {
+		name    string
+		target  string
+		headers []string
+		body    string
+		seed    uint64
+	}{
+		{"server", "/", nil, `{"messages":[{"role":"user","content":"Hi"}]}`, 1},
+		{"body", "/", nil, `{"messages":[{"role":"user","content":"Hi"}],"seed":11}`, 11},
+		{"body negative", "/", nil, `{"messages":[{"role":"user","content":"Hi"}],"seed":-1}`, 1<<64 - 1},
+		{"query beats body", "/?seed=12", nil, `{"messages":[{"role":"user","content":"Hi"}],"seed":11}`, 12},
+		{"header beats query", "/?seed=12", []string{"X-RTBench-Seed: 13"}, `{"messages":[{"role":"user","content":"Hi"}],"seed":11}`, 13},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := New(Options{Tokens: Tokens{Length: 12}})
+				rec, _ := serve(s.ChatCompletions, newRequest(t.Context(), tt.target, tt.body, tt.headers...))
+				want := string(appendJSONString(nil, Tokens{Seed: tt.seed}.Text(12)))
+				if !strings.Contains(rec.Body.String(), `"content":`+want+`,`) {
+					t.Errorf("body %s\ndoes not hold the seed-%d text %s", rec.Body.String(), tt.seed, want)
+				}
+			})
+		})
+	}
+}
+
+// deadlineRecorder supports SetWriteDeadline, like a real connection, and
+// can fail writes after a number of them.
+type deadlineRecorder struct {
+	*flushRecorder
+	deadlines []time.Time
+	writes    int
+	failAfter int // 0: never
+}
+
+func (d *deadlineRecorder) SetWriteDeadline(t time.Time) error {
+	d.deadlines = append(d.deadlines, t)
+	return nil
+}
+
+func (d *deadlineRecorder) Write(p []byte) (int, error) {
+	d.writes++
+	if d.failAfter > 0 && d.writes > d.failAfter {
+		return 0, errors.New("broken pipe")
+	}
+	return d.flushRecorder.Write(p)
+}
+
+// TestWriteDeadline: every event is written under a fresh deadline of
+// WriteTimeout, and a failed write ends the handler at once.
+func TestWriteDeadline(t *testing.T) {
+	for _, rt := range routes {
+		t.Run(rt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tok := Tokens{TTFT: 100 * time.Millisecond, TPS: 10, Length: 5}
+				s := New(Options{Tokens: tok, WriteTimeout: 3 * time.Second})
+				w := &deadlineRecorder{flushRecorder: newFlushRecorder()}
+				start := time.Now()
+				s.Routes()[routeIndex(rt.name)].Handler.ServeHTTP(w, newRequest(t.Context(), "/", rt.body))
+				evs := w.events()
+				if len(w.deadlines) != len(evs) || len(evs) != rt.lead+5+rt.trail {
+					t.Fatalf("%d deadlines for %d events, want one per event (%d)", len(w.deadlines), len(evs), rt.lead+5+rt.trail)
+				}
+				for i, ev := range evs {
+					if want := ev.at.Add(3 * time.Second); !w.deadlines[i].Equal(want) {
+						t.Errorf("event %d: deadline %v, want %v", i, w.deadlines[i].Sub(start), want.Sub(start))
+					}
+				}
+
+				// Fail the write of the second chunk (due at 200ms).
+				w = &deadlineRecorder{flushRecorder: newFlushRecorder(), failAfter: rt.lead + 1}
+				start = time.Now()
+				s.Routes()[routeIndex(rt.name)].Handler.ServeHTTP(w, newRequest(t.Context(), "/", rt.body))
+				if took := time.Since(start); took != 200*time.Millisecond || w.writes != rt.lead+2 {
+					t.Errorf("after a failed write the handler returned at %v after %d writes, want 200ms after %d", took, w.writes, rt.lead+2)
+				}
+			})
+		})
+	}
+}
+
+func routeIndex(name string) int {
+	for i, rt := range routes {
+		if rt.name == name {
+			return i
+		}
+	}
+	panic(name)
+}
+
+// TestStats: a complete stream counts every event and byte it wrote and is
+// open only while it runs; a non-streamed answer counts as one event.
+func TestStats(t *testing.T) {
+	for _, rt := range routes {
+		for _, streamed := range []bool{true, false} {
+			body := rt.body
+			if !streamed {
+				if body = rt.plain; body == "" {
+					continue
+				}
+			}
+			synctest.Test(t, func(t *testing.T) {
+				stats := new(transport.ServerStats)
+				s := New(Options{Tokens: Tokens{Length: 4}, Stats: stats})
+				rec, _ := serve(rt.handler(s), newRequest(t.Context(), "/", body))
+				events := int64(rt.lead + 4 + rt.trail)
+				if !streamed {
+					events = 1
+				}
+				snap := stats.Snapshot()
+				if snap.Events[transport.AIStream] != events || snap.Bytes[transport.AIStream] != int64(rec.Body.Len()) || snap.Open[transport.AIStream] != 0 {
+					t.Errorf("%s stream=%v: stats %d events %d bytes %d open, want %d events %d bytes 0 open", rt.name, streamed,
+						snap.Events[transport.AIStream], snap.Bytes[transport.AIStream], snap.Open[transport.AIStream], events, rec.Body.Len())
+				}
+			})
+		}
+	}
+}
