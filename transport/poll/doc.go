@@ -1,0 +1,17 @@
+// Package poll holds the mock server's polling endpoints: plain, conditional
+// and long polling of a tick timeline or a pub/sub channel, the channel
+// message feed a polling client resumes with ?since=N, and the "job status
+// polling" API (POST a job, then poll it until it completes).
+//
+// Every endpoint answers with an ETag for its current state and a 304 Not
+// Modified when If-None-Match still matches, and every endpoint long-polls
+// with ?wait=D (a Go duration, at most Handler.MaxWait): the request is held
+// until the state changes, the wait elapses or the request context ends. No
+// goroutine runs between requests: tick and job states are computed from the
+// clock (transport.Timeline, a job's creation time), and a held request
+// sleeps on one timer set to the exact time of the next change, or on the
+// pubsub hub's broadcast channel.
+//
+// Handler.Register shows the routes; the mock server registers the same
+// methods itself behind its CORS and connection-cap middleware.
+package poll
