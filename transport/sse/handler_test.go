@@ -271,3 +271,18 @@ func TestResume(t *testing.T) {
 		}
 	})
 }
+
+func TestAppendEventLines(t *testing.T) {
+	tests := []struct{ id, event, data, want string }{
+		{"", "", "x", "data: x\n\n"},
+		{"7", "tick", "a\nb\r\nc\rd", "id: 7\nevent: tick\ndata: a\ndata: b\ndata: c\ndata: d\n\n"},
+		{"", "", "", "data: \n\n"},
+		{"", "", "end\n", "data: end\ndata: \n\n"},
+		{"a\nb", "e\rv", "x", "id: ab\nevent: ev\ndata: x\n\n"},
+	}
+	for _, tt := range tests {
+		if got := string(AppendEvent(nil, tt.id, tt.event, []byte(tt.data))); got != tt.want {
+			t.Errorf("AppendEvent(%q, %q, %q) = %q, want %q", tt.id, tt.event, tt.data, got, tt.want)
+		}
+	}
+}

@@ -39,7 +39,7 @@ func AppendEvent(dst []byte, id, event string, data []byte) []byte {
 		dst = appendField(dst, "event", event)
 	}
 	for {
-		i := bytes.IndexAny(data, "\r\n")
+		i := firstBreak(data)
 		if i < 0 {
 			break
 		}
@@ -54,6 +54,16 @@ func AppendEvent(dst []byte, id, event string, data []byte) []byte {
 	dst = append(dst, "data: "...)
 	dst = append(dst, data...)
 	return append(dst, '\n', '\n')
+}
+
+// firstBreak is the index of the first CR or LF in data, or -1. Two IndexByte
+// calls (assembly) beat bytes.IndexAny's generic path on event-sized data.
+func firstBreak(data []byte) int {
+	i := bytes.IndexByte(data, '\n')
+	if j := bytes.IndexByte(data, '\r'); j >= 0 && (i < 0 || j < i) {
+		return j
+	}
+	return i
 }
 
 func appendField(dst []byte, name, value string) []byte {
@@ -89,9 +99,10 @@ var ErrNoFlush = errors.New("sse: response writer cannot flush")
 // WriteTimeout would cut every long stream, while a per-write deadline only
 // cuts a client that stopped reading.
 type Stream struct {
-	w       http.ResponseWriter
-	rc      *http.ResponseController
-	timeout time.Duration
+	w          http.ResponseWriter
+	rc         *http.ResponseController
+	timeout    time.Duration
+	noDeadline bool // the writer has no deadlines (a test recorder): don't ask again
 }
 
 // NewStream sets the event-stream headers, writes status 200 and flushes them
@@ -114,8 +125,12 @@ func NewStream(w http.ResponseWriter, timeout time.Duration) (*Stream, error) {
 func (s *Stream) Send(p []byte) error {
 	// A ResponseWriter without deadline support (httptest.ResponseRecorder)
 	// is fine: there is no socket to stall on.
-	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
+	if !s.noDeadline {
+		if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); errors.Is(err, http.ErrNotSupported) {
+			s.noDeadline = true
+		} else if err != nil {
+			return err
+		}
 	}
 	if _, err := s.w.Write(p); err != nil {
 		return err

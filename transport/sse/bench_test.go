@@ -1,0 +1,114 @@
+package sse
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/pubsub"
+	"github.com/rtbench/rtbench/transport/transporttest"
+)
+
+// BenchmarkFanoutSSE1000 publishes one message per iteration to a channel
+// with 1,000 SSE subscribers on a loopback server and waits until every
+// subscriber has read it. It reports delivered events per second and heap
+// allocations per delivered event. The subscribers run in the same process
+// and read into fixed buffers (no allocation of their own per event), so
+// the allocations are the server's: the handler's writes, net/http's
+// chunked writer, the hub's per-publish message (shared by all 1,000).
+//
+//	go test -run '^$' -bench FanoutSSE -benchtime 2000x ./transport/sse/
+func BenchmarkFanoutSSE1000(b *testing.B) {
+	const subscribers = 1000
+	hub := pubsub.New(pubsub.Options{})
+	var stats transport.ServerStats
+	srv := httptest.NewServer(&Handler{Hub: hub, Stats: &stats, Heartbeat: time.Hour})
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var received, target atomic.Int64
+	target.Store(-1)
+	reached := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for range subscribers {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"?channel=bench&retry=0", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer resp.Body.Close()
+			countEvents(resp.Body, func() {
+				if received.Add(1) == target.Load() {
+					reached <- struct{}{}
+				}
+			})
+		}()
+	}
+	transporttest.Eventually(b, 10*time.Second, "subscribers did not all connect", func() bool {
+		return stats.Snapshot().Open[transport.SSE] == subscribers
+	})
+
+	data := []byte(`{"headline":"a published update of typical size","n":1}`)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		target.Store(int64(i+1) * subscribers)
+		if _, n, err := hub.Publish("bench", data, 0); err != nil || n != subscribers {
+			b.Fatalf("publish: %d subscribers, %v", n, err)
+		}
+		<-reached
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	delivered := float64(b.N) * subscribers
+	b.ReportMetric(delivered/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/delivered, "allocs/event")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/delivered, "B/event")
+	cancel()
+	wg.Wait()
+}
+
+// countEvents calls event once per blank line that ends an event ("\n\n"),
+// reading into one fixed buffer, until r fails.
+func countEvents(r io.Reader, event func()) {
+	buf := make([]byte, 32<<10)
+	var prev byte
+	for {
+		n, err := r.Read(buf)
+		p := buf[:n]
+		if n > 0 && prev == '\n' && p[0] == '\n' {
+			event()
+		}
+		for {
+			i := bytes.Index(p, []byte("\n\n"))
+			if i < 0 {
+				break
+			}
+			event()
+			p = p[i+2:]
+		}
+		if n > 0 {
+			prev = buf[n-1]
+		}
+		if err != nil {
+			return
+		}
+	}
+}
