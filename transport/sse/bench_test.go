@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	r3 "github.com/r3labs/sse/v2"
+
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/transporttest"
@@ -111,4 +113,70 @@ func countEvents(r io.Reader, event func()) {
 			return
 		}
 	}
+}
+
+// BenchmarkFanoutSSE1000PeerR3labs is the same measurement against
+// r3labs/sse/v2's server (the SSE server the design names), as the peer
+// measured in the same run: one stream, 1,000 subscribers, AutoReplay off so
+// it does not resend its log to each subscriber.
+//
+//	go test -run '^$' -bench FanoutSSE -benchtime 2000x ./transport/sse/
+func BenchmarkFanoutSSE1000PeerR3labs(b *testing.B) {
+	const subscribers = 1000
+	peer := r3.New()
+	peer.AutoReplay = false
+	peer.AutoStream = false
+	peer.CreateStream("bench")
+	defer peer.Close()
+	srv := httptest.NewServer(peer)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var received, target atomic.Int64
+	target.Store(-1)
+	reached := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	for range subscribers {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"?stream=bench", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer resp.Body.Close()
+			countEvents(resp.Body, func() {
+				if received.Add(1) == target.Load() {
+					reached <- struct{}{}
+				}
+			})
+		}()
+	}
+	// r3labs registers a subscriber (through its stream's run loop, which
+	// also serialises publishes) before it sends the response headers, so
+	// every subscriber is registered once client.Do has returned.
+
+	data := []byte(`{"headline":"a published update of typical size","n":1}`)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		target.Store(int64(i+1) * subscribers)
+		peer.Publish("bench", &r3.Event{Data: data})
+		<-reached
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	delivered := float64(b.N) * subscribers
+	b.ReportMetric(delivered/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/delivered, "allocs/event")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/delivered, "B/event")
+	cancel()
+	wg.Wait()
 }

@@ -152,7 +152,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := conn{h: h, st: st, p: p, buf: make([]byte, 0, 512+p.size)}
 	if p.retry > 0 {
 		c.buf = AppendRetry(c.buf[:0], p.retry)
-		if c.send(false) != nil {
+		if c.send(time.Now(), false) != nil {
 			return
 		}
 	}
@@ -183,13 +183,13 @@ type conn struct {
 	last time.Time
 }
 
-// send writes c.buf; event says whether it holds an event (counted) rather
-// than a retry or a heartbeat comment.
-func (c *conn) send(event bool) error {
-	if err := c.st.Send(c.buf); err != nil {
+// send writes c.buf at now; event says whether it holds an event (counted)
+// rather than a retry or a heartbeat comment.
+func (c *conn) send(now time.Time, event bool) error {
+	if err := c.st.SendAt(c.buf, now); err != nil {
 		return err
 	}
-	c.last = time.Now()
+	c.last = now
 	if event {
 		c.sent++
 		c.h.Stats.Sent(transport.SSE, len(c.buf))
@@ -205,7 +205,7 @@ func (c *conn) heartbeat(now time.Time) error {
 		return nil
 	}
 	c.buf = AppendComment(c.buf[:0], "ping")
-	return c.send(false)
+	return c.send(now, false)
 }
 
 func (c *conn) heartbeatTimer() (*time.Ticker, <-chan time.Time) {
@@ -259,7 +259,7 @@ func (c *conn) ticks(r *http.Request, last uint64, resume bool) {
 			return
 		}
 		c.buf = appendTickEvent(c.buf[:0], next, sched, now.UnixNano(), c.p.size)
-		if c.send(true) != nil {
+		if c.send(now, true) != nil {
 			return
 		}
 		next++
@@ -299,12 +299,13 @@ func (c *conn) channel(r *http.Request, sub *pubsub.Subscription) {
 		msgs, _, changed := sub.Next(pending[:0])
 		pending = msgs
 		for _, m := range msgs {
+			now := time.Now()
 			c.buf = append(c.buf[:0], "id: "...)
 			c.buf = strconv.AppendUint(c.buf, m.Seq, 10)
 			c.buf = append(c.buf, "\ndata: "...)
-			c.buf = m.AppendJSON(c.buf, time.Now().UnixNano())
+			c.buf = m.AppendJSON(c.buf, now.UnixNano())
 			c.buf = append(c.buf, '\n', '\n')
-			if c.send(true) != nil || c.done() {
+			if c.send(now, true) != nil || c.done() {
 				return
 			}
 		}

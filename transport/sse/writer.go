@@ -102,7 +102,8 @@ type Stream struct {
 	w          http.ResponseWriter
 	rc         *http.ResponseController
 	timeout    time.Duration
-	noDeadline bool // the writer has no deadlines (a test recorder): don't ask again
+	noDeadline bool      // the writer has no deadlines (a test recorder): don't ask again
+	deadline   time.Time // the write deadline in force
 }
 
 // NewStream sets the event-stream headers, writes status 200 and flushes them
@@ -122,15 +123,23 @@ func NewStream(w http.ResponseWriter, timeout time.Duration) (*Stream, error) {
 }
 
 // Send writes p (one or more complete events) and flushes it.
-func (s *Stream) Send(p []byte) error {
+func (s *Stream) Send(p []byte) error { return s.SendAt(p, time.Now()) }
+
+// SendAt is Send for a caller that has just read the clock. A write may block
+// for between half the timeout and the whole of it: the deadline is moved
+// forward only once half of it has been used, which spares a runtime timer
+// update on every event of a fast stream.
+func (s *Stream) SendAt(p []byte, now time.Time) error {
 	// A ResponseWriter without deadline support (httptest.ResponseRecorder)
 	// is fine: there is no socket to stall on.
-	if !s.noDeadline {
-		if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); errors.Is(err, http.ErrNotSupported) {
+	if !s.noDeadline && s.deadline.Sub(now) < s.timeout/2 {
+		d := now.Add(s.timeout)
+		if err := s.rc.SetWriteDeadline(d); errors.Is(err, http.ErrNotSupported) {
 			s.noDeadline = true
 		} else if err != nil {
 			return err
 		}
+		s.deadline = d
 	}
 	if _, err := s.w.Write(p); err != nil {
 		return err

@@ -1,0 +1,55 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Exit codes, the same for every command (README "Exit codes").
+const (
+	ExitOK          = 0   // success
+	ExitFailed      = 1   // a check or threshold failed, or the run failed
+	ExitUsage       = 2   // bad flags, arguments or configuration
+	ExitUnreachable = 3   // the target could not be reached (refused, DNS, TLS)
+	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM
+)
+
+// ExitError carries an exit code with the error a person reads.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// UsageError marks err as bad input: exit code 2.
+func UsageError(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// UnreachableError marks err as a target that could not be reached: exit 3.
+func UnreachableError(err error) error { return &ExitError{Code: ExitUnreachable, Err: err} }
+
+// FailedError marks err as a failed check or threshold: exit 1.
+func FailedError(err error) error { return &ExitError{Code: ExitFailed, Err: err} }
+
+// errInterrupted is returned by a command stopped by a signal, after it has
+// printed and saved what it measured.
+var errInterrupted = &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted")}
+
+// exitCode is the one place that maps an error to the process exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	return ExitFailed
+}

@@ -1,0 +1,178 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtbench/rtbench/transport/mock"
+)
+
+// ServeOptions are the parsed flags of `rtbench serve`.
+type ServeOptions struct {
+	Addr        string
+	AllowRemote bool
+	Mock        mock.Config
+}
+
+// NewCmdServe builds `rtbench serve`. runF replaces the run step in tests.
+func NewCmdServe(env *Env, runF func(context.Context, *ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{}
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve realistic mock endpoints of all four real-time patterns",
+		Long: `Serve mock endpoints of every real-time pattern on one listener, to develop and
+test clients against and as a target whose behaviour is known exactly.
+
+Routes (GET / lists them with live browser demos):
+  GET  /api/stream                  Next.js tutorial SSE: "connected", then {"time","value"} every second
+  POST /api/chat                    Next.js tutorial chat: data: {"text":...} chunks, then [DONE]
+  POST /api/jobs, GET /api/jobs/ID  job status polling: queued, running (progress), completed; ETag, ?wait=
+  POST /api/publish                 {"channel","data"} fanned out to SSE, WebSocket and polling subscribers
+  GET  /sse                         measurement stream: ?rate= &count= &size= &jitter= &channel=; Last-Event-ID
+  GET  /ws                          WebSocket: ticks at ?rate=, echo, ?channel= rooms, ?binary=1
+  GET  /poll                        latest tick state, ETag/304, ?since=N&wait=D long-poll
+  GET  /api/channels/X/messages     channel messages ?since=N[&wait=D]
+  POST /v1/chat/completions         OpenAI Chat Completions compatible (stream or not)
+  POST /v1/messages                 Anthropic Messages compatible (stream or not)
+  GET  /healthz, GET /metrics       health and Prometheus metrics
+
+Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter,
+-Chunk, -Tokens, -Seed or the query parameters ttft, tps, jitter, chunk, tokens, seed.
+
+The server binds to 127.0.0.1 unless told otherwise. SIGINT or SIGTERM shut it down
+gracefully: event streams end, WebSockets close with 1001, all within
+--shutdown-timeout; then it exits 0.`,
+		Example: `  # Serve on 127.0.0.1:8080 and watch a stream
+  rtbench serve &
+  curl -N http://127.0.0.1:8080/sse
+
+  # Ten events a second of 1 KiB each, ending after 100
+  curl -N 'http://127.0.0.1:8080/sse?rate=10&size=1024&count=100'
+
+  # A slow model: 800ms to the first token, then 20 tokens/s
+  rtbench serve --ttft 800ms --tps 20
+
+  # Listen on every interface (prints a warning)
+  rtbench serve --addr 0.0.0.0:8080 --allow-remote`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), opts)
+			}
+			return serveRun(c.Context(), env, opts)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
+	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow an --addr that is not a loopback address")
+	f.IntVar(&opts.Mock.MaxConns, "max-conns", defaultMaxConns(), "requests in flight before new ones get 503 + Retry-After (0 = no cap; default: open-files limit - 512)")
+	f.StringSliceVar(&opts.Mock.Origins, "origins", nil, "allow CORS and WebSocket upgrades only from these origin host patterns (e.g. 'localhost:*,*.example.com'); default any")
+	f.DurationVar(&opts.Mock.Heartbeat, "heartbeat", 15*time.Second, "SSE comment heartbeat interval")
+	f.DurationVar(&opts.Mock.Retry, "retry", 3*time.Second, "SSE retry: value sent at the start of each stream")
+	f.DurationVar(&opts.Mock.WriteTimeout, "write-timeout", 10*time.Second, "deadline of each write on a stream; a client that stops reading for longer is dropped")
+	f.DurationVar(&opts.Mock.StreamInterval, "stream-interval", time.Second, "tick interval of /api/stream")
+	f.IntVar(&opts.Mock.Hub.RingSize, "ring", 1024, "messages kept per channel for Last-Event-ID resume and polling")
+	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
+	addPatternFlags(f, opts)
+	return c
+}
+
+func (o *ServeOptions) validate() error {
+	host, port, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return UsageError("--addr %q: want host:port, such as 127.0.0.1:8080", o.Addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return UsageError("--addr %q: port %q is not a port number", o.Addr, port)
+	}
+	if !o.AllowRemote && !isLoopback(host) {
+		return UsageError("--addr %q listens beyond this machine; add --allow-remote to confirm, or use 127.0.0.1", o.Addr)
+	}
+	if o.Mock.MaxConns < 0 {
+		return UsageError("--max-conns %d: want 0 (no cap) or more", o.Mock.MaxConns)
+	}
+	if o.Mock.Hub.RingSize < 1 || o.Mock.Hub.RingSize > 1<<20 {
+		return UsageError("--ring %d: want 1 to %d messages", o.Mock.Hub.RingSize, 1<<20)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		zero bool
+	}{
+		{"--heartbeat", o.Mock.Heartbeat, true},
+		{"--retry", o.Mock.Retry, true},
+		{"--write-timeout", o.Mock.WriteTimeout, false},
+		{"--stream-interval", o.Mock.StreamInterval, false},
+		{"--shutdown-timeout", o.Mock.ShutdownTimeout, false},
+	} {
+		if d.v < 0 || (d.v == 0 && !d.zero) {
+			return UsageError("%s %v: want a positive duration such as 500ms or 15s", d.name, d.v)
+		}
+	}
+	return o.validatePatterns()
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// defaultMaxConns leaves headroom below the open-files limit, so the server
+// answers 503 instead of failing accept with EMFILE.
+func defaultMaxConns() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<20 {
+		return 0
+	}
+	return max(int(rl.Cur)-512, 64)
+}
+
+func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
+	host, _, _ := net.SplitHostPort(opts.Addr)
+	if !isLoopback(host) {
+		fmt.Fprintf(env.ErrOut, "warning: listening on %s: every host that can reach this machine can use the mock endpoints\n", opts.Addr)
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return UsageError("--addr %s is already in use; stop the other server or pick another port (--addr 127.0.0.1:0 picks a free one)", opts.Addr)
+		}
+		return UsageError("cannot listen on %s: %v", opts.Addr, err)
+	}
+	srv := mock.New(opts.Mock)
+	fmt.Fprintf(env.ErrOut, "rtbench serve: listening on http://%s (GET / lists every endpoint; Ctrl-C stops)\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(env.ErrOut, "rtbench serve: shutting down")
+	snap := srv.Stats().Snapshot()
+	if err := srv.Close(context.Background()); err != nil {
+		return fmt.Errorf("shutdown did not finish within %v: remaining connections were closed hard", opts.Mock.ShutdownTimeout)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	var open int64
+	for _, n := range snap.Open {
+		open += n
+	}
+	fmt.Fprintf(env.ErrOut, "rtbench serve: stopped; %d open connections were closed\n", open)
+	return nil
+}

@@ -1,0 +1,124 @@
+package mock
+
+import (
+	"encoding/json"
+	"net/http"
+	"path"
+	"strings"
+	"sync/atomic"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the response failed"}`)
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+	return len(b)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// cors lets pages served from other origins use every endpoint. With no
+// patterns any origin is allowed (Access-Control-Allow-Origin: *); otherwise
+// only origins whose host matches one of the patterns (path.Match syntax,
+// like coder/websocket's OriginPatterns) get CORS headers, and their
+// preflights are refused with 403.
+type cors struct {
+	patterns []string
+	next     http.Handler
+}
+
+func (c cors) allowed(origin string) bool {
+	if len(c.patterns) == 0 {
+		return true
+	}
+	host := origin
+	if i := strings.Index(host, "://"); i >= 0 {
+		host = host[i+3:]
+	}
+	for _, p := range c.patterns {
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(host)); ok {
+			return true
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(origin)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (c cors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
+	if origin == "" {
+		if preflight {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	h := w.Header()
+	if !c.allowed(origin) {
+		if preflight {
+			writeError(w, http.StatusForbidden, "origin "+origin+" is not allowed; start serve with --origins to allow it")
+			return
+		}
+		c.next.ServeHTTP(w, r)
+		return
+	}
+	if len(c.patterns) == 0 {
+		h.Set("Access-Control-Allow-Origin", "*")
+	} else {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	}
+	h.Set("Access-Control-Expose-Headers", "ETag, Last-Modified, Location, Retry-After")
+	if preflight {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+			h.Set("Access-Control-Allow-Headers", req)
+		}
+		h.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	c.next.ServeHTTP(w, r)
+}
+
+// limit caps the requests in flight (streams, WebSockets and long-polls are
+// the ones that stay). Past the cap a request gets 503 with Retry-After, so
+// an overloaded mock says so instead of accepting connections it cannot
+// serve. Health and metrics stay reachable.
+type limit struct {
+	max      int64
+	inflight atomic.Int64
+	stats    *transport.ServerStats
+	next     http.Handler
+}
+
+func (l *limit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if l.max <= 0 || r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
+		l.next.ServeHTTP(w, r)
+		return
+	}
+	n := l.inflight.Add(1)
+	defer l.inflight.Add(-1)
+	if n > l.max {
+		l.stats.Rejected()
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Connection", "close")
+		writeError(w, http.StatusServiceUnavailable, "connection limit reached; retry later or start serve with a higher --max-conns")
+		return
+	}
+	l.next.ServeHTTP(w, r)
+}

@@ -1,0 +1,298 @@
+package mock
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/aistream"
+	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/pubsub"
+	"github.com/rtbench/rtbench/transport/sse"
+)
+
+// Defaults for Config.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultShutdownTimeout   = 5 * time.Second
+	DefaultMaxBody           = 1 << 20
+)
+
+// Config shapes the mock server. The zero value serves every route with the
+// documented defaults.
+type Config struct {
+	// Epoch anchors the tick timeline of /sse, /ws and /poll; default: the
+	// time New is called.
+	Epoch time.Time
+	// MaxConns caps requests in flight; past it requests get 503 with
+	// Retry-After. 0 means no cap.
+	MaxConns int
+	// Origins restricts CORS and WebSocket upgrades to matching origins
+	// (host patterns such as "localhost:*" or "*.example.com"); empty allows
+	// any origin.
+	Origins []string
+
+	Heartbeat      time.Duration // SSE comment heartbeat; default 15s
+	Retry          time.Duration // SSE retry: sent first; default 3s
+	WriteTimeout   time.Duration // per write on streams; default 10s
+	StreamInterval time.Duration // /api/stream tick; default 1s
+
+	Hub    pubsub.Options
+	Jobs   poll.JobOptions // the jobs API schedule
+	Tokens aistream.Tokens // token timing of the AI routes
+
+	ReadHeaderTimeout time.Duration // default 5s (slowloris)
+	MaxHeaderBytes    int           // default 64 KiB
+	IdleTimeout       time.Duration // keep-alive idle; default 2m
+	ShutdownTimeout   time.Duration // for Close; default 5s
+}
+
+//go:embed index.html
+var indexHTML []byte
+
+// Server is the mock behind `rtbench serve`: every route of every pattern on
+// one handler, plus the server hygiene around it.
+type Server struct {
+	cfg     Config
+	hub     *pubsub.Hub
+	stats   *transport.ServerStats
+	handler http.Handler
+	started time.Time
+
+	base     context.Context
+	cancel   context.CancelFunc
+	inflight sync.WaitGroup
+
+	mu  sync.Mutex
+	srv *http.Server
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Epoch.IsZero() {
+		cfg.Epoch = time.Now()
+	}
+	s := &Server{
+		cfg:     cfg,
+		hub:     pubsub.New(cfg.Hub),
+		stats:   new(transport.ServerStats),
+		started: time.Now(),
+	}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	s.routes(mux)
+	var h http.Handler = mux
+	h = &limit{max: int64(cfg.MaxConns), stats: s.stats, next: h}
+	h = cors{patterns: cfg.Origins, next: h}
+	s.handler = s.track(h)
+	return s
+}
+
+// Hub is the channel hub behind /api/publish and every channel subscriber.
+func (s *Server) Hub() *pubsub.Hub { return s.hub }
+
+// Stats are the server's counters, as /metrics shows them.
+func (s *Server) Stats() *transport.ServerStats { return s.stats }
+
+// Handler is every route with CORS and the connection cap. Requests served
+// through it end when Close is called.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// BaseContext is the parent of every request context; Close cancels it. Use it
+// as http.Server.BaseContext when serving Handler yourself (tests do).
+func (s *Server) BaseContext(net.Listener) context.Context { return s.base }
+
+func (s *Server) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Done()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) routes(mux *http.ServeMux) {
+	c := s.cfg
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(indexHTML)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "uptime_s": int64(time.Since(s.started).Seconds())})
+	})
+	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("POST /api/publish", s.publish)
+	mux.Handle("GET /api/stream", &sse.TutorialStream{Stats: s.stats, Interval: c.StreamInterval, WriteTimeout: c.WriteTimeout})
+	mux.Handle("GET /sse", &sse.Handler{
+		Hub: s.hub, Stats: s.stats, Epoch: c.Epoch,
+		Heartbeat: c.Heartbeat, Retry: c.Retry, WriteTimeout: c.WriteTimeout,
+		Replay: s.hub.RingSize(),
+	})
+	s.patternRoutes(mux)
+	// Catch-alls per method (not "/"), so a known path with the wrong method
+	// still gets the mux's 405 with an Allow header.
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no route "+r.Method+" "+r.URL.Path+"; GET / lists every endpoint")
+	}
+	mux.HandleFunc("GET /", notFound)
+	mux.HandleFunc("POST /", notFound)
+}
+
+type publishRequest struct {
+	Channel string          `json:"channel"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// publish serves POST /api/publish: {"channel","data"} → fanned out to every
+// subscriber of the channel over SSE, WebSocket and polling.
+func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, DefaultMaxBody)
+	var req publishRequest
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&req); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", DefaultMaxBody))
+			return
+		}
+		writeError(w, http.StatusBadRequest, `body must be JSON like {"channel":"news","data":{"text":"hi"}}: `+err.Error())
+		return
+	}
+	if req.Channel == "" {
+		writeError(w, http.StatusBadRequest, `missing "channel": send {"channel":"news","data":...}`)
+		return
+	}
+	if len(req.Data) == 0 {
+		writeError(w, http.StatusBadRequest, `missing "data": send {"channel":"`+req.Channel+`","data":...} (any JSON value)`)
+		return
+	}
+	m, delivered, err := s.hub.Publish(req.Channel, req.Data, 0)
+	switch {
+	case errors.Is(err, pubsub.ErrBadChannel):
+		writeError(w, http.StatusBadRequest, "channel "+strconv.Quote(req.Channel)+": "+err.Error())
+		return
+	case errors.Is(err, pubsub.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
+	case errors.Is(err, pubsub.ErrTooManyChannels):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.stats.Published()
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "channel": m.Channel, "seq": m.Seq, "delivered": delivered})
+}
+
+// metrics serves GET /metrics in the Prometheus text exposition format.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	snap := s.stats.Snapshot()
+	b := make([]byte, 0, 2048)
+	family := func(name, typ, help string, vals func(b []byte) []byte) {
+		b = fmt.Appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		b = vals(b)
+	}
+	perPattern := func(name string, v [len(transport.Patterns)]int64) func([]byte) []byte {
+		return func(b []byte) []byte {
+			for _, p := range transport.Patterns {
+				b = fmt.Appendf(b, "%s{pattern=%q} %d\n", name, p.String(), v[p])
+			}
+			return b
+		}
+	}
+	family("rtbench_serve_open_connections", "gauge", "Open streaming connections and waiting long-polls, by pattern.",
+		perPattern("rtbench_serve_open_connections", snap.Open))
+	family("rtbench_serve_events_sent_total", "counter", "Events, messages and poll responses sent, by pattern.",
+		perPattern("rtbench_serve_events_sent_total", snap.Events))
+	family("rtbench_serve_bytes_sent_total", "counter", "Payload bytes written for those events, by pattern.",
+		perPattern("rtbench_serve_bytes_sent_total", snap.Bytes))
+	family("rtbench_serve_messages_published_total", "counter", "Messages published to channels.",
+		func(b []byte) []byte {
+			return fmt.Appendf(b, "rtbench_serve_messages_published_total %d\n", snap.Published)
+		})
+	family("rtbench_serve_requests_rejected_total", "counter", "Requests refused with 503 by the connection cap.",
+		func(b []byte) []byte {
+			return fmt.Appendf(b, "rtbench_serve_requests_rejected_total %d\n", snap.Rejected)
+		})
+	family("rtbench_serve_uptime_seconds", "gauge", "Seconds since the server started.",
+		func(b []byte) []byte {
+			return fmt.Appendf(b, "rtbench_serve_uptime_seconds %.3f\n", time.Since(s.started).Seconds())
+		})
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Write(b)
+}
+
+// Serve accepts connections on ln until Close. It returns
+// http.ErrServerClosed after a Close.
+func (s *Server) Serve(ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: or(s.cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		IdleTimeout:       or(s.cfg.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		BaseContext:       s.BaseContext,
+		// No WriteTimeout: it would cut every stream (golang/go#16100).
+		// Streams set a deadline per write instead.
+	}
+	if srv.MaxHeaderBytes <= 0 {
+		srv.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	return srv.Serve(ln)
+}
+
+func or(v, def time.Duration) time.Duration {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// Close shuts the server down gracefully within ctx (or ShutdownTimeout when
+// ctx has no deadline): every request context is cancelled, so SSE streams
+// end and WebSockets close with 1001 Going Away; then it waits for every
+// handler, hijacked WebSockets included, which http.Server.Shutdown alone
+// does not (golang/go#17721). Past the deadline the remaining connections are
+// closed hard and the context's error is returned.
+func (s *Server) Close(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, or(s.cfg.ShutdownTimeout, DefaultShutdownTimeout))
+		defer cancel()
+	}
+	s.cancel()
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Shutdown(ctx)
+	}
+	done := make(chan struct{})
+	go func() {
+		s.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if srv != nil {
+			srv.Close()
+		}
+		err = ctx.Err()
+	}
+	return err
+}
