@@ -1,0 +1,163 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// Class is one of a fixed set of error classes, so that 100,000 failing
+// connections make one line per class in a report, not 100,000 strings. The
+// names follow shared/REFERENCE.md §5 and k6's error-code taxonomy; they are
+// part of the JSON result contract.
+type Class string
+
+const (
+	// Reaching the target.
+	ClassDNS              Class = "dns_error"
+	ClassRefused          Class = "conn_refused"
+	ClassDialTimeout      Class = "dial_timeout"
+	ClassUnreachable      Class = "net_unreachable"
+	ClassEMFILE           Class = "emfile"         // too many open files
+	ClassAddrNotAvail     Class = "addr_not_avail" // ephemeral ports ran out
+	ClassTLSAuthority     Class = "tls_unknown_authority"
+	ClassTLSExpired       Class = "tls_expired"
+	ClassTLSHostname      Class = "tls_hostname"
+	ClassTLSRecord        Class = "tls_record_header" // plain HTTP on an https URL
+	ClassTLS              Class = "tls_error"
+	ClassTooManyRedirects Class = "too_many_redirects"
+
+	// The connection, once open.
+	ClassReset       Class = "conn_reset"
+	ClassBrokenPipe  Class = "broken_pipe"
+	ClassEOF         Class = "unexpected_eof"
+	ClassTTFBTimeout Class = "ttfb_timeout" // no response headers in time
+	ClassIdleTimeout Class = "idle_timeout" // nothing (not even a comment or ping) in time
+	ClassTimeout     Class = "timeout"
+
+	// HTTP answers.
+	ClassHTTP4xx        Class = "http_4xx"
+	ClassHTTP5xx        Class = "http_5xx"
+	ClassHTTPStatus     Class = "http_status" // any other status a stream cannot use (204, 3xx without Location…)
+	ClassBadContentType Class = "bad_content_type"
+	ClassNotStreaming   Class = "not_streaming" // a finite Content-Length body: a warning
+
+	// Stream content.
+	ClassTruncatedEvent   Class = "truncated_event"
+	ClassEventTooLarge    Class = "event_too_large"
+	ClassInvalidUTF8      Class = "invalid_utf8"
+	ClassStreamIncomplete Class = "stream_incomplete" // an AI stream ended without its terminator
+	ClassBadChunk         Class = "bad_json_chunk"
+	ClassDowngrade        Class = "redirect_downgrade" // https → http: a warning
+
+	// WebSocket.
+	ClassWSHandshakeStatus Class = "ws_handshake_status"
+	ClassWSBadHandshake    Class = "ws_bad_handshake"
+	ClassWSClose           Class = "ws_close" // closed with a code other than 1000/1001
+	ClassWSAbnormal        Class = "ws_abnormal_close"
+	ClassMessageTooBig     Class = "message_too_big"
+	ClassPingTimeout       Class = "ping_timeout"
+	ClassInvalidUTF8Text   Class = "invalid_utf8_text"
+
+	ClassCanceled Class = "canceled"
+	ClassOther    Class = "other"
+)
+
+// Unreachable reports whether the class means the target could not be
+// reached at all (exit code 3), as opposed to a target that answered badly.
+func (c Class) Unreachable() bool {
+	switch c {
+	case ClassDNS, ClassRefused, ClassDialTimeout, ClassUnreachable, ClassAddrNotAvail,
+		ClassTLSAuthority, ClassTLSExpired, ClassTLSHostname, ClassTLSRecord, ClassTLS:
+		return true
+	}
+	return false
+}
+
+// ErrTooManyRedirects is returned by the HTTP client after MaxRedirects.
+var ErrTooManyRedirects = errors.New("too many redirects")
+
+// Classify maps a network, TLS or context error to its class. Errors that
+// are already *Error keep their class.
+func Classify(err error) Class {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	var (
+		dnsErr      *net.DNSError
+		unknownCA   x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		certInvalid x509.CertificateInvalidError
+		recordErr   tls.RecordHeaderError
+		tlsVerify   *tls.CertificateVerificationError
+		tlsAlert    tls.AlertError
+		opErr       *net.OpError
+	)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return ClassCanceled
+	case errors.Is(err, ErrTooManyRedirects):
+		return ClassTooManyRedirects
+	case errors.As(err, &dnsErr):
+		return ClassDNS
+	case errors.As(err, &unknownCA):
+		return ClassTLSAuthority
+	case errors.As(err, &hostErr):
+		return ClassTLSHostname
+	case errors.As(err, &certInvalid):
+		if certInvalid.Reason == x509.Expired {
+			return ClassTLSExpired
+		}
+		return ClassTLS
+	case errors.As(err, &recordErr):
+		return ClassTLSRecord
+	case errors.As(err, &tlsVerify), errors.As(err, &tlsAlert):
+		return ClassTLS
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ClassRefused
+	case errors.Is(err, syscall.ECONNRESET):
+		return ClassReset
+	case errors.Is(err, syscall.EPIPE):
+		return ClassBrokenPipe
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return ClassEMFILE
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return ClassAddrNotAvail
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return ClassUnreachable
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return ClassEOF
+	}
+	if errors.As(err, &opErr) && opErr.Op == "dial" && isTimeout(err) {
+		return ClassDialTimeout
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err) {
+		return ClassTimeout
+	}
+	return ClassOther
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// HTTPStatusClass is the class of an HTTP status a stream cannot use.
+func HTTPStatusClass(code int) Class {
+	switch {
+	case code >= 400 && code < 500:
+		return ClassHTTP4xx
+	case code >= 500 && code < 600:
+		return ClassHTTP5xx
+	}
+	return ClassHTTPStatus
+}

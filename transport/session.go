@@ -1,0 +1,178 @@
+package transport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// A client session (one SSE subscriber, one WebSocket, one polling loop, one
+// AI request) reports what it sees to an Observer. `rtbench listen` prints
+// the observations; the load engine records them into histograms. Clients
+// know nothing of either.
+//
+// A session calls its Observer from one goroutine at a time, in order. The
+// pointers passed are reused by the session: they, and Event.Data, are valid
+// only during the call, which is what lets the hot path run without
+// allocating. An Observer that keeps anything must copy it.
+type Observer interface {
+	// Connected: a connection is established and its response headers (or
+	// its 101) have arrived. Called once per attempt that got that far.
+	Connected(*Connect)
+	// Event: one message: an SSE event, a WebSocket message or pong, a
+	// changed poll response, an AI content delta.
+	Event(*Event)
+	// Exchange: one request-response exchange completed (a poll, an AI
+	// request), with its timings.
+	Exchange(*Exchange)
+	// Error: something went wrong. Fatal errors end the session; the others
+	// are counted and the session goes on (or reconnects).
+	Error(*Error)
+	// Closed: one connection ended; Reconnect says whether the session will
+	// open another.
+	Closed(*Close)
+}
+
+// Request is what a session sends.
+type Request struct {
+	URL    string
+	Method string // default GET, or POST when Body is set
+	Header http.Header
+	Body   []byte
+}
+
+// HTTPRequest builds the *http.Request for one attempt.
+func (r *Request) HTTPRequest(ctx context.Context) (*http.Request, error) {
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+		if r.Body != nil {
+			method = http.MethodPost
+		}
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range r.Header {
+		req.Header[k] = append([]string(nil), v...)
+	}
+	if r.Body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// Connect describes one established connection.
+type Connect struct {
+	Attempt int       // 0 for the first connection of the session, then 1, 2, … for reconnects
+	Start   time.Time // the request (dial) started
+	// Phases; zero when not done (a reused connection, an IP literal, no TLS).
+	DNS, TCP, TLS time.Duration
+	Reused        bool      // an idle keep-alive connection was reused
+	Headers       time.Time // the response headers (HTTP) or the 101 (WebSocket) arrived: TTFB
+	Status        int
+	Proto         string
+	URL           string      // after redirects
+	Header        http.Header // response headers
+	Subprotocol   string      // WebSocket
+}
+
+// EventKind says what an Event is.
+type EventKind uint8
+
+const (
+	KindMessage EventKind = iota // an SSE event, a WebSocket message, a changed poll response
+	KindToken                    // an AI stream content delta: Data is its text
+	KindPong                     // a WebSocket pong: RTT is set
+)
+
+// Event is one message a session received.
+type Event struct {
+	Kind EventKind
+	Type string // SSE event type ("message" when unnamed); "text" or "binary" for WebSocket; the AI event name
+	ID   string // SSE id (the last event ID in force); empty elsewhere
+	Data []byte // valid only during the Observer call
+	Size int    // bytes this event took on the wire, framing included, where known
+
+	FirstByte time.Time // the first byte of the event was read
+	At        time.Time // the event was complete (dispatched)
+
+	Stamp Stamp         // server timestamps found in the payload (ParseStamp)
+	RTT   time.Duration // KindPong: ping round trip
+}
+
+// Exchange is one request-response exchange: a poll, or a whole AI request.
+type Exchange struct {
+	Intended time.Time // when the schedule wanted it sent; equal to Start unless a pacer is behind
+	Start    time.Time // the request started
+	Headers  time.Time // response headers arrived (TTFB)
+	First    time.Time // AI: the first non-empty content delta (TTFT); zero if none
+	End      time.Time // the body was read to its end
+	Status   int
+	Bytes    int64 // body bytes
+
+	Changed bool // polling: a new state (not a 304, not the same body)
+
+	// AI streams.
+	Format          string // "openai" or "anthropic"; empty for a plain stream
+	Chunks          int    // events that carried content
+	Tokens          int    // output tokens: from usage when the stream carried it, else Chunks
+	TokensFromUsage bool
+	PromptTokens    int
+	Complete        bool // the terminator ([DONE], message_stop) arrived
+	BadChunks       int  // events whose JSON could not be read (skipped)
+	Text            []byte
+}
+
+// Close describes the end of one connection.
+type Close struct {
+	At        time.Time
+	Code      int // WebSocket close code (1005: none received, 1006: abnormal); 0 for HTTP
+	Reason    string
+	Clean     bool // the peer ended it normally: EOF at an event boundary, close 1000/1001, the AI terminator
+	Reconnect bool // the session will open another connection
+}
+
+// Error is one failure, classified.
+type Error struct {
+	Class Class
+	Code  int // the HTTP status or WebSocket close code, for classes that have one
+	Err   error
+	At    time.Time
+	Fatal bool // the session ends: no reconnect follows
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return string(e.Class)
+	}
+	return e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// AsError returns err as an *Error, classifying it if it is not one.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Class: Classify(err), Err: err, At: time.Now()}
+}
+
+// Session is one client session: it connects, reads until ctx ends or the
+// stream ends for good, reconnecting as its policy says, and reports
+// everything to obs. Run returns nil when the session ended normally (ctx
+// cancelled by the caller, or the peer ended it cleanly and the policy does
+// not reconnect) and the fatal *Error otherwise.
+type Session interface {
+	Run(ctx context.Context, obs Observer) error
+}
