@@ -176,3 +176,26 @@ func AsError(err error) *Error {
 type Session interface {
 	Run(ctx context.Context, obs Observer) error
 }
+
+// Delivery is the event's end-to-end latency: its arrival (At) minus the
+// time the sender's schedule meant it to go out (sched_ns, or else a "ts"
+// field). ok is false when the payload carries neither. Across hosts with
+// skewed clocks it can be negative; the caller decides how to count that.
+func (e *Event) Delivery() (d time.Duration, ok bool) {
+	if e.Stamp.HasSched {
+		return time.Duration(e.At.UnixNano() - e.Stamp.SchedNS), true
+	}
+	if ts, ok := e.Stamp.TSUnixNano(); ok {
+		return time.Duration(e.At.UnixNano() - ts), true
+	}
+	return 0, false
+}
+
+// Wire is the event's wire latency: its arrival minus the time the server
+// wrote it (sent_ns). ok is false when the payload has no sent_ns.
+func (e *Event) Wire() (d time.Duration, ok bool) {
+	if !e.Stamp.HasSent {
+		return 0, false
+	}
+	return time.Duration(e.At.UnixNano() - e.Stamp.SentNS), true
+}

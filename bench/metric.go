@@ -1,0 +1,91 @@
+package bench
+
+// Metric names one latency histogram of a run. The names are part of the
+// result file's contract (rtbench.result/v1) and of the threshold grammar.
+type Metric int
+
+const (
+	Connect    Metric = iota // dial start → response headers or 101 (the whole handshake)
+	DNS                      // DNS lookup
+	TCP                      // TCP connect
+	TLS                      // TLS handshake
+	TTFB                     // request start → first response byte (headers)
+	FirstEvent               // request start → first event dispatched
+	Delivery                 // event arrival − its sched_ns (end to end, coordinated-omission safe)
+	Wire                     // event arrival − its sent_ns
+	Gap                      // time between successive events of one connection
+	EchoRTT                  // WebSocket message sent → its echo received
+	PingRTT                  // WebSocket ping → pong
+	Request                  // polling: intended start → response read (open model: from the intended time)
+	Staleness                // polling: response time − the sched_ns of the state it returned
+	TTFT                     // AI: request start (intended, open model) → first non-empty content delta
+	ITLChunk                 // AI: gap between successive content chunks
+	TPOT                     // AI: (e2e − ttft) / (tokens − 1), per request
+	E2E                      // AI: request start → stream end
+	NumMetrics
+)
+
+var metricNames = [NumMetrics]string{
+	"connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
+	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "e2e",
+}
+
+func (m Metric) String() string {
+	if m < 0 || m >= NumMetrics {
+		return "metric?"
+	}
+	return metricNames[m]
+}
+
+// ParseMetric returns the metric with the given name.
+func ParseMetric(name string) (Metric, bool) {
+	for i, n := range metricNames {
+		if n == name {
+			return Metric(i), true
+		}
+	}
+	return 0, false
+}
+
+// Counter names one count of a run.
+type Counter int
+
+const (
+	Events            Counter = iota // messages, events and changed polls received
+	Tokens                           // AI output tokens
+	Bytes                            // bytes of events received
+	Connects                         // connections established
+	Reconnects                       // connections after a session's first
+	Lost                             // events missing from a seq sequence
+	Duplicates                       // events whose seq was seen already
+	OutOfOrder                       // events whose seq went backwards
+	Requests                         // requests sent (polling, AI)
+	LateStarts                       // open model: requests started over 1 ms after their intended time
+	Dropped                          // open model: intended starts skipped because no worker was free
+	SessionsStarted                  // sessions started
+	SessionsFailed                   // sessions that ended with a fatal error
+	ClockSkewNegative                // latencies that came out negative (clamped to 0)
+	NumCounters
+)
+
+var counterNames = [NumCounters]string{
+	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
+	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
+}
+
+func (c Counter) String() string {
+	if c < 0 || c >= NumCounters {
+		return "counter?"
+	}
+	return counterNames[c]
+}
+
+// ParseCounter returns the counter with the given name.
+func ParseCounter(name string) (Counter, bool) {
+	for i, n := range counterNames {
+		if n == name {
+			return Counter(i), true
+		}
+	}
+	return 0, false
+}

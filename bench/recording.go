@@ -1,0 +1,65 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// Recording is everything a run measured, in memory: the engine produces it,
+// result.go turns it into the saved Result. Histograms are complete (merged
+// from every shard); nothing in it is a sample or an average of averages.
+type Recording struct {
+	Start, End time.Time
+	// Measured excludes the warmup: values are recorded only from
+	// MeasureFrom on.
+	MeasureFrom time.Time
+
+	Hists    [NumMetrics]*Hist
+	Counters [NumCounters]int64
+	Errors   map[transport.Class]*ErrorCount
+
+	// Intervals has one entry per second of the run (from Start), including
+	// the warmup, so connections over time can be drawn.
+	Intervals []Interval
+
+	// SelfCheck is the generator's own lateness: how late a 1 ms ticker in
+	// rtbench fired. A high p99 means rtbench was saturated (CPU, GC) and
+	// its latencies are suspect.
+	SelfCheck *Hist
+
+	Interrupted bool   // stopped by a signal or a cancel before the plan ended
+	Reason      string // why it stopped early, when it did
+}
+
+// ErrorCount is one error class's count and one example message.
+type ErrorCount struct {
+	Count   int64
+	Example string
+}
+
+// Interval is one second of a run.
+type Interval struct {
+	T           time.Duration // offset of the second's start from Recording.Start
+	Open        int64         // sessions open at the end of the second
+	Opened      int64         // sessions started
+	Established int64         // connections established (headers or 101)
+	Closed      int64         // connections that ended
+	Failed      int64         // sessions that ended with a fatal error
+	Events      int64
+	Bytes       int64
+	Errors      int64
+	Requests    int64
+	// DeliveryP99 is the p99 of the headline latency recorded in this second
+	// (delivery for pushes, request for polling, ttft for AI); 0 when none.
+	HeadlineP99 time.Duration
+}
+
+// NewRecording returns an empty recording with every histogram allocated.
+func NewRecording() *Recording {
+	r := &Recording{Errors: make(map[transport.Class]*ErrorCount), SelfCheck: NewHist()}
+	for i := range r.Hists {
+		r.Hists[i] = NewHist()
+	}
+	return r
+}
