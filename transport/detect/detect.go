@@ -33,6 +33,9 @@ const Accept = "text/event-stream, application/json;q=0.9, */*;q=0.5"
 
 // Scheme checks a URL and says whether it is a WebSocket URL.
 func Scheme(raw string) (ws bool, err error) {
+	if !strings.Contains(raw, "://") {
+		return false, fmt.Errorf("URL %q has no scheme: write http://%s (or https://, ws://, wss://)", raw, raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return false, fmt.Errorf("URL %q: %v", raw, err)
@@ -41,8 +44,6 @@ func Scheme(raw string) (ws bool, err error) {
 	case "ws", "wss":
 		return true, nil
 	case "http", "https":
-	case "":
-		return false, fmt.Errorf("URL %q has no scheme: write http://%s, https://…, ws://… or wss://…", raw, raw)
 	default:
 		return false, fmt.Errorf("URL %q: scheme %q is not supported; use http, https, ws or wss", raw, u.Scheme)
 	}
