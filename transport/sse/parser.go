@@ -60,6 +60,11 @@ type Event struct {
 	FirstByte time.Time
 	// Dispatched is when the blank line that dispatched it was parsed.
 	Dispatched time.Time
+	// Size is the bytes the event's block took on the wire: from its first
+	// line that is not a comment through the blank line that dispatched it,
+	// line ends (and comments inside the block) included. The LF of a CRLF
+	// blank line counts only when it arrived in the same read as its CR.
+	Size int
 }
 
 // ErrLineTooLong and ErrEventTooLarge are matched, with errors.Is, by the
@@ -124,10 +129,11 @@ type Parser struct {
 	onLine   func()
 
 	buf        []byte
-	start, end int  // buf[start:end] is buffered and not yet parsed
-	scanned    int  // bytes of buf[start:end] known to hold no line end
-	skipLF     bool // the last line ended with CR: an LF next is part of it
-	sawFirst   bool // the first line (which may carry the BOM) was seen
+	start, end int   // buf[start:end] is buffered and not yet parsed
+	base       int64 // stream offset of buf[0], for Event.Size
+	scanned    int   // bytes of buf[start:end] known to hold no line end
+	skipLF     bool  // the last line ended with CR: an LF next is part of it
+	sawFirst   bool  // the first line (which may carry the BOM) was seen
 	rerr       error
 	err        error
 
@@ -136,6 +142,7 @@ type Parser struct {
 
 	inBlock    bool
 	blockAt    time.Time
+	blockOff   int64 // stream offset of the block's first line
 	blockRetry bool
 	data       []byte
 	typ        []byte
@@ -180,7 +187,7 @@ func NewParser(r io.Reader, opts ParserOptions) *Parser {
 // everything else, Truncated included, starts afresh.
 func (p *Parser) Reset(r io.Reader) {
 	p.rd = r
-	p.start, p.end, p.scanned = 0, 0, 0
+	p.start, p.end, p.scanned, p.base = 0, 0, 0, 0
 	p.skipLF, p.sawFirst = false, false
 	p.rerr, p.err = nil, nil
 	p.inBlock, p.blockRetry = false, false
@@ -195,6 +202,14 @@ func (p *Parser) Reset(r io.Reader) {
 // block dispatched an event. It persists across events and is "" after an
 // empty id.
 func (p *Parser) LastEventID() string { return p.lastID }
+
+// SetLastEventID sets the last event ID as if a block carrying it had been
+// dispatched: the ID a resumed event source starts from. Events carry it until
+// the stream sets another.
+func (p *Parser) SetLastEventID(id string) {
+	p.lastID = id
+	p.idBuf = append(p.idBuf[:0], id...)
+}
 
 // Retry returns the reconnection time of the last valid retry field, if any.
 // It takes effect as soon as the field is parsed, even in a block that is
@@ -233,6 +248,7 @@ func (p *Parser) Next() (Event, error) {
 				break
 			}
 			n := p.scanned + i
+			off := p.base + int64(p.start)
 			line := p.buf[p.start : p.start+n]
 			p.skipLF = p.buf[p.start+n] == '\r'
 			p.start += n + 1
@@ -243,7 +259,7 @@ func (p *Parser) Next() (Event, error) {
 			if n > p.maxLine {
 				return p.fail(&LimitError{What: "line", Limit: p.maxLine})
 			}
-			if ev, ok, err := p.parseLine(line, at); err != nil {
+			if ev, ok, err := p.parseLine(line, at, off); err != nil {
 				return p.fail(err)
 			} else if ok {
 				return ev, nil
@@ -285,6 +301,7 @@ func (p *Parser) fill() {
 		p.buf = make([]byte, p.readSize)
 	}
 	if p.start > 0 {
+		p.base += int64(p.start)
 		p.end = copy(p.buf, p.buf[p.start:p.end])
 		p.start = 0
 	}
@@ -334,8 +351,8 @@ func lineEnd(b []byte) int {
 }
 
 // parseLine processes one line (without its line end) that began in the read
-// made at time at. ok reports a dispatched event.
-func (p *Parser) parseLine(line []byte, at time.Time) (ev Event, ok bool, err error) {
+// made at time at, at stream offset off. ok reports a dispatched event.
+func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ev Event, ok bool, err error) {
 	if !p.sawFirst {
 		p.sawFirst = true
 		line = bytes.TrimPrefix(line, bom)
@@ -352,6 +369,7 @@ func (p *Parser) parseLine(line []byte, at time.Time) (ev Event, ok bool, err er
 	if !p.inBlock {
 		p.inBlock = true
 		p.blockAt = at
+		p.blockOff = off
 	}
 	name, value := line, line[len(line):]
 	if i := bytes.IndexByte(line, ':'); i >= 0 {
@@ -407,12 +425,17 @@ func (p *Parser) dispatch() (Event, bool, error) {
 		p.typ = p.typ[:0]
 		return Event{}, false, nil
 	}
+	end := p.base + int64(p.start)
+	if p.skipLF && p.start < p.end && p.buf[p.start] == '\n' {
+		end++
+	}
 	ev := Event{
 		ID:         p.lastID,
 		Type:       "message",
 		Data:       p.data[:len(p.data)-1],
 		FirstByte:  p.blockAt,
 		Dispatched: p.now(),
+		Size:       int(end - p.blockOff),
 	}
 	if len(p.typ) > 0 {
 		if string(p.typ) != p.typStr {

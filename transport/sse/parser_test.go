@@ -795,6 +795,67 @@ func TestParserReset(t *testing.T) {
 	}
 }
 
+// TestParserSize checks Event.Size, the wire size of an event's block, whole
+// and across every chunking, including a buffer compaction mid-stream.
+func TestParserSize(t *testing.T) {
+	long := "data: " + strings.Repeat("z", 5000) + "\n\n" // more than one 4 KiB read
+	tests := []struct {
+		name  string
+		in    string
+		sizes []int
+		split bool // the CR and LF of the blank line may arrive apart: the LF is then not counted
+	}{
+		{name: "one line", in: "data: a\n\n", sizes: []int{9}},
+		{name: "fields", in: "id: 1\nevent: e\ndata: a\n\n", sizes: []int{24}},
+		{name: "comment before is not counted", in: ": ping\ndata: a\n\n", sizes: []int{9}},
+		{name: "comment inside is", in: "data: a\n: c\ndata: b\n\n", sizes: []int{21}},
+		{name: "undispatched block is not", in: "id: 1\n\ndata: a\n\n", sizes: []int{9}},
+		{name: "BOM", in: "\uFEFFdata: a\n\n", sizes: []int{12}},
+		{name: "CRLF", in: "data: a\r\n\r\ndata: bb\r\n\r\n", sizes: []int{11, 12}, split: true},
+		{name: "CR", in: "data: a\r\rdata: b\r\r", sizes: []int{9, 9}},
+		{name: "long", in: long + "data: a\n\n" + long, sizes: []int{len(long), 9, len(long)}},
+	}
+	for _, tt := range tests {
+		for _, c := range []struct {
+			name  string
+			split func([]byte) [][]byte
+		}{{"whole", ptWhole}, {"bytewise", ptBytewise}} {
+			t.Run(tt.name+"/"+c.name, func(t *testing.T) {
+				p := NewParser(&ptReader{chunks: c.split([]byte(tt.in))}, ParserOptions{})
+				var sizes []int
+				for {
+					ev, err := p.Next()
+					if err != nil {
+						break
+					}
+					sizes = append(sizes, ev.Size)
+				}
+				want := tt.sizes
+				if tt.split && c.name == "bytewise" {
+					want = nil
+					for _, n := range tt.sizes {
+						want = append(want, n-1)
+					}
+				}
+				if fmt.Sprint(sizes) != fmt.Sprint(want) {
+					t.Errorf("sizes %v, want %v", sizes, want)
+				}
+			})
+		}
+	}
+}
+
+// TestParserSetLastEventID starts a source from a known last event ID.
+func TestParserSetLastEventID(t *testing.T) {
+	p := NewParser(strings.NewReader("data: a\n\nid: 8\n\ndata: b\n\nid\ndata: c\n\n"), ParserOptions{})
+	p.SetLastEventID("7")
+	got := ptCollect(t, p)
+	want := []ptEvent{{ID: "7", Type: "message", Data: "a"}, {ID: "8", Type: "message", Data: "b"}, {Type: "message", Data: "c"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+}
+
 func ptCollect(t *testing.T, p *Parser) []ptEvent {
 	t.Helper()
 	var out []ptEvent

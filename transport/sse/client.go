@@ -1,0 +1,558 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// Defaults for Client. The reconnect defaults are transport.Reconnect's
+// (DefaultRetry, DefaultRetryFloor, DefaultRetryCap); the read caps are
+// ParserOptions' (DefaultMaxLine, DefaultMaxEvent, DefaultReadSize).
+const (
+	// DefaultErrorBody is how many bytes of the body of a rejected response
+	// (a status other than 200, a wrong content type) are quoted in the
+	// error, when that body is text or JSON: servers explain themselves there.
+	DefaultErrorBody = 200
+	// DefaultErrorBodyWait bounds reading that excerpt, so a server that
+	// sends headers and then stalls cannot hold a failing session.
+	DefaultErrorBodyWait = time.Second
+	// IdleChecks is how many times per IdleTimeout the idle watch wakes up.
+	// Lines only set a flag; the watch reports idle_timeout after IdleChecks
+	// wake-ups in a row saw none, so after between 1 and 1+1/IdleChecks
+	// times IdleTimeout of silence, and a fast stream costs no timer update
+	// per line.
+	IdleChecks = 4
+)
+
+// MediaType is the media type an event stream must be served with.
+const MediaType = "text/event-stream"
+
+// Client is one SSE subscriber: an EventSource as WHATWG HTML §9.2 describes
+// it, instrumented. It implements transport.Session. The zero value of every
+// field but Request.URL means the documented default. A Client is not
+// modified by Run, so one Client may run several sessions at once; each Run
+// keeps its state (parser, buffers, last event ID) to itself.
+//
+// Each connection sends Accept: text/event-stream, Cache-Control: no-cache and
+// Pragma: no-cache (unless Request.Header sets them), and Last-Event-ID when
+// the last event ID is not empty. Redirects are followed by HTTP.
+//
+// A connection is failed, with no reconnect under PolicySpec and PolicyNever,
+// when its status is not 200 (class http_4xx, http_5xx or http_status, with
+// the code) or its media type is not text/event-stream (bad_content_type,
+// under every policy). PolicyAlways reconnects after 429, 500, 502, 503 and
+// 504, waiting at least their Retry-After (clamped to Reconnect.Cap).
+//
+// A connection that ends otherwise — the server closed the stream, a network
+// error, idle_timeout, truncated_event, event_too_large — reconnects under
+// PolicySpec and PolicyAlways after Reconnect.Delay (the server's retry:
+// clamped to [Floor, Cap], with backoff and jitter), then Reconnect.Gate, with
+// Last-Event-ID. Errors that cannot heal by retrying end the session under
+// every policy: too_many_redirects, the TLS certificate classes, a request
+// that cannot be built. Reconnect.MaxAttempts reconnects in a row that
+// deliver no event end the session with the last error.
+//
+// The Observer sees, per connection: Connected (only for an accepted 200
+// event stream), its events, non-fatal warnings (not_streaming once per
+// session, invalid_utf8 once per event that had ill-formed UTF-8,
+// redirect_downgrade), then the error that ended it if any, then Closed.
+// A failure before a connection was accepted is reported as an Error alone.
+// Fatal is set on the one error that ends the session, which Run returns.
+type Client struct {
+	// Request is what each connection sends: URL, Method (default GET, or
+	// POST with a Body: an AI endpoint can be read as a plain stream),
+	// Header, Body.
+	Request transport.Request
+	// HTTP sends the requests. Nil: one client shared by every Client,
+	// built once with transport.NewHTTPClient(transport.HTTPOptions{}).
+	HTTP *http.Client
+	// Parser caps lines and events (1 MiB each by default) and sizes the
+	// read buffer. Its OnLine, when set, is called as well as the idle watch.
+	Parser ParserOptions
+	// Reconnect is the reconnect policy; the zero value follows the
+	// specification with transport's defaults.
+	Reconnect transport.Reconnect
+	// IdleTimeout ends a connection (idle_timeout) that reads no line at
+	// all, comments included, for this long. 0 means no idle timeout.
+	IdleTimeout time.Duration
+	// LastEventID is the last event ID the session starts with (e.g. a
+	// flag); empty: Request.Header's Last-Event-ID, if any.
+	LastEventID string
+	// First, when set, is the response to use for the first connection
+	// instead of sending Request: mode detection already received it. The
+	// session closes its body, possibly while a Read is in progress (to end
+	// it on cancel or idle timeout), which an http.Response body allows.
+	First *transport.Opened
+
+	wait func(ctx context.Context, d time.Duration) error // tests; default transport.Wait
+}
+
+var defaultHTTP = sync.OnceValue(func() *http.Client {
+	return transport.NewHTTPClient(transport.HTTPOptions{})
+})
+
+// Run connects and reads events until ctx ends (nil), the stream ends for
+// good, or a fatal error (the *transport.Error, also reported to obs).
+func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
+	s := &session{c: c, obs: obs, http: c.HTTP, wait: c.wait, first: c.First}
+	if s.http == nil {
+		s.http = defaultHTTP()
+	}
+	if s.wait == nil {
+		s.wait = transport.Wait
+	}
+	opts := c.Parser
+	if c.IdleTimeout > 0 {
+		user := opts.OnLine
+		opts.OnLine = func() {
+			s.idle.saw()
+			if user != nil {
+				user()
+			}
+		}
+	}
+	s.p = NewParser(nil, opts)
+	id := c.LastEventID
+	if id == "" {
+		id = c.Request.Header.Get("Last-Event-ID")
+	}
+	s.p.SetLastEventID(id)
+	s.ev.Kind = transport.KindMessage
+	return s.run(ctx)
+}
+
+// session is the state of one Run.
+type session struct {
+	c     *Client
+	obs   transport.Observer
+	http  *http.Client
+	wait  func(context.Context, time.Duration) error
+	first *transport.Opened
+	p     *Parser
+	idle  *idleWatch // of the current connection; nil without IdleTimeout
+
+	conn    transport.Connect
+	ev      transport.Event
+	close   transport.Close
+	invalid int  // p.InvalidUTF8() already reported
+	warned  bool // not_streaming was reported
+}
+
+// reconnectOn says which policies reconnect after a connection ended.
+type reconnectOn uint8
+
+const (
+	onNone   reconnectOn = iota // no policy: retrying cannot help
+	onSpec                      // a network error or the end of the stream: spec and always
+	onAlways                    // a retryable HTTP status: always only
+)
+
+func (r reconnectOn) allowed(p transport.Policy) bool {
+	switch p {
+	case transport.PolicySpec:
+		return r == onSpec
+	case transport.PolicyAlways:
+		return r != onNone
+	}
+	return false
+}
+
+// ending is how one connection attempt ended.
+type ending struct {
+	err        *transport.Error // nil: the stream ended cleanly at an event boundary
+	connected  bool             // Connected was reported
+	events     bool             // at least one event was delivered
+	on         reconnectOn
+	retryAfter time.Duration // the response's Retry-After, clamped
+}
+
+func (s *session) run(ctx context.Context) error {
+	quiet := 0 // connections in a row that ended without delivering an event
+	for attempt := 0; ; attempt++ {
+		end := s.connect(ctx, attempt)
+		if ctx.Err() != nil {
+			if end.connected {
+				s.closed(false, false, string(transport.ClassCanceled))
+			}
+			return nil
+		}
+		if end.events {
+			quiet = 0
+		}
+		quiet++
+		rc := s.c.Reconnect
+		again := end.on.allowed(rc.Policy)
+		giveUp := again && rc.MaxAttempts > 0 && quiet > rc.MaxAttempts
+		if giveUp {
+			again = false
+		}
+		reason := ""
+		if end.err != nil {
+			reason = string(end.err.Class)
+		}
+		if !again {
+			if end.err == nil && !giveUp {
+				if end.connected {
+					s.closed(true, false, reason)
+				}
+				return nil // the server ended the stream and the policy does not reconnect
+			}
+			e := end.err
+			if e == nil {
+				e = &transport.Error{Class: transport.ClassEOF, Err: errors.New("the server ended the stream without sending an event")}
+			}
+			if giveUp {
+				e = &transport.Error{Class: e.Class, Code: e.Code, Err: fmt.Errorf("gave up after %d reconnects in a row with no event: %w", rc.MaxAttempts, e.Err)}
+			}
+			e.Fatal, e.At = true, time.Now()
+			s.obs.Error(e)
+			if end.connected {
+				s.closed(end.err == nil, false, reason)
+			}
+			return e
+		}
+		if end.err != nil {
+			s.obs.Error(end.err)
+		}
+		if end.connected {
+			s.closed(end.err == nil, true, reason)
+		}
+		if err := s.wait(ctx, s.delay(quiet, end.retryAfter)); err != nil {
+			return nil // only ctx ends a wait early
+		}
+		if rc.Gate != nil {
+			if err := rc.Gate(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				e := &transport.Error{Class: transport.Classify(err), Err: fmt.Errorf("reconnect gate: %w", err), At: time.Now(), Fatal: true}
+				s.obs.Error(e)
+				return e
+			}
+		}
+	}
+}
+
+// delay is the wait before the reconnect that follows quiet connections in a
+// row without an event.
+func (s *session) delay(quiet int, retryAfter time.Duration) time.Duration {
+	rc := s.c.Reconnect
+	if retryAfter > 0 {
+		// Honour Retry-After, and spread sessions over up to half as much
+		// again (within Cap) so they do not all come back at once.
+		hi := min(retryAfter+retryAfter/2, capOf(rc))
+		if hi <= retryAfter {
+			return retryAfter
+		}
+		return retryAfter + time.Duration(rand.Int64N(int64(hi-retryAfter)))
+	}
+	var retry time.Duration
+	if r, ok := s.p.Retry(); ok {
+		retry = max(r, 1) // retry: 0 is a request, clamped up to Floor; 0 would mean none
+	}
+	return rc.Delay(quiet, retry, nil)
+}
+
+func capOf(rc transport.Reconnect) time.Duration {
+	if rc.Cap > 0 {
+		return rc.Cap
+	}
+	return transport.DefaultRetryCap
+}
+
+func floorOf(rc transport.Reconnect) time.Duration {
+	if rc.Floor > 0 {
+		return rc.Floor
+	}
+	return transport.DefaultRetryFloor
+}
+
+func (s *session) closed(clean, again bool, reason string) {
+	s.close = transport.Close{At: time.Now(), Clean: clean, Reconnect: again, Reason: reason}
+	s.obs.Closed(&s.close)
+}
+
+func (s *session) warn(class transport.Class, err error) {
+	s.obs.Error(&transport.Error{Class: class, Err: err, At: time.Now()})
+}
+
+// connect makes one connection attempt and reads it to its end.
+func (s *session) connect(ctx context.Context, attempt int) ending {
+	var resp *http.Response
+	if s.first != nil {
+		resp, s.conn = s.first.Resp, s.first.Connect
+		s.first = nil
+	} else {
+		req, err := s.c.Request.HTTPRequest(ctx)
+		if err != nil {
+			return ending{err: &transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("building the request: %w", err), At: time.Now()}}
+		}
+		h := req.Header
+		setDefault(h, "Accept", MediaType)
+		setDefault(h, "Cache-Control", "no-cache")
+		setDefault(h, "Pragma", "no-cache")
+		if id := s.p.LastEventID(); id != "" {
+			h.Set("Last-Event-ID", id)
+		} else {
+			h.Del("Last-Event-ID")
+		}
+		if resp, err = transport.Do(s.http, req, &s.conn); err != nil {
+			return requestFailed(err)
+		}
+	}
+	s.conn.Attempt = attempt
+	if resp.StatusCode != http.StatusOK {
+		return s.rejectStatus(resp)
+	}
+	ct := resp.Header.Get("Content-Type")
+	// Parameters (charset included: the stream is UTF-8 whatever it says)
+	// and a trailing ";" are fine; only the essence counts.
+	if mt, _, _ := mime.ParseMediaType(ct); mt != MediaType {
+		what := "no Content-Type"
+		if ct != "" {
+			what = "Content-Type " + strconv.Quote(ct)
+		}
+		msg := fmt.Sprintf("%s answered with %s, not %s", urlOf(resp), what, MediaType)
+		return ending{err: &transport.Error{Class: transport.ClassBadContentType, Err: errors.New(msg + excerpt(resp)), At: time.Now()}}
+	}
+	s.obs.Connected(&s.conn)
+	if resp.Request != nil && resp.Request.URL.Scheme == "http" && strings.HasPrefix(s.c.Request.URL, "https:") {
+		s.warn(transport.ClassDowngrade, fmt.Errorf("redirected from https to plain-text %s", resp.Request.URL))
+	}
+	if resp.ContentLength >= 0 && !s.warned {
+		s.warned = true
+		s.warn(transport.ClassNotStreaming, fmt.Errorf("%s sent a body of fixed length (Content-Length: %d): the target does not stream; its end is read as the end of the stream", urlOf(resp), resp.ContentLength))
+	}
+	end := s.read(ctx, resp.Body)
+	end.connected = true
+	return end
+}
+
+func setDefault(h http.Header, key, value string) {
+	if _, ok := h[key]; !ok {
+		h.Set(key, value)
+	}
+}
+
+func urlOf(resp *http.Response) string {
+	if resp.Request != nil && resp.Request.URL != nil {
+		return resp.Request.URL.String()
+	}
+	return "the server"
+}
+
+// requestFailed classifies an error that came before any response.
+func requestFailed(err error) ending {
+	class := transport.Classify(err)
+	on := onSpec
+	switch class {
+	case transport.ClassTimeout:
+		class = transport.ClassTTFBTimeout // no response headers in time
+	case transport.ClassTooManyRedirects, transport.ClassTLSAuthority, transport.ClassTLSExpired,
+		transport.ClassTLSHostname, transport.ClassTLSRecord:
+		on = onNone // the same again next time
+	}
+	return ending{err: &transport.Error{Class: class, Err: err, At: time.Now()}, on: on}
+}
+
+// rejectStatus fails a connection whose status is not 200.
+func (s *session) rejectStatus(resp *http.Response) ending {
+	code := resp.StatusCode
+	var msg string
+	if code == http.StatusNoContent {
+		msg = "server asked to stop (204)"
+	} else {
+		msg = fmt.Sprintf("%s answered %d %s instead of an event stream", urlOf(resp), code, http.StatusText(code))
+	}
+	end := ending{on: onNone}
+	switch code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		end.on = onAlways
+		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			rc := s.c.Reconnect
+			end.retryAfter = min(max(ra, floorOf(rc)), capOf(rc))
+			msg += "; Retry-After " + ra.Round(time.Second).String()
+		}
+	}
+	end.err = &transport.Error{Class: transport.HTTPStatusClass(code), Code: code, Err: errors.New(msg + excerpt(resp)), At: time.Now()}
+	return end
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseUint(v, 10, 63); err == nil {
+		if n > uint64(time.Duration(1<<63-1)/time.Second) {
+			return 1<<63 - 1, true
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// excerpt reads the start of a rejected response's body, when it is text or
+// JSON, as ": <text>" for an error message, and closes the body.
+func excerpt(resp *http.Response) string {
+	defer resp.Body.Close()
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == MediaType || !(strings.HasPrefix(mt, "text/") || mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+		return ""
+	}
+	stop := time.AfterFunc(DefaultErrorBodyWait, func() { resp.Body.Close() })
+	defer stop.Stop()
+	buf := make([]byte, DefaultErrorBody+1)
+	n, _ := io.ReadFull(resp.Body, buf)
+	b := buf[:n]
+	more := n > DefaultErrorBody
+	if more {
+		b = b[:DefaultErrorBody]
+		// Drop a character cut in two by the limit.
+		for i := 0; i < utf8.UTFMax-1 && len(b) > 0; i++ {
+			if r, size := utf8.DecodeLastRune(b); r != utf8.RuneError || size > 1 {
+				break
+			}
+			b = b[:len(b)-1]
+		}
+	}
+	text := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\uFFFD")), " ")
+	if text == "" {
+		return ""
+	}
+	if more {
+		text += "…"
+	}
+	return ": " + text
+}
+
+// read parses one accepted stream until it ends.
+func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
+	// Closing the body is what unblocks a read: on cancel (a First response
+	// may not carry ctx) and on idle timeout.
+	stopCancel := context.AfterFunc(ctx, func() { body.Close() })
+	if s.c.IdleTimeout > 0 {
+		s.idle = startIdle(s.c.IdleTimeout, body)
+	}
+	defer func() {
+		if s.idle != nil {
+			s.idle.stop()
+			s.idle = nil
+		}
+		stopCancel()
+		body.Close()
+	}()
+	s.p.Reset(body)
+	end.on = onSpec
+	for {
+		ev, err := s.p.Next()
+		if err != nil {
+			end.err = s.readFailed(err)
+			return end
+		}
+		if ctx.Err() != nil {
+			return end // no event after cancel, even one already buffered
+		}
+		end.events = true
+		if n := s.p.InvalidUTF8(); n != s.invalid {
+			s.warn(transport.ClassInvalidUTF8, invalidUTF8(ev.ID, n-s.invalid))
+			s.invalid = n
+		}
+		e := &s.ev
+		e.Type, e.ID, e.Data, e.Size = ev.Type, ev.ID, ev.Data, ev.Size
+		e.FirstByte, e.At = ev.FirstByte, ev.Dispatched
+		e.Stamp, _ = transport.ParseStamp(ev.Data)
+		s.obs.Event(e)
+	}
+}
+
+func invalidUTF8(id string, n int) error {
+	at := ""
+	if id != "" {
+		at = " (last event ID " + strconv.Quote(id) + ")"
+	}
+	return fmt.Errorf("an event%s had %d ill-formed UTF-8 sequence(s), replaced with U+FFFD", at, n)
+}
+
+// readFailed classifies the end of a stream; nil is a clean end.
+func (s *session) readFailed(err error) *transport.Error {
+	var limit *LimitError
+	e := &transport.Error{Err: err, At: time.Now()}
+	switch {
+	case s.idle != nil && s.idle.fired.Load():
+		e.Class, e.Err = transport.ClassIdleTimeout, fmt.Errorf("nothing read for %v, not even a comment (idle timeout)", s.c.IdleTimeout)
+	case errors.Is(err, io.EOF):
+		if !s.p.Truncated() {
+			return nil
+		}
+		e.Class, e.Err = transport.ClassTruncatedEvent, errors.New("the stream ended in the middle of an event; the partial event was discarded")
+	case errors.As(err, &limit):
+		e.Class = transport.ClassEventTooLarge
+	default:
+		e.Class = transport.Classify(err)
+	}
+	return e
+}
+
+// idleWatch closes a connection's body when no line arrives for a while.
+// Lines only set a flag (no timer update per line); a timer wakes up
+// IdleChecks times per timeout and fires after that many quiet wake-ups.
+type idleWatch struct {
+	period               time.Duration
+	seen, fired, stopped atomic.Bool
+	quiet                atomic.Int32 // wake-ups in a row with no line
+	timer                *time.Timer
+	body                 io.Closer
+}
+
+func startIdle(timeout time.Duration, body io.Closer) *idleWatch {
+	w := &idleWatch{period: max(timeout/IdleChecks, 1), body: body}
+	w.timer = time.AfterFunc(time.Hour, w.tick)
+	w.timer.Reset(w.period)
+	return w
+}
+
+// saw records a line. It only writes when the flag is clear, so a fast stream
+// does not write a shared cache line on every line.
+func (w *idleWatch) saw() {
+	if w != nil && !w.seen.Load() {
+		w.seen.Store(true)
+	}
+}
+
+func (w *idleWatch) tick() {
+	if w.stopped.Load() {
+		return
+	}
+	if w.seen.Swap(false) {
+		w.quiet.Store(0)
+	} else if w.quiet.Add(1) >= IdleChecks {
+		w.fired.Store(true)
+		w.body.Close()
+		return
+	}
+	w.timer.Reset(w.period)
+}
+
+func (w *idleWatch) stop() {
+	w.stopped.Store(true)
+	w.timer.Stop()
+}
