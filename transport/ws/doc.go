@@ -1,7 +1,17 @@
-// Package ws is rtbench's WebSocket pattern. Handler serves the mock server's
-// GET /ws: one connection carries a tick stream on the server-wide timeline,
-// an echo of every message the client sends (for round-trip measurement) and,
-// with ?channel=X, a chat room on the pubsub hub shared with the SSE and
-// polling routes. It is built on github.com/coder/websocket with compression
-// off, a 1 MiB read limit and no allocation per pushed message.
+// Package ws is rtbench's WebSocket pattern, both sides.
+//
+// Handler serves the mock server's GET /ws: one connection carries a tick
+// stream on the server-wide timeline, an echo of every message the client
+// sends (for round-trip measurement) and, with ?channel=X, a chat room on the
+// pubsub hub shared with the SSE and polling routes.
+//
+// Client is the session behind `rtbench listen` and `rtbench load`: it dials
+// with the shared HTTP client (TLS, proxies, redirects), reads into one
+// reused buffer up to a read limit (1 MiB by default; bigger closes with
+// 1009), sends an Outbox, keeps the connection alive with pings whose round
+// trips it reports, validates UTF-8 (coder/websocket does not), records every
+// close code and reason, and reconnects as its policy says.
+//
+// Both are built on github.com/coder/websocket with compression off by
+// default and no allocation per message once warm.
 package ws

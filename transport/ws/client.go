@@ -1,0 +1,752 @@
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// Defaults for Client, besides DefaultReadLimit (1 MiB per message) and
+// DefaultCloseTimeout (2s for the close handshake), which the client shares
+// with Handler. Every one of them shapes load, so reports print them.
+const (
+	DefaultPingTimeout    = 10 * time.Second // a pong must come back within this
+	DefaultMaxMissedPings = 2                // unanswered pings in a row before ping_timeout
+	// InitialMessageBuffer is the size of a session's receive buffer before
+	// a bigger message grows it (up to the read limit; it is then kept).
+	InitialMessageBuffer = 1 << 10
+	// TryAgainBackoffSteps is how many more doublings of the reconnect delay
+	// follow a close with 1013 (Try Again Later) than any other reconnect.
+	TryAgainBackoffSteps = 2
+)
+
+// Close reasons the client puts on the wire.
+const (
+	reasonGoingAway   = "going away"
+	reasonPingTimeout = "ping timeout"
+	reasonInvalidUTF8 = "invalid UTF-8 in a text message"
+)
+
+// Outgoing is one message a Client sends.
+type Outgoing struct {
+	Binary bool   // a binary message; otherwise text
+	Data   []byte // owned by the client once sent on Outbox: do not modify it
+}
+
+// Client is a WebSocket client session (transport.Session): it dials URL,
+// reads every message into one reused buffer and reports it to the
+// Observer, sends what arrives on Outbox, pings the server when asked to,
+// and reconnects as Reconnect says. The zero value of every field but URL
+// means its documented default. A Client is configuration: Run may be called
+// more than once, even at the same time, but those runs share Outbox.
+//
+// Goroutines: Run's own reads; a second one pings (only with PingInterval)
+// and a third writes (only with Outbox). Cancellation needs none until it
+// happens (context.AfterFunc).
+type Client struct {
+	// URL is ws:// or wss://; http:// and https:// are accepted and mean the
+	// same.
+	URL    string
+	Header http.Header // sent with the handshake; a Host entry sets the Host header
+	// Subprotocols are offered in this order; a server that picks one that
+	// was not offered fails the handshake (ws_bad_handshake).
+	Subprotocols []string
+	// HTTP dials the handshake: TLS, proxy, dial timeouts and redirects come
+	// from it. nil: transport.NewHTTPClient(transport.HTTPOptions{}), one per
+	// Run (the load engine should share one between sessions).
+	HTTP *http.Client
+
+	// ReadLimit is the largest message accepted, in bytes; a bigger one is
+	// closed with 1009 and reported as message_too_big. 0 means
+	// DefaultReadLimit (1 MiB); -1 means no limit.
+	ReadLimit int64
+	// Compress offers permessage-deflate without context takeover (a pooled
+	// compressor per message, no 1.2 MB window per connection). Off by
+	// default, as compression costs CPU and memory under load.
+	Compress bool
+
+	// PingInterval sends a ping this often, each answered pong reported as
+	// an Event of KindPong with its RTT. 0 sends no pings.
+	PingInterval time.Duration
+	// PingTimeout bounds the wait for each pong; default DefaultPingTimeout.
+	PingTimeout time.Duration
+	// MaxMissedPings unanswered pings in a row close the connection as
+	// ping_timeout (reported with code 1006); default DefaultMaxMissedPings.
+	MaxMissedPings int
+
+	// Strict closes the connection with 1007 at a text message that is not
+	// valid UTF-8 (the message is not delivered). Otherwise such a message
+	// is delivered and counted as a non-fatal invalid_utf8_text Error.
+	Strict bool
+
+	// Outbox carries messages to send, in order, on the open connection. A
+	// message taken while a connection fails is lost. Once Outbox is closed
+	// nothing more is sent, and reading goes on. nil sends nothing.
+	Outbox <-chan Outgoing
+
+	// Reconnect is the policy. PolicySpec reconnects after an abnormal close
+	// (1006, a lost connection or ping_timeout), 1012 and 1013, and after a
+	// dial that failed on the network; PolicyAlways after any close and after
+	// a 429 or 5xx handshake answer (honouring Retry-After); PolicyNever never.
+	// Every reconnect waits Reconnect.Delay first (RFC 6455 §7.2.3).
+	Reconnect transport.Reconnect
+
+	// CloseTimeout bounds the close handshake this client starts (on cancel,
+	// ping timeout, 1007, 1009): past it the connection is dropped. Default
+	// DefaultCloseTimeout.
+	CloseTimeout time.Duration
+}
+
+var _ transport.Session = (*Client)(nil)
+
+// Why this client closed a connection itself; the first cause wins.
+const (
+	causeNone int32 = iota
+	causeCanceled
+	causePingTimeout
+	causeTooBig
+	causeInvalidUTF8
+)
+
+var (
+	errInvalidUTF8 = errors.New("text message is not valid UTF-8")
+	errLimit       = fmt.Errorf("%w: message larger than the read buffer", websocket.ErrMessageTooBig)
+)
+
+// clientSession is the state of one Run.
+type clientSession struct {
+	c       *Client
+	obs     transport.Observer
+	url     string
+	http    *http.Client
+	rt      http.RoundTripper // http's transport, wrapped per dial
+	ownHTTP bool
+	opts    websocket.DialOptions // template, copied per dial
+	limit   int64                 // as given to SetReadLimit
+	maxBuf  int                   // largest receive buffer; 0 = unbounded
+
+	closeTimeout time.Duration
+
+	buf      []byte
+	ev, pong transport.Event
+	warn     transport.Error // invalid_utf8_text, reused
+	connect  transport.Connect
+	close    transport.Close
+}
+
+// outcome is how one attempt ended, before the policy is applied.
+type outcome struct {
+	connected  bool
+	delivered  int
+	class      transport.Class // "" for a clean end
+	code       int             // close code, or the handshake's HTTP status
+	err        error
+	retryAfter time.Duration
+}
+
+// Run implements transport.Session.
+func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
+	s, err := c.newSession(obs)
+	if err != nil {
+		e := &transport.Error{Class: transport.ClassOther, Err: err, At: time.Now(), Fatal: true}
+		obs.Error(e)
+		return e
+	}
+	defer s.release()
+	rc := c.Reconnect
+	idle := 0   // attempts in a row that delivered nothing
+	failed := 0 // reconnects in a row that delivered nothing
+	for attempt := 0; ; attempt++ {
+		o := s.attempt(ctx, attempt)
+		if o.delivered > 0 {
+			idle, failed = 0, 0
+		} else if idle++; attempt > 0 {
+			failed++
+		}
+		if ctx.Err() != nil {
+			if o.connected {
+				s.close.Reconnect = false
+				obs.Closed(&s.close)
+			}
+			return nil
+		}
+		again, steps := reconnects(rc.Policy, o.class, o.code)
+		if again && rc.MaxAttempts > 0 && failed >= rc.MaxAttempts {
+			again = false
+		}
+		var fatal *transport.Error
+		if o.class != "" {
+			e := &transport.Error{Class: o.class, Code: o.code, Err: o.err, At: s.close.At, Fatal: !again}
+			if !o.connected {
+				e.At = time.Now()
+			}
+			obs.Error(e)
+			if !again {
+				fatal = e
+			}
+		}
+		if o.connected {
+			s.close.Reconnect = again
+			obs.Closed(&s.close)
+		}
+		if !again {
+			if fatal != nil {
+				return fatal
+			}
+			return nil
+		}
+		if err := transport.Wait(ctx, rc.Delay(max(idle, 1)+steps, o.retryAfter, nil)); err != nil {
+			return nil
+		}
+		if rc.Gate != nil {
+			if err := rc.Gate(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				e := &transport.Error{Class: transport.Classify(err), Err: err, At: time.Now(), Fatal: true}
+				obs.Error(e)
+				return e
+			}
+		}
+	}
+}
+
+// reconnects applies policy p to the end of a connection or a failed dial:
+// whether another attempt follows, and how many extra backoff steps it
+// waits. class is "" for a clean end (close 1000, 1001 or 1005).
+func reconnects(p transport.Policy, class transport.Class, code int) (again bool, steps int) {
+	if p == transport.PolicyNever || class == transport.ClassCanceled {
+		return false, 0
+	}
+	always := p == transport.PolicyAlways
+	switch class {
+	case "":
+		return always, 0
+	case transport.ClassWSAbnormal, transport.ClassPingTimeout:
+		return true, 0
+	case transport.ClassWSClose:
+		switch code {
+		case int(websocket.StatusServiceRestart):
+			return true, 0
+		case int(websocket.StatusTryAgainLater):
+			return true, TryAgainBackoffSteps
+		}
+		return always, 0
+	case transport.ClassMessageTooBig, transport.ClassInvalidUTF8Text:
+		return always, 0
+	case transport.ClassWSHandshakeStatus:
+		return always && (code == http.StatusTooManyRequests || code >= 500), 0
+	case transport.ClassWSBadHandshake, transport.ClassDNS, transport.ClassTooManyRedirects,
+		transport.ClassTLS, transport.ClassTLSAuthority, transport.ClassTLSExpired,
+		transport.ClassTLSHostname, transport.ClassTLSRecord:
+		return false, 0 // retrying cannot fix these
+	}
+	return true, 0 // the network failed while dialling
+}
+
+func (c *Client) newSession(obs transport.Observer) (*clientSession, error) {
+	u, err := parseURL(c.URL)
+	if err != nil {
+		return nil, err
+	}
+	s := &clientSession{
+		c:            c,
+		obs:          obs,
+		url:          u,
+		http:         c.HTTP,
+		closeTimeout: or(c.CloseTimeout, DefaultCloseTimeout),
+	}
+	if s.http == nil {
+		s.http = transport.NewHTTPClient(transport.HTTPOptions{})
+		s.ownHTTP = true
+	}
+	s.rt = s.http.Transport
+	if s.rt == nil {
+		s.rt = http.DefaultTransport
+	}
+	s.opts = websocket.DialOptions{
+		HTTPHeader:   c.Header,
+		Subprotocols: c.Subprotocols,
+	}
+	if h := c.Header.Get("Host"); h != "" {
+		s.opts.Host = h
+	}
+	if c.Compress {
+		s.opts.CompressionMode = websocket.CompressionNoContextTakeover
+	}
+	switch s.limit = c.ReadLimit; {
+	case s.limit == 0:
+		s.limit = DefaultReadLimit
+	case s.limit < 0:
+		s.limit = -1
+	}
+	if s.limit > 0 {
+		// coder/websocket reads one byte past the limit before it fails.
+		s.limit = min(s.limit, math.MaxInt64-1)
+		s.maxBuf = int(min(s.limit+1, math.MaxInt))
+	}
+	size := InitialMessageBuffer
+	if s.maxBuf > 0 {
+		size = min(size, s.maxBuf)
+	}
+	s.buf = make([]byte, 0, size)
+	return s, nil
+}
+
+func (s *clientSession) release() {
+	if s.ownHTTP {
+		s.http.CloseIdleConnections()
+	}
+}
+
+// parseURL checks the scheme of u: ws, wss, http or https.
+func parseURL(u string) (string, error) {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("WebSocket URL %q: %w", u, err)
+	}
+	switch strings.ToLower(p.Scheme) {
+	case "ws", "wss", "http", "https":
+	default:
+		return "", fmt.Errorf("WebSocket URL %q: want ws://, wss://, http:// or https://", u)
+	}
+	if p.Host == "" {
+		return "", fmt.Errorf("WebSocket URL %q has no host", u)
+	}
+	return u, nil
+}
+
+// wsURL is u with its http(s) scheme written as ws(s).
+func wsURL(u *url.URL) string {
+	s := u.String()
+	switch {
+	case strings.HasPrefix(s, "http://"):
+		return "ws://" + s[len("http://"):]
+	case strings.HasPrefix(s, "https://"):
+		return "wss://" + s[len("https://"):]
+	}
+	return s
+}
+
+// attempt opens one connection and reads it until it ends.
+func (s *clientSession) attempt(ctx context.Context, n int) outcome {
+	cn := &clientConn{s: s, stop: make(chan struct{}), cancelDone: make(chan struct{}), closeTimeout: s.closeTimeout}
+	o := s.dial(ctx, cn, n)
+	if !o.connected {
+		return o
+	}
+	s.obs.Connected(&s.connect)
+	cn.start(ctx)
+	err := s.read(cn)
+	cn.finish()
+	o.delivered = cn.delivered
+	s.ended(cn, err, &o)
+	return o
+}
+
+// captureRT remembers the connection of a 101 answer, so that a close
+// handshake can be cut short: coder/websocket would wait 5 s for the peer.
+type captureRT struct {
+	base http.RoundTripper
+	rwc  io.Closer
+}
+
+func (rt *captureRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rt.base.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
+		if c, ok := resp.Body.(io.Closer); ok {
+			rt.rwc = c
+		}
+	}
+	return resp, err
+}
+
+// dial runs the handshake, filling s.connect with its phases.
+func (s *clientSession) dial(ctx context.Context, cn *clientConn, attempt int) outcome {
+	ci := &s.connect
+	*ci = transport.Connect{Attempt: attempt, Start: time.Now()}
+	var dnsStart, tcpStart, tlsStart time.Time
+	trace := &httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { dnsStart = time.Now() },
+		DNSDone:              func(httptrace.DNSDoneInfo) { ci.DNS = time.Since(dnsStart) },
+		ConnectStart:         func(string, string) { tcpStart = time.Now() },
+		ConnectDone:          func(string, string, error) { ci.TCP = time.Since(tcpStart) },
+		TLSHandshakeStart:    func() { tlsStart = time.Now() },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { ci.TLS = time.Since(tlsStart) },
+		GotConn:              func(i httptrace.GotConnInfo) { ci.Reused = i.Reused },
+		GotFirstResponseByte: func() { ci.Headers = time.Now() },
+	}
+	rt := &captureRT{base: s.rt}
+	hc := *s.http
+	hc.Transport = rt
+	opts := s.opts
+	opts.HTTPClient = &hc
+	opts.OnPongReceived = cn.onPong
+	ws, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, trace), s.url, &opts)
+	if err != nil {
+		o := outcome{err: err}
+		switch {
+		case ctx.Err() != nil:
+			o.class = transport.ClassCanceled
+		case resp != nil && resp.StatusCode != http.StatusSwitchingProtocols:
+			o.class, o.code = transport.ClassWSHandshakeStatus, resp.StatusCode
+			o.retryAfter = retryAfter(resp.Header)
+		case resp != nil:
+			o.class = transport.ClassWSBadHandshake
+		default:
+			o.class = transport.Classify(err)
+		}
+		return o
+	}
+	if rt.rwc == nil { // not reachable with net/http: coder/websocket needs the same body
+		ws.CloseNow()
+		return outcome{class: transport.ClassOther, err: errors.New("the HTTP client gave no connection for the 101 answer")}
+	}
+	if ci.Headers.IsZero() {
+		ci.Headers = time.Now()
+	}
+	ci.Status = resp.StatusCode
+	ci.Proto = resp.Proto
+	ci.URL = wsURL(resp.Request.URL)
+	ci.Header = resp.Header
+	ci.Subprotocol = ws.Subprotocol()
+	ws.SetReadLimit(s.limit)
+	cn.ws, cn.rwc = ws, rt.rwc
+	return outcome{connected: true}
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(math.MaxInt64/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// read is the reader loop: one message at a time into s.buf, reported as
+// it completes. It returns why the connection ended.
+func (s *clientSession) read(cn *clientConn) error {
+	ctx := context.Background() // no Done channel: no timer per frame; closes end reads
+	ev := &s.ev
+	for {
+		typ, r, err := cn.ws.Reader(ctx)
+		if err != nil {
+			return err
+		}
+		first := time.Now()
+		n, err := s.readMessage(r)
+		if err != nil {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				cn.closeWith(causeTooBig, websocket.StatusMessageTooBig, "message too big")
+			}
+			return err
+		}
+		at := time.Now()
+		data := s.buf[:n]
+		ev.Type = "binary"
+		if typ == websocket.MessageText {
+			ev.Type = "text"
+			if !utf8.Valid(data) {
+				if s.c.Strict {
+					cn.closeWith(causeInvalidUTF8, websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
+					return errInvalidUTF8
+				}
+				s.warn = transport.Error{Class: transport.ClassInvalidUTF8Text, Err: errInvalidUTF8, At: at}
+				s.obs.Error(&s.warn)
+			}
+		}
+		ev.Kind = transport.KindMessage
+		ev.ID = ""
+		ev.Data = data
+		ev.Size = n + frameHeaderLen(n) // exact for one uncompressed frame
+		ev.FirstByte = first
+		ev.At = at
+		ev.Stamp, _ = transport.ParseStamp(data)
+		ev.RTT = 0
+		cn.delivered++
+		s.obs.Event(ev)
+	}
+}
+
+// readMessage reads the rest of the message r into s.buf, growing it up to
+// maxBuf, and returns the message's length.
+func (s *clientSession) readMessage(r io.Reader) (int, error) {
+	b := s.buf[:0]
+	defer func() { s.buf = b[:0] }()
+	for {
+		if len(b) == cap(b) {
+			if s.maxBuf > 0 && cap(b) >= s.maxBuf {
+				// The limit reader has let limit+1 bytes through: its next
+				// Read fails with ErrMessageTooBig, whatever the buffer.
+				if _, err := r.Read(nil); err != nil && !errors.Is(err, io.EOF) {
+					return len(b), err
+				}
+				return len(b), errLimit
+			}
+			size := max(2*cap(b), 512)
+			if s.maxBuf > 0 {
+				size = min(size, s.maxBuf)
+			}
+			nb := make([]byte, len(b), size)
+			copy(nb, b)
+			b = nb
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return len(b), nil
+		}
+		if err != nil {
+			return len(b), err
+		}
+	}
+}
+
+// frameHeaderLen is the header of an unmasked (server) frame of n bytes.
+// A fragmented message is counted as one frame, and a compressed one by its
+// inflated length: coder/websocket does not expose the frames.
+func frameHeaderLen(n int) int {
+	switch {
+	case n <= 125:
+		return 2
+	case n <= math.MaxUint16:
+		return 4
+	}
+	return 10
+}
+
+// ended reads how the connection ended into o and s.close.
+func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
+	cl := &s.close
+	*cl = transport.Close{At: time.Now()}
+	o.err = err
+	switch cn.cause.Load() {
+	case causeCanceled:
+		cl.Code, cl.Reason, cl.Clean = int(websocket.StatusGoingAway), reasonGoingAway, true
+		return
+	case causePingTimeout:
+		cl.Code, cl.Reason = int(websocket.StatusAbnormalClosure), reasonPingTimeout
+		o.class = transport.ClassPingTimeout
+		o.err = fmt.Errorf("%d pings in a row unanswered within %v", maxMissedPings(s.c.MaxMissedPings), or(s.c.PingTimeout, DefaultPingTimeout))
+		return
+	case causeTooBig:
+		cl.Code, cl.Reason = int(websocket.StatusMessageTooBig), fmt.Sprintf("message larger than %d bytes", s.limit)
+		o.class, o.code = transport.ClassMessageTooBig, cl.Code
+		return
+	case causeInvalidUTF8:
+		cl.Code, cl.Reason = int(websocket.StatusInvalidFramePayloadData), reasonInvalidUTF8
+		o.class, o.code = transport.ClassInvalidUTF8Text, cl.Code
+		return
+	}
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		cl.Code, cl.Reason = int(ce.Code), ce.Reason
+		switch ce.Code {
+		case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
+			cl.Clean = true
+			o.err = nil
+		default:
+			o.class, o.code = transport.ClassWSClose, cl.Code
+		}
+		return
+	}
+	// A reset, an EOF or a protocol error without a close frame from the
+	// peer: 1006, which is never sent on the wire.
+	cl.Code = int(websocket.StatusAbnormalClosure)
+	o.class, o.code = transport.ClassWSAbnormal, cl.Code
+}
+
+// clientConn is one open connection and the goroutines around it.
+type clientConn struct {
+	s            *clientSession
+	ws           *websocket.Conn
+	rwc          io.Closer // the connection under ws, for a hard close
+	closeTimeout time.Duration
+	delivered    int
+
+	cause   atomic.Int32 // causeNone until this client closes the connection
+	closing atomic.Bool  // a close handshake runs, maybe on another goroutine
+
+	// The ping in flight, for the pong callback.
+	base     time.Time // pingSent is monotonic time since base
+	pingSeq  atomic.Int64
+	pingSent atomic.Int64
+
+	stop       chan struct{}      // closed when the reader is done
+	pingCtx    context.Context    // ends with stop
+	pingCancel context.CancelFunc //
+	stopCancel func() bool        // context.AfterFunc's stop
+	cancelDone chan struct{}      // closed when the cancel close is done
+	wg         sync.WaitGroup     // pinger and writer
+}
+
+func (cn *clientConn) start(ctx context.Context) {
+	c := cn.s.c
+	cn.stopCancel = context.AfterFunc(ctx, func() {
+		defer close(cn.cancelDone)
+		cn.closeWith(causeCanceled, websocket.StatusGoingAway, reasonGoingAway)
+	})
+	if c.PingInterval > 0 {
+		cn.base = time.Now()
+		cn.pingCtx, cn.pingCancel = context.WithCancel(context.Background())
+		cn.wg.Go(func() {
+			cn.ping(c.PingInterval, or(c.PingTimeout, DefaultPingTimeout), maxMissedPings(c.MaxMissedPings))
+		})
+	}
+	if c.Outbox != nil {
+		cn.wg.Go(func() { cn.write(c.Outbox) })
+	}
+}
+
+// finish stops the connection's goroutines once the reader is done, and
+// makes sure the connection is closed.
+func (cn *clientConn) finish() {
+	close(cn.stop)
+	if cn.pingCancel != nil {
+		cn.pingCancel()
+	}
+	if !cn.stopCancel() {
+		<-cn.cancelDone
+	}
+	cn.ws.CloseNow()
+	cn.wg.Wait()
+}
+
+// closeWith starts the close handshake with code and reason and waits for
+// it, at most closeTimeout; then the connection is dropped.
+func (cn *clientConn) closeWith(cause int32, code websocket.StatusCode, reason string) {
+	cn.cause.CompareAndSwap(causeNone, cause)
+	cn.closing.Store(true)
+	t := time.AfterFunc(cn.closeTimeout, func() { cn.rwc.Close() })
+	cn.ws.Close(code, reason)
+	t.Stop()
+}
+
+// ping is the keepalive loop.
+func (cn *clientConn) ping(interval, timeout time.Duration, maxMissed int) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	missed := 0
+	for {
+		select {
+		case <-cn.stop:
+			return
+		case <-t.C:
+		}
+		// Conn.Ping's payload is its own counter, which this mirrors: the
+		// pong callback matches the payload to find the ping's send time.
+		cn.pingSeq.Add(1)
+		cn.pingSent.Store(int64(time.Since(cn.base)))
+		ctx, cancel := context.WithTimeout(cn.pingCtx, timeout)
+		err := cn.ws.Ping(ctx)
+		cancel()
+		switch {
+		case err == nil:
+			missed = 0
+		case cn.pingCtx.Err() != nil:
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+			if missed++; missed >= maxMissed {
+				cn.closeWith(causePingTimeout, websocket.StatusGoingAway, reasonPingTimeout)
+				return
+			}
+		default:
+			return // the connection failed: the reader reports it
+		}
+	}
+}
+
+// onPong is coder/websocket's pong callback. It runs on the goroutine that
+// reads: the reader, or a close handshake on another goroutine, whose pongs
+// are dropped so that the Observer is only called from the reader.
+func (cn *clientConn) onPong(_ context.Context, payload []byte) {
+	if cn.closing.Load() {
+		return
+	}
+	seq, ok := parseSeq(payload)
+	if !ok || seq != cn.pingSeq.Load() {
+		return // unsolicited, or the answer to a ping given up on
+	}
+	now := time.Now()
+	e := &cn.s.pong
+	*e = transport.Event{
+		Kind:      transport.KindPong,
+		Type:      "pong",
+		Size:      2 + len(payload),
+		FirstByte: now,
+		At:        now,
+		RTT:       now.Sub(cn.base) - time.Duration(cn.pingSent.Load()),
+	}
+	cn.s.obs.Event(e)
+}
+
+func maxMissedPings(n int) int {
+	if n > 0 {
+		return n
+	}
+	return DefaultMaxMissedPings
+}
+
+// parseSeq reads a decimal ping payload without allocating.
+func parseSeq(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// write sends the Outbox until it is closed or the connection ends.
+func (cn *clientConn) write(out <-chan Outgoing) {
+	ctx := context.Background() // no timer per message; a close ends a blocked write
+	for {
+		select {
+		case <-cn.stop:
+			return
+		case m, ok := <-out:
+			if !ok {
+				return
+			}
+			typ := websocket.MessageText
+			if m.Binary {
+				typ = websocket.MessageBinary
+			}
+			if err := cn.ws.Write(ctx, typ, m.Data); err != nil {
+				cn.ws.CloseNow() // the reader sees the end and reports it
+				return
+			}
+		}
+	}
+}
