@@ -122,7 +122,7 @@ type Exchange struct {
 	Changed bool // polling: a new state (not a 304, not the same body)
 
 	// AI streams.
-	Format          string // "openai" or "anthropic"; empty for a plain stream
+	Format          string // "openai", "anthropic" or "text" (the Next.js tutorial shape); empty for a plain stream
 	Chunks          int    // events that carried content
 	Tokens          int    // output tokens: from usage when the stream carried it, else Chunks
 	TokensFromUsage bool

@@ -37,4 +37,18 @@
 // Every stream stops, and its handler returns, when the request's context
 // ends; each write has its own deadline (Options.WriteTimeout); the body is
 // capped at MaxBody, output at MaxTokens and the generation at MaxGeneration.
+//
+// # Client
+//
+// Client is the session behind `rtbench listen` and `rtbench load` for one AI
+// request. It recognises the stream's shape from its first events (OpenAI
+// chat.completion.chunk, Anthropic named events, or the Next.js tutorial's
+// {"text":...}; anything else is read as plain SSE), turns each non-empty
+// text delta into a token event, and ends with an Exchange carrying TTFT
+// (from the request to the first NON-empty delta: a role-only first chunk
+// does not count), the token count (from usage when the stream carries it,
+// else counted from deltas and flagged), and whether the terminator arrived
+// (no [DONE] or message_stop is stream_incomplete). A bad JSON chunk is
+// counted and skipped. chunk.go decodes chunks without allocating;
+// metrics.go defines ttft, itl_chunk, tpot, e2e and tokens/s exactly.
 package aistream

@@ -1,0 +1,778 @@
+package aistream
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The client reads each event's data with a small JSON scanner instead of
+// encoding/json: it checks the whole chunk is valid JSON (as json.Valid
+// does), picks the few members the three stream shapes use, and decodes
+// their strings into reused buffers, so a warm decoder allocates nothing per
+// chunk. The rules below are the whole contract; chunk_test.go checks them
+// against encoding/json.
+//
+// A chunk is read as (first match wins; members by exact name, the last of
+// duplicates):
+//
+//	not an object                          chunkUnknown
+//	"error" present and not null           chunkError: error.message (or the error string), error.type
+//	"type" one of the Anthropic types      chunkAnthropic (chunkAnthropicFull for "message"):
+//	    content_block_delta                  text = delta.text when delta.type is "text_delta"
+//	    message_start                        prompt = message.usage.input_tokens
+//	    message_delta                        output = usage.output_tokens, prompt = usage.input_tokens
+//	    message                              text = the text of content[] parts of type "text";
+//	                                         prompt, output = usage.input_tokens, usage.output_tokens
+//	"choices" an array, or "object" one    chunkOpenAI, or chunkOpenAIFull when object is
+//	of the chat.completion objects         "chat.completion" (or, without an object, when
+//	                                       choices[0] has a message and no delta):
+//	                                         text = choices[0].delta.content (message.content)
+//	                                         prompt, output = usage.prompt_tokens, usage.completion_tokens
+//	"text" a string                        chunkText: text
+//	anything else                          chunkUnknown
+//
+// Token counts are read when they are JSON numbers holding an integer from 0
+// to maxCount. Only the first element of choices is read (n=1 requests);
+// reasoning deltas (reasoning_content, thinking_delta) are not text.
+
+// chunkKind is what a chunk was recognised as.
+type chunkKind uint8
+
+const (
+	chunkUnknown chunkKind = iota
+	chunkError
+	chunkOpenAI        // a chat.completion.chunk
+	chunkOpenAIFull    // a chat.completion (not streamed)
+	chunkAnthropic     // a streamed Messages event
+	chunkAnthropicFull // a message object (not streamed)
+	chunkText          // {"text": …}: the Next.js tutorial's route
+)
+
+// anthropicType is the "type" of an Anthropic event.
+type anthropicType uint8
+
+const (
+	anthNone anthropicType = iota
+	anthMessageStart
+	anthContentBlockStart
+	anthContentBlockDelta
+	anthContentBlockStop
+	anthMessageDelta
+	anthMessageStop
+	anthPing
+	anthMessage // the non-streamed message object
+)
+
+var anthropicTypes = [...]string{
+	anthMessageStart:      "message_start",
+	anthContentBlockStart: "content_block_start",
+	anthContentBlockDelta: "content_block_delta",
+	anthContentBlockStop:  "content_block_stop",
+	anthMessageDelta:      "message_delta",
+	anthMessageStop:       "message_stop",
+	anthPing:              "ping",
+	anthMessage:           "message",
+}
+
+// maxDepth is encoding/json's nesting limit, so that the scanner accepts
+// exactly what json.Valid accepts.
+const maxDepth = 10000
+
+// maxCount bounds a token count read from usage.
+const maxCount = 1 << 30
+
+// chunk is one decoded event. Its slices alias the decoder's buffers and are
+// valid until the next decode.
+type chunk struct {
+	kind  chunkKind
+	event anthropicType // chunkAnthropic, chunkAnthropicFull
+
+	text []byte // the content text; empty when the chunk carries none
+
+	prompt, output       int
+	hasPrompt, hasOutput bool
+
+	errMsg, errType []byte // chunkError
+}
+
+// syntaxError is a chunk that is not valid JSON.
+type syntaxError struct {
+	Offset int // the byte at which the scanner gave up
+}
+
+func (e *syntaxError) Error() string {
+	return "invalid JSON at byte " + strconv.Itoa(e.Offset)
+}
+
+// decoder decodes chunks into one reused chunk. It is not safe for
+// concurrent use.
+type decoder struct {
+	c      chunk
+	key    []byte // scratch for keys with escapes
+	str    []byte // scratch for short string values compared to constants
+	vals   [9][]byte
+	sub    [4][]byte
+	sub2   [4][]byte
+	syntax syntaxError
+}
+
+// Member names, by scan.
+var (
+	topNames     = []string{"error", "type", "choices", "object", "usage", "text", "delta", "message", "content"}
+	contentName  = []string{"content"}
+	usageNames   = []string{"prompt_tokens", "completion_tokens", "input_tokens", "output_tokens"}
+	errorNames   = []string{"message", "type"}
+	choiceNames  = []string{"delta", "message"}
+	deltaNames   = []string{"type", "text"}
+	messageNames = []string{"usage", "content"}
+)
+
+const (
+	topError = iota
+	topType
+	topChoices
+	topObject
+	topUsage
+	topText
+	topDelta
+	topMessage
+	topContent
+)
+
+// decode reads one chunk. The error is a *syntaxError (owned by the decoder)
+// when data is not valid JSON.
+func (d *decoder) decode(data []byte) (*chunk, error) {
+	c := &d.c
+	*c = chunk{text: c.text[:0], errMsg: c.errMsg[:0], errType: c.errType[:0]}
+	top := d.vals[:len(topNames)]
+	clear(top)
+	i := skipSpace(data, 0)
+	var end int
+	var ok, isObject bool
+	if i < len(data) && data[i] == '{' {
+		isObject = true
+		end, ok = scanObject(data, i, 0, d, topNames, top)
+	} else {
+		end, ok = skipValue(data, i, 0)
+	}
+	if ok {
+		end = skipSpace(data, end)
+		ok = end == len(data)
+	}
+	if !ok {
+		d.syntax.Offset = end
+		return nil, &d.syntax
+	}
+	if !isObject {
+		return c, nil
+	}
+	switch {
+	case top[topError] != nil && !isNull(top[topError]):
+		c.kind = chunkError
+		d.readError(top[topError])
+	case d.anthropic(top[topType]):
+		d.readAnthropic(top)
+	case isArray(top[topChoices]) || d.isOpenAIObject(top[topObject]):
+		d.readOpenAI(top)
+	case isString(top[topText]):
+		c.kind = chunkText
+		c.text = appendString(c.text, top[topText])
+	}
+	return c, nil
+}
+
+func (d *decoder) readError(v []byte) {
+	c := &d.c
+	switch {
+	case isString(v):
+		c.errMsg = appendString(c.errMsg, v)
+	case isObject(v):
+		f := d.sub[:len(errorNames)]
+		d.fields(v, errorNames, f)
+		if isString(f[0]) {
+			c.errMsg = appendString(c.errMsg, f[0])
+		}
+		if isString(f[1]) {
+			c.errType = appendString(c.errType, f[1])
+		}
+	}
+}
+
+// anthropic reports whether the type member names an Anthropic event, and
+// notes which.
+func (d *decoder) anthropic(v []byte) bool {
+	if !isString(v) {
+		return false
+	}
+	s := d.stringValue(v)
+	for t, name := range anthropicTypes {
+		if name != "" && string(s) == name {
+			d.c.event = anthropicType(t)
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) readAnthropic(top [][]byte) {
+	c := &d.c
+	c.kind = chunkAnthropic
+	switch c.event {
+	case anthContentBlockDelta:
+		if !isObject(top[topDelta]) {
+			return
+		}
+		f := d.sub[:len(deltaNames)]
+		d.fields(top[topDelta], deltaNames, f)
+		if isString(f[0]) && string(d.stringValue(f[0])) == "text_delta" && isString(f[1]) {
+			c.text = appendString(c.text, f[1])
+		}
+	case anthMessageStart:
+		if !isObject(top[topMessage]) {
+			return
+		}
+		f := d.sub[:len(messageNames)]
+		d.fields(top[topMessage], messageNames, f)
+		d.readUsage(f[0])
+		c.output, c.hasOutput = 0, false // message_start's output_tokens is a placeholder
+	case anthMessageDelta:
+		d.readUsage(top[topUsage])
+	case anthMessage:
+		c.kind = chunkAnthropicFull
+		d.readUsage(top[topUsage])
+		d.readParts(top[topContent])
+	}
+}
+
+// readParts appends the text of every {"type":"text","text":…} element of
+// an array of content blocks.
+func (d *decoder) readParts(v []byte) {
+	if !isArray(v) {
+		return
+	}
+	c := &d.c
+	i := skipSpace(v, 1)
+	if v[i] == ']' {
+		return
+	}
+	for {
+		i = skipSpace(v, i)
+		end, _ := skipValue(v, i, 0)
+		if el := v[i:end]; isObject(el) {
+			f := d.sub2[:len(deltaNames)]
+			d.fields(el, deltaNames, f)
+			if isString(f[0]) && string(d.stringValue(f[0])) == "text" && isString(f[1]) {
+				c.text = appendString(c.text, f[1])
+			}
+		}
+		i = skipSpace(v, end)
+		if v[i] == ']' {
+			return
+		}
+		i++ // ','
+	}
+}
+
+func (d *decoder) isOpenAIObject(v []byte) bool {
+	if !isString(v) {
+		return false
+	}
+	s := d.stringValue(v)
+	return string(s) == "chat.completion.chunk" || string(s) == "chat.completion"
+}
+
+func (d *decoder) readOpenAI(top [][]byte) {
+	c := &d.c
+	c.kind = chunkOpenAI
+	object := top[topObject]
+	full := isString(object) && string(d.stringValue(object)) == "chat.completion"
+	chunkObject := isString(object) && string(d.stringValue(object)) == "chat.completion.chunk"
+	d.readUsage(top[topUsage])
+	first := firstElement(top[topChoices])
+	var f [][]byte
+	if isObject(first) {
+		f = d.sub[:len(choiceNames)]
+		d.fields(first, choiceNames, f)
+		if !full && !chunkObject && f[0] == nil && f[1] != nil {
+			full = true
+		}
+	}
+	if full {
+		c.kind = chunkOpenAIFull
+	}
+	if f == nil {
+		return
+	}
+	body := f[0]
+	if full {
+		body = f[1]
+	}
+	if !isObject(body) {
+		return
+	}
+	g := d.sub2[:1]
+	d.fields(body, contentName, g)
+	if isString(g[0]) {
+		c.text = appendString(c.text, g[0])
+	}
+}
+
+// readUsage reads the token counts of a usage object, whichever API's names
+// it uses.
+func (d *decoder) readUsage(v []byte) {
+	if !isObject(v) {
+		return
+	}
+	c := &d.c
+	f := d.sub2[:len(usageNames)]
+	d.fields(v, usageNames, f)
+	for k, v := range f {
+		n, ok := parseCount(v)
+		if !ok {
+			continue
+		}
+		switch k {
+		case 0, 2:
+			c.prompt, c.hasPrompt = n, true
+		case 1, 3:
+			c.output, c.hasOutput = n, true
+		}
+	}
+}
+
+// firstElement returns the first element of an array value, or nil.
+func firstElement(v []byte) []byte {
+	if !isArray(v) {
+		return nil
+	}
+	i := skipSpace(v, 1)
+	if v[i] == ']' {
+		return nil
+	}
+	end, _ := skipValue(v, i, 0)
+	return v[i:end]
+}
+
+// stringValue returns the contents of a string value, decoded when it has
+// escapes (into a scratch buffer valid until the next call).
+func (d *decoder) stringValue(v []byte) []byte {
+	raw := v[1 : len(v)-1]
+	if !hasBackslash(raw) {
+		return raw
+	}
+	d.str = appendString(d.str[:0], v)
+	return d.str
+}
+
+// fields scans the object v (valid JSON, from its '{') and sets vals[k] to
+// the value of its last member named names[k], nil when there is none.
+func (d *decoder) fields(v []byte, names []string, vals [][]byte) {
+	clear(vals)
+	scanObject(v, 0, 0, d, names, vals)
+}
+
+// scanObject checks the object starting at b[i] ('{') and, when d is not
+// nil, stores the values of the members named in names, as fields does. It
+// returns the index after the object, or the offset of the error and false.
+func scanObject(b []byte, i, depth int, d *decoder, names []string, vals [][]byte) (int, bool) {
+	if depth >= maxDepth {
+		return i, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		k := i
+		var ok bool
+		if i, ok = skipString(b, i); !ok {
+			return i, false
+		}
+		key := b[k:i]
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		i = skipSpace(b, i+1)
+		v := i
+		if i, ok = skipValue(b, i, depth+1); !ok {
+			return i, false
+		}
+		if d != nil {
+			if n := d.match(key, names); n >= 0 {
+				vals[n] = b[v:i]
+			}
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// match returns the index in names of the key (a string token with its
+// quotes), or -1.
+func (d *decoder) match(key []byte, names []string) int {
+	if len(names) == 0 {
+		return -1
+	}
+	raw := key[1 : len(key)-1]
+	if hasBackslash(raw) {
+		d.key = appendString(d.key[:0], key)
+		raw = d.key
+	}
+	for n, name := range names {
+		if string(raw) == name {
+			return n
+		}
+	}
+	return -1
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipValue checks the JSON value at b[i] and returns the index after it, or
+// the offset of the error and false. depth is the nesting of the containers
+// around it.
+func skipValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '{':
+		return scanObject(b, i, depth, nil, nil, nil)
+	case c == '[':
+		return skipArray(b, i, depth)
+	case c == '"':
+		return skipString(b, i)
+	case c == 't':
+		return skipLiteral(b, i, "true")
+	case c == 'f':
+		return skipLiteral(b, i, "false")
+	case c == 'n':
+		return skipLiteral(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return skipNumber(b, i)
+	}
+	return i, false
+}
+
+func skipArray(b []byte, i, depth int) (int, bool) {
+	if depth >= maxDepth {
+		return i, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		i = skipSpace(b, i)
+		var ok bool
+		if i, ok = skipValue(b, i, depth+1); !ok {
+			return i, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+func skipLiteral(b []byte, i int, lit string) (int, bool) {
+	for k := 0; k < len(lit); k++ {
+		if i+k >= len(b) || b[i+k] != lit[k] {
+			return i + k, false
+		}
+	}
+	return i + len(lit), true
+}
+
+// skipNumber checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func skipNumber(b []byte, i int) (int, bool) {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = skipDigits(b, i)
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, false
+		}
+		i = skipDigits(b, i)
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, false
+		}
+		i = skipDigits(b, i)
+	}
+	return i, true
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// skipString checks the string at b[i] ('"') and returns the index after its
+// closing quote. Like encoding/json it accepts invalid UTF-8 (decoding turns
+// it into U+FFFD) and refuses control characters and unknown escapes.
+func skipString(b []byte, i int) (int, bool) {
+	i++
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return i + 1, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for k := 2; k < 6; k++ {
+					if i+k >= len(b) || unhex(b[i+k]) < 0 {
+						return i + k, false
+					}
+				}
+				i += 6
+			default:
+				return i + 1, false
+			}
+		case c < 0x20:
+			return i, false
+		default:
+			i++
+		}
+	}
+	return i, false
+}
+
+func hasBackslash(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+func unhex(c byte) rune {
+	switch {
+	case c >= '0' && c <= '9':
+		return rune(c - '0')
+	case c >= 'a' && c <= 'f':
+		return rune(c - 'a' + 10)
+	case c >= 'A' && c <= 'F':
+		return rune(c - 'A' + 10)
+	}
+	return -1
+}
+
+// u4 reads the \uXXXX escape at s[0:6], or returns -1.
+func u4(s []byte) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range s[2:6] {
+		h := unhex(c)
+		if h < 0 {
+			return -1
+		}
+		r = r<<4 | h
+	}
+	return r
+}
+
+// appendString appends the decoded contents of the valid string token v
+// (quotes included), as encoding/json decodes it: each invalid UTF-8 byte
+// and each unpaired surrogate escape becomes U+FFFD.
+func appendString(dst, v []byte) []byte {
+	s := v[1 : len(v)-1]
+	for i := 0; i < len(s); {
+		// Copy the longest run that needs no work.
+		j := i
+		for j < len(s) && s[j] != '\\' && s[j] < utf8.RuneSelf {
+			j++
+		}
+		dst = append(dst, s[i:j]...)
+		i = j
+		if i >= len(s) {
+			break
+		}
+		if c := s[i]; c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		// An escape: skipString checked it.
+		switch e := s[i+1]; e {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := u4(s[i:])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if dec := utf16.DecodeRune(r, u4(s[i:])); dec != utf8.RuneError {
+					dst = utf8.AppendRune(dst, dec)
+					i += 6
+					continue
+				}
+				r = utf8.RuneError
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // " \ /
+			dst = append(dst, e)
+		}
+		i += 2
+	}
+	return dst
+}
+
+// parseCount reads a token count: a JSON number holding an integer in
+// [0, maxCount]. Other values (strings, fractions, negatives) are not counts.
+func parseCount(v []byte) (int, bool) {
+	if len(v) == 0 || !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') {
+		return 0, false
+	}
+	if len(v) <= 10 {
+		n, digits := 0, true
+		for _, c := range v {
+			if c < '0' || c > '9' {
+				digits = false
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if digits {
+			return n, n <= maxCount
+		}
+	}
+	// 1e3, 12.0, -0, long forms: read as encoding/json reads a number into
+	// an interface{}, as a float64.
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || f != math.Trunc(f) || f < 0 || f > maxCount {
+		return 0, false
+	}
+	return int(f), true
+}
+
+func isNull(v []byte) bool   { return len(v) == 4 && string(v) == "null" }
+func isString(v []byte) bool { return len(v) > 0 && v[0] == '"' }
+func isObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
+func isArray(v []byte) bool  { return len(v) > 0 && v[0] == '[' }
+
+// apiErrorNames are the members an error body explains itself with:
+// {"error":{"message","type"}} (OpenAI, Anthropic), {"error":"…"} (the mock's
+// /api/chat, many proxies), {"message":"…"} (vLLM, gateways), {"detail":"…"}
+// (FastAPI).
+var apiErrorNames = []string{"error", "message", "detail", "type"}
+
+// apiError reads the message and type of an error body. ok is false when the
+// body is not a JSON object that has one.
+func (d *decoder) apiError(b []byte) (msg, typ []byte, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, nil, false
+	}
+	f := d.vals[:len(apiErrorNames)]
+	clear(f)
+	end, valid := scanObject(b, i, 0, d, apiErrorNames, f)
+	if !valid || skipSpace(b, end) != len(b) {
+		return nil, nil, false
+	}
+	c := &d.c
+	c.errMsg, c.errType = c.errMsg[:0], c.errType[:0]
+	switch {
+	case isString(f[0]) || isObject(f[0]):
+		d.readError(f[0])
+	case isString(f[1]):
+		c.errMsg = appendString(c.errMsg, f[1])
+	case isString(f[2]):
+		c.errMsg = appendString(c.errMsg, f[2])
+	case isObject(f[2]):
+		d.readError(f[2])
+	}
+	if len(c.errType) == 0 && isString(f[3]) && !isObject(f[0]) {
+		c.errType = appendString(c.errType, f[3])
+	}
+	return c.errMsg, c.errType, len(c.errMsg) > 0
+}
+
+// streamRequested reports whether a request body is a JSON object with
+// "stream": true.
+func (d *decoder) streamRequested(body []byte) bool {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return false
+	}
+	f := d.sub[:1]
+	f[0] = nil
+	if _, ok := scanObject(body, i, 0, d, streamName, f); !ok {
+		return false
+	}
+	return string(f[0]) == "true"
+}
+
+var streamName = []string{"stream"}
