@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"encoding/base64"
-	"fmt"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -90,31 +88,14 @@ func (h *Hist) Equal(o *Hist) bool {
 func us(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 
 // Encode returns the histogram in HdrHistogram's standard compressed form
-// (V2 compressed encoding), base64: the form the result file stores, which
-// other HdrHistogram implementations read too and which decodes to exactly
-// the same counts.
-func (h *Hist) Encode() (string, error) {
-	b, err := h.h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(b), nil
-}
+// (V2 compressed encoding, which hdrhistogram-go already base64-encodes):
+// the form the result file stores, which other HdrHistogram implementations
+// read too and which decodes to exactly the same counts.
+func (h *Hist) Encode() (string, error) { return encodeHDR(h) }
 
 // DecodeHist reverses Encode. The histogram must have the geometry rtbench
-// records with, or merging would not be exact.
+// records with, or merging would not be exact; that is checked from the
+// header before the counts are allocated.
 func DecodeHist(s string, overflow, negative int64) (*Hist, error) {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("histogram is not base64: %w", err)
-	}
-	h, err := hdrhistogram.Decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("histogram does not decode: %w", err)
-	}
-	if h.LowestTrackableValue() != HistLowest || h.HighestTrackableValue() != HistHighest || h.SignificantFigures() != HistDigits {
-		return nil, fmt.Errorf("histogram has range %d..%d µs with %d digits; rtbench writes %d..%d with %d",
-			h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures(), HistLowest, HistHighest, HistDigits)
-	}
-	return &Hist{h: h, Overflow: overflow, Negative: negative}, nil
+	return decodeHDR(s, overflow, negative)
 }

@@ -1,0 +1,590 @@
+package bench
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// Recording layout. These shape the engine's memory and its lock traffic;
+// the report header prints them.
+const (
+	// SampleBuffer is how many latency samples a session's Recorder holds
+	// before it flushes them into its shard. With it, a shard's mutex is
+	// taken about once per SampleBuffer/3 events, not once per event.
+	SampleBuffer = 128
+	// ShardsPerProc shards per GOMAXPROCS, up to MaxShards, hold the run's
+	// histograms; sessions are assigned to them round-robin.
+	ShardsPerProc = 4
+	MaxShards     = 64
+	// LateStartThreshold: an open-model request that starts later than this
+	// after its intended time is counted in LateStarts.
+	LateStartThreshold = time.Millisecond
+)
+
+// headline lists the metrics that can headline a run, best first: the
+// per-second p99 of each is kept so that the report can draw the one that
+// applies (ttft for AI streams, request for polling, delivery for pushes,
+// echo round trips for WebSocket echo runs).
+var headline = [...]Metric{TTFT, Request, Delivery, EchoRTT}
+
+const numHeadline = len(headline)
+
+// headlineIndex maps a metric to its index in headline, or -1.
+var headlineIndex = func() (ix [NumMetrics]int8) {
+	for i := range ix {
+		ix[i] = -1
+	}
+	for i, m := range headline {
+		ix[m] = int8(i)
+	}
+	return ix
+}()
+
+// Headline returns the metric that best summarises r (the first of ttft,
+// request, delivery and echo_rtt that has values) and false when none has.
+func Headline(r *Recording) (Metric, bool) {
+	for _, m := range headline {
+		if h := r.Hists[m]; h != nil && h.Count() > 0 {
+			return m, true
+		}
+	}
+	return 0, false
+}
+
+// ivCounts are one interval's counts, in a recorder or a shard.
+type ivCounts struct {
+	opened, established, closed, failed, events, bytes, errors, requests int64
+}
+
+func (c *ivCounts) add(o *ivCounts) {
+	c.opened += o.opened
+	c.established += o.established
+	c.closed += o.closed
+	c.failed += o.failed
+	c.events += o.events
+	c.bytes += o.bytes
+	c.errors += o.errors
+	c.requests += o.requests
+}
+
+// shard is one slice of the run's recording. Recorders flush into it in
+// batches under its mutex; the engine merges the shards at each interval
+// and at the end.
+type shard struct {
+	mu       sync.Mutex
+	hists    [NumMetrics]*Hist // allocated on first use
+	counters [NumCounters]int64
+	errors   map[transport.Class]*ErrorCount
+	iv       ivCounts           // since the last interval tick
+	ivHists  [numHeadline]*Hist // headline values since the last tick
+	_        [64]byte           // keep neighbouring shards' mutexes apart
+}
+
+func (s *shard) hist(m Metric) *Hist {
+	if s.hists[m] == nil {
+		s.hists[m] = NewHist()
+	}
+	return s.hists[m]
+}
+
+func (s *shard) ivHist(i int8) *Hist {
+	if s.ivHists[i] == nil {
+		s.ivHists[i] = NewHist()
+	}
+	return s.ivHists[i]
+}
+
+func (s *shard) addError(e *transport.Error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.errors == nil {
+		s.errors = make(map[transport.Class]*ErrorCount)
+	}
+	ec := s.errors[e.Class]
+	if ec == nil {
+		ec = &ErrorCount{Example: e.Error()}
+		s.errors[e.Class] = ec
+	}
+	ec.Count++
+}
+
+// shards are the run's shards and the round-robin assignment.
+type shards struct {
+	s    []*shard
+	next atomic.Uint64
+}
+
+func newShards(n int) *shards {
+	if n <= 0 {
+		n = min(ShardsPerProc*runtime.GOMAXPROCS(0), MaxShards)
+	}
+	ss := &shards{s: make([]*shard, n)}
+	for i := range ss.s {
+		ss.s[i] = &shard{}
+	}
+	return ss
+}
+
+func (ss *shards) pick() *shard {
+	return ss.s[(ss.next.Add(1)-1)%uint64(len(ss.s))]
+}
+
+// mergeInto adds every shard's histograms, counters and errors to rec.
+func (ss *shards) mergeInto(rec *Recording) {
+	for _, s := range ss.s {
+		s.mu.Lock()
+		for m, h := range s.hists {
+			if h != nil {
+				rec.Hists[m].Merge(h)
+			}
+		}
+		for c, n := range s.counters {
+			rec.Counters[c] += n
+		}
+		for class, ec := range s.errors {
+			if have := rec.Errors[class]; have != nil {
+				have.Count += ec.Count
+			} else {
+				rec.Errors[class] = &ErrorCount{Count: ec.Count, Example: ec.Example}
+			}
+		}
+		s.mu.Unlock()
+	}
+	// A late arrival of an event counted lost takes it back; one counted
+	// lost during the warmup can take it below zero.
+	rec.Counters[Lost] = max(rec.Counters[Lost], 0)
+}
+
+// Sample tags: the low bits are the Metric; tagMeasured records into the
+// run's histogram, tagInterval into the per-second headline histogram.
+const (
+	tagMetric   = 0x1f
+	tagMeasured = 0x40
+	tagInterval = 0x80
+)
+
+// Recorder is the Observer the engine gives one session: it turns the
+// session's observations into metrics and counters (see the Observer
+// methods). It buffers them and flushes them into its shard when its buffer
+// is full, at each interval tick and when the session ends, so the hot path
+// neither allocates nor takes a lock shared with other sessions. Its own
+// mutex is uncontended except once a second, when the engine's tick flushes
+// it.
+//
+// Values observed before the run's MeasureFrom (the warmup) go only into the
+// per-second intervals, except the lifecycle counts (connects, reconnects,
+// sessions started and failed) and errors, which count for the whole run: a
+// connection that failed during the ramp is a result, not noise.
+//
+// A session may type-assert its Observer to interface{ RecordEcho(time.Duration) }
+// to report WebSocket echo round trips.
+type Recorder struct {
+	mu          sync.Mutex
+	shard       *shard
+	measureFrom time.Time
+	intended    time.Time // open model: the request's intended start
+
+	n        int
+	vals     [SampleBuffer]time.Duration
+	tags     [SampleBuffer]uint8
+	counters [NumCounters]int64
+	iv       ivCounts
+
+	// The current connection.
+	connStart   time.Time
+	sawEvent    bool
+	lastAt      time.Time
+	lastTokenAt time.Time
+
+	// Sequence tracking for the whole session: a stream resumed with
+	// Last-Event-ID continues its seq across reconnects.
+	hasSeq        bool
+	seqMax        uint64
+	seqWin        uint64 // bit i set: seqMax-1-i was seen
+	newConn       bool   // the next event is the first of a new connection
+	afterExchange bool   // the next event is the first of a new exchange
+	exchanges     int
+
+	// The newest polled state's sched_ns, until the exchange that read it.
+	stateSched int64
+	hasState   bool
+
+	connected bool // some connection was established
+	fatal     bool // a fatal error was reported
+}
+
+func newRecorder(s *shard, measureFrom, intended time.Time) *Recorder {
+	return &Recorder{shard: s, measureFrom: measureFrom, intended: intended}
+}
+
+func (r *Recorder) measured(t time.Time) bool {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	return !t.Before(r.measureFrom)
+}
+
+// add buffers one sample of m.
+func (r *Recorder) add(m Metric, d time.Duration, measured bool) {
+	tag := uint8(m)
+	if measured {
+		tag |= tagMeasured
+	}
+	if headlineIndex[m] >= 0 {
+		tag |= tagInterval
+	}
+	if tag&(tagMeasured|tagInterval) == 0 {
+		return
+	}
+	r.vals[r.n], r.tags[r.n] = d, tag
+	r.n++
+	if r.n == len(r.vals) {
+		r.flushLocked()
+	}
+}
+
+func (r *Recorder) count(c Counter, n int64, measured bool) {
+	if measured {
+		r.counters[c] += n
+	}
+}
+
+// flushLocked moves the buffered samples and counts into the shard. r.mu is
+// held.
+func (r *Recorder) flushLocked() {
+	s := r.shard
+	s.mu.Lock()
+	for i, v := range r.vals[:r.n] {
+		tag := r.tags[i]
+		m := Metric(tag & tagMetric)
+		if tag&tagMeasured != 0 {
+			s.hist(m).Record(v)
+		}
+		if tag&tagInterval != 0 {
+			s.ivHist(headlineIndex[m]).Record(v)
+		}
+	}
+	for c, n := range r.counters {
+		s.counters[c] += n
+	}
+	s.iv.add(&r.iv)
+	s.mu.Unlock()
+	r.n = 0
+	r.counters = [NumCounters]int64{}
+	r.iv = ivCounts{}
+}
+
+// flush is the engine's tick: it moves everything buffered into the shard.
+func (r *Recorder) flush() {
+	r.mu.Lock()
+	r.flushLocked()
+	r.mu.Unlock()
+}
+
+// begin counts the session's start.
+func (r *Recorder) begin() {
+	r.mu.Lock()
+	r.counters[SessionsStarted]++
+	r.iv.opened++
+	r.mu.Unlock()
+}
+
+// lateStart counts an open-model request that started late.
+func (r *Recorder) lateStart() {
+	r.mu.Lock()
+	r.count(LateStarts, 1, r.measured(r.intended))
+	r.mu.Unlock()
+}
+
+// end accounts for the session's return: err is what Run returned and
+// stopped says that the engine had cancelled the session. A session failed
+// when it reported a fatal error or returned one unasked; a fatal error it
+// returned without reporting is recorded here. end flushes the recorder and
+// says whether the session failed and whether it ever connected.
+func (r *Recorder) end(err error, stopped bool) (failed, connected bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	failed = r.fatal
+	if err != nil && !stopped {
+		if te := transport.AsError(err); te.Class != transport.ClassCanceled {
+			if !r.fatal {
+				r.iv.errors++
+				r.shard.addError(te)
+			}
+			failed = true
+		}
+	}
+	if failed {
+		r.counters[SessionsFailed]++
+		r.iv.failed++
+	}
+	r.flushLocked()
+	return failed, r.connected
+}
+
+// Connected records a connection: Connect (headers − start), DNS, TCP and
+// TLS when done, Connects and Reconnects, for a new connection; TTFB for
+// every one, a reused keep-alive connection included.
+func (r *Recorder) Connected(c *transport.Connect) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	measured := r.measured(c.Headers)
+	haveTimes := !c.Start.IsZero() && !c.Headers.IsZero()
+	if !c.Reused {
+		r.counters[Connects]++
+		if c.Attempt > 0 {
+			r.counters[Reconnects]++
+		}
+		r.iv.established++
+		if haveTimes {
+			r.add(Connect, c.Headers.Sub(c.Start), measured)
+		}
+		if c.DNS > 0 {
+			r.add(DNS, c.DNS, measured)
+		}
+		if c.TCP > 0 {
+			r.add(TCP, c.TCP, measured)
+		}
+		if c.TLS > 0 {
+			r.add(TLS, c.TLS, measured)
+		}
+	}
+	if haveTimes {
+		r.add(TTFB, c.Headers.Sub(c.Start), measured)
+	}
+	r.connected = true
+	r.newConnection(c.Start)
+}
+
+func (r *Recorder) newConnection(start time.Time) {
+	r.connStart = start
+	r.sawEvent = false
+	r.lastAt, r.lastTokenAt = time.Time{}, time.Time{}
+	r.newConn = r.hasSeq
+}
+
+// Event records one received message or token: Events, Bytes, FirstEvent
+// (the connection's first), Delivery and Wire (from the payload's stamp;
+// negative values are counted in ClockSkewNegative and recorded as 0), Gap
+// (since the connection's previous event), ITLChunk (between tokens) and the
+// seq checks (Lost, Duplicates, OutOfOrder). A pong records PingRTT only.
+func (r *Recorder) Event(e *transport.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	measured := r.measured(e.At)
+	if e.Kind == transport.KindPong {
+		if e.RTT > 0 {
+			r.add(PingRTT, e.RTT, measured)
+		}
+		return
+	}
+	size := int64(e.Size)
+	if size <= 0 {
+		size = int64(len(e.Data))
+	}
+	r.count(Events, 1, measured)
+	r.count(Bytes, size, measured)
+	r.iv.events++
+	r.iv.bytes += size
+
+	if !r.sawEvent {
+		r.sawEvent = true
+		if !r.connStart.IsZero() {
+			r.add(FirstEvent, e.At.Sub(r.connStart), measured)
+		}
+	}
+	skew := false
+	if d, ok := e.Delivery(); ok {
+		skew = d < 0
+		r.add(Delivery, d, measured)
+	}
+	if d, ok := e.Wire(); ok {
+		skew = skew || d < 0
+		r.add(Wire, d, measured)
+	}
+	if skew {
+		r.count(ClockSkewNegative, 1, measured)
+	}
+	if !r.lastAt.IsZero() {
+		r.add(Gap, e.At.Sub(r.lastAt), measured)
+	}
+	r.lastAt = e.At
+	if e.Kind == transport.KindToken {
+		if !r.lastTokenAt.IsZero() {
+			r.add(ITLChunk, e.At.Sub(r.lastTokenAt), measured)
+		}
+		r.lastTokenAt = e.At
+	}
+	if e.Kind == transport.KindMessage && e.Stamp.HasSched {
+		r.stateSched, r.hasState = e.Stamp.SchedNS, true
+	}
+	if e.Stamp.HasSeq {
+		r.seq(e.Stamp.Seq, measured)
+	}
+}
+
+// seq checks one sequence number against the session's.
+//
+// Within a connection: a jump forward counts the skipped numbers as Lost; a
+// number seen already is a Duplicate; an older number not seen yet (within
+// the last 64) arrives OutOfOrder and is taken back from Lost.
+//
+// The first event of a new connection continues the session's sequence
+// when its number is higher (a resumed stream: a gap is Lost, as events sent
+// while disconnected were) or equal (the last event replayed: a Duplicate);
+// a lower number starts a new sequence, as from a server that numbers each
+// connection from 1.
+//
+// Request-response sessions (polls) read the latest state, so the first
+// event of a new exchange skipping numbers is not loss; going back is
+// OutOfOrder and the same number a Duplicate.
+func (r *Recorder) seq(s uint64, measured bool) {
+	if !r.hasSeq {
+		r.hasSeq, r.seqMax, r.seqWin = true, s, 0
+		r.newConn, r.afterExchange = false, false
+		return
+	}
+	if r.afterExchange {
+		r.afterExchange, r.newConn = false, false
+		switch {
+		case s > r.seqMax:
+			r.advance(s, true)
+		case s == r.seqMax:
+			r.count(Duplicates, 1, measured)
+		default:
+			r.count(OutOfOrder, 1, measured)
+		}
+		return
+	}
+	if r.newConn {
+		r.newConn = false
+		if s < r.seqMax {
+			r.seqMax, r.seqWin = s, 0
+			return
+		}
+	}
+	switch {
+	case s > r.seqMax:
+		r.count(Lost, int64(s-r.seqMax-1), measured)
+		r.advance(s, false)
+	case s == r.seqMax:
+		r.count(Duplicates, 1, measured)
+	default:
+		back := r.seqMax - s // ≥ 1
+		if back > 64 {
+			r.count(OutOfOrder, 1, measured)
+			return
+		}
+		bit := uint64(1) << (back - 1)
+		if r.seqWin&bit != 0 {
+			r.count(Duplicates, 1, measured)
+			return
+		}
+		r.seqWin |= bit
+		r.count(OutOfOrder, 1, measured)
+		r.count(Lost, -1, measured)
+	}
+}
+
+// advance moves seqMax up to s, marking the old maximum seen and, when
+// skipped is true, the numbers in between too.
+func (r *Recorder) advance(s uint64, skipped bool) {
+	delta := s - r.seqMax
+	win := r.seqWin << delta // 0 once delta ≥ 64
+	if delta <= 64 {
+		win |= 1 << (delta - 1)
+		if skipped {
+			win |= 1<<(delta-1) - 1
+		}
+	} else if skipped {
+		win = ^uint64(0)
+	}
+	r.seqMax, r.seqWin = s, win
+}
+
+// Exchange records one request-response exchange: Requests, then for an AI
+// stream TTFT (first content − intended start), E2E (end − intended),
+// TPOT ((end − first) / (tokens − 1), when tokens > 1) and Tokens, and for a
+// poll Request (end − intended) and Staleness (end − the sched_ns of the
+// state its events carried). The intended start is the engine's (open
+// model), else the exchange's Intended, else its Start.
+//
+// A session reports an exchange's events before the Exchange itself.
+func (r *Recorder) Exchange(x *transport.Exchange) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	measured := r.measured(x.End)
+	intended := r.intended
+	if intended.IsZero() {
+		intended = x.Intended
+	}
+	if intended.IsZero() {
+		intended = x.Start
+	}
+	r.count(Requests, 1, measured)
+	r.iv.requests++
+	r.exchanges++
+	r.afterExchange = true
+	ended := !x.End.IsZero()
+	if x.Format != "" || x.Chunks > 0 || x.Tokens > 0 || !x.First.IsZero() {
+		r.count(Tokens, int64(x.Tokens), measured)
+		if !x.First.IsZero() {
+			r.add(TTFT, x.First.Sub(intended), measured)
+		}
+		if ended {
+			r.add(E2E, x.End.Sub(intended), measured)
+			if x.Tokens > 1 && !x.First.IsZero() {
+				r.add(TPOT, x.End.Sub(x.First)/time.Duration(x.Tokens-1), measured)
+			}
+		}
+		return
+	}
+	if ended {
+		r.add(Request, x.End.Sub(intended), measured)
+		if r.hasState {
+			d := time.Duration(x.End.UnixNano() - r.stateSched)
+			if d < 0 {
+				r.count(ClockSkewNegative, 1, measured)
+			}
+			r.add(Staleness, d, measured)
+		}
+	}
+	r.hasState = false
+}
+
+// Error counts e under its class (one example message per class). Errors of
+// class canceled are the engine stopping the session, not the target's
+// doing, and are not counted.
+func (r *Recorder) Error(e *transport.Error) {
+	if e.Class == transport.ClassCanceled {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Fatal {
+		r.fatal = true
+	}
+	r.iv.errors++
+	r.shard.addError(e)
+}
+
+// Closed counts the end of a connection.
+func (r *Recorder) Closed(*transport.Close) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.iv.closed++
+	r.newConnection(time.Time{})
+}
+
+// RecordEcho records one WebSocket echo round trip. Unlike the Observer
+// methods it may be called from another goroutine of the session (its
+// sender).
+func (r *Recorder) RecordEcho(rtt time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.add(EchoRTT, rtt, r.measured(time.Time{}))
+}

@@ -1,0 +1,567 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+var recT0 = time.Unix(1_700_000_000, 0)
+
+func recAt(d time.Duration) time.Time { return recT0.Add(d) }
+
+const msec = time.Millisecond
+
+// stamped is a message event at arrival t with the given seq (0: none) and
+// server stamps (zero: none).
+func stamped(t time.Time, seq uint64, sched, sent time.Time) *transport.Event {
+	e := &transport.Event{Kind: transport.KindMessage, At: t, FirstByte: t, Size: 40}
+	if seq > 0 {
+		e.Stamp.Seq, e.Stamp.HasSeq = seq, true
+	}
+	if !sched.IsZero() {
+		e.Stamp.SchedNS, e.Stamp.HasSched = sched.UnixNano(), true
+	}
+	if !sent.IsZero() {
+		e.Stamp.SentNS, e.Stamp.HasSent = sent.UnixNano(), true
+	}
+	return e
+}
+
+func seqEvent(seq uint64) *transport.Event {
+	return stamped(recAt(time.Second), seq, time.Time{}, time.Time{})
+}
+
+func token(t time.Time, text string) *transport.Event {
+	return &transport.Event{Kind: transport.KindToken, At: t, Data: []byte(text)}
+}
+
+type step func(r *Recorder)
+
+func connect(c transport.Connect) step { return func(r *Recorder) { r.Connected(&c) } }
+func event(e *transport.Event) step    { return func(r *Recorder) { r.Event(e) } }
+func exchange(x transport.Exchange) step {
+	return func(r *Recorder) { r.Exchange(&x) }
+}
+func closed() step                { return func(r *Recorder) { r.Closed(&transport.Close{}) } }
+func fail(e transport.Error) step { return func(r *Recorder) { r.Error(&e) } }
+func echo(d time.Duration) step   { return func(r *Recorder) { r.RecordEcho(d) } }
+func seqs(ns ...uint64) (s []step) {
+	for _, n := range ns {
+		s = append(s, event(seqEvent(n)))
+	}
+	return s
+}
+
+func join(parts ...[]step) []step { return slices.Concat(parts...) }
+
+// recordSteps runs steps through one recorder and returns what its shard
+// holds, merged as the engine merges it.
+func recordSteps(measureFrom, intended time.Time, steps []step) (*Recording, ivCounts) {
+	s := &shard{}
+	r := newRecorder(s, measureFrom, intended)
+	for _, st := range steps {
+		st(r)
+	}
+	r.flush()
+	rec := NewRecording()
+	(&shards{s: []*shard{s}}).mergeInto(rec)
+	return rec, s.iv
+}
+
+func histOf(ds ...time.Duration) *Hist {
+	h := NewHist()
+	for _, d := range ds {
+		h.Record(d)
+	}
+	return h
+}
+
+func TestRecorderObservations(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		measureFrom time.Time
+		intended    time.Time
+		steps       []step
+		hists       map[Metric][]time.Duration // every other histogram must be empty
+		counters    map[Counter]int64          // every other counter must be 0
+		iv          ivCounts
+	}{
+		{
+			name: "new connection: phases, connect, ttfb",
+			steps: []step{connect(transport.Connect{Start: recT0, Headers: recAt(30 * msec),
+				DNS: 2 * msec, TCP: 3 * msec, TLS: 10 * msec})},
+			hists:    map[Metric][]time.Duration{Connect: {30 * msec}, DNS: {2 * msec}, TCP: {3 * msec}, TLS: {10 * msec}, TTFB: {30 * msec}},
+			counters: map[Counter]int64{Connects: 1},
+			iv:       ivCounts{established: 1},
+		},
+		{
+			name:     "a reconnect",
+			steps:    []step{connect(transport.Connect{Attempt: 2, Start: recT0, Headers: recAt(5 * msec)})},
+			hists:    map[Metric][]time.Duration{Connect: {5 * msec}, TTFB: {5 * msec}},
+			counters: map[Counter]int64{Connects: 1, Reconnects: 1},
+			iv:       ivCounts{established: 1},
+		},
+		{
+			name:  "a reused keep-alive connection is no new connection",
+			steps: []step{connect(transport.Connect{Reused: true, Start: recT0, Headers: recAt(7 * msec)})},
+			hists: map[Metric][]time.Duration{TTFB: {7 * msec}},
+		},
+		{
+			name: "stamped events: first event, delivery, wire, gap, bytes",
+			steps: []step{
+				connect(transport.Connect{Start: recT0, Headers: recAt(10 * msec)}),
+				event(stamped(recAt(100*msec), 0, recAt(95*msec), recAt(99*msec))),
+				event(stamped(recAt(250*msec), 0, recAt(230*msec), recAt(248*msec))),
+			},
+			hists: map[Metric][]time.Duration{Connect: {10 * msec}, TTFB: {10 * msec}, FirstEvent: {100 * msec},
+				Delivery: {5 * msec, 20 * msec}, Wire: {msec, 2 * msec}, Gap: {150 * msec}},
+			counters: map[Counter]int64{Connects: 1, Events: 2, Bytes: 80},
+			iv:       ivCounts{established: 1, events: 2, bytes: 80},
+		},
+		{
+			name: "first event and gap restart with each connection",
+			steps: []step{
+				connect(transport.Connect{Start: recT0, Headers: recAt(10 * msec)}),
+				event(stamped(recAt(20*msec), 0, time.Time{}, time.Time{})),
+				closed(),
+				connect(transport.Connect{Attempt: 1, Start: recAt(500 * msec), Headers: recAt(510 * msec)}),
+				event(stamped(recAt(540*msec), 0, time.Time{}, time.Time{})),
+				event(stamped(recAt(560*msec), 0, time.Time{}, time.Time{})),
+			},
+			hists: map[Metric][]time.Duration{Connect: {10 * msec, 10 * msec}, TTFB: {10 * msec, 10 * msec},
+				FirstEvent: {20 * msec, 40 * msec}, Gap: {20 * msec}},
+			counters: map[Counter]int64{Connects: 2, Reconnects: 1, Events: 3, Bytes: 120},
+			iv:       ivCounts{established: 2, closed: 1, events: 3, bytes: 120},
+		},
+		{
+			name:     "size falls back to the data length",
+			steps:    []step{event(&transport.Event{At: recT0, Data: []byte("hello")})},
+			counters: map[Counter]int64{Events: 1, Bytes: 5},
+			iv:       ivCounts{events: 1, bytes: 5},
+		},
+		{
+			name:     "negative delivery: clock skew counted, recorded as 0",
+			steps:    []step{event(stamped(recAt(100*msec), 0, recAt(103*msec), recAt(101*msec)))},
+			hists:    map[Metric][]time.Duration{Delivery: {-3 * msec}, Wire: {-msec}},
+			counters: map[Counter]int64{Events: 1, Bytes: 40, ClockSkewNegative: 1},
+			iv:       ivCounts{events: 1, bytes: 40},
+		},
+		{
+			name:     "ts field when there is no sched_ns",
+			steps:    []step{event(&transport.Event{At: recAt(100 * msec), Size: 1, Stamp: transport.Stamp{TS: recAt(90 * msec).UnixMilli(), HasTS: true}})},
+			hists:    map[Metric][]time.Duration{Delivery: {10 * msec}},
+			counters: map[Counter]int64{Events: 1, Bytes: 1},
+			iv:       ivCounts{events: 1, bytes: 1},
+		},
+		{
+			name:     "pong: ping rtt only",
+			steps:    []step{event(&transport.Event{Kind: transport.KindPong, At: recT0, RTT: 4 * msec})},
+			hists:    map[Metric][]time.Duration{PingRTT: {4 * msec}},
+			counters: map[Counter]int64{},
+		},
+		{
+			name:     "seq: a gap is lost",
+			steps:    seqs(1, 2, 3, 6, 7),
+			hists:    map[Metric][]time.Duration{Gap: {0, 0, 0, 0}},
+			counters: map[Counter]int64{Events: 5, Bytes: 200, Lost: 2},
+			iv:       ivCounts{events: 5, bytes: 200},
+		},
+		{
+			name:     "seq: a late arrival is out of order and no longer lost; a repeat is a duplicate",
+			steps:    seqs(1, 2, 4, 5, 3, 3, 5, 1),
+			hists:    map[Metric][]time.Duration{Gap: {0, 0, 0, 0, 0, 0, 0}},
+			counters: map[Counter]int64{Events: 8, Bytes: 320, OutOfOrder: 1, Duplicates: 3},
+			iv:       ivCounts{events: 8, bytes: 320},
+		},
+		{
+			name:     "seq: far behind the window is out of order",
+			steps:    seqs(1, 200, 100),
+			hists:    map[Metric][]time.Duration{Gap: {0, 0}},
+			counters: map[Counter]int64{Events: 3, Bytes: 120, Lost: 198, OutOfOrder: 1},
+			iv:       ivCounts{events: 3, bytes: 120},
+		},
+		{
+			name:     "seq: a resumed stream continues across the reconnect",
+			steps:    join(seqs(1, 2, 3), []step{closed(), connect(transport.Connect{Attempt: 1})}, seqs(4, 5)),
+			hists:    map[Metric][]time.Duration{Gap: {0, 0, 0}},
+			counters: map[Counter]int64{Events: 5, Bytes: 200, Connects: 1, Reconnects: 1},
+			iv:       ivCounts{events: 5, bytes: 200, closed: 1, established: 1},
+		},
+		{
+			name:     "seq: events missed while disconnected are lost",
+			steps:    join(seqs(1, 2), []step{closed(), connect(transport.Connect{Attempt: 1})}, seqs(6)),
+			hists:    map[Metric][]time.Duration{Gap: {0}},
+			counters: map[Counter]int64{Events: 3, Bytes: 120, Connects: 1, Reconnects: 1, Lost: 3},
+			iv:       ivCounts{events: 3, bytes: 120, closed: 1, established: 1},
+		},
+		{
+			name:     "seq: the last event replayed after a resume is a duplicate",
+			steps:    join(seqs(1, 2), []step{closed()}, seqs(2, 3)),
+			hists:    map[Metric][]time.Duration{Gap: {0, 0}},
+			counters: map[Counter]int64{Events: 4, Bytes: 160, Duplicates: 1},
+			iv:       ivCounts{events: 4, bytes: 160, closed: 1},
+		},
+		{
+			name:     "seq: a new connection numbering from 1 starts a new sequence",
+			steps:    join(seqs(10, 11), []step{closed()}, seqs(1, 2, 4)),
+			hists:    map[Metric][]time.Duration{Gap: {0, 0, 0}},
+			counters: map[Counter]int64{Events: 5, Bytes: 200, Lost: 1},
+			iv:       ivCounts{events: 5, bytes: 200, closed: 1},
+		},
+		{
+			name: "polls: skipped states are not lost, going back is out of order",
+			steps: join(seqs(5), []step{exchange(transport.Exchange{Start: recT0, End: recAt(msec), Changed: true})},
+				seqs(9), []step{exchange(transport.Exchange{Start: recT0, End: recAt(msec), Changed: true})},
+				seqs(8), []step{exchange(transport.Exchange{Start: recT0, End: recAt(msec), Changed: true})},
+				seqs(10)),
+			hists:    map[Metric][]time.Duration{Gap: {0, 0, 0}, Request: {msec, msec, msec}},
+			counters: map[Counter]int64{Events: 4, Bytes: 160, Requests: 3, OutOfOrder: 1},
+			iv:       ivCounts{events: 4, bytes: 160, requests: 3},
+		},
+		{
+			name: "poll: request from the intended time, staleness from the state's sched",
+			steps: []step{
+				event(stamped(recAt(5*msec), 7, recAt(-500*msec), recAt(4*msec))),
+				exchange(transport.Exchange{Intended: recAt(-2 * msec), Start: recT0, Headers: recAt(3 * msec), End: recAt(10 * msec), Changed: true}),
+				exchange(transport.Exchange{Start: recAt(time.Second), End: recAt(time.Second + 4*msec)}),
+			},
+			hists: map[Metric][]time.Duration{Delivery: {505 * msec}, Wire: {msec},
+				Request: {12 * msec, 4 * msec}, Staleness: {510 * msec}},
+			counters: map[Counter]int64{Events: 1, Bytes: 40, Requests: 2},
+			iv:       ivCounts{events: 1, bytes: 40, requests: 2},
+		},
+		{
+			name:     "open model: the engine's intended time wins over the exchange's",
+			intended: recAt(-50 * msec),
+			steps:    []step{exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(10 * msec)})},
+			hists:    map[Metric][]time.Duration{Request: {60 * msec}},
+			counters: map[Counter]int64{Requests: 1},
+			iv:       ivCounts{requests: 1},
+		},
+		{
+			name:     "AI stream: ttft, itl per chunk, tpot, e2e, tokens from the exchange",
+			intended: recAt(-10 * msec),
+			steps: []step{
+				connect(transport.Connect{Start: recT0, Headers: recAt(40 * msec)}),
+				event(token(recAt(100*msec), "Hel")),
+				event(token(recAt(120*msec), "lo")),
+				event(token(recAt(150*msec), " world")),
+				exchange(transport.Exchange{Format: "openai", Start: recT0, Headers: recAt(40 * msec), First: recAt(100 * msec),
+					End: recAt(210 * msec), Chunks: 3, Tokens: 5, Complete: true}),
+			},
+			hists: map[Metric][]time.Duration{Connect: {40 * msec}, TTFB: {40 * msec}, FirstEvent: {100 * msec},
+				Gap: {20 * msec, 30 * msec}, ITLChunk: {20 * msec, 30 * msec},
+				TTFT: {110 * msec}, E2E: {220 * msec}, TPOT: {110 * msec / 4}},
+			counters: map[Counter]int64{Connects: 1, Events: 3, Bytes: 11, Requests: 1, Tokens: 5},
+			iv:       ivCounts{established: 1, events: 3, bytes: 11, requests: 1},
+		},
+		{
+			name:     "AI stream of one token: no tpot",
+			steps:    []step{exchange(transport.Exchange{Format: "anthropic", Start: recT0, First: recAt(50 * msec), End: recAt(60 * msec), Tokens: 1})},
+			hists:    map[Metric][]time.Duration{TTFT: {50 * msec}, E2E: {60 * msec}},
+			counters: map[Counter]int64{Requests: 1, Tokens: 1},
+			iv:       ivCounts{requests: 1},
+		},
+		{
+			name:     "echo round trips",
+			steps:    []step{echo(3 * msec), echo(5 * msec)},
+			hists:    map[Metric][]time.Duration{EchoRTT: {3 * msec, 5 * msec}},
+			counters: map[Counter]int64{},
+		},
+		{
+			name:        "warmup: values before MeasureFrom go to the intervals only",
+			measureFrom: recAt(time.Second),
+			steps: []step{
+				connect(transport.Connect{Start: recT0, Headers: recAt(10 * msec)}),
+				event(stamped(recAt(500*msec), 1, recAt(490*msec), time.Time{})),
+				event(stamped(recAt(1500*msec), 3, recAt(1480*msec), time.Time{})),
+				exchange(transport.Exchange{Start: recAt(1600 * msec), End: recAt(1610 * msec)}),
+			},
+			hists:    map[Metric][]time.Duration{Delivery: {20 * msec}, Gap: {time.Second}, Request: {10 * msec}, Staleness: {130 * msec}},
+			counters: map[Counter]int64{Connects: 1, Events: 1, Bytes: 40, Lost: 1, Requests: 1},
+			iv:       ivCounts{established: 1, events: 2, bytes: 80, requests: 1},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, iv := recordSteps(tc.measureFrom, tc.intended, tc.steps)
+			for m := range NumMetrics {
+				want := histOf(tc.hists[m]...)
+				if got := rec.Hists[m]; !got.Equal(want) {
+					t.Errorf("%v: %d values, min %v max %v; want %d values %v", m, got.Count(), got.Min(), got.Max(), want.Count(), tc.hists[m])
+				}
+			}
+			for c := range NumCounters {
+				if got, want := rec.Counters[c], tc.counters[c]; got != want {
+					t.Errorf("%v = %d, want %d", c, got, want)
+				}
+			}
+			if iv != tc.iv {
+				t.Errorf("interval counts %+v, want %+v", iv, tc.iv)
+			}
+			if len(rec.Errors) != 0 {
+				t.Errorf("errors %v, want none", rec.Errors)
+			}
+		})
+	}
+}
+
+func TestRecorderWarmupKeepsIntervalHeadline(t *testing.T) {
+	s := &shard{}
+	r := newRecorder(s, recAt(time.Second), time.Time{})
+	r.Event(stamped(recAt(100*msec), 0, recAt(70*msec), time.Time{}))    // warmup
+	r.Event(stamped(recAt(200*msec), 0, recAt(190*msec), time.Time{}))   // warmup
+	r.Event(stamped(recAt(1100*msec), 0, recAt(1095*msec), time.Time{})) // measured
+	r.flush()
+	if got := s.hists[Delivery].Count(); got != 1 {
+		t.Errorf("measured delivery values: %d, want 1", got)
+	}
+	if got := s.ivHists[headlineIndex[Delivery]]; got == nil || !got.Equal(histOf(30*msec, 10*msec, 5*msec)) {
+		t.Errorf("interval delivery histogram does not hold the three values")
+	}
+	if s.hists[Gap] == nil || s.hists[Gap].Count() != 1 {
+		t.Errorf("gap: want only the measured one")
+	}
+}
+
+func TestRecorderErrors(t *testing.T) {
+	reset := &transport.Error{Class: transport.ClassReset, Err: errors.New("read: connection reset by peer")}
+	denied := &transport.Error{Class: transport.ClassHTTP4xx, Code: 401, Err: errors.New("401 Unauthorized"), Fatal: true}
+	for _, tc := range []struct {
+		name       string
+		reported   []*transport.Error
+		runErr     error
+		stopped    bool
+		wantFailed bool
+		want       map[transport.Class]ErrorCount
+	}{
+		{name: "no errors, clean end"},
+		{
+			name:     "errors counted per class with the first example",
+			reported: []*transport.Error{reset, {Class: transport.ClassReset, Err: errors.New("another reset")}},
+			want:     map[transport.Class]ErrorCount{transport.ClassReset: {2, "read: connection reset by peer"}},
+		},
+		{
+			name:     "canceled is the engine stopping, not an error",
+			reported: []*transport.Error{{Class: transport.ClassCanceled, Err: errors.New("context canceled")}},
+		},
+		{
+			name:       "a fatal error reported and returned counts once",
+			reported:   []*transport.Error{denied},
+			runErr:     denied,
+			wantFailed: true,
+			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {1, "401 Unauthorized"}},
+		},
+		{
+			name:       "a fatal error only returned is recorded",
+			runErr:     denied,
+			wantFailed: true,
+			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {1, "401 Unauthorized"}},
+		},
+		{
+			name:       "a plain error returned is classified",
+			runErr:     fmt.Errorf("dial: %w", errors.New("boom")),
+			wantFailed: true,
+			want:       map[transport.Class]ErrorCount{transport.ClassOther: {1, "dial: boom"}},
+		},
+		{
+			name:    "an error returned after the engine cancelled is no failure",
+			runErr:  errors.New("read: use of closed connection"),
+			stopped: true,
+		},
+		{
+			name:       "a fatal error reported before the stop still fails the session",
+			reported:   []*transport.Error{denied},
+			stopped:    true,
+			wantFailed: true,
+			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {1, "401 Unauthorized"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &shard{}
+			r := newRecorder(s, time.Time{}, time.Time{})
+			r.begin()
+			for _, e := range tc.reported {
+				r.Error(e)
+			}
+			failed, _ := r.end(tc.runErr, tc.stopped)
+			if failed != tc.wantFailed {
+				t.Errorf("failed = %v, want %v", failed, tc.wantFailed)
+			}
+			rec := NewRecording()
+			(&shards{s: []*shard{s}}).mergeInto(rec)
+			if rec.Counters[SessionsStarted] != 1 {
+				t.Errorf("sessions started %d, want 1", rec.Counters[SessionsStarted])
+			}
+			wantFailed := int64(0)
+			if tc.wantFailed {
+				wantFailed = 1
+			}
+			if rec.Counters[SessionsFailed] != wantFailed || s.iv.failed != wantFailed {
+				t.Errorf("sessions failed %d (interval %d), want %d", rec.Counters[SessionsFailed], s.iv.failed, wantFailed)
+			}
+			got := map[transport.Class]ErrorCount{}
+			var n int64
+			for c, ec := range rec.Errors {
+				got[c] = *ec
+				n += ec.Count
+			}
+			if len(got) != len(tc.want) || !equalMaps(got, tc.want) {
+				t.Errorf("errors %v, want %v", got, tc.want)
+			}
+			if s.iv.errors != n {
+				t.Errorf("interval errors %d, want %d", s.iv.errors, n)
+			}
+		})
+	}
+}
+
+func equalMaps[K, V comparable](a, b map[K]V) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestShardsUnderConcurrency runs many sessions' recorders at once while a
+// tick flushes them all, as the engine does, and checks that the merged
+// recording holds exactly the sum of what they observed.
+func TestShardsUnderConcurrency(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	const sessions, events = 64, 3000
+	ss := newShards(8)
+	var mu sync.Mutex
+	live := map[*Recorder]struct{}{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	ticked := make(chan struct{})
+	go func() { // the tick
+		defer close(ticked)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			mu.Lock()
+			for r := range live {
+				r.flush()
+			}
+			mu.Unlock()
+			for _, s := range ss.s {
+				s.mu.Lock()
+				s.iv = ivCounts{} // taken by the interval
+				s.mu.Unlock()
+			}
+		}
+	}()
+	for i := range sessions {
+		r := newRecorder(ss.pick(), time.Time{}, time.Time{})
+		mu.Lock()
+		live[r] = struct{}{}
+		mu.Unlock()
+		wg.Go(func() {
+			r.begin()
+			r.Connected(&transport.Connect{Start: recT0, Headers: recAt(msec)})
+			for n := range events {
+				e := stamped(recAt(time.Duration(n)*msec), uint64(n+1), recAt(time.Duration(n)*msec-time.Duration(i)*time.Microsecond), time.Time{})
+				r.Event(e)
+			}
+			r.Exchange(&transport.Exchange{Start: recT0, End: recAt(events * msec)})
+			r.Error(&transport.Error{Class: transport.ClassReset, Err: errors.New("reset")})
+			r.end(nil, false)
+			mu.Lock()
+			delete(live, r)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-ticked
+	rec := NewRecording()
+	ss.mergeInto(rec)
+	want := map[Counter]int64{Events: sessions * events, Bytes: sessions * events * 40, Connects: sessions,
+		SessionsStarted: sessions, Requests: sessions}
+	for c := range NumCounters {
+		if rec.Counters[c] != want[c] {
+			t.Errorf("%v = %d, want %d", c, rec.Counters[c], want[c])
+		}
+	}
+	for m, n := range map[Metric]int64{Delivery: sessions * events, Gap: sessions * (events - 1), FirstEvent: sessions,
+		Connect: sessions, TTFB: sessions, Request: sessions} {
+		if got := rec.Hists[m].Count(); got != n {
+			t.Errorf("%v: %d values, want %d", m, got, n)
+		}
+	}
+	if got := rec.Hists[Delivery].Max(); got != (sessions-1)*time.Microsecond {
+		t.Errorf("delivery max %v, want %v", got, (sessions-1)*time.Microsecond)
+	}
+	if ec := rec.Errors[transport.ClassReset]; ec == nil || ec.Count != sessions {
+		t.Errorf("errors %v, want %d resets", rec.Errors, sessions)
+	}
+}
+
+// BenchmarkRecorderEvent is the hot path: one stamped event into a warm
+// recorder. It must not allocate.
+func BenchmarkRecorderEvent(b *testing.B) {
+	s := &shard{}
+	r := newRecorder(s, time.Time{}, time.Time{})
+	r.Connected(&transport.Connect{Start: recT0, Headers: recAt(msec)})
+	e := stamped(recAt(2*msec), 1, recAt(msec), recAt(2*msec-100*time.Microsecond))
+	for range 2 * SampleBuffer { // warm: every histogram allocated
+		r.Event(e)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.At = e.At.Add(msec)
+		e.Stamp.Seq++
+		r.Event(e)
+	}
+}
+
+func TestRecorderEventDoesNotAllocate(t *testing.T) {
+	s := &shard{}
+	r := newRecorder(s, time.Time{}, time.Time{})
+	r.Connected(&transport.Connect{Start: recT0, Headers: recAt(msec)})
+	e := stamped(recAt(2*msec), 1, recAt(msec), recAt(2*msec-100*time.Microsecond))
+	for range 2 * SampleBuffer {
+		r.Event(e)
+	}
+	if n := testing.AllocsPerRun(10*SampleBuffer, func() {
+		e.At = e.At.Add(msec)
+		e.Stamp.Seq++
+		r.Event(e)
+	}); n != 0 {
+		t.Fatalf("Event allocates %v times per call once warm", n)
+	}
+}
+
+// BenchmarkRecorderEventParallel: many sessions, each with its own
+// recorder, sharing the shards as in a run.
+func BenchmarkRecorderEventParallel(b *testing.B) {
+	ss := newShards(0)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := newRecorder(ss.pick(), time.Time{}, time.Time{})
+		r.Connected(&transport.Connect{Start: recT0, Headers: recAt(msec)})
+		e := stamped(recAt(2*msec), 1, recAt(msec), recAt(2*msec-100*time.Microsecond))
+		for pb.Next() {
+			e.At = e.At.Add(msec)
+			e.Stamp.Seq++
+			r.Event(e)
+		}
+		r.flush()
+	})
+}
