@@ -14,4 +14,16 @@
 //
 // Handler.Register shows the routes; the mock server registers the same
 // methods itself behind its CORS and connection-cap middleware.
+//
+// # Client
+//
+// Client is the polling session behind `rtbench listen` and `rtbench load`:
+// requests on a fixed-rate schedule of intended times (a slow response makes
+// the next ones late, visible as Start − Intended, without moving the grid),
+// conditional by default (If-None-Match, If-Modified-Since; a 304 is no
+// change), or long-polling with wait= and since=. rtbench's channel message
+// pages are read message by message with no gap or duplicate. A change of
+// state is an Event; every request is an Exchange. Network errors, 408, 429
+// and 5xx are retried with backoff; other 4xx end the session; 204 ends it
+// cleanly.
 package poll

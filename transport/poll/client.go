@@ -1,0 +1,599 @@
+package poll
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// Defaults of Client. Both shape load, so reports print them.
+const (
+	// DefaultInterval is the time between the starts of two polls.
+	DefaultInterval = 2 * time.Second
+	// DefaultMaxBody bounds one response body: a full messages page (about
+	// 4 MiB) fits.
+	DefaultMaxBody = 8 << 20
+)
+
+// errBodyTooLarge is the failure of a body past MaxBody.
+var errBodyTooLarge = errors.New("response body larger than the limit")
+
+// Client is one polling session: it sends Request again and again over one
+// keep-alive connection and reports each response as an Exchange, and each
+// new state as an Event.
+//
+// Schedule. Plain polling is an open model: request k is intended at
+// start + k·Interval, and Exchange.Intended is that time. A response slower
+// than the interval delays the next request, which then starts at once: the
+// lateness shows as Start − Intended and the schedule does not drift (the
+// requests the slow one held back are sent back to back until it has caught
+// up, as wrk2 does). With LongPoll the server paces the session: each request
+// starts as soon as the previous one returned, and Intended is that moment
+// (see LongPoll for a server that does not hold requests).
+//
+// Per exchange the observer sees, in order: Connected (a new connection
+// only), the Events of the response, a missed-messages Error (pages only),
+// then the Exchange; a failure adds an Error and a Closed.
+//
+// Changes. A 2xx response is a new state (Exchange.Changed, and an Event of
+// Type "change" whose Data is the body) when its ETag differs from the last
+// one seen, or, when it has no ETag, when its body differs from the previous
+// body. A 304 is no change. By default each request is conditional:
+// If-None-Match carries the last ETag and If-Modified-Since the last
+// Last-Modified.
+//
+// rtbench's channel messages page ({"channel","last","missed","more",
+// "messages":[...]}, GET /api/channels/{c}/messages) is recognised: each
+// message envelope is an Event of Type "message", the next request asks
+// since=last (no message is seen twice or skipped), "more":true asks again at
+// once, and "missed" > 0 (messages that left the server's ring before this
+// poll) is reported as a non-fatal Error of class other.
+//
+// Ends and failures. A 204 No Content is the server's "no more data": the
+// session ends cleanly (Closed{Clean: true}, Run returns nil) under every
+// policy. A network error, 408, 429 or 5xx is a failure: reported as a
+// non-fatal Error and a Closed{Reconnect: true}, then polling resumes after
+// Reconnect.Delay (Retry-After honoured, clamped to [Floor, Cap]) on the next
+// slot of the schedule (with LongPoll: at once after the delay), calling
+// Reconnect.Gate first. The session ends (the failure is fatal) after
+// Reconnect.MaxAttempts failed retries in a row, that is at failure
+// MaxAttempts+1. Any other status (4xx, unfollowed 3xx, 1xx) is fatal; under
+// PolicyNever every failure is; PolicyAlways behaves as PolicySpec, which for
+// polling already retries 429 and 5xx. Every HTTP response, a failing one
+// included, is reported as an Exchange; a failure also as an Error
+// (http_4xx, http_5xx, http_status with Code, or the network error's class;
+// unexpected_eof for a connection closed before or inside the response,
+// ttfb_timeout for headers that did not come, event_too_large past MaxBody). Connected is reported once per new TCP
+// connection, not per request; when the transport had to dial again without
+// a failure (the server closed the idle connection), a clean Closed for the
+// old connection precedes the new Connected.
+//
+// Configure a Client before Run and do not change it while Run runs. Several
+// Runs may share one Client, except that First is only meant for one.
+type Client struct {
+	// Request is what each poll sends.
+	Request transport.Request
+	// HTTP sends the polls. Nil: a client of its own from
+	// transport.NewHTTPClient, whose time-to-headers timeout is
+	// transport.DefaultTTFBTimeout plus LongPoll, and whose idle connection
+	// is closed when Run returns. A client given here must allow LongPoll
+	// before the response headers.
+	HTTP *http.Client
+	// Interval is the time between the starts of two polls; default
+	// DefaultInterval (2s). Ignored with LongPoll.
+	Interval time.Duration
+	// NoConditional turns off If-None-Match and If-Modified-Since. Change
+	// detection (ETag, else body) works either way.
+	NoConditional bool
+	// LongPoll, when set, long-polls: the first request is a plain poll for
+	// the current state; each next one adds wait=<LongPoll> to the query
+	// and, once a body had a top-level "seq" (transport.ParseStamp) or was a
+	// messages page, since=<that seq or page's last>, and starts as soon as
+	// the previous one returned. A long poll answered with no change in less
+	// than half of LongPoll shows a server that does not hold requests (it
+	// ignores wait=): the next request then waits Interval instead, so such a
+	// server is polled, not hammered. This is how
+	// rtbench's /poll and /api/channels/{c}/messages long-poll (the server
+	// allows at most 60s). 0: off.
+	LongPoll time.Duration
+	// Reconnect says what failures do; the zero value retries network
+	// errors, 408, 429 and 5xx with backoff, without limit.
+	Reconnect transport.Reconnect
+	// MaxBody bounds one response body; default DefaultMaxBody (8 MiB). A
+	// larger body is a failure of class event_too_large.
+	MaxBody int
+	// First, when set, is the response to use for the first exchange instead
+	// of sending Request (mode detection already sent it).
+	First *transport.Opened
+	// MaxRequests ends the session cleanly after this many exchanges that
+	// got an answer; 0 means no limit. One request per session is how the
+	// open model polls, and how listen shows the answer to a POST once.
+	MaxRequests int
+}
+
+// Run polls until ctx ends, the server answers 204, or a failure is fatal.
+func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
+	s, err := c.newSession(obs)
+	if err != nil {
+		e := &transport.Error{Class: transport.ClassOther, Err: err, At: time.Now(), Fatal: true}
+		obs.Error(e)
+		return e
+	}
+	defer s.finish()
+	return s.run(ctx)
+}
+
+// session is the state of one Run.
+type session struct {
+	c   *Client
+	obs transport.Observer
+	hc  *http.Client
+	own bool // hc is ours: close its idle connection at the end
+
+	req      transport.Request // c.Request with the URL of each poll
+	base     string            // the URL without the parameters the session sets
+	baseKeep string            // the URL without wait= only (no since= known yet)
+	waitArg  string            // "wait=5s"; empty without LongPoll
+	urlBuf   []byte
+
+	interval time.Duration
+	answered int // exchanges answered, for MaxRequests
+	maxBody  int
+
+	etag, lastMod string // validators of the last state
+	haveState     bool   // a 2xx arrived: long polls wait for the next state
+	since         uint64
+	hasSince      bool
+	body, prev    []byte // this and the previous body (change detection without ETag)
+	hasPrev       bool
+
+	conn     transport.Connect
+	conns    int  // connections reported
+	open     bool // a connection was reported and no Closed followed
+	failures int  // consecutive
+
+	x  transport.Exchange
+	ev transport.Event
+	er transport.Error
+	cl transport.Close
+}
+
+func (c *Client) newSession(obs transport.Observer) (*session, error) {
+	s := &session{c: c, obs: obs, hc: c.HTTP, req: c.Request, interval: c.Interval, maxBody: c.MaxBody}
+	if s.interval <= 0 {
+		s.interval = DefaultInterval
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	if c.LongPoll > 0 {
+		s.waitArg = "wait=" + c.LongPoll.String()
+	}
+	u, err := url.Parse(c.Request.URL)
+	if err != nil {
+		return nil, fmt.Errorf("poll: bad URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("poll: bad URL %q: want http:// or https:// and a host", c.Request.URL)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	raw := u.RawQuery
+	if c.LongPoll > 0 {
+		raw = dropParams(raw, "wait")
+	}
+	u.RawQuery = raw
+	s.baseKeep = u.String()
+	u.RawQuery = dropParams(raw, "since")
+	s.base = u.String()
+	if s.hc == nil {
+		s.hc = transport.NewHTTPClient(transport.HTTPOptions{TTFBTimeout: transport.DefaultTTFBTimeout + c.LongPoll})
+		s.own = true
+	}
+	return s, nil
+}
+
+func (s *session) finish() {
+	if s.own {
+		s.hc.CloseIdleConnections()
+	}
+}
+
+// dropParams removes the parameters named keys from a raw query, keeping the
+// others as written.
+func dropParams(raw string, keys ...string) string {
+	if raw == "" {
+		return ""
+	}
+	var b strings.Builder
+	for part := range strings.SplitSeq(raw, "&") {
+		k, _, _ := strings.Cut(part, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		drop := false
+		for _, key := range keys {
+			drop = drop || k == key
+		}
+		if drop || part == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
+}
+
+// pollURL is the URL of the next poll.
+func (s *session) pollURL() string {
+	base := s.baseKeep
+	if s.hasSince {
+		base = s.base
+	}
+	wait := s.haveState && s.waitArg != ""
+	if !s.hasSince && !wait {
+		return base
+	}
+	b := append(s.urlBuf[:0], base...)
+	sep := byte('?')
+	if strings.IndexByte(base, '?') >= 0 {
+		sep = '&'
+	}
+	if s.hasSince {
+		b = append(b, sep)
+		b = append(b, "since="...)
+		b = strconv.AppendUint(b, s.since, 10)
+		sep = '&'
+	}
+	if wait {
+		b = append(b, sep)
+		b = append(b, s.waitArg...)
+	}
+	s.urlBuf = b
+	return string(b)
+}
+
+// result is how one exchange went.
+type result struct {
+	kind  resultKind
+	more  bool          // ok: ask again at once (a page cut short)
+	retry time.Duration // failed: the server's Retry-After
+}
+
+type resultKind uint8
+
+const (
+	resOK       resultKind = iota // a 2xx or 304: the session goes on
+	resEnd                        // 204: the server has no more data
+	resCanceled                   // ctx ended
+	resFailed                     // s.er holds the failure, Fatal decided
+)
+
+func (s *session) run(ctx context.Context) error {
+	intended := time.Now()
+	var first *http.Response
+	if f := s.c.First; f != nil && f.Resp != nil {
+		s.conn = f.Connect
+		first = f.Resp
+		if !s.conn.Start.IsZero() {
+			intended = s.conn.Start
+		}
+	}
+	for {
+		var res result
+		if first != nil {
+			res = s.handle(ctx, intended, first)
+			first = nil
+		} else {
+			if transport.Wait(ctx, time.Until(intended)) != nil {
+				return s.canceled()
+			}
+			if s.failures > 0 && s.c.Reconnect.Gate != nil {
+				if err := s.c.Reconnect.Gate(ctx); err != nil {
+					if ctx.Err() != nil {
+						return s.canceled()
+					}
+					return s.fatal(err)
+				}
+			}
+			res = s.exchange(ctx, intended)
+		}
+		now := time.Now()
+		switch res.kind {
+		case resCanceled:
+			return s.canceled()
+		case resEnd:
+			s.closed(now, true, false, "the server answered 204 No Content: no more data")
+			return nil
+		case resFailed:
+			s.obs.Error(&s.er)
+			s.closed(now, false, !s.er.Fatal, string(s.er.Class))
+			if s.er.Fatal {
+				e := s.er
+				return &e
+			}
+			delay := s.c.Reconnect.Delay(s.failures, res.retry, nil)
+			at := now.Add(delay)
+			if s.c.LongPoll > 0 {
+				intended = at
+			} else { // the first slot of the schedule after the backoff
+				k := (at.Sub(intended) + s.interval - 1) / s.interval
+				intended = intended.Add(max(k, 1) * s.interval)
+			}
+		default:
+			s.failures = 0
+			s.answered++
+			if s.c.MaxRequests > 0 && s.answered >= s.c.MaxRequests {
+				s.closed(now, true, false, "request limit reached")
+				return nil
+			}
+			switch {
+			case s.c.LongPoll > 0 && !res.more && !s.x.Changed && now.Sub(s.x.Start) < s.c.LongPoll/2:
+				// No change, and answered long before the wait: this server
+				// does not hold requests. Poll it, do not hammer it.
+				intended = now.Add(s.interval)
+			case res.more || s.c.LongPoll > 0:
+				intended = now
+			default:
+				intended = intended.Add(s.interval)
+			}
+		}
+	}
+}
+
+// exchange sends one poll and handles its response.
+func (s *session) exchange(ctx context.Context, intended time.Time) result {
+	s.req.URL = s.pollURL()
+	hreq, err := s.req.HTTPRequest(ctx)
+	if err != nil {
+		return s.failed(transport.ClassOther, 0, fmt.Errorf("poll: %w", err), false, 0)
+	}
+	if !s.c.NoConditional {
+		if s.etag != "" {
+			hreq.Header.Set("If-None-Match", s.etag)
+		}
+		if s.lastMod != "" {
+			hreq.Header.Set("If-Modified-Since", s.lastMod)
+		}
+	}
+	resp, err := transport.Do(s.hc, hreq, &s.conn)
+	if err != nil {
+		if ctx.Err() != nil {
+			return result{kind: resCanceled}
+		}
+		return s.failed(classify(err), 0, err, true, 0)
+	}
+	return s.handle(ctx, intended, resp)
+}
+
+// handle reads and reports one response.
+func (s *session) handle(ctx context.Context, intended time.Time, resp *http.Response) result {
+	defer resp.Body.Close()
+	if !s.conn.Reused {
+		s.connected()
+	}
+	var err error
+	s.body, err = readBody(resp.Body, s.body, s.maxBody)
+	end := time.Now()
+	if err != nil {
+		if ctx.Err() != nil {
+			return result{kind: resCanceled}
+		}
+		if errors.Is(err, errBodyTooLarge) {
+			return s.failed(transport.ClassEventTooLarge, resp.StatusCode,
+				fmt.Errorf("%s: %w (MaxBody %d bytes)", s.conn.URL, err, s.maxBody), true, 0)
+		}
+		return s.failed(classify(err), resp.StatusCode, fmt.Errorf("%s: reading the body: %w", s.conn.URL, err), true, 0)
+	}
+	x := &s.x
+	*x = transport.Exchange{
+		Intended: intended, Start: s.conn.Start, Headers: s.conn.Headers, End: end,
+		Status: resp.StatusCode, Bytes: int64(len(s.body)),
+	}
+	if x.Intended.After(x.Start) {
+		x.Intended = x.Start // a First response sent before its Connect.Start was noted
+	}
+	code := resp.StatusCode
+	switch {
+	case code == http.StatusNoContent:
+		s.obs.Exchange(x)
+		return result{kind: resEnd}
+	case code == http.StatusNotModified:
+		s.haveState = true
+		if tag := resp.Header.Get("ETag"); tag != "" {
+			s.etag = tag
+		}
+		s.obs.Exchange(x)
+		return result{kind: resOK}
+	case code >= 200 && code < 300:
+		more := s.state(resp.Header, end)
+		s.obs.Exchange(x)
+		return result{kind: resOK, more: more}
+	}
+	s.obs.Exchange(x)
+	retryable := code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500 && code < 600
+	return s.failed(transport.HTTPStatusClass(code), code,
+		fmt.Errorf("%s: HTTP %s%s", s.conn.URL, resp.Status, snippet(s.body)), retryable, retryAfter(resp.Header, end))
+}
+
+// state takes in the body of a 2xx response: it reports the events and sets
+// x.Changed. more says a messages page was cut short.
+func (s *session) state(h http.Header, end time.Time) (more bool) {
+	x := &s.x
+	s.haveState = true
+	tag := h.Get("ETag")
+	if lm := h.Get("Last-Modified"); lm != "" {
+		s.lastMod = lm
+	}
+	if p, ok := parseMsgPage(s.body); ok {
+		s.since, s.hasSince = p.last, true
+		s.etag = tag
+		for elem, i, ok := p.next(0); ok; elem, i, ok = p.next(i) {
+			x.Changed = true
+			s.event("message", elem, end)
+		}
+		if p.missed > 0 {
+			s.er = transport.Error{Class: transport.ClassOther, Code: x.Status, At: end,
+				Err: fmt.Errorf("%s: %d messages missed: they left the server's ring before this poll", s.conn.URL, p.missed)}
+			s.obs.Error(&s.er)
+		}
+		return p.more
+	}
+	switch {
+	case tag != "":
+		x.Changed = tag != s.etag
+	case s.hasPrev:
+		x.Changed = !bytes.Equal(s.body, s.prev)
+	default:
+		x.Changed = true
+	}
+	s.etag = tag
+	s.prev, s.body, s.hasPrev = s.body, s.prev, true
+	if x.Changed {
+		st := s.event("change", s.prev, end)
+		if s.c.LongPoll > 0 && st.HasSeq {
+			s.since, s.hasSince = st.Seq, true
+		}
+	} else if s.c.LongPoll > 0 && !s.hasSince {
+		if st, _ := transport.ParseStamp(s.prev); st.HasSeq {
+			s.since, s.hasSince = st.Seq, true
+		}
+	}
+	return false
+}
+
+// event reports one message and returns its stamp.
+func (s *session) event(typ string, data []byte, end time.Time) transport.Stamp {
+	st, _ := transport.ParseStamp(data)
+	s.ev = transport.Event{
+		Kind: transport.KindMessage, Type: typ, Data: data, Size: len(data),
+		FirstByte: s.conn.Headers, At: end, Stamp: st,
+	}
+	s.obs.Event(&s.ev)
+	return st
+}
+
+// connected reports a new connection, closing the one it replaced.
+func (s *session) connected() {
+	if s.open {
+		s.closed(s.conn.Start, true, true, "the server closed the idle keep-alive connection")
+	}
+	s.conn.Attempt = s.conns
+	s.conns++
+	s.open = true
+	s.obs.Connected(&s.conn)
+}
+
+func (s *session) closed(at time.Time, clean, reconnect bool, reason string) {
+	s.open = false
+	s.cl = transport.Close{At: at, Clean: clean, Reconnect: reconnect, Reason: reason}
+	s.obs.Closed(&s.cl)
+}
+
+// canceled ends the session at the caller's request.
+func (s *session) canceled() error {
+	if s.open {
+		s.closed(time.Now(), false, false, "canceled")
+	}
+	return nil
+}
+
+// failed records a failure in s.er and decides whether it is fatal.
+func (s *session) failed(class transport.Class, code int, err error, retryable bool, retry time.Duration) result {
+	s.failures++
+	rc := s.c.Reconnect
+	fatal := !retryable || rc.Policy == transport.PolicyNever || rc.MaxAttempts > 0 && s.failures > rc.MaxAttempts
+	s.er = transport.Error{Class: class, Code: code, Err: err, At: time.Now(), Fatal: fatal}
+	return result{kind: resFailed, retry: retry}
+}
+
+// fatal ends the session on an error outside an exchange (the Gate's).
+func (s *session) fatal(err error) error {
+	e := transport.AsError(err)
+	e.Fatal = true
+	s.obs.Error(e)
+	s.closed(time.Now(), false, false, string(e.Class))
+	return e
+}
+
+// classify is transport.Classify, plus what only an HTTP exchange tells: an
+// EOF before the response or inside the body is unexpected_eof, and a
+// timeout waiting for the headers is ttfb_timeout.
+func classify(err error) transport.Class {
+	class := transport.Classify(err)
+	switch {
+	case class == transport.ClassOther && errors.Is(err, io.EOF):
+		return transport.ClassEOF
+	case class == transport.ClassTimeout && strings.Contains(err.Error(), "awaiting response headers"):
+		return transport.ClassTTFBTimeout
+	}
+	return class
+}
+
+// readBody reads r into buf, failing past limit bytes.
+func readBody(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		if len(buf) > limit {
+			return buf, errBodyTooLarge
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(512, len(buf)), limit+1-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			if len(buf) > limit {
+				return buf, errBodyTooLarge
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(n, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
+}
+
+// snippet is the start of an error body, for the message: ": <text>".
+func snippet(body []byte) string {
+	const most = 200
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || !utf8.Valid(b) {
+		return ""
+	}
+	if len(b) > most {
+		cut := most
+		for cut > 0 && !utf8.RuneStart(b[cut]) {
+			cut--
+		}
+		b = append(b[:cut:cut], "…"...)
+	}
+	return ": " + string(b)
+}

@@ -1,0 +1,116 @@
+package poll_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/transporttest"
+)
+
+// finiteAfter is how many polls of a /finite/… path are answered before the
+// 204 that ends the session.
+const finiteAfter = 3
+
+// serveMock starts `rtbench serve`'s handlers (mock.New(cfg)) on a loopback
+// port, behind finite: a path under /finite/ is served as the rest of the
+// path for finiteAfter requests, then answered 204 No Content, the polling
+// client's clean end. The mock has no such route: polling has no
+// server-side end of its own. shutdown closes the mock gracefully (Close
+// with a 5s timeout) and is idempotent; it also runs at cleanup. wrap, when
+// given, goes around the whole handler (tests use it to see the requests).
+func serveMock(t testing.TB, cfg mock.Config, wrap ...func(http.Handler) http.Handler) (base string, s *mock.Server, shutdown func()) {
+	t.Helper()
+	return serveMockAt(t, "127.0.0.1:0", cfg, wrap...)
+}
+
+// serveMockAt is serveMock on the address addr (to restart a server where
+// it was).
+func serveMockAt(t testing.TB, addr string, cfg mock.Config, wrap ...func(http.Handler) http.Handler) (base string, s *mock.Server, shutdown func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = mock.New(cfg)
+	h := finite(s.Handler())
+	for _, w := range wrap {
+		h = w(h)
+	}
+	// The mock's Close cancels its base context, then shuts its own
+	// http.Server down, then waits for its handlers. Serving it here, the
+	// same order needs a base context of our own: cancel it (held long polls
+	// end), shut down (no request starts after that), then Close (nothing
+	// left in flight, so its WaitGroup never sees an Add during its Wait).
+	base0, cancelBase := context.WithCancel(s.BaseContext(ln))
+	srv := &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return base0 }, ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var once sync.Once
+	shutdown = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			cancelBase()
+			srv.Shutdown(ctx) //nolint:errcheck // a test server: a slow shutdown shows as a leak
+			s.Close(ctx)      //nolint:errcheck
+			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(shutdown)
+	return "http://" + ln.Addr().String(), s, shutdown
+}
+
+func finite(next http.Handler) http.Handler {
+	var n atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, "/finite/")
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if n.Add(1) > finiteAfter {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		r2 := r.Clone(r.Context())
+		r2.URL.Path, r2.URL.RawPath = "/"+rest, ""
+		next.ServeHTTP(w, r2)
+	})
+}
+
+// TestConformance runs the suite every client passes. Ordered long-polls
+// /poll: each request waits for the tick after the one it holds, so every
+// tick is seen, in order, as long as the client asks again within one tick
+// interval. /poll answers the latest state, so a client that turns around
+// slower than that legitimately skips superseded ticks, and under -race on a
+// 2-core machine shared with benchmarks, stalls of tens of ms happen (the
+// client's own turnaround is under 0.5ms): with the consecutive-seq check,
+// rate=200 failed 2 runs in 100, rate=50 1 in 160 and rate=25 1 in 40, so
+// the rate is 10 (100ms ticks). Finite is that route behind the 204 wrapper
+// above.
+func TestConformance(t *testing.T) {
+	transporttest.Conformance(t, transporttest.Harness{
+		Serve: func(t testing.TB) (string, func()) {
+			base, _, shutdown := serveMock(t, mock.Config{})
+			return base, shutdown
+		},
+		New: func(url string, rc transport.Reconnect) transport.Session {
+			return &poll.Client{Request: transport.Request{URL: url}, LongPoll: 5 * time.Second, Reconnect: rc}
+		},
+		Ordered:    "/poll?rate=10",
+		Finite:     "/finite/poll?rate=10",
+		Reconnects: false,
+	})
+}
