@@ -21,6 +21,9 @@ type Env struct {
 	Width                 int // of the terminal on Out; 80 when unknown
 
 	Getenv func(string) string
+
+	// Version is rtbench's version, for result files.
+	Version string
 }
 
 // SystemEnv is the process's own environment.

@@ -33,6 +33,7 @@ func Main(build BuildInfo, args []string) int {
 // Run executes the command line in env and returns the exit code; errors are
 // printed on env.ErrOut as one line.
 func Run(ctx context.Context, env *Env, build BuildInfo, args []string) int {
+	env.Version = versionString(build)
 	root := NewRootCmd(env, build)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -102,7 +103,7 @@ Exit codes: 0 ok, 1 a check or threshold failed, 2 usage or configuration error,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return UsageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(NewCmdServe(env, nil))
+	root.AddCommand(NewCmdServe(env, nil), NewCmdListen(env, nil))
 	// Argument errors from cobra (unknown command, wrong arg count) are usage
 	// errors too.
 	for _, c := range append(root.Commands(), root) {

@@ -199,3 +199,20 @@ func (e *Event) Wire() (d time.Duration, ok bool) {
 	}
 	return time.Duration(e.At.UnixNano() - e.Stamp.SentNS), true
 }
+
+// Repeat is a session that runs a fresh session from New, again and again,
+// until ctx ends or one of them fails: the closed model for request
+// patterns, where one Run is one AI request.
+type Repeat struct {
+	New func() Session
+}
+
+// Run implements Session.
+func (r Repeat) Run(ctx context.Context, obs Observer) error {
+	for ctx.Err() == nil {
+		if err := r.New().Run(ctx, obs); err != nil {
+			return err
+		}
+	}
+	return nil
+}

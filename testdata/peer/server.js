@@ -35,7 +35,7 @@ const server = http.createServer((req, res) => {
         res.end();
       }
     }, 10);
-    req.on('close', () => clearInterval(timer));
+    res.on('close', () => clearInterval(timer));
     return;
   }
   if (req.method === 'GET' && url.pathname === '/status') {
@@ -72,7 +72,7 @@ const server = http.createServer((req, res) => {
         res.write('data: [DONE]\r\n\r\n');
         res.end();
       }, 5);
-      req.on('close', () => clearInterval(timer));
+      res.on('close', () => clearInterval(timer));
     });
     return;
   }

@@ -1,0 +1,403 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtbench/rtbench/report"
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/aistream"
+	"github.com/rtbench/rtbench/transport/detect"
+	"github.com/rtbench/rtbench/transport/match"
+	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/sse"
+	"github.com/rtbench/rtbench/transport/ws"
+)
+
+// ListenOptions are the parsed flags of `rtbench listen`.
+type ListenOptions struct {
+	URL     string
+	Mode    string // "", sse, ws, poll, ai
+	Method  string
+	Headers []string
+	Data    string // body, or @file
+	Body    []byte // Data resolved
+
+	Count       int
+	Timeout     time.Duration
+	IdleTimeout time.Duration
+	JSON        bool
+	Full        bool
+	Quiet       bool
+
+	Insecure  bool
+	CACert    string
+	Reconnect string
+	LastID    string
+	MaxEvent  int
+
+	Subprotocols []string
+	Send         []string
+	ReadLimit    int64
+	Compress     bool
+	PingInterval time.Duration
+	Strict       bool
+
+	Interval time.Duration
+	LongPoll time.Duration
+	Until    string
+
+	header http.Header
+	until  *match.Expr
+	policy transport.Policy
+	roots  *x509.CertPool
+}
+
+// NewCmdListen builds `rtbench listen`. runF replaces the run step in tests.
+func NewCmdListen(env *Env, runF func(context.Context, *ListenOptions) error) *cobra.Command {
+	o := &ListenOptions{}
+	c := &cobra.Command{
+		Use:   "listen URL",
+		Short: "Subscribe to a real-time endpoint and watch what arrives",
+		Long: `Subscribe to an SSE, WebSocket, polling or AI token-stream endpoint and print what
+arrives, one line per event (on a terminal), the data alone (in a pipe), or one JSON
+object per line (--json). A summary goes to stderr at the end.
+
+The pattern is detected: ws:// and wss:// are WebSockets; for http(s) the first
+response decides: text/event-stream is SSE (or an AI token stream when a body was sent,
+recognised as OpenAI or Anthropic chunks), JSON is polling. --mode overrides.
+
+SSE follows the specification: a network error or a clean end reconnects after the
+server's retry: time (clamped, jittered) with Last-Event-ID; a status other than 200 or
+a content type other than text/event-stream fails without reconnecting.
+
+AI stream metrics:
+` + aistream.MetricsHelp + `
+Exit codes: 0 the count was reached, the stream ended normally or --until matched;
+1 a protocol failure (bad content type, close 1011, stream_incomplete) or --timeout
+before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C).`,
+		Example: `  # Watch rtbench serve's measurement stream, 5 events
+  rtbench listen http://127.0.0.1:8080/sse -n 5
+
+  # Stream an AI answer like a chat
+  rtbench listen -X POST -d '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
+      http://127.0.0.1:8080/v1/chat/completions
+
+  # Chat over a WebSocket room (type lines; or pipe them in)
+  rtbench listen ws://127.0.0.1:8080/ws?channel=lobby
+
+  # Poll a job until it completes
+  rtbench listen http://127.0.0.1:8080/api/jobs/job_123 --interval 1s --until status==completed
+
+  # Machine-readable events with latency
+  rtbench listen http://127.0.0.1:8080/sse?rate=10 --json -n 20 | jq .delivery_ms`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.URL = args[0]
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), o)
+			}
+			return listenRun(c.Context(), env, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Mode, "mode", "", "force the pattern: sse, ws, poll or ai (default: detect)")
+	f.StringVarP(&o.Method, "request", "X", "", "HTTP method (default GET, or POST with -d)")
+	f.StringArrayVarP(&o.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	f.StringVarP(&o.Data, "data", "d", "", "request body, or @file to read it from a file")
+	f.IntVarP(&o.Count, "count", "n", 0, "stop after this many events (0 = no limit)")
+	f.DurationVar(&o.Timeout, "timeout", 0, "stop after this long; with -n, not reaching the count is a failure (exit 1)")
+	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long (no event, comment or ping) as broken")
+	f.BoolVar(&o.JSON, "json", false, "one JSON object per event on stdout")
+	f.BoolVar(&o.Full, "full", false, "print long data whole instead of cutting it to the terminal width")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no notices and no summary on stderr")
+	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
+	f.StringVar(&o.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
+	f.StringVar(&o.Reconnect, "reconnect", "spec", "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
+	f.StringVar(&o.LastID, "last-event-id", "", "SSE: resume after this event id")
+	f.IntVar(&o.MaxEvent, "max-event", 1<<20, "SSE/AI: largest line and event in bytes")
+	f.StringArrayVar(&o.Subprotocols, "subprotocol", nil, "WebSocket subprotocol to offer (repeatable)")
+	f.StringArrayVar(&o.Send, "send", nil, "WebSocket: send this message after connecting (repeatable); stdin lines are sent too")
+	f.Int64Var(&o.ReadLimit, "read-limit", ws.DefaultReadLimit, "WebSocket: largest message in bytes (bigger closes with 1009)")
+	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
+	f.DurationVar(&o.PingInterval, "ping-interval", 0, "WebSocket: send a ping this often and report its round trip (0 = off)")
+	f.BoolVar(&o.Strict, "strict", false, "WebSocket: close with 1007 on invalid UTF-8 in a text message")
+	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between requests")
+	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll, asking the server to hold each request this long (?wait=)")
+	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
+	return c
+}
+
+func (o *ListenOptions) validate() error {
+	if _, err := detect.Scheme(o.URL); err != nil {
+		return UsageError("%v", err)
+	}
+	switch o.Mode {
+	case "", "sse", "ws", "poll", "ai":
+	default:
+		return UsageError("--mode %q: want sse, ws, poll or ai", o.Mode)
+	}
+	var ok bool
+	if o.policy, ok = transport.ParsePolicy(o.Reconnect); !ok {
+		return UsageError("--reconnect %q: want spec, always or never", o.Reconnect)
+	}
+	if o.Count < 0 {
+		return UsageError("--count %d: want 0 (no limit) or more", o.Count)
+	}
+	for name, d := range map[string]time.Duration{"--timeout": o.Timeout, "--idle-timeout": o.IdleTimeout, "--ping-interval": o.PingInterval, "--long-poll": o.LongPoll} {
+		if d < 0 {
+			return UsageError("%s %v: want a positive duration", name, d)
+		}
+	}
+	if o.Interval <= 0 {
+		return UsageError("--interval %v: want a positive duration such as 2s", o.Interval)
+	}
+	if o.MaxEvent < 64 {
+		return UsageError("--max-event %d: want at least 64 bytes", o.MaxEvent)
+	}
+	if o.ReadLimit < 1 {
+		return UsageError("--read-limit %d: want at least 1 byte", o.ReadLimit)
+	}
+	o.header = http.Header{}
+	for _, h := range o.Headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return UsageError("-H %q: want 'Name: value'", h)
+		}
+		o.header.Add(name, strings.TrimSpace(value))
+	}
+	if o.Data != "" {
+		if file, ok := strings.CutPrefix(o.Data, "@"); ok {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return UsageError("-d @%s: %v", file, errors.Unwrap(err))
+			}
+			o.Body = b
+		} else {
+			o.Body = []byte(o.Data)
+		}
+	}
+	if o.Until != "" {
+		e, err := match.Parse(o.Until)
+		if err != nil {
+			return UsageError("--until: %v", err)
+		}
+		o.until = e
+	}
+	if o.CACert != "" {
+		pem, err := os.ReadFile(o.CACert)
+		if err != nil {
+			return UsageError("--cacert %s: %v", o.CACert, errors.Unwrap(err))
+		}
+		o.roots, _ = x509.SystemCertPool()
+		if o.roots == nil {
+			o.roots = x509.NewCertPool()
+		}
+		if !o.roots.AppendCertsFromPEM(pem) {
+			return UsageError("--cacert %s: no PEM certificate found in it", o.CACert)
+		}
+	}
+	return nil
+}
+
+// Why a listen stopped, as the cause of its context.
+var (
+	errCountReached = errors.New("count reached")
+	errUntilMatched = errors.New("--until matched")
+	errTimedOut     = errors.New("timeout")
+)
+
+// stopper cancels the session when the count is reached or --until matches.
+type stopper struct {
+	count  int
+	until  *match.Expr
+	cancel context.CancelCauseFunc
+	seen   int
+}
+
+func (s *stopper) Connected(*transport.Connect) {}
+func (s *stopper) Exchange(*transport.Exchange) {}
+func (s *stopper) Error(*transport.Error)       {}
+func (s *stopper) Closed(*transport.Close)      {}
+func (s *stopper) Event(e *transport.Event) {
+	if e.Kind == transport.KindPong {
+		return
+	}
+	s.seen++
+	if s.until != nil && s.until.Match(e.Data) {
+		s.cancel(errUntilMatched)
+	} else if s.count > 0 && s.seen >= s.count {
+		s.cancel(errCountReached)
+	}
+}
+
+func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	if o.Timeout > 0 {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, o.Timeout, errTimedOut)
+		defer stop()
+	}
+
+	format := report.FormatPlain
+	switch {
+	case o.JSON:
+		format = report.FormatJSON
+	case env.OutTTY:
+		format = report.FormatTTY
+	}
+	start := time.Now()
+	printer := report.NewListener(env.Out, env.ErrOut, report.ListenOptions{
+		Format: format, Color: !env.NoColor(), Width: env.Width, Full: o.Full,
+		Notices: env.ErrTTY, Quiet: o.Quiet, Start: start,
+	})
+	tally := &transport.Tally{Start: start}
+	obs := transport.Tee{tally, printer, &stopper{count: o.Count, until: o.until, cancel: cancel}}
+
+	client := transport.NewHTTPClient(transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, Warn: printer.Error})
+	req := transport.Request{URL: o.URL, Method: o.Method, Header: o.header, Body: o.Body}
+
+	pattern, opened, once, err := pickPattern(ctx, client, req, o)
+	if err != nil {
+		return listenError(err, o.URL)
+	}
+	session := newSession(env, o, pattern, client, req, opened, once)
+	runErr := session.Run(ctx, obs)
+	printer.Finish()
+	if !o.Quiet {
+		report.ListenSummary(env.ErrOut, tally, pattern, time.Now())
+	}
+	return listenExit(parent, ctx, runErr, tally, o)
+}
+
+// pickPattern detects (or takes from --mode) the pattern.
+func pickPattern(ctx context.Context, c *http.Client, req transport.Request, o *ListenOptions) (transport.Pattern, *transport.Opened, bool, error) {
+	switch o.Mode {
+	case "sse":
+		return transport.SSE, nil, false, nil
+	case "ws":
+		return transport.WS, nil, false, nil
+	case "poll":
+		return transport.Poll, nil, false, nil
+	case "ai":
+		return transport.AIStream, nil, false, nil
+	}
+	res, err := detect.Detect(ctx, c, req)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	return res.Pattern, res.Opened, res.Once, nil
+}
+
+func newSession(env *Env, o *ListenOptions, p transport.Pattern, c *http.Client, req transport.Request, opened *transport.Opened, once bool) transport.Session {
+	rc := transport.Reconnect{Policy: o.policy}
+	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent}
+	switch p {
+	case transport.SSE:
+		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, LastEventID: o.LastID, First: opened}
+	case transport.AIStream:
+		return &aistream.Client{Request: req, HTTP: c, Parser: parser, First: opened}
+	case transport.WS:
+		return &ws.Client{
+			URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
+			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval,
+			Strict: o.Strict, Outbox: outbox(env, o.Send), Reconnect: rc,
+		}
+	}
+	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, First: opened, Reconnect: rc}
+	if once {
+		// A request with a body answered with something other than a stream
+		// (a POST that creates a job, say): show the answer once rather than
+		// repeat the request.
+		pc.Reconnect.Policy = transport.PolicyNever
+		pc.MaxRequests = 1
+	}
+	return pc
+}
+
+// outbox feeds a WebSocket session: the --send messages, then stdin lines
+// when stdin is a pipe or a terminal (with a prompt).
+func outbox(env *Env, send []string) <-chan ws.Outgoing {
+	ch := make(chan ws.Outgoing, len(send)+1)
+	for _, s := range send {
+		ch <- ws.Outgoing{Data: []byte(s)}
+	}
+	if env.In == nil {
+		close(ch)
+		return ch
+	}
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(env.In)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		if env.InTTY {
+			fmt.Fprint(env.ErrOut, "> ")
+		}
+		for sc.Scan() {
+			ch <- ws.Outgoing{Data: append([]byte(nil), sc.Bytes()...)}
+			if env.InTTY {
+				fmt.Fprint(env.ErrOut, "> ")
+			}
+		}
+	}()
+	return ch
+}
+
+// listenError turns a failure to start into the exit code it deserves.
+func listenError(err error, url string) error {
+	var te *transport.Error
+	if errors.As(err, &te) {
+		if te.Class.Unreachable() {
+			return UnreachableError(fmt.Errorf("cannot reach %s: %v (%s)", url, te.Err, te.Class))
+		}
+		if te.Class == transport.ClassCanceled {
+			return errInterrupted
+		}
+		msg := te.Error()
+		if !strings.Contains(msg, url) {
+			msg = url + ": " + msg
+		}
+		return FailedError(fmt.Errorf("%s (%s)", msg, te.Class))
+	}
+	return err
+}
+
+// listenExit maps how the session ended to the exit code.
+func listenExit(parent, ctx context.Context, runErr error, t *transport.Tally, o *ListenOptions) error {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errCountReached), errors.Is(cause, errUntilMatched):
+		return nil
+	case parent.Err() != nil:
+		return errInterrupted
+	case errors.Is(cause, errTimedOut):
+		if o.Count > 0 || o.until != nil {
+			want := fmt.Sprintf("%d events", o.Count)
+			if o.until != nil {
+				want = "a match of --until " + o.until.String()
+			}
+			return FailedError(fmt.Errorf("timeout after %v: got %d events, wanted %s", o.Timeout, t.Events, want))
+		}
+		return nil
+	}
+	if runErr != nil {
+		return listenError(runErr, o.URL)
+	}
+	if c := t.LastClose; c != nil && c.Code != 0 && c.Code != 1000 && c.Code != 1001 {
+		return FailedError(fmt.Errorf("%s closed with %d %q", o.URL, c.Code, c.Reason))
+	}
+	return nil
+}

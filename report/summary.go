@@ -1,0 +1,99 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/aistream"
+)
+
+// ListenSummary writes listen's closing summary: one line of what arrived,
+// one of errors when there were any. end is when the session stopped.
+func ListenSummary(w io.Writer, t *transport.Tally, p transport.Pattern, end time.Time) {
+	var parts []string
+	elapsed := end.Sub(t.Start)
+	if p == transport.AIStream && t.Last.Format != "" {
+		parts = aiSummary(t)
+	} else {
+		unit := "event"
+		if p == transport.WS {
+			unit = "message"
+		} else if p == transport.Poll {
+			unit = "change"
+		}
+		s := fmt.Sprintf("%s in %s", plural(t.Events, unit), ms(elapsed))
+		if t.Events > 0 && elapsed > 0 {
+			s += fmt.Sprintf(" (%.1f/s)", float64(t.Events)/elapsed.Seconds())
+		}
+		parts = append(parts, s)
+		if t.Events > 0 {
+			parts = append(parts, "first after "+ms(t.FirstEvent.Sub(t.Start)))
+		}
+		if p == transport.Poll {
+			parts = append(parts, plural(t.Exchanges, "request"))
+		}
+		if p == transport.SSE || p == transport.WS {
+			parts = append(parts, plural(t.Reconnects(), "reconnect"))
+		}
+		if t.SeqGaps > 0 {
+			parts = append(parts, plural(t.SeqGaps, "seq gap"))
+		}
+		if t.Pongs > 0 {
+			parts = append(parts, plural(t.Pongs, "pong"))
+		}
+	}
+	if t.LastClose != nil {
+		parts = append(parts, "last: "+CloseText(t.LastClose))
+	}
+	fmt.Fprintln(w, strings.Join(parts, " · "))
+	if len(t.Errors) > 0 {
+		classes := make([]string, 0, len(t.Errors))
+		for c := range t.Errors {
+			classes = append(classes, string(c))
+		}
+		sort.Strings(classes)
+		var errs []string
+		for _, c := range classes {
+			n := t.Errors[transport.Class(c)]
+			errs = append(errs, fmt.Sprintf("%s ×%d (%s)", c, n, oneLine(t.FirstErrors[transport.Class(c)])))
+		}
+		fmt.Fprintln(w, "errors: "+strings.Join(errs, "; "))
+	}
+}
+
+func aiSummary(t *transport.Tally) []string {
+	x := &t.Last
+	m := aistream.ComputeMetrics(x)
+	source := "counted from deltas: the stream carried no usage"
+	if x.TokensFromUsage {
+		source = "from usage"
+	}
+	parts := []string{
+		fmt.Sprintf("%d tokens (%s) in %d chunks", x.Tokens, source, x.Chunks),
+		"ttft " + ms(m.TTFT),
+		"e2e " + ms(m.E2E),
+	}
+	if m.TPOT > 0 {
+		parts = append(parts, "tpot "+ms(m.TPOT), fmt.Sprintf("%.1f tokens/s decode", m.DecodeTPS))
+	}
+	if x.Complete {
+		parts = append(parts, x.Format+" stream complete")
+	} else {
+		parts = append(parts, x.Format+" stream INCOMPLETE (no terminator)")
+	}
+	if x.BadChunks > 0 {
+		parts = append(parts, plural(x.BadChunks, "bad chunk"))
+	}
+	return parts
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
