@@ -371,15 +371,20 @@ func (r *Recorder) newConnection(start time.Time) {
 // (the connection's first), Delivery and Wire (from the payload's stamp;
 // negative values are counted in ClockSkewNegative and recorded as 0), Gap
 // (since the connection's previous event), ITLChunk (between tokens) and the
-// seq checks (Lost, Duplicates, OutOfOrder). A pong records PingRTT only.
+// seq checks (Lost, Duplicates, OutOfOrder). A pong records PingRTT only,
+// an echo of a stamped message EchoRTT only.
 func (r *Recorder) Event(e *transport.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	measured := r.measured(e.At)
-	if e.Kind == transport.KindPong {
+	switch e.Kind {
+	case transport.KindPong:
 		if e.RTT > 0 {
 			r.add(PingRTT, e.RTT, measured)
 		}
+		return
+	case transport.KindEcho:
+		r.add(EchoRTT, e.RTT, measured)
 		return
 	}
 	size := int64(e.Size)

@@ -174,6 +174,7 @@ var kindNames = map[transport.EventKind]string{
 	transport.KindMessage: "message",
 	transport.KindToken:   "token",
 	transport.KindPong:    "pong",
+	transport.KindEcho:    "echo",
 }
 
 func (l *Listener) eventJSON(e *transport.Event) {

@@ -92,6 +92,7 @@ const (
 	KindMessage EventKind = iota // an SSE event, a WebSocket message, a changed poll response
 	KindToken                    // an AI stream content delta: Data is its text
 	KindPong                     // a WebSocket pong: RTT is set
+	KindEcho                     // a stamped message echoed back by the server: RTT is set
 )
 
 // Event is one message a session received.

@@ -37,7 +37,7 @@ func (t *Tally) Connected(c *Connect) {
 }
 
 func (t *Tally) Event(e *Event) {
-	if e.Kind == KindPong {
+	if e.Kind == KindPong || e.Kind == KindEcho {
 		t.Pongs++
 		return
 	}

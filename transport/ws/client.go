@@ -1,6 +1,7 @@
 package ws
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -94,6 +95,15 @@ type Client struct {
 	// valid UTF-8 (the message is not delivered). Otherwise such a message
 	// is delivered and counted as a non-fatal invalid_utf8_text Error.
 	Strict bool
+
+	// SendEvery, when set, sends a stamped message {"rtbench_echo":<unix
+	// ns>} this often (padded to SendSize bytes); its echo from the server
+	// is reported as an Event of KindEcho with the round trip in RTT. This
+	// is how `rtbench load --send-rate` measures echo round trips.
+	SendEvery time.Duration
+	// SendSize is the size of each stamped message; default (and minimum)
+	// the bare stamp.
+	SendSize int
 
 	// Outbox carries messages to send, in order, on the open connection. A
 	// message taken while a connection fails is lost. Once Outbox is closed
@@ -489,6 +499,10 @@ func (s *clientSession) read(cn *clientConn) error {
 		ev.At = at
 		ev.Stamp, _ = transport.ParseStamp(data)
 		ev.RTT = 0
+		if sent, ok := parseEcho(data); ok {
+			ev.Kind = transport.KindEcho
+			ev.RTT = time.Duration(at.UnixNano() - sent)
+		}
 		cn.delivered++
 		s.obs.Event(ev)
 	}
@@ -622,6 +636,57 @@ func (cn *clientConn) start(ctx context.Context) {
 	if c.Outbox != nil {
 		cn.wg.Go(func() { cn.write(c.Outbox) })
 	}
+	if c.SendEvery > 0 {
+		cn.wg.Go(func() { cn.sendStamps(c.SendEvery, c.SendSize) })
+	}
+}
+
+// echoPrefix starts every stamped message SendEvery sends.
+const echoPrefix = `{"rtbench_echo":`
+
+// sendStamps sends a stamped message every interval until the connection
+// ends, into one reused buffer.
+func (cn *clientConn) sendStamps(every time.Duration, size int) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	buf := make([]byte, 0, max(size, 64))
+	ctx := context.Background()
+	for {
+		select {
+		case <-cn.stop:
+			return
+		case <-t.C:
+			sent := time.Now().UnixNano()
+			buf = append(buf[:0], echoPrefix...)
+			buf = strconv.AppendInt(buf, sent, 10)
+			if pad := size - len(buf) - len(`,"pad":""}`); pad > 0 {
+				buf = append(buf, `,"pad":"`...)
+				for range pad {
+					buf = append(buf, 'x')
+				}
+				buf = append(buf, '"')
+			}
+			buf = append(buf, '}')
+			if err := cn.ws.Write(ctx, websocket.MessageText, buf); err != nil {
+				cn.ws.CloseNow() // the reader sees the end and reports it
+				return
+			}
+		}
+	}
+}
+
+// parseEcho reads the send time of a stamped message echoed back.
+func parseEcho(b []byte) (int64, bool) {
+	if !bytes.HasPrefix(b, []byte(echoPrefix)) {
+		return 0, false
+	}
+	b = b[len(echoPrefix):]
+	var n int64
+	i := 0
+	for ; i < len(b) && i < 19 && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int64(b[i]-'0')
+	}
+	return n, i > 0
 }
 
 // finish stops the connection's goroutines once the reader is done, and

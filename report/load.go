@@ -1,0 +1,676 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/lipgloss/table"
+
+	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/transport"
+)
+
+// TextOptions shape the text report of `rtbench load`.
+type TextOptions struct {
+	Color bool // colour and bold (16-colour ANSI); false gives plain text with no escapes
+	Width int  // the terminal's width; DefaultWidth when 0, at least MinWidth
+}
+
+// LoadText writes the final report of a load run, in this order: a header
+// with the target and every parameter and default that shaped the load
+// (Params.Defaults included) and the headline numbers; loud warnings when
+// the result is partial or rtbench was saturated; a latency table per metric
+// group (columns left out, least useful first, until it fits); a histogram
+// of the headline latency; sessions, throughput, errors and the headline
+// p99 over time as sparklines; the counters that are not zero, with rates;
+// the error classes with one example each; the thresholds' outcomes. Every
+// line fits o.Width; with o.Color false the output has no escape at all.
+func LoadText(w io.Writer, r *bench.Result, outcomes []bench.Outcome, o TextOptions) error {
+	if r == nil {
+		return fmt.Errorf("load report: no result")
+	}
+	width := fitWidth(o.Width)
+	st := newLoadStyles(w, o.Color)
+	var b bytes.Buffer
+	writeHeader(&b, r, width, st)
+	writeWarnings(&b, r, width, st, o.Color)
+	if len(r.Metrics) > 0 {
+		b.WriteByte('\n')
+		writeMetricTables(&b, r, width, st, o.Color)
+	}
+	if name, ok := drawnMetric(r); ok {
+		if h, err := r.Metrics[name].Histogram(); err == nil {
+			m := r.Metrics[name]
+			b.WriteByte('\n')
+			fmt.Fprintln(&b, st.title.Render(cut(fmt.Sprintf("%s histogram: %s values, log-spaced buckets", name, count(m.Count)), width)))
+			writeHistogram(&b, h, width, st)
+		}
+	}
+	if len(r.Intervals) > 0 {
+		b.WriteByte('\n')
+		name, _ := resultHeadline(r)
+		writeTimeline(&b, r, name, width, st)
+	}
+	writeCounters(&b, r, width, st, true)
+	writeErrors(&b, r, width, st)
+	writeThresholds(&b, outcomes, width, st)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// headlineMetrics can headline a result, best first (bench.Headline's
+// order): ttft for AI streams, request for polling, delivery for pushes,
+// echo_rtt for WebSocket echo runs.
+var headlineMetrics = [...]bench.Metric{bench.TTFT, bench.Request, bench.Delivery, bench.EchoRTT}
+
+// resultHeadline is the metric that summarises r: the first of ttft,
+// request, delivery and echo_rtt that has values.
+func resultHeadline(r *bench.Result) (string, bool) {
+	for _, m := range headlineMetrics {
+		if v, ok := r.Metrics[m.String()]; ok && v.Count > 0 {
+			return m.String(), true
+		}
+	}
+	return "", false
+}
+
+// drawnMetric is the metric whose histogram the report draws: the headline,
+// or else the first metric with values (connect, when every session failed
+// before its first event).
+func drawnMetric(r *bench.Result) (string, bool) {
+	if name, ok := resultHeadline(r); ok {
+		return name, true
+	}
+	for _, name := range metricOrder(r) {
+		if r.Metrics[name].Count > 0 {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// metricOrder lists r's metric names in bench's order, unknown names
+// (from a later version) last, sorted.
+func metricOrder(r *bench.Result) []string {
+	var out, extra []string
+	for m := bench.Metric(0); m < bench.NumMetrics; m++ {
+		if _, ok := r.Metrics[m.String()]; ok {
+			out = append(out, m.String())
+		}
+	}
+	for name := range r.Metrics {
+		if _, ok := bench.ParseMetric(name); !ok {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+func writeHeader(b *bytes.Buffer, r *bench.Result, width int, st loadStyles) {
+	title := "rtbench load · " + r.Target.Pattern + " · " + r.Target.URL
+	fmt.Fprintln(b, st.title.Render(cut(oneLine(title), width)))
+	line := func(key string, items []string) {
+		if len(items) == 0 {
+			return
+		}
+		const keyW = 10
+		indent := strings.Repeat(" ", 2+keyW)
+		for i, l := range pack(items, " · ", width-2-keyW, width-2-keyW) {
+			if i == 0 {
+				fmt.Fprintf(b, "  %s%s\n", st.key.Render(padRight(key, keyW)), l)
+			} else {
+				fmt.Fprintf(b, "%s%s\n", indent, l)
+			}
+		}
+	}
+	line("load", loadShape(r.Params))
+	line("run", runItems(r))
+	var defs []string
+	for _, k := range slices.Sorted(maps.Keys(r.Params.Defaults)) {
+		defs = append(defs, oneLine(k+"="+r.Params.Defaults[k]))
+	}
+	line("defaults", defs)
+	line("result", resultItems(r))
+}
+
+// loadShape describes the load: the model, how it ramped, its stages and
+// duration.
+func loadShape(p bench.Params) []string {
+	var items []string
+	if p.RatePerS > 0 {
+		items = append(items, fmt.Sprintf("open model %s starts/s", si(p.RatePerS)))
+		if p.MaxInFlight > 0 {
+			items = append(items, fmt.Sprintf("at most %s in flight", count(int64(p.MaxInFlight))))
+		}
+	} else {
+		items = append(items, fmt.Sprintf("%s sessions held", count(int64(p.Connections))))
+		switch {
+		case p.Ramp.SessionsPerS > 0:
+			items = append(items, fmt.Sprintf("ramp %s sessions/s", si(p.Ramp.SessionsPerS)))
+		case p.Ramp.TimeS > 0:
+			items = append(items, "ramp over "+secs(p.Ramp.TimeS))
+		case len(p.Stages) == 0:
+			items = append(items, "all at once")
+		}
+	}
+	if len(p.Stages) > 0 {
+		st := make([]string, len(p.Stages))
+		for i, s := range p.Stages {
+			st[i] = secs(s.DurationS) + "→" + si(s.Target)
+		}
+		items = append(items, "stages "+strings.Join(st, " "))
+	}
+	d := secs(p.DurationS)
+	if p.WarmupS > 0 {
+		d += fmt.Sprintf(" (%s warmup, %s measured)", secs(p.WarmupS), secs(p.DurationS-p.WarmupS))
+	}
+	return append(items, d)
+}
+
+// runItems say when and where the run happened.
+func runItems(r *bench.Result) []string {
+	const day = "2006-01-02"
+	when := r.StartedAt.UTC().Format(day + " 15:04:05")
+	end := r.EndedAt.UTC()
+	if end.Format(day) == r.StartedAt.UTC().Format(day) {
+		when += " → " + end.Format("15:04:05") + " UTC"
+	} else {
+		when += " → " + end.Format(day+" 15:04:05") + " UTC"
+	}
+	items := []string{when, "measured " + secs(r.DurationS)}
+	switch len(r.Hosts) {
+	case 0:
+	case 1:
+		items = append(items, "host "+r.Hosts[0])
+	default:
+		items = append(items, fmt.Sprintf("%d hosts %s", len(r.Hosts), strings.Join(r.Hosts, ", ")))
+	}
+	if r.Tool.Version != "" {
+		items = append(items, "rtbench "+r.Tool.Version)
+	}
+	if r.SelfCheck != nil {
+		items = append(items, "self-check p99 "+sig3(dur(r.SelfCheck.P99Ms)))
+	}
+	return items
+}
+
+// resultItems are the headline numbers: the headline latency, the event,
+// request and token rates, and the error count.
+func resultItems(r *bench.Result) []string {
+	var items []string
+	if name, ok := resultHeadline(r); ok {
+		m := r.Metrics[name]
+		items = append(items, fmt.Sprintf("%s p50 %s p99 %s", name, sig3(dur(m.P50Ms)), sig3(dur(m.P99Ms))))
+	}
+	for _, c := range []bench.Counter{bench.Events, bench.Requests, bench.Tokens} {
+		if n := r.Counters[c.String()]; n > 0 {
+			items = append(items, fmt.Sprintf("%s %s (%s)", count(n), c, perSecond(float64(n), r.DurationS)))
+		}
+	}
+	errs, _ := r.ErrorTotals()
+	switch errs {
+	case 0:
+		items = append(items, "no errors")
+	case 1:
+		items = append(items, "1 error")
+	default:
+		items = append(items, count(errs)+" errors")
+	}
+	return items
+}
+
+func perSecond(n, s float64) string {
+	if s <= 0 {
+		return "–/s"
+	}
+	return si(n/s) + "/s"
+}
+
+// writeWarnings writes the loud lines: a partial result, a saturated
+// generator.
+func writeWarnings(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, color bool) {
+	loud := func(text string) {
+		prefix := "!! "
+		if color {
+			prefix = "▲ "
+		}
+		for _, l := range wrap(text, width-len([]rune(prefix))) {
+			fmt.Fprintln(b, st.loud.Render(prefix+l))
+		}
+	}
+	if r.Interrupted || r.Saturated {
+		b.WriteByte('\n')
+	}
+	if r.Interrupted {
+		loud(partialText(r))
+	}
+	if r.Saturated {
+		loud(saturatedText(r))
+	}
+}
+
+// partialText says that r is partial, and why.
+func partialText(r *bench.Result) string {
+	why := "the run was interrupted"
+	if r.Reason != "" {
+		why += " (" + oneLine(r.Reason) + ")"
+	}
+	planned := r.Params.DurationS - r.Params.WarmupS
+	return fmt.Sprintf("PARTIAL RESULT: %s after %s measured of the %s planned; every number covers only that.",
+		why, secs(r.DurationS), secs(planned))
+}
+
+// saturatedText says that rtbench was saturated, by how much, and what to
+// do about it.
+func saturatedText(r *bench.Result) string {
+	what := "rtbench itself was saturated"
+	if r.SelfCheck != nil {
+		what += fmt.Sprintf(" (self-check p99 %s > %s)", sig3(dur(r.SelfCheck.P99Ms)), bench.SaturationP99)
+	}
+	return fmt.Sprintf("SATURATED: %s: it was short of CPU or paused, so the latencies below include its own delay and are suspect. "+
+		"Use fewer connections, give it more cores, or run it on several machines and merge their results with `rtbench report`.", what)
+}
+
+// metricGroup maps each metric to the table it is shown in.
+var metricGroup = map[string]string{
+	"connect": "connection", "dns": "connection", "tcp": "connection", "tls": "connection",
+	"ttfb": "connection", "first_event": "connection",
+	"delivery": "events", "wire": "events", "gap": "events",
+	"echo_rtt": "websocket", "ping_rtt": "websocket",
+	"request": "requests", "staleness": "requests",
+	"ttft": "ai stream", "itl_chunk": "ai stream", "tpot": "ai stream", "e2e": "ai stream",
+}
+
+type group struct {
+	name    string
+	metrics []string
+}
+
+// metricGroups are r's metrics in their groups, in bench's order; a metric
+// this version does not know is in "other".
+func metricGroups(r *bench.Result) []group {
+	var gs []group
+	for _, name := range metricOrder(r) {
+		g, ok := metricGroup[name]
+		if !ok {
+			g = "other"
+		}
+		if len(gs) == 0 || gs[len(gs)-1].name != g {
+			gs = append(gs, group{name: g})
+		}
+		gs[len(gs)-1].metrics = append(gs[len(gs)-1].metrics, name)
+	}
+	return gs
+}
+
+// metricCol is one column of the latency tables.
+type metricCol struct {
+	name string
+	get  func(m bench.MetricResult, durS float64) string
+}
+
+var metricCols = []metricCol{
+	{"count", func(m bench.MetricResult, _ float64) string { return count(m.Count) }},
+	{"rate", func(m bench.MetricResult, s float64) string { return perSecond(float64(m.Count), s) }},
+	{"min", func(m bench.MetricResult, _ float64) string { return sig3(dur(m.MinMs)) }},
+	{"p50", func(m bench.MetricResult, _ float64) string { return sig3(dur(m.P50Ms)) }},
+	{"p90", func(m bench.MetricResult, _ float64) string { return sig3(dur(m.P90Ms)) }},
+	{"p99", func(m bench.MetricResult, _ float64) string { return sig3(dur(m.P99Ms)) }},
+	{"p99.9", func(m bench.MetricResult, _ float64) string { return sig3(dur(m.P999Ms)) }},
+	{"max", func(m bench.MetricResult, _ float64) string { return sig3(dur(m.MaxMs)) }},
+}
+
+// dropOrder is the order columns are left out in when the tables do not
+// fit: p50 and p99 stay.
+var dropOrder = []string{"rate", "min", "p99.9", "p90", "count", "max"}
+
+// writeMetricTables writes one table per metric group, all with the same
+// column widths, leaving columns out (dropOrder) until they fit width; then
+// the footnotes on values out of range.
+func writeMetricTables(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, color bool) {
+	groups := metricGroups(r)
+	cols := slices.Clone(metricCols)
+	var out string
+	for _, drop := range slices.Concat(dropOrder, []string{""}) {
+		out = renderMetricTables(r, groups, cols, st, color)
+		if maxLineWidth(out) <= width || drop == "" {
+			break
+		}
+		cols = slices.DeleteFunc(cols, func(c metricCol) bool { return c.name == drop })
+	}
+	b.WriteString(out)
+	for _, name := range metricOrder(r) {
+		m := r.Metrics[name]
+		var notes []string
+		if m.Overflow > 0 {
+			notes = append(notes, fmt.Sprintf("%s above 1h counted at 1h", plural64(m.Overflow, "value")))
+		}
+		if m.Negative > 0 {
+			notes = append(notes, fmt.Sprintf("%s negative (clock skew) clamped to 0", count(m.Negative)))
+		}
+		if len(notes) > 0 {
+			for _, l := range wrap(name+": "+strings.Join(notes, "; "), width-2) {
+				fmt.Fprintln(b, "  "+st.dim.Render(l))
+			}
+		}
+	}
+}
+
+func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st loadStyles, color bool) string {
+	// Cells first, so every table gets the same column widths.
+	nameW := 0
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		widths[i] = textWidth(c.name)
+	}
+	cells := make(map[string][]string)
+	for _, g := range groups {
+		nameW = max(nameW, textWidth(g.name))
+		for _, name := range g.metrics {
+			nameW = max(nameW, textWidth(name))
+			row := make([]string, len(cols))
+			for i, c := range cols {
+				row[i] = c.get(r.Metrics[name], r.DurationS)
+				widths[i] = max(widths[i], textWidth(row[i]))
+			}
+			cells[name] = row
+		}
+	}
+	border := lipgloss.ASCIIBorder()
+	if color {
+		border = lipgloss.RoundedBorder()
+	}
+	var b strings.Builder
+	for gi, g := range groups {
+		if gi > 0 {
+			b.WriteByte('\n')
+		}
+		head := []string{padRight(g.name, nameW)}
+		for i, c := range cols {
+			head = append(head, padLeft(c.name, widths[i]))
+		}
+		t := table.New().Border(border).BorderStyle(st.border).Headers(head...)
+		for _, name := range g.metrics {
+			row := []string{padRight(name, nameW)}
+			for i, v := range cells[name] {
+				row = append(row, padLeft(v, widths[i]))
+			}
+			t.Row(row...)
+		}
+		t.StyleFunc(func(row, col int) lipgloss.Style {
+			switch {
+			case row == table.HeaderRow:
+				return st.title.Padding(0, 1)
+			case col == 0:
+				return st.name.Padding(0, 1)
+			}
+			return st.r.NewStyle().Padding(0, 1)
+		})
+		b.WriteString(t.Render())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func maxLineWidth(s string) int {
+	w := 0
+	for _, l := range strings.Split(s, "\n") {
+		w = max(w, textWidth(l))
+	}
+	return w
+}
+
+func plural64(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return count(n) + " " + what + "s"
+}
+
+// counterOrder is the order counters are listed in.
+var counterOrder = []bench.Counter{
+	bench.Events, bench.Bytes, bench.Tokens, bench.Connects, bench.Reconnects, bench.Lost,
+	bench.Duplicates, bench.OutOfOrder, bench.Requests, bench.LateStarts, bench.Dropped,
+	bench.SessionsStarted, bench.SessionsFailed, bench.ClockSkewNegative,
+}
+
+type counterItem struct{ Name, Value, Rate string }
+
+// counterItems are r's non-zero counters with their rates per measured
+// second, in counterOrder, then any counter this version does not know.
+func counterItems(r *bench.Result) []counterItem {
+	var items []counterItem
+	add := func(name string, n int64) {
+		if n == 0 {
+			return
+		}
+		if name == bench.Bytes.String() {
+			rate := "–/s"
+			if r.DurationS > 0 {
+				rate = bytesText(float64(n)/r.DurationS) + "/s"
+			}
+			items = append(items, counterItem{name, bytesText(float64(n)), rate})
+			return
+		}
+		items = append(items, counterItem{name, count(n), perSecond(float64(n), r.DurationS)})
+	}
+	for _, c := range counterOrder {
+		add(c.String(), r.Counters[c.String()])
+	}
+	var extra []string
+	for name := range r.Counters {
+		if _, ok := bench.ParseCounter(name); !ok {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	for _, name := range extra {
+		add(name, r.Counters[name])
+	}
+	return items
+}
+
+// writeCounters lays the non-zero counters out in a grid of as many
+// columns as fit width. It reports whether there were any.
+func writeCounters(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, title bool) bool {
+	items := counterItems(r)
+	if len(items) == 0 {
+		return false
+	}
+	nw, vw, rw := 0, 0, 0
+	for _, it := range items {
+		nw, vw, rw = max(nw, textWidth(it.Name)), max(vw, textWidth(it.Value)), max(rw, textWidth(it.Rate))
+	}
+	cellW := nw + 1 + vw + 2 + rw
+	showRate := 2+cellW <= width
+	if !showRate {
+		cellW = nw + 1 + vw
+	}
+	const gap = 4
+	perLine := max((width-2+gap)/(cellW+gap), 1)
+	b.WriteByte('\n')
+	if title {
+		fmt.Fprintln(b, st.title.Render(cut(fmt.Sprintf("counters (per measured second over %s)", secs(r.DurationS)), width)))
+	}
+	for i := 0; i < len(items); i += perLine {
+		var cells []string
+		for _, it := range items[i:min(i+perLine, len(items))] {
+			cell := st.key.Render(padRight(it.Name, nw)) + " " + padLeft(it.Value, vw)
+			if showRate {
+				cell += "  " + st.dim.Render(padLeft(it.Rate, rw))
+			}
+			cells = append(cells, cell)
+		}
+		line := "  " + strings.Join(cells, strings.Repeat(" ", gap))
+		if textWidth(line) > width {
+			line = cut(line, width)
+		}
+		fmt.Fprintln(b, line)
+	}
+	return true
+}
+
+// notCounted says why a class is not counted as an error by thresholds.
+var notCounted = map[transport.Class]string{
+	transport.ClassCanceled:     "sessions stopped by the run's own end",
+	transport.ClassNotStreaming: "a warning",
+	transport.ClassDowngrade:    "a warning",
+}
+
+// errorClasses lists r's error classes: counted ones first, most frequent
+// first, then by name.
+func errorClasses(r *bench.Result) []string {
+	classes := slices.Sorted(maps.Keys(r.Errors))
+	sort.SliceStable(classes, func(i, j int) bool {
+		_, ni := notCounted[transport.Class(classes[i])]
+		_, nj := notCounted[transport.Class(classes[j])]
+		if ni != nj {
+			return !ni
+		}
+		return r.Errors[classes[i]].Count > r.Errors[classes[j]].Count
+	})
+	return classes
+}
+
+// errorsTitle counts the errors thresholds count, with their share of
+// the sessions and requests.
+func errorsTitle(r *bench.Result) string {
+	errs, attempts := r.ErrorTotals()
+	if errs == 0 {
+		return "errors: none"
+	}
+	title := "errors: " + count(errs)
+	if attempts > 0 {
+		title += fmt.Sprintf(" (%.2f%% of %s sessions and requests)", 100*float64(errs)/float64(attempts), count(attempts))
+	}
+	return title
+}
+
+// writeErrors writes one line per error class: its count and one example.
+func writeErrors(b *bytes.Buffer, r *bench.Result, width int, st loadStyles) {
+	b.WriteByte('\n')
+	fmt.Fprintln(b, st.title.Render(cut(errorsTitle(r), width)))
+	classes := errorClasses(r)
+	cw, nw := 0, 0
+	for _, c := range classes {
+		cw, nw = max(cw, textWidth(c)), max(nw, textWidth(count(r.Errors[c].Count)))
+	}
+	var notes []string
+	for _, c := range classes {
+		e := r.Errors[c]
+		room := width - 2 - cw - 2 - nw - 2
+		ex := cut(oneLine(e.Example), max(room, 8))
+		name, style := padRight(c, cw), st.bad
+		if why, ok := notCounted[transport.Class(c)]; ok {
+			style = st.dim
+			notes = append(notes, c+": "+why)
+		}
+		fmt.Fprintf(b, "  %s  %s  %s\n", style.Render(name), padLeft(count(e.Count), nw), st.dim.Render(ex))
+	}
+	if len(notes) > 0 {
+		for _, l := range wrap("not counted as errors: "+strings.Join(notes, "; ")+".", width-2) {
+			fmt.Fprintln(b, "  "+st.dim.Render(l))
+		}
+	}
+}
+
+// writeThresholds writes one PASS or FAIL line per outcome with the value
+// measured; a missing value is a FAIL.
+func writeThresholds(b *bytes.Buffer, outcomes []bench.Outcome, width int, st loadStyles) {
+	if len(outcomes) == 0 {
+		return
+	}
+	tw := 0
+	for _, o := range outcomes {
+		tw = max(tw, textWidth(o.Threshold))
+	}
+	tw = min(tw, width/2)
+	b.WriteByte('\n')
+	title, ok := thresholdsTitle(outcomes)
+	style := st.good
+	if !ok {
+		style = st.bad
+	}
+	fmt.Fprintln(b, style.Render(cut(title, width)))
+	for _, o := range outcomes {
+		verdict, vs := "PASS", st.good
+		if !o.Pass {
+			verdict, vs = "FAIL", st.bad
+		}
+		value := o.Value
+		if o.Missing {
+			value = "missing: " + value
+		}
+		room := width - 2 - 4 - 2 - tw - 2
+		fmt.Fprintf(b, "  %s  %s  %s\n", vs.Render(verdict), padRight(cut(o.Threshold, tw), tw), cut(oneLine(value), max(room, 8)))
+	}
+}
+
+// thresholdsTitle sums the outcomes up; ok is false when any failed.
+func thresholdsTitle(outcomes []bench.Outcome) (title string, ok bool) {
+	failed := 0
+	for _, o := range outcomes {
+		if !o.Pass {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Sprintf("thresholds: %d of %d FAILED", failed, len(outcomes)), false
+	}
+	return fmt.Sprintf("thresholds: all %d passed", len(outcomes)), true
+}
+
+// LoadJSON writes what `rtbench load --json` prints: an envelope
+//
+//	{"schema": "rtbench.load/v1", "result": {…}, "thresholds": [{…}]}
+//
+// where result is the saved result exactly as bench writes it
+// (rtbench.result/v1, untouched) and thresholds the outcomes in the order
+// given ({"threshold", "value", "pass", "missing"}; [] without thresholds).
+// The envelope exists because a result file has no place for outcomes;
+// `jq .result` gives the result back, and --out saves it as a file the
+// other commands read.
+func LoadJSON(w io.Writer, r *bench.Result, outcomes []bench.Outcome) error {
+	if r == nil {
+		return fmt.Errorf("load json: no result")
+	}
+	env := loadJSON{Schema: LoadJSONSchema, Result: r, Thresholds: make([]jsonOutcome, len(outcomes))}
+	for i, o := range outcomes {
+		env.Thresholds[i] = jsonOutcome(o)
+	}
+	// Built in memory, so a failure to encode writes nothing; "<" stays
+	// "<" (delivery.p99<5ms), for people reading it in a terminal.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(env); err != nil {
+		return fmt.Errorf("load json: %w", err)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// LoadJSONSchema is the schema string of LoadJSON's envelope.
+const LoadJSONSchema = "rtbench.load/v1"
+
+type loadJSON struct {
+	Schema     string        `json:"schema"`
+	Result     *bench.Result `json:"result"`
+	Thresholds []jsonOutcome `json:"thresholds"`
+}
+
+type jsonOutcome struct {
+	Threshold string `json:"threshold"`
+	Value     string `json:"value"`
+	Pass      bool   `json:"pass"`
+	Missing   bool   `json:"missing"`
+}
