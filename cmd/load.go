@@ -1,0 +1,401 @@
+package cmd
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/report"
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/aistream"
+	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/sse"
+	"github.com/rtbench/rtbench/transport/ws"
+)
+
+// LoadOptions are the parsed flags of `rtbench load`.
+type LoadOptions struct {
+	URL     string
+	Mode    string
+	Method  string
+	Headers []string
+	Data    string
+
+	Connections int
+	Duration    time.Duration
+	Warmup      time.Duration
+	Ramp        rampValue
+	Rate        rateValue
+	Stages      stagesValue
+	MaxInFlight int
+	Interval    time.Duration
+	LongPoll    time.Duration
+
+	Thresholds []string
+	Out        string
+	JSON       bool
+	SourceIPs  string
+
+	Insecure     bool
+	CACert       string
+	Reconnect    string
+	IdleTimeout  time.Duration
+	TTFBTimeout  time.Duration
+	MaxEvent     int
+	ReadLimit    int64
+	Subprotocols []string
+	PingInterval time.Duration
+	SendRate     rateValue
+	SendSize     int
+
+	body       []byte
+	header     http.Header
+	policy     transport.Policy
+	roots      *x509.CertPool
+	thresholds []*bench.Threshold
+	sources    []net.IP
+}
+
+// NewCmdLoad builds `rtbench load`. runF replaces the run step in tests.
+func NewCmdLoad(env *Env, runF func(context.Context, *LoadOptions) error) *cobra.Command {
+	o := &LoadOptions{}
+	c := &cobra.Command{
+		Use:   "load URL",
+		Short: "Hold many connections to a real-time endpoint and report latency",
+		Long: `Hold many sessions against an SSE, WebSocket, polling or AI-stream endpoint, drive
+load, and report latency from HdrHistograms (microseconds, 3 significant digits).
+
+Streams (SSE, WebSocket) use the closed model: -c sessions held for -d, started on
+--ramp or following --stages. Request patterns (polling, AI) use it too, each session
+looping, or the open model with --rate: one central pacer with intended start times;
+latency counts from the intended time, so a stalled server cannot hide behind a
+generator that slowed down with it (coordinated omission); late starts and drops are
+counted.
+
+Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event);
+wire latency arrival − sent_ns. A 1 ms self-check ticker reports when rtbench itself
+was saturated.
+
+Thresholds (--threshold, repeatable) fail the run with exit code 1 after the report:
+` + bench.ThresholdHelp + `
+Exit codes: 0 ok, 1 a threshold failed, 2 usage or a pre-flight refusal (e.g. -c above
+the open-files limit), 3 the target is unreachable, 130 interrupted (the partial
+result is still printed and saved).`,
+		Example: `  # 500 SSE subscribers for 10 s against rtbench serve
+  rtbench load -c 500 -d 10s http://127.0.0.1:8080/sse
+
+  # WebSockets, ramping 200 new sessions a second, with a p99 budget
+  rtbench load -c 2000 --ramp 200/s -d 1m ws://127.0.0.1:8080/ws --threshold 'delivery.p99<50ms'
+
+  # AI streams in the open model: 20 requests a second, saved for later
+  rtbench load --rate 20/s -d 30s --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
+      http://127.0.0.1:8080/v1/chat/completions --threshold 'ttft.p95<1s' --out ai.json
+
+  # Polling every second by 1000 clients, after a 10 s warmup
+  rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.URL = args[0]
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), o)
+			}
+			return loadRun(c.Context(), env, o)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.Mode, "mode", "", "force the pattern: sse, ws, poll or ai (default: detect)")
+	f.StringVarP(&o.Method, "request", "X", "", "HTTP method (default GET, or POST with --data)")
+	f.StringArrayVarP(&o.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	f.StringVar(&o.Data, "data", "", "request body, or @file (an AI request, say)")
+	f.IntVarP(&o.Connections, "connections", "c", 100, "sessions held at once (closed model)")
+	f.DurationVarP(&o.Duration, "duration", "d", 30*time.Second, "length of the run, warmup included")
+	f.DurationVar(&o.Warmup, "warmup", 0, "first part of the run not counted in the results")
+	f.Var(&o.Ramp, "ramp", "start sessions at this rate (200/s) or reach -c linearly in this time (10s); default all at once")
+	f.Var(&o.Rate, "rate", "open model for polling and AI: requests per second across the run (500/s)")
+	f.Var(&o.Stages, "stages", "ramping shape 'duration:target,…' (sessions, or requests/s with --rate), e.g. 30s:100,1m:1000,30s:0")
+	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
+	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between one session's requests")
+	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll with ?wait= of this length")
+	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
+	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v1 JSON) to this file")
+	f.BoolVar(&o.JSON, "json", false, "print the result as JSON instead of the text report")
+	f.StringVar(&o.SourceIPs, "source-ips", "", "spread connections over these local addresses (127.0.0.1-127.0.0.16, a list or a CIDR): ~28k connections per address and target")
+	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
+	f.StringVar(&o.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
+	f.StringVar(&o.Reconnect, "reconnect", "spec", "when sessions reconnect: spec, always or never")
+	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long as broken")
+	f.DurationVar(&o.TTFBTimeout, "ttfb-timeout", transport.DefaultTTFBTimeout, "longest wait for response headers")
+	f.IntVar(&o.MaxEvent, "max-event", 1<<20, "SSE/AI: largest line and event in bytes")
+	f.Int64Var(&o.ReadLimit, "read-limit", ws.DefaultReadLimit, "WebSocket: largest message in bytes")
+	f.StringArrayVar(&o.Subprotocols, "subprotocol", nil, "WebSocket subprotocol to offer (repeatable)")
+	f.DurationVar(&o.PingInterval, "ping-interval", 0, "WebSocket: ping this often and record the round trip (0 = off)")
+	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
+	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
+	return c
+}
+
+func (o *LoadOptions) validate() error {
+	lo := ListenOptions{URL: o.URL, Mode: o.Mode, Method: o.Method, Headers: o.Headers, Data: o.Data,
+		Reconnect: o.Reconnect, Interval: max(o.Interval, 1), MaxEvent: o.MaxEvent, ReadLimit: o.ReadLimit, CACert: o.CACert}
+	if err := lo.validate(); err != nil {
+		return err
+	}
+	o.body, o.header, o.policy, o.roots = lo.Body, lo.header, lo.policy, lo.roots
+	switch {
+	case o.Connections < 1 && o.Rate.perSecond == 0 && len(o.Stages.stages) == 0:
+		return UsageError("-c %d: want at least 1 session", o.Connections)
+	case o.Duration <= 0 && len(o.Stages.stages) == 0:
+		return UsageError("-d %v: want a positive duration such as 30s", o.Duration)
+	case o.Warmup < 0 || (o.Warmup > 0 && o.Warmup >= o.Duration):
+		return UsageError("--warmup %v: want less than the duration %v", o.Warmup, o.Duration)
+	case o.Interval <= 0:
+		return UsageError("--interval %v: want a positive duration", o.Interval)
+	case o.MaxInFlight < 1:
+		return UsageError("--max-in-flight %d: want at least 1", o.MaxInFlight)
+	case o.SendRate.perSecond > 1000:
+		return UsageError("--send-rate %v: at most 1000/s per session", o.SendRate.String())
+	case o.SendSize < 0 || o.SendSize > 1<<20:
+		return UsageError("--send-size %d: want 0 to 1 MiB", o.SendSize)
+	}
+	for _, s := range o.Thresholds {
+		t, err := bench.ParseThreshold(s)
+		if err != nil {
+			return UsageError("%v", err)
+		}
+		o.thresholds = append(o.thresholds, t)
+	}
+	if o.SourceIPs != "" {
+		ips, err := bench.ParseSourceIPs(o.SourceIPs)
+		if err != nil {
+			return UsageError("--source-ips: %v", err)
+		}
+		o.sources = ips
+	}
+	if o.Out != "" {
+		if st, err := os.Stat(o.Out); err == nil && st.IsDir() {
+			return UsageError("--out %s is a directory; give a file name such as result.json", o.Out)
+		}
+	}
+	return nil
+}
+
+func (o *LoadOptions) plan() bench.Plan {
+	p := bench.Plan{
+		Connections: o.Connections, Duration: o.Duration, Warmup: o.Warmup,
+		RampRate: o.Ramp.rate, RampTime: o.Ramp.time, MaxInFlight: o.MaxInFlight,
+	}
+	if o.Rate.perSecond > 0 {
+		p.Rate = o.Rate.perSecond
+		if len(o.Stages.stages) > 0 {
+			p.Pacer = o.Stages.stages
+		}
+	} else if len(o.Stages.stages) > 0 {
+		p.Stages = o.Stages.stages
+	}
+	return p
+}
+
+func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
+	plan := o.plan()
+	if !plan.Open() {
+		held := o.Connections
+		for _, st := range o.Stages.stages {
+			held = max(held, int(st.Target))
+		}
+		if err := bench.CheckFiles(held); err != nil {
+			return UsageError("%v", err)
+		}
+		if err := bench.CheckPorts(held, max(len(o.sources), 1), 1); err != nil {
+			return UsageError("%v", err)
+		}
+	}
+
+	clients := o.httpClients()
+	pattern, err := o.pattern(parent, clients[0])
+	if err != nil {
+		return listenError(err, o.URL)
+	}
+	if plan.Open() && (pattern == transport.SSE || pattern == transport.WS) {
+		return UsageError("--rate is the open model for request patterns (polling, AI); %s streams are held sessions: use -c and --ramp", pattern)
+	}
+
+	req := transport.Request{URL: o.URL, Method: o.Method, Header: o.header, Body: o.body}
+	e := &bench.Engine{Plan: plan}
+	e.NewSession = func(i int) transport.Session { return o.session(pattern, clients[i%len(clients)], req, false) }
+	e.NewRequest = func(n int, _ time.Time) transport.Session {
+		return o.session(pattern, clients[n%len(clients)], req, true)
+	}
+	var progress *report.Progress
+	if env.ErrTTY && !o.JSON {
+		progress = report.NewProgress(env.ErrOut, report.ProgressOptions{Total: o.Duration, Width: env.Width, Color: !env.NoColor()})
+		e.Progress = progress.Update
+	}
+	rec, err := e.Run(parent)
+	if progress != nil {
+		progress.Done()
+	}
+	if err != nil {
+		return UsageError("%v", err)
+	}
+	if parent.Err() != nil {
+		rec.Interrupted = true
+		if rec.Reason == "" {
+			rec.Reason = "interrupted by a signal"
+		}
+	}
+	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, pattern)})
+	if err != nil {
+		return fmt.Errorf("building the result: %w", err)
+	}
+	var saveErr error
+	if o.Out != "" {
+		if saveErr = bench.WriteFile(o.Out, result); saveErr != nil {
+			saveErr = fmt.Errorf("saving --out %s: %w", o.Out, saveErr)
+		}
+	}
+	outcomes := make([]bench.Outcome, len(o.thresholds))
+	failed := 0
+	for i, t := range o.thresholds {
+		outcomes[i] = t.Check(result)
+		if !outcomes[i].Pass {
+			failed++
+		}
+	}
+	if o.JSON {
+		err = report.LoadJSON(env.Out, result, outcomes)
+	} else {
+		err = report.LoadText(env.Out, result, outcomes, report.TextOptions{Color: !env.NoColor(), Width: env.Width})
+	}
+	switch {
+	case err != nil:
+		return err
+	case saveErr != nil:
+		return saveErr
+	case parent.Err() != nil:
+		if o.Out != "" {
+			fmt.Fprintf(env.ErrOut, "rtbench: interrupted; the partial result is saved in %s\n", o.Out)
+		}
+		return errInterrupted
+	case failed > 0:
+		return FailedError(fmt.Errorf("%d of %d thresholds failed", failed, len(outcomes)))
+	}
+	return nil
+}
+
+// httpClients returns one HTTP client per source address (one in all when
+// none are given), so sessions can be spread over them.
+func (o *LoadOptions) httpClients() []*http.Client {
+	base := transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, TTFBTimeout: o.TTFBTimeout}
+	if len(o.sources) == 0 {
+		return []*http.Client{transport.NewHTTPClient(base)}
+	}
+	out := make([]*http.Client, len(o.sources))
+	for i, ip := range o.sources {
+		opts := base
+		opts.LocalAddr = &net.TCPAddr{IP: ip}
+		out[i] = transport.NewHTTPClient(opts)
+	}
+	return out
+}
+
+// pattern detects the pattern with one probe request (whose response is
+// discarded: every session sends its own), unless --mode says it.
+func (o *LoadOptions) pattern(ctx context.Context, c *http.Client) (transport.Pattern, error) {
+	lo := ListenOptions{Mode: o.Mode}
+	req := transport.Request{URL: o.URL, Method: o.Method, Header: o.header, Body: o.body}
+	p, opened, _, err := pickPattern(ctx, c, req, &lo)
+	if opened != nil {
+		opened.Resp.Body.Close()
+		if st := opened.Connect.Status; st < 200 || st > 299 {
+			return 0, transport.AsError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
+				Err: fmt.Errorf("the probe request got HTTP %d; fix the URL, method or headers before loading it", st)})
+		}
+	}
+	return p, err
+}
+
+func (o *LoadOptions) session(p transport.Pattern, c *http.Client, req transport.Request, one bool) transport.Session {
+	rc := transport.Reconnect{Policy: o.policy}
+	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent}
+	switch p {
+	case transport.SSE:
+		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout}
+	case transport.WS:
+		wc := &ws.Client{URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
+			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, Reconnect: rc, SendSize: o.SendSize}
+		if o.SendRate.perSecond > 0 {
+			wc.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
+		}
+		return wc
+	case transport.AIStream:
+		newAI := func() transport.Session {
+			return &aistream.Client{Request: req, HTTP: c, Parser: parser, IdleTimeout: o.IdleTimeout}
+		}
+		if one {
+			return newAI()
+		}
+		return transport.Repeat{New: newAI}
+	}
+	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, Reconnect: rc}
+	if one {
+		pc.MaxRequests = 1
+	}
+	return pc
+}
+
+// params records the load shape and every default that shapes load.
+func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params {
+	pr := bench.Params{
+		Connections: plan.Connections, DurationS: plan.Duration.Seconds(), WarmupS: plan.Warmup.Seconds(),
+		Ramp:     bench.RampParams{SessionsPerS: plan.RampRate, TimeS: plan.RampTime.Seconds()},
+		RatePerS: plan.Rate, MaxInFlight: plan.MaxInFlight,
+		Defaults: map[string]string{
+			"dial_timeout": transport.DefaultDialTimeout.String(),
+			"tls_timeout":  transport.DefaultTLSTimeout.String(),
+			"ttfb_timeout": o.TTFBTimeout.String(),
+			"reconnect":    o.policy.String(),
+			"retry_floor":  transport.DefaultRetryFloor.String(),
+			"retry_cap":    transport.DefaultRetryCap.String(),
+			"idle_timeout": durOrOff(o.IdleTimeout),
+		},
+	}
+	for _, st := range o.Stages.stages {
+		pr.Stages = append(pr.Stages, bench.StageParams{DurationS: st.Duration.Seconds(), Target: st.Target})
+	}
+	d := pr.Defaults
+	switch p {
+	case transport.SSE, transport.AIStream:
+		d["max_event_bytes"] = fmt.Sprint(o.MaxEvent)
+	case transport.WS:
+		d["read_limit_bytes"] = fmt.Sprint(o.ReadLimit)
+		d["ping_interval"] = durOrOff(o.PingInterval)
+		d["compression"] = "off"
+		d["subprotocols"] = strings.Join(o.Subprotocols, ",")
+		d["send_rate"] = o.SendRate.String()
+	case transport.Poll:
+		d["interval"] = o.Interval.String()
+		d["long_poll"] = durOrOff(o.LongPoll)
+	}
+	if len(o.sources) > 0 {
+		d["source_ips"] = fmt.Sprint(len(o.sources))
+	}
+	return pr
+}
+
+func durOrOff(d time.Duration) string {
+	if d <= 0 {
+		return "off"
+	}
+	return d.String()
+}

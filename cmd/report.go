@@ -1,0 +1,148 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/report"
+)
+
+// ReportOptions are the parsed flags of `rtbench report`.
+type ReportOptions struct {
+	Files      []string
+	JSON       bool
+	HTML       string
+	Out        string
+	Thresholds []string
+
+	thresholds []*bench.Threshold
+}
+
+// NewCmdReport builds `rtbench report`. runF replaces the run step in tests.
+func NewCmdReport(env *Env, runF func(context.Context, *ReportOptions) error) *cobra.Command {
+	o := &ReportOptions{}
+	c := &cobra.Command{
+		Use:   "report RESULT.json [MORE.json ...]",
+		Short: "Render saved results again, merging results from several machines exactly",
+		Long: `Render results saved with 'rtbench load --out' as the text report, JSON or a
+self-contained HTML page. Several files (one per load-generating machine, say) are merged
+exactly: histograms are added value by value, so the merged p99 is the true p99 of every
+sample, not an average of p99s. Thresholds can be checked again on the (merged) result.`,
+		Example: `  # The text report of a saved run
+  rtbench report result.json
+
+  # Three machines' results as one, saved and as an HTML page
+  rtbench report a.json b.json c.json --out merged.json --html report.html
+
+  # Check a budget on a saved result (exit 1 when it fails)
+  rtbench report result.json --threshold 'delivery.p99<50ms'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			o.Files = args
+			for _, s := range o.Thresholds {
+				t, err := bench.ParseThreshold(s)
+				if err != nil {
+					return UsageError("%v", err)
+				}
+				o.thresholds = append(o.thresholds, t)
+			}
+			if runF != nil {
+				return runF(c.Context(), o)
+			}
+			return reportRun(env, o)
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&o.JSON, "json", false, "print the (merged) result as JSON")
+	f.StringVar(&o.HTML, "html", "", "also write a self-contained HTML report to this file")
+	f.StringVar(&o.Out, "out", "", "save the (merged) result to this file")
+	f.StringArrayVar(&o.Thresholds, "threshold", nil, "check this threshold on the result, e.g. 'delivery.p99<200ms' (repeatable)")
+	return c
+}
+
+func reportRun(env *Env, o *ReportOptions) error {
+	results := make([]*bench.Result, 0, len(o.Files))
+	for _, f := range o.Files {
+		r, err := bench.ReadFile(f)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return UsageError("%s: no such file", f)
+			}
+			return UsageError("%s: %v", f, err)
+		}
+		results = append(results, r)
+	}
+	r := results[0]
+	if len(results) > 1 {
+		var err error
+		if r, err = bench.Merge(results...); err != nil {
+			return UsageError("merging %d results: %v", len(results), err)
+		}
+	}
+	outcomes := make([]bench.Outcome, len(o.thresholds))
+	failed := 0
+	for i, t := range o.thresholds {
+		outcomes[i] = t.Check(r)
+		if !outcomes[i].Pass {
+			failed++
+		}
+	}
+	if o.Out != "" {
+		if err := bench.WriteFile(o.Out, r); err != nil {
+			return fmt.Errorf("saving --out %s: %w", o.Out, err)
+		}
+	}
+	if o.HTML != "" {
+		if err := writeHTML(o.HTML, r, outcomes); err != nil {
+			return err
+		}
+	}
+	var err error
+	if o.JSON {
+		err = report.LoadJSON(env.Out, r, outcomes)
+	} else {
+		err = report.LoadText(env.Out, r, outcomes, report.TextOptions{Color: !env.NoColor(), Width: env.Width})
+	}
+	if err != nil {
+		return err
+	}
+	if failed > 0 {
+		return FailedError(fmt.Errorf("%d of %d thresholds failed", failed, len(outcomes)))
+	}
+	return nil
+}
+
+// writeHTML writes the HTML report to a temp file and renames it, like the
+// result file.
+func writeHTML(path string, r *bench.Result, outcomes []bench.Outcome) error {
+	tmp, err := os.CreateTemp(dirOf(path), ".rtbench-*.html")
+	if err != nil {
+		return fmt.Errorf("--html %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := report.LoadHTML(tmp, r, outcomes); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--html %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' || path[i] == os.PathSeparator {
+			return path[:i+1]
+		}
+	}
+	return "."
+}
