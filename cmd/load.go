@@ -250,9 +250,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	}
 	if parent.Err() != nil {
 		rec.Interrupted = true
-		if rec.Reason == "" {
-			rec.Reason = "interrupted by a signal"
-		}
+		rec.Reason = "interrupted by Ctrl-C or SIGTERM"
 	}
 	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, pattern)})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -90,24 +91,32 @@ func or(v, def time.Duration) time.Duration {
 // Do sends req with c and fills in the connection phases and the response
 // headers of conn. On success conn is ready to be passed to
 // Observer.Connected and resp.Body must be closed by the caller.
+//
+// The trace hooks write into a record of this call only, copied into conn
+// when Do returns: net/http may finish a dial in the background after the
+// request got another connection, and that dial's hooks must not write into
+// a Connect the session is already reusing for its next request.
 func Do(c *http.Client, req *http.Request, conn *Connect) (*http.Response, error) {
-	var dnsStart, tcpStart, tlsStart time.Time
+	ph := &phases{}
 	conn.Start = time.Now()
-	conn.DNS, conn.TCP, conn.TLS, conn.Reused = 0, 0, 0, false
 	trace := &httptrace.ClientTrace{
-		DNSStart:          func(httptrace.DNSStartInfo) { dnsStart = time.Now() },
-		DNSDone:           func(httptrace.DNSDoneInfo) { conn.DNS = time.Since(dnsStart) },
-		ConnectStart:      func(string, string) { tcpStart = time.Now() },
-		ConnectDone:       func(string, string, error) { conn.TCP = time.Since(tcpStart) },
-		TLSHandshakeStart: func() { tlsStart = time.Now() },
-		TLSHandshakeDone:  func(tls.ConnectionState, error) { conn.TLS = time.Since(tlsStart) },
-		GotConn:           func(i httptrace.GotConnInfo) { conn.Reused = i.Reused },
+		DNSStart:          func(httptrace.DNSStartInfo) { ph.set(func() { ph.dnsStart = time.Now() }) },
+		DNSDone:           func(httptrace.DNSDoneInfo) { ph.set(func() { ph.dns = time.Since(ph.dnsStart) }) },
+		ConnectStart:      func(string, string) { ph.set(func() { ph.tcpStart = time.Now() }) },
+		ConnectDone:       func(string, string, error) { ph.set(func() { ph.tcp = time.Since(ph.tcpStart) }) },
+		TLSHandshakeStart: func() { ph.set(func() { ph.tlsStart = time.Now() }) },
+		TLSHandshakeDone:  func(tls.ConnectionState, error) { ph.set(func() { ph.tls = time.Since(ph.tlsStart) }) },
+		GotConn:           func(i httptrace.GotConnInfo) { ph.set(func() { ph.reused = i.Reused }) },
 		GotFirstResponseByte: func() {
-			conn.Headers = time.Now()
+			ph.set(func() { ph.headers = time.Now() })
 		},
 	}
 	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 	resp, err := c.Do(req)
+	ph.mu.Lock()
+	ph.done = true
+	conn.DNS, conn.TCP, conn.TLS, conn.Reused, conn.Headers = ph.dns, ph.tcp, ph.tls, ph.reused, ph.headers
+	ph.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +128,24 @@ func Do(c *http.Client, req *http.Request, conn *Connect) (*http.Response, error
 	conn.URL = resp.Request.URL.String()
 	conn.Header = resp.Header
 	return resp, nil
+}
+
+// phases is what the trace hooks of one Do call saw.
+type phases struct {
+	mu                           sync.Mutex
+	done                         bool
+	dnsStart, tcpStart, tlsStart time.Time
+	dns, tcp, tls                time.Duration
+	reused                       bool
+	headers                      time.Time
+}
+
+func (p *phases) set(f func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.done {
+		f()
+	}
 }
 
 // Opened is an HTTP response already received for a session's first
