@@ -232,9 +232,12 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 
 	req := transport.Request{URL: o.URL, Method: o.Method, Header: o.header, Body: o.body}
 	e := &bench.Engine{Plan: plan}
-	e.NewSession = func(i int) transport.Session { return o.session(pattern, clients[i%len(clients)], req, false) }
+	leans := o.leanPaths(len(clients))
+	e.NewSession = func(i int) transport.Session {
+		return o.session(pattern, clients[i%len(clients)], leans[i%len(clients)], req, false)
+	}
 	e.NewRequest = func(n int, _ time.Time) transport.Session {
-		return o.session(pattern, clients[n%len(clients)], req, true)
+		return o.session(pattern, clients[n%len(clients)], leans[n%len(clients)], req, true)
 	}
 	var progress *report.Progress
 	if env.ErrTTY && !o.JSON {
@@ -323,12 +326,27 @@ func (o *LoadOptions) pattern(ctx context.Context, c *http.Client) (transport.Pa
 	return p, err
 }
 
-func (o *LoadOptions) session(p transport.Pattern, c *http.Client, req transport.Request, one bool) transport.Session {
+// leanPaths returns the SSE lean path's options for each HTTP client of
+// httpClients: the same source address and timeouts. Held SSE sessions read
+// plain http:// streams over it (net/http still serves https, proxies and
+// redirects), about a third of the memory per session.
+func (o *LoadOptions) leanPaths(n int) []*sse.Lean {
+	out := make([]*sse.Lean, n)
+	for i := range out {
+		out[i] = &sse.Lean{TTFBTimeout: o.TTFBTimeout}
+		if len(o.sources) > 0 {
+			out[i].LocalAddr = &net.TCPAddr{IP: o.sources[i]}
+		}
+	}
+	return out
+}
+
+func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean *sse.Lean, req transport.Request, one bool) transport.Session {
 	rc := transport.Reconnect{Policy: o.policy}
 	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent}
 	switch p {
 	case transport.SSE:
-		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout}
+		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, Lean: lean}
 	case transport.WS:
 		wc := &ws.Client{URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
 			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, Reconnect: rc, SendSize: o.SendSize}

@@ -96,6 +96,9 @@ type Client struct {
 	// session closes its body, possibly while a Read is in progress (to end
 	// it on cancel or idle timeout), which an http.Response body allows.
 	First *transport.Opened
+	// Lean, when set, reads plain http:// streams without net/http's
+	// Transport: see Lean. nil: every connection goes through HTTP.
+	Lean *Lean
 
 	wait func(ctx context.Context, d time.Duration) error // tests; default transport.Wait
 }
@@ -107,7 +110,7 @@ var defaultHTTP = sync.OnceValue(func() *http.Client {
 // Run connects and reads events until ctx ends (nil), the stream ends for
 // good, or a fatal error (the *transport.Error, also reported to obs).
 func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
-	s := &session{c: c, obs: obs, http: c.HTTP, wait: c.wait, first: c.First}
+	s := &session{c: c, obs: obs, http: c.HTTP, wait: c.wait, first: c.First, lean: c.Lean != nil}
 	if s.http == nil {
 		s.http = defaultHTTP()
 	}
@@ -115,6 +118,9 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 		s.wait = transport.Wait
 	}
 	opts := c.Parser
+	if c.Lean != nil && opts.ReadSize <= 0 {
+		opts.ReadSize = LeanReadSize
+	}
 	if c.IdleTimeout > 0 {
 		user := opts.OnLine
 		opts.OnLine = func() {
@@ -141,6 +147,7 @@ type session struct {
 	http  *http.Client
 	wait  func(context.Context, time.Duration) error
 	first *transport.Opened
+	lean  bool // connect over the lean path while it applies
 	p     *Parser
 	idle  *idleWatch // of the current connection; nil without IdleTimeout
 
@@ -296,20 +303,26 @@ func (s *session) connect(ctx context.Context, attempt int) ending {
 		resp, s.conn = s.first.Resp, s.first.Connect
 		s.first = nil
 	} else {
-		req, err := s.c.Request.HTTPRequest(ctx)
+		req, err := s.request(ctx)
 		if err != nil {
 			return ending{err: &transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("building the request: %w", err), At: time.Now()}}
 		}
-		h := req.Header
-		setDefault(h, "Accept", MediaType)
-		setDefault(h, "Cache-Control", "no-cache")
-		setDefault(h, "Pragma", "no-cache")
-		if id := s.p.LastEventID(); id != "" {
-			h.Set("Last-Event-ID", id)
-		} else {
-			h.Del("Last-Event-ID")
+		if s.lean && !leanApplies(req) {
+			s.lean = false
 		}
-		if resp, err = transport.Do(s.http, req, &s.conn); err != nil {
+		if s.lean {
+			resp, err = leanDo(ctx, s.c.Lean, req, &s.conn)
+			if errors.Is(err, errFallback) {
+				s.lean = false // net/http follows the redirect, now and on reconnects
+				if req, err = s.request(ctx); err != nil {
+					return ending{err: &transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("building the request: %w", err), At: time.Now()}}
+				}
+			}
+		}
+		if !s.lean {
+			resp, err = transport.Do(s.http, req, &s.conn)
+		}
+		if err != nil {
 			return requestFailed(err)
 		}
 	}
@@ -339,6 +352,25 @@ func (s *session) connect(ctx context.Context, attempt int) ending {
 	end := s.read(ctx, resp.Body)
 	end.connected = true
 	return end
+}
+
+// request builds the request of one connection: Request with the event
+// stream's headers and the last event ID.
+func (s *session) request(ctx context.Context) (*http.Request, error) {
+	req, err := s.c.Request.HTTPRequest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h := req.Header
+	setDefault(h, "Accept", MediaType)
+	setDefault(h, "Cache-Control", "no-cache")
+	setDefault(h, "Pragma", "no-cache")
+	if id := s.p.LastEventID(); id != "" {
+		h.Set("Last-Event-ID", id)
+	} else {
+		h.Del("Last-Event-ID")
+	}
+	return req, nil
 }
 
 func setDefault(h http.Header, key, value string) {

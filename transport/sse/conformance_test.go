@@ -46,15 +46,22 @@ func serveMock(t testing.TB) (string, func()) {
 func TestConformance(t *testing.T) {
 	hc := transport.NewHTTPClient(transport.HTTPOptions{})
 	t.Cleanup(hc.CloseIdleConnections)
-	transporttest.Conformance(t, transporttest.Harness{
-		Serve: serveMock,
-		New: func(url string, rc transport.Reconnect) transport.Session {
-			return &sse.Client{Request: transport.Request{URL: url}, HTTP: hc, Reconnect: rc}
-		},
-		Ordered:    "/sse?rate=500",
-		Finite:     "/sse?rate=500&count=3",
-		Reconnects: true,
-	})
+	for _, path := range []struct {
+		name string
+		lean *sse.Lean
+	}{{"nethttp", nil}, {"lean", &sse.Lean{}}} {
+		t.Run(path.name, func(t *testing.T) {
+			transporttest.Conformance(t, transporttest.Harness{
+				Serve: serveMock,
+				New: func(url string, rc transport.Reconnect) transport.Session {
+					return &sse.Client{Request: transport.Request{URL: url}, HTTP: hc, Reconnect: rc, Lean: path.lean}
+				},
+				Ordered:    "/sse?rate=500",
+				Finite:     "/sse?rate=500&count=3",
+				Reconnects: true,
+			})
+		})
+	}
 }
 
 // cutOnce aborts the first /sse response after n events, as a crashed proxy

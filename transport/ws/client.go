@@ -32,6 +32,11 @@ const (
 	// InitialMessageBuffer is the size of a session's receive buffer before
 	// a bigger message grows it (up to the read limit; it is then kept).
 	InitialMessageBuffer = 1 << 10
+	// HandshakeBuffer is the size of net/http's read and write buffers for
+	// the handshake. The read buffer stays under coder/websocket's own for
+	// the life of the connection, so it is kept small (net/http's default
+	// is 4 KiB); longer header lines are read in pieces.
+	HandshakeBuffer = 512
 	// TryAgainBackoffSteps is how many more doublings of the reconnect delay
 	// follow a close with 1013 (Try Again Later) than any other reconnect.
 	TryAgainBackoffSteps = 2
@@ -290,6 +295,7 @@ func (c *Client) newSession(obs transport.Observer) (*clientSession, error) {
 	if s.rt == nil {
 		s.rt = http.DefaultTransport
 	}
+	s.rt = smallBuffers(s.rt)
 	s.opts = websocket.DialOptions{
 		HTTPHeader:   c.Header,
 		Subprotocols: c.Subprotocols,
@@ -325,6 +331,30 @@ func (s *clientSession) release() {
 	}
 }
 
+// smallTransports maps each *http.Transport a Client was given to its
+// clone with HandshakeBuffer-sized buffers, shared by every session.
+var smallTransports sync.Map
+
+// smallBuffers returns rt with HandshakeBuffer-sized read and write buffers
+// when it is an *http.Transport with bigger (or default) ones: a clone made
+// once per transport, which keeps no idle connections (a handshake's
+// connection is taken over by the WebSocket, or closed). Other round
+// trippers are used as they are.
+func smallBuffers(rt http.RoundTripper) http.RoundTripper {
+	t, ok := rt.(*http.Transport)
+	if !ok || (t.ReadBufferSize > 0 && t.ReadBufferSize <= HandshakeBuffer && t.WriteBufferSize > 0 && t.WriteBufferSize <= HandshakeBuffer) {
+		return rt
+	}
+	if v, ok := smallTransports.Load(t); ok {
+		return v.(*http.Transport)
+	}
+	c := t.Clone()
+	c.ReadBufferSize, c.WriteBufferSize = HandshakeBuffer, HandshakeBuffer
+	c.DisableKeepAlives = true
+	v, _ := smallTransports.LoadOrStore(t, c)
+	return v.(*http.Transport)
+}
+
 // parseURL checks the scheme of u: ws, wss, http or https.
 func parseURL(u string) (string, error) {
 	p, err := url.Parse(u)
@@ -357,7 +387,13 @@ func wsURL(u *url.URL) string {
 // attempt opens one connection and reads it until it ends.
 func (s *clientSession) attempt(ctx context.Context, n int) outcome {
 	cn := &clientConn{s: s, stop: make(chan struct{}), cancelDone: make(chan struct{}), closeTimeout: s.closeTimeout}
-	o := s.dial(ctx, cn, n)
+	// The handshake runs on a goroutine of its own that ends with it:
+	// net/http's dial path is deep, and the stack it would grow here would
+	// stay with this goroutine, which then only reads, for the life of the
+	// session.
+	dialed := make(chan outcome, 1)
+	go func() { dialed <- s.dial(ctx, cn, n) }()
+	o := <-dialed
 	if !o.connected {
 		return o
 	}

@@ -1,0 +1,162 @@
+package bench_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/sse"
+	"github.com/rtbench/rtbench/transport/ws"
+)
+
+// heldServerEnv makes TestHeldServer serve the mock: the benchmark runs the
+// server in a child process, so that only the client's memory is measured.
+const heldServerEnv = "RTBENCH_HELD_SERVER"
+
+// TestHeldServer is not a test: run by BenchmarkHeldSessions as a child
+// process, it serves `rtbench serve`'s handlers on a loopback port, prints
+// the address, and serves until its stdin closes.
+func TestHeldServer(t *testing.T) {
+	if os.Getenv(heldServerEnv) == "" {
+		t.Skip("the server process of BenchmarkHeldSessions")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mock.New(mock.Config{})
+	go s.Serve(ln)
+	fmt.Println(ln.Addr().String())
+	buf := make([]byte, 1)
+	os.Stdin.Read(buf) // the parent closes stdin when it is done
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.Close(ctx)
+}
+
+// startHeldServer starts TestHeldServer in a child process.
+func startHeldServer(b *testing.B) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHeldServer$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), heldServerEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("the server process: %v", err)
+	}
+	return strings.TrimSpace(line)
+}
+
+// heldObserver counts connections and events, and nothing else.
+type heldObserver struct {
+	connected *atomic.Int64
+	events    atomic.Int64
+	errors    *atomic.Int64
+}
+
+func (o *heldObserver) Connected(*transport.Connect) { o.connected.Add(1) }
+func (o *heldObserver) Event(*transport.Event)       { o.events.Add(1) }
+func (o *heldObserver) Exchange(*transport.Exchange) {}
+func (o *heldObserver) Error(*transport.Error)       { o.errors.Add(1) }
+func (o *heldObserver) Closed(*transport.Close)      {}
+
+// heldSessions is how many sessions BenchmarkHeldSessions holds.
+const heldSessions = 1000
+
+// BenchmarkHeldSessions holds 1,000 sessions of each pattern against the mock
+// (in a child process, at 1 event/s) the way `rtbench load` builds them, and
+// reports the client's memory per held session once every one is connected:
+// heap in use (after a GC) and goroutine stacks, per session, and goroutines
+// per session. The Recorder's per-session state is not included.
+//
+//	go test -run '^$' -bench BenchmarkHeldSessions -benchtime 1x ./bench/
+func BenchmarkHeldSessions(b *testing.B) {
+	addr := startHeldServer(b)
+	hc := transport.NewHTTPClient(transport.HTTPOptions{})
+	never := transport.Reconnect{Policy: transport.PolicyNever}
+	cases := []struct {
+		name string
+		new  func() transport.Session
+	}{
+		{"sse", func() transport.Session {
+			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=1"}, HTTP: hc, Reconnect: never, Lean: &sse.Lean{}}
+		}},
+		{"sse-nethttp", func() transport.Session {
+			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=1"}, HTTP: hc, Reconnect: never}
+		}},
+		{"ws", func() transport.Session {
+			return &ws.Client{URL: "ws://" + addr + "/ws?rate=1", HTTP: hc, Reconnect: never}
+		}},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				holdSessions(b, heldSessions, tc.new)
+			}
+		})
+	}
+}
+
+func holdSessions(b *testing.B, n int, newSession func() transport.Session) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var connected, errs atomic.Int64
+	var wg sync.WaitGroup
+	for range n {
+		obs := &heldObserver{connected: &connected, errors: &errs}
+		s := newSession()
+		wg.Go(func() { s.Run(ctx, obs) })
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for connected.Load() < int64(n) && errs.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // a benchmark's poll, not a test's synchronisation
+	}
+	ok := connected.Load() == int64(n) && errs.Load() == 0
+	// Stacks shrink by half per GC while they use under a quarter: two
+	// cycles let the dial's deeper stack settle to what reading needs.
+	runtime.GC()
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	g1 := runtime.NumGoroutine()
+	cancel()
+	wg.Wait()
+	if !ok {
+		b.Fatalf("%d of %d sessions connected, %d errors", connected.Load(), n, errs.Load())
+	}
+	heap := float64(after.HeapInuse) - float64(before.HeapInuse)
+	stack := float64(after.StackInuse) - float64(before.StackInuse)
+	b.ReportMetric(heap/float64(n), "heap-B/session")
+	b.ReportMetric(stack/float64(n), "stack-B/session")
+	b.ReportMetric((heap+stack)/float64(n), "B/session")
+	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/session")
+}
