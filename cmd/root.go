@@ -103,7 +103,7 @@ Exit codes: 0 ok, 1 a check or threshold failed, 2 usage or configuration error,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return UsageError("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(NewCmdServe(env, nil), NewCmdListen(env, nil), NewCmdLoad(env, nil), NewCmdReport(env, nil))
+	root.AddCommand(NewCmdServe(env, nil), NewCmdListen(env, nil), NewCmdLoad(env, nil), NewCmdReport(env, nil), NewCmdCompare(env, nil))
 	// Argument errors from cobra (unknown command, wrong arg count) are usage
 	// errors too.
 	for _, c := range append(root.Commands(), root) {

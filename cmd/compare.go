@@ -1,0 +1,350 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/report"
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/aistream"
+	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/sse"
+	"github.com/rtbench/rtbench/transport/ws"
+)
+
+// comparePatterns are the names --patterns accepts, in the order they run.
+var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "ai"}
+
+// compareSecondInterval is the second short-polling run's interval, when
+// --poll-interval is not given.
+const compareSecondInterval = 2 * time.Second
+
+// CompareOptions are the parsed flags of `rtbench compare`.
+type CompareOptions struct {
+	Subscribers  int
+	Updates      float64
+	Duration     time.Duration
+	Size         int
+	PollInterval time.Duration
+	PollGiven    bool // --poll-interval was given: no second polling run
+	Patterns     []string
+	AIStreams    int
+	AITokens     int
+	Target       string
+	JSON         bool
+	HTML         string
+}
+
+// NewCmdCompare builds `rtbench compare`. runF replaces the run step in
+// tests.
+func NewCmdCompare(env *Env, runF func(context.Context, *CompareOptions) error) *cobra.Command {
+	o := &CompareOptions{}
+	c := &cobra.Command{
+		Use:   "compare",
+		Short: "Run one workload through SSE, WebSocket, polling and long-polling and compare them",
+		Long: `Measure the four real-time patterns side by side on one workload: -c subscribers receive
+--updates updates per second of --size bytes, published centrally for -d per pattern.
+Each update carries its publish time (sched_ns), so delivery latency = receipt − publish
+for every pattern, polling's interval included.
+
+Patterns, run one after another on a channel of their own: SSE, WebSocket, short polling
+at --poll-interval (and a second run at 2s when it is not given), polling with ETag,
+long-polling, and the AI token stream as its own section (--ai-streams concurrent
+streams of --ai-tokens tokens: ttft, itl_chunk, tokens/s).
+
+Per pattern: delivery p50/p90/p99/max, updates lost and duplicated (from seq), bytes
+on the wire per delivered update (both directions, headers included, counted at the
+connection), HTTP requests per update, connections held, and CPU µs per update:
+getrusage of the whole rtbench process, which with the embedded server includes the
+server's work (use --target for client-only CPU).
+
+Without --target, an embedded rtbench serve is started on a random loopback port.`,
+		Example: `  # The default comparison (about a minute)
+  rtbench compare
+
+  # A quick run: 20 subscribers, 5 updates/s, 2 s per pattern, as an HTML page too
+  rtbench compare -c 20 --updates 5 -d 2s --html compare.html
+
+  # Against another server with rtbench serve's routes, push patterns only
+  rtbench compare --target http://10.0.0.5:8080 --patterns sse,ws`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			o.PollGiven = c.Flags().Changed("poll-interval")
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(c.Context(), o)
+			}
+			return compareRun(c.Context(), env, o)
+		},
+	}
+	f := c.Flags()
+	f.IntVarP(&o.Subscribers, "connections", "c", bench.DefaultCompareSubscribers, "subscribers per pattern")
+	f.Float64Var(&o.Updates, "updates", bench.DefaultCompareUpdates, "updates published per second")
+	f.DurationVarP(&o.Duration, "duration", "d", bench.DefaultCompareDuration, "publishing time per pattern")
+	f.IntVar(&o.Size, "size", bench.DefaultCompareSize, "bytes of each update's data (at least 8)")
+	f.DurationVar(&o.PollInterval, "poll-interval", bench.DefaultComparePollInterval, "short polling and ETag polling interval (default: 1s, and a second short-polling run at 2s)")
+	f.StringSliceVar(&o.Patterns, "patterns", nil, "run only these: "+strings.Join(comparePatterns, ","))
+	f.IntVar(&o.AIStreams, "ai-streams", 0, "AI section: concurrent streams (default: -c)")
+	f.IntVar(&o.AITokens, "ai-tokens", bench.DefaultCompareAITokens, "AI section: tokens per stream")
+	f.StringVar(&o.Target, "target", "", "compare against this server (base URL with rtbench serve's routes) instead of an embedded one")
+	f.BoolVar(&o.JSON, "json", false, "print the results as JSON ("+bench.CompareSchema+": one "+bench.SchemaV1+" per pattern)")
+	f.StringVar(&o.HTML, "html", "", "also write a self-contained HTML report to this file")
+	return c
+}
+
+func (o *CompareOptions) validate() error {
+	switch {
+	case o.Subscribers < 1 || o.Subscribers > 100_000:
+		return UsageError("-c %d: want 1 to 100000 subscribers", o.Subscribers)
+	case !(o.Updates > 0) || o.Updates > 10_000:
+		return UsageError("--updates %v: want more than 0 and at most 10000 per second", o.Updates)
+	case o.Duration <= 0:
+		return UsageError("-d %v: want a positive duration such as 5s", o.Duration)
+	case o.Size < 8 || o.Size > 60<<10:
+		return UsageError("--size %d: want 8 to 61440 bytes", o.Size)
+	case o.PollInterval <= 0:
+		return UsageError("--poll-interval %v: want a positive duration", o.PollInterval)
+	case o.AIStreams < 0:
+		return UsageError("--ai-streams %d: want at least 1 (0: -c)", o.AIStreams)
+	case o.AITokens < 1 || o.AITokens > 100_000:
+		return UsageError("--ai-tokens %d: want 1 to 100000", o.AITokens)
+	}
+	for _, p := range o.Patterns {
+		if !slices.Contains(comparePatterns, p) {
+			return UsageError("--patterns %q: want some of %s", p, strings.Join(comparePatterns, ","))
+		}
+	}
+	if len(o.Patterns) == 0 {
+		o.Patterns = slices.Clone(comparePatterns)
+	}
+	if o.Target != "" {
+		u, err := url.Parse(o.Target)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return UsageError("--target %q: want a base URL such as http://127.0.0.1:8080", o.Target)
+		}
+		o.Target = strings.TrimRight(o.Target, "/")
+	}
+	if o.HTML != "" {
+		if st, err := os.Stat(o.HTML); err == nil && st.IsDir() {
+			return UsageError("--html %s is a directory; give a file name such as compare.html", o.HTML)
+		}
+	}
+	return nil
+}
+
+func (o *CompareOptions) want(p string) bool { return slices.Contains(o.Patterns, p) }
+
+func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
+	base, publish, embedded, stop, err := o.target(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	cmp := bench.Compare{Subscribers: o.Subscribers, Updates: o.Updates, Duration: o.Duration, Size: o.Size,
+		Publish: publish, Version: env.Version}
+	res := cmp.NewCompareResult(base, embedded)
+	res.StartedAt = time.Now().UTC().Round(0)
+	for _, run := range o.runs(base) {
+		if ctx.Err() != nil {
+			break
+		}
+		if env.ErrTTY && !o.JSON {
+			fmt.Fprintf(env.ErrOut, "rtbench: compare %s: %d subscribers, %v…\n", run.Name, o.Subscribers, o.Duration)
+		}
+		pr, err := cmp.RunPattern(ctx, run)
+		if pr != nil {
+			res.Patterns = append(res.Patterns, pr)
+		}
+		if err != nil {
+			return UnreachableError(err)
+		}
+	}
+	if o.want("ai") && ctx.Err() == nil {
+		if env.ErrTTY && !o.JSON {
+			fmt.Fprintf(env.ErrOut, "rtbench: compare ai: %d streams of %d tokens…\n", max(o.AIStreams, o.Subscribers), o.AITokens)
+		}
+		ai, err := cmp.RunAI(ctx, o.aiRun(base))
+		if err != nil {
+			return err
+		}
+		res.AI = ai
+	}
+	res.EndedAt = time.Now().UTC().Round(0)
+	res.Interrupted = ctx.Err() != nil
+	if o.HTML != "" {
+		var b bytes.Buffer
+		if err := report.CompareHTML(&b, res); err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.HTML, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("writing --html %s: %w", o.HTML, err)
+		}
+	}
+	if o.JSON {
+		err = report.CompareJSON(env.Out, res)
+	} else {
+		err = report.CompareText(env.Out, res, report.TextOptions{Color: !env.NoColor(), Width: env.Width})
+	}
+	if err != nil {
+		return err
+	}
+	if res.Interrupted {
+		return errInterrupted
+	}
+	return nil
+}
+
+// target returns the base URL and the publisher: the embedded server's hub,
+// or POST /api/publish on --target.
+func (o *CompareOptions) target(ctx context.Context) (base string, pub bench.Publisher, embedded bool, stop func(), err error) {
+	if o.Target != "" {
+		hc := transport.NewHTTPClient(transport.HTTPOptions{})
+		return o.Target, httpPublisher(hc, o.Target+"/api/publish"), false, hc.CloseIdleConnections, nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, false, nil, fmt.Errorf("starting the embedded server: %w", err)
+	}
+	s := mock.New(mock.Config{})
+	go s.Serve(ln)
+	stop = func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Close(sctx)
+	}
+	hub := s.Hub()
+	pub = func(_ context.Context, channel string, data []byte) (uint64, error) {
+		m, _, err := hub.Publish(channel, data, 0)
+		if err != nil {
+			return 0, err
+		}
+		return m.Seq, nil
+	}
+	return "http://" + ln.Addr().String(), pub, true, stop, nil
+}
+
+// httpPublisher publishes with POST {"channel","data"} to u.
+func httpPublisher(hc *http.Client, u string) bench.Publisher {
+	return func(ctx context.Context, channel string, data []byte) (uint64, error) {
+		body, _ := json.Marshal(map[string]any{"channel": channel, "data": json.RawMessage(data)})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("POST %s: HTTP %d: %s", u, resp.StatusCode, strings.TrimSpace(string(b)))
+		}
+		var r struct {
+			Seq uint64 `json:"seq"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil || r.Seq == 0 {
+			return 0, fmt.Errorf("POST %s: no seq in the answer %q", u, b)
+		}
+		return r.Seq, nil
+	}
+}
+
+// runs lists the pattern runs in order, each on a fresh channel.
+func (o *CompareOptions) runs(base string) []bench.CompareRun {
+	suffix := randomSuffix()
+	wsBase := "ws" + strings.TrimPrefix(base, "http")
+	var out []bench.CompareRun
+	channel := func(name string) string { return "compare-" + name + "-" + suffix }
+	rc := transport.Reconnect{Policy: transport.PolicySpec}
+	pollRun := func(name string, interval time.Duration, cond bool, long time.Duration) bench.CompareRun {
+		ch := channel(strings.ReplaceAll(name, " ", "-"))
+		u := base + "/api/channels/" + ch + "/messages"
+		pattern, defs := "poll", map[string]string{"interval": interval.String(), "conditional": strconv.FormatBool(cond), "long_poll": durOrOff(long)}
+		if long > 0 {
+			pattern = "long-poll"
+		}
+		run := bench.CompareRun{Name: name, Pattern: pattern, URL: u, Channel: ch, Interval: interval, Defaults: defs,
+			NewSession: func(_ int, hc *http.Client) transport.Session {
+				return &poll.Client{Request: transport.Request{URL: u}, HTTP: hc, Interval: interval,
+					NoConditional: !cond, LongPoll: long, Reconnect: rc}
+			}}
+		if long > 0 {
+			run.Interval, run.Warm = 0, interval+100*time.Millisecond
+		}
+		return run
+	}
+	if o.want("sse") {
+		ch := channel("sse")
+		u := base + "/sse?channel=" + ch
+		out = append(out, bench.CompareRun{Name: "sse", Pattern: "sse", URL: u, Channel: ch,
+			Defaults: map[string]string{"reconnect": rc.Policy.String()},
+			NewSession: func(_ int, hc *http.Client) transport.Session {
+				return &sse.Client{Request: transport.Request{URL: u}, HTTP: hc, Reconnect: rc}
+			}})
+	}
+	if o.want("ws") {
+		ch := channel("ws")
+		u := wsBase + "/ws?channel=" + ch
+		out = append(out, bench.CompareRun{Name: "ws", Pattern: "ws", URL: u, Channel: ch,
+			Defaults: map[string]string{"reconnect": rc.Policy.String(), "compression": "off"},
+			NewSession: func(_ int, hc *http.Client) transport.Session {
+				return &ws.Client{URL: u, HTTP: hc, Reconnect: rc}
+			}})
+	}
+	if o.want("poll") {
+		out = append(out, pollRun("poll "+o.PollInterval.String(), o.PollInterval, false, 0))
+		if !o.PollGiven && o.PollInterval != compareSecondInterval {
+			out = append(out, pollRun("poll "+compareSecondInterval.String(), compareSecondInterval, false, 0))
+		}
+	}
+	if o.want("etag") {
+		out = append(out, pollRun("etag "+o.PollInterval.String(), o.PollInterval, true, 0))
+	}
+	if o.want("long-poll") {
+		// Unconditional: the channel's ETag is its newest seq, so a conditional
+		// long poll is answered 304 at once instead of being held.
+		out = append(out, pollRun("long-poll", o.PollInterval, false, bench.DefaultCompareLongPoll))
+	}
+	return out
+}
+
+func (o *CompareOptions) aiRun(base string) bench.AIRun {
+	u := base + "/v1/chat/completions"
+	body := []byte(`{"model":"rtbench-mock-1","stream":true,"messages":[{"role":"user","content":"Compare the real-time patterns."}]}`)
+	h := http.Header{"Content-Type": {"application/json"}, aistream.HeaderTokens: {strconv.Itoa(o.AITokens)}}
+	req := transport.Request{URL: u, Method: http.MethodPost, Header: h, Body: body}
+	return bench.AIRun{Streams: o.AIStreams, Tokens: o.AITokens, URL: u,
+		Defaults: map[string]string{"tokens": strconv.Itoa(o.AITokens)},
+		NewSession: func(_ int, hc *http.Client) transport.Session {
+			return &aistream.Client{Request: req, HTTP: hc}
+		}}
+}
+
+func randomSuffix() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return strconv.FormatInt(time.Now().UnixNano()%1e8, 36)
+	}
+	return hex.EncodeToString(b[:])
+}

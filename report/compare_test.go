@@ -1,0 +1,153 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/bench"
+)
+
+// compareFixture is a fixed comparison: five patterns with delivery
+// latencies of their kind, and an AI section.
+func compareFixture(t *testing.T) *bench.CompareResult {
+	t.Helper()
+	start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	result := func(pattern string, seed uint64, median time.Duration, extra func(*bench.Recording)) *bench.Result {
+		rec := bench.NewRecording()
+		rec.Start, rec.MeasureFrom, rec.End = start, start, start.Add(7*time.Second)
+		for _, d := range spread(seed, 1000, median, 2) {
+			rec.Hists[bench.Delivery].Record(d)
+		}
+		rec.Counters[bench.Events] = 1000
+		if extra != nil {
+			extra(rec)
+		}
+		r, err := bench.NewResult(rec, bench.Meta{Version: "test", URL: "http://127.0.0.1:1/" + pattern, Pattern: pattern, Host: "host",
+			Params: bench.Params{Connections: 20, DurationS: 5}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	pat := func(name, pattern string, seed uint64, median time.Duration, bytesPer, reqPer, cpu float64, conns int64) *bench.PatternResult {
+		return &bench.PatternResult{Name: name, Channel: "compare-" + name, Subscribers: 20, Connected: 20, Published: 50,
+			Expected: 1000, Delivered: 1000, BytesRead: int64(bytesPer * 900), BytesWritten: int64(bytesPer * 100),
+			Requests: int64(reqPer * 1000), ConnectionsPeak: conns, ConnectionsDialed: conns, CPUMs: cpu, CPUMeasured: true,
+			BytesPerUpdate: bytesPer, RequestsPerUpdate: reqPer, CPUUsPerUpdate: cpu,
+			Series: []bench.SecondResult{{TS: 0, Count: 500, MeanMs: float64(median) / 1e6, MaxMs: 2 * float64(median) / 1e6},
+				{TS: 1, Count: 500, MeanMs: float64(median) / 1e6 * 1.1, MaxMs: 3 * float64(median) / 1e6}},
+			Result: result(pattern, seed, median, nil)}
+	}
+	c := bench.Compare{Subscribers: 20, Updates: 10, Duration: 5 * time.Second, Version: "test"}
+	r := c.NewCompareResult("http://127.0.0.1:1", true)
+	r.StartedAt, r.EndedAt = start, start.Add(time.Minute)
+	r.Patterns = []*bench.PatternResult{
+		pat("sse", "sse", 1, 400*time.Microsecond, 296, 0.02, 0.5, 20),
+		pat("ws", "ws", 2, 350*time.Microsecond, 284, 0.02, 0.45, 20),
+		pat("poll 1s", "poll", 3, 500*time.Millisecond, 460, 0.5, 1.8, 20),
+		pat("etag 1s", "poll", 4, 500*time.Millisecond, 436, 0.5, 1.7, 20),
+		pat("long-poll", "long-poll", 5, 4*time.Millisecond, 664, 1.1, 2.2, 20),
+	}
+	r.Patterns[2].Lost, r.Patterns[2].Delivered = 3, 997
+	ai := result("ai-sse", 6, 20*time.Millisecond, func(rec *bench.Recording) {
+		for _, d := range spread(7, 20, 200*time.Millisecond, 1.2) {
+			rec.Hists[bench.TTFT].Record(d)
+		}
+		for _, d := range spread(8, 1260, 20*time.Millisecond, 1.2) {
+			rec.Hists[bench.ITLChunk].Record(d)
+			rec.Hists[bench.TPOT].Record(d)
+		}
+		rec.Counters[bench.Tokens] = 1280
+	})
+	r.AI = &bench.AIResult{Streams: 20, Tokens: 64, Completed: 20, TokensPerS: 182.9, StreamTokensPerS: 50,
+		BytesRead: 360000, BytesWritten: 6000, CPUMs: 300, CPUMeasured: true, Result: ai}
+	return r
+}
+
+func TestCompareText(t *testing.T) {
+	for _, width := range []int{100, 80, 60} {
+		t.Run(strings.Repeat("w", 1)+itoa(width), func(t *testing.T) {
+			var b bytes.Buffer
+			if err := CompareText(&b, compareFixture(t), TextOptions{Width: width}); err != nil {
+				t.Fatal(err)
+			}
+			for i, l := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+				if textWidth(l) > width {
+					t.Errorf("line %d is %d cells wide, over %d: %q", i+1, textWidth(l), width, l)
+				}
+			}
+			if strings.Contains(b.String(), "\x1b[") {
+				t.Error("escape sequences without colour")
+			}
+			golden(t, "compare/text-"+itoa(width)+".out", b.Bytes())
+		})
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestCompareJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := CompareJSON(&b, compareFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "compare/result.json", b.Bytes())
+	var back bench.CompareResult
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Schema != bench.CompareSchema || len(back.Patterns) != 5 || back.Patterns[0].Result.Schema != bench.SchemaV1 {
+		t.Errorf("round trip: schema %q, %d patterns", back.Schema, len(back.Patterns))
+	}
+	// Each pattern's result is a valid rtbench.result/v1, readable by the tool.
+	rb, _ := json.Marshal(back.Patterns[2].Result)
+	if _, err := bench.Decode(bytes.NewReader(rb)); err != nil {
+		t.Errorf("pattern result does not decode as %s: %v", bench.SchemaV1, err)
+	}
+}
+
+func TestCompareGuide(t *testing.T) {
+	g := CompareGuide(compareFixture(t))
+	want := []struct{ need, winner string }{
+		{"live notifications", "lowest delivery p99 is ws"},
+		{"job status", "fastest request/response pattern is long-poll"},
+		{"chat", "delivery p99 ws"},
+		{"AI responses", "first token after"},
+	}
+	if len(g) != len(want) {
+		t.Fatalf("%d guide lines, want %d: %+v", len(g), len(want), g)
+	}
+	for i, w := range want {
+		if g[i].Need != w.need || !strings.Contains(g[i].Text, w.winner) {
+			t.Errorf("line %d: %+v, want %s with %q", i, g[i], w.need, w.winner)
+		}
+	}
+}
+
+func TestCompareHTML(t *testing.T) {
+	var b bytes.Buffer
+	if err := CompareHTML(&b, compareFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{`<section id="table">`, `<section id="histograms">`, `<section id="over-time">`, `<section id="guide">`, `<polyline class="line s0"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if n := strings.Count(page, `<svg class="hist"`); n != 5 {
+		t.Errorf("%d histograms, want 5", n)
+	}
+	for _, bad := range []string{"<script", "http://", "https://"} {
+		if bad == "http://" {
+			// The target URL is shown, as text.
+			page = strings.ReplaceAll(page, "http://127.0.0.1:1", "")
+		}
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains %q: not self-contained", bad)
+		}
+	}
+}
