@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/internal/jsonskip"
 )
 
 // msgPage is the client's view of an rtbench channel messages page (see
@@ -28,13 +29,13 @@ func parseMsgPage(body []byte) (msgPage, bool) {
 	if _, valid := transport.ParseStamp(body); !valid {
 		return p, false
 	}
-	i := skipSpace(body, 0)
+	i := jsonskip.Space(body, 0)
 	var hasLast, hasMessages bool
-	for i = skipSpace(body, i+1); i < len(body) && body[i] == '"'; {
-		kend := skipString(body, i)
+	for i = jsonskip.Space(body, i+1); i < len(body) && body[i] == '"'; {
+		kend := jsonskip.String(body, i)
 		key := body[i+1 : kend-1]
-		i = skipSpace(body, skipSpace(body, kend)+1) // past the colon
-		vend := skipValue(body, i)
+		i = jsonskip.Space(body, jsonskip.Space(body, kend)+1) // past the colon
+		vend := jsonskip.Value(body, i)
 		val := body[i:vend]
 		switch string(key) {
 		case "last":
@@ -48,8 +49,8 @@ func parseMsgPage(body []byte) (msgPage, bool) {
 				p.messages, hasMessages = val, true
 			}
 		}
-		if i = skipSpace(body, vend); i < len(body) && body[i] == ',' {
-			i = skipSpace(body, i+1)
+		if i = jsonskip.Space(body, vend); i < len(body) && body[i] == ',' {
+			i = jsonskip.Space(body, i+1)
 		}
 	}
 	return p, hasLast && hasMessages
@@ -63,71 +64,18 @@ func (p *msgPage) next(i int) (elem []byte, next int, ok bool) {
 	if i == 0 {
 		i = 1 // past [
 	}
-	i = skipSpace(a, i)
+	i = jsonskip.Space(a, i)
 	if i < len(a) && a[i] == ',' {
-		i = skipSpace(a, i+1)
+		i = jsonskip.Space(a, i+1)
 	}
 	if i >= len(a) || a[i] == ']' {
 		return nil, i, false
 	}
-	end := skipValue(a, i)
+	end := jsonskip.Value(a, i)
 	return a[i:end], end, true
 }
 
 func parseSeq(val []byte) (uint64, bool) {
 	n, err := strconv.ParseUint(string(val), 10, 64) // no allocation: the conversion does not escape
 	return n, err == nil
-}
-
-// The helpers below find the boundaries of values in JSON already known to
-// be well-formed; they do not validate.
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string whose quote is at b[i].
-func skipString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(b)
-}
-
-// skipValue returns the index after the value that starts at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				j = skipString(b, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(b)
-	}
-	for j := i; j < len(b); j++ {
-		switch b[j] {
-		case ',', '}', ']', ' ', '\t', '\n', '\r':
-			return j
-		}
-	}
-	return len(b)
 }
