@@ -19,6 +19,10 @@ import (
 	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
+const fanoutSubscribers = 1000
+
+var fanoutData = []byte(`{"headline":"a published update of typical size","n":1}`)
+
 // BenchmarkFanoutSSE1000 publishes one message per iteration to a channel
 // with 1,000 SSE subscribers on a loopback server and waits until every
 // subscriber has read it. It reports delivered events per second and heap
@@ -29,21 +33,54 @@ import (
 //
 //	go test -run '^$' -bench FanoutSSE -benchtime 2000x ./transport/sse/
 func BenchmarkFanoutSSE1000(b *testing.B) {
-	const subscribers = 1000
 	hub := pubsub.New(pubsub.Options{})
 	var stats transport.ServerStats
 	srv := httptest.NewServer(&Handler{Hub: hub, Stats: &stats, Heartbeat: time.Hour})
 	defer srv.Close()
-	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 0, DisableCompression: true}}
-	defer client.CloseIdleConnections()
+	fanout(b, srv.URL+"?channel=bench&retry=0",
+		func() bool { return stats.Snapshot().Open[transport.SSE] == fanoutSubscribers },
+		func() {
+			if _, n, err := hub.Publish("bench", fanoutData, 0); err != nil || n != fanoutSubscribers {
+				b.Fatalf("publish: %d subscribers, %v", n, err)
+			}
+		})
+}
 
+// BenchmarkFanoutSSE1000PeerR3labs is the same measurement against
+// r3labs/sse/v2's server (the SSE server the design names), as the peer
+// measured in the same run: one stream, 1,000 subscribers, AutoReplay off so
+// it does not resend its log to each subscriber.
+//
+//	go test -run '^$' -bench FanoutSSE -benchtime 2000x ./transport/sse/
+func BenchmarkFanoutSSE1000PeerR3labs(b *testing.B) {
+	peer := r3.New()
+	peer.AutoReplay = false
+	peer.AutoStream = false
+	peer.CreateStream("bench")
+	defer peer.Close()
+	srv := httptest.NewServer(peer)
+	defer srv.Close()
+	// r3labs registers a subscriber (through its stream's run loop, which
+	// also serialises publishes) before it sends the response headers, so
+	// every subscriber is registered once its request has returned.
+	fanout(b, srv.URL+"?stream=bench",
+		func() bool { return true },
+		func() { peer.Publish("bench", &r3.Event{Data: fanoutData}) })
+}
+
+// fanout connects fanoutSubscribers SSE readers to url, waits for ready,
+// then times b.N calls of publish, each until every subscriber has read the
+// event, and reports events/s, allocs/event and B/event.
+func fanout(b *testing.B, url string, ready func() bool, publish func()) {
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithCancel(context.Background())
 	var received, target atomic.Int64
 	target.Store(-1)
 	reached := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	for range subscribers {
-		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"?channel=bench&retry=0", nil)
+	for range fanoutSubscribers {
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)
@@ -59,27 +96,22 @@ func BenchmarkFanoutSSE1000(b *testing.B) {
 			})
 		}()
 	}
-	transporttest.Eventually(b, 10*time.Second, "subscribers did not all connect", func() bool {
-		return stats.Snapshot().Open[transport.SSE] == subscribers
-	})
+	transporttest.Eventually(b, 10*time.Second, "subscribers did not all connect", ready)
 
-	data := []byte(`{"headline":"a published update of typical size","n":1}`)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
-		target.Store(int64(i+1) * subscribers)
-		if _, n, err := hub.Publish("bench", data, 0); err != nil || n != subscribers {
-			b.Fatalf("publish: %d subscribers, %v", n, err)
-		}
+		target.Store(int64(i+1) * fanoutSubscribers)
+		publish()
 		<-reached
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
 	runtime.ReadMemStats(&after)
-	delivered := float64(b.N) * subscribers
+	delivered := float64(b.N) * fanoutSubscribers
 	b.ReportMetric(delivered/elapsed.Seconds(), "events/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/delivered, "allocs/event")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/delivered, "B/event")
@@ -97,6 +129,7 @@ func countEvents(r io.Reader, event func()) {
 		p := buf[:n]
 		if n > 0 && prev == '\n' && p[0] == '\n' {
 			event()
+			p = p[1:]
 		}
 		for {
 			i := bytes.Index(p, []byte("\n\n"))
@@ -113,70 +146,4 @@ func countEvents(r io.Reader, event func()) {
 			return
 		}
 	}
-}
-
-// BenchmarkFanoutSSE1000PeerR3labs is the same measurement against
-// r3labs/sse/v2's server (the SSE server the design names), as the peer
-// measured in the same run: one stream, 1,000 subscribers, AutoReplay off so
-// it does not resend its log to each subscriber.
-//
-//	go test -run '^$' -bench FanoutSSE -benchtime 2000x ./transport/sse/
-func BenchmarkFanoutSSE1000PeerR3labs(b *testing.B) {
-	const subscribers = 1000
-	peer := r3.New()
-	peer.AutoReplay = false
-	peer.AutoStream = false
-	peer.CreateStream("bench")
-	defer peer.Close()
-	srv := httptest.NewServer(peer)
-	defer srv.Close()
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	defer client.CloseIdleConnections()
-
-	ctx, cancel := context.WithCancel(context.Background())
-	var received, target atomic.Int64
-	target.Store(-1)
-	reached := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	for range subscribers {
-		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"?stream=bench", nil)
-		resp, err := client.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer resp.Body.Close()
-			countEvents(resp.Body, func() {
-				if received.Add(1) == target.Load() {
-					reached <- struct{}{}
-				}
-			})
-		}()
-	}
-	// r3labs registers a subscriber (through its stream's run loop, which
-	// also serialises publishes) before it sends the response headers, so
-	// every subscriber is registered once client.Do has returned.
-
-	data := []byte(`{"headline":"a published update of typical size","n":1}`)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		target.Store(int64(i+1) * subscribers)
-		peer.Publish("bench", &r3.Event{Data: data})
-		<-reached
-	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	delivered := float64(b.N) * subscribers
-	b.ReportMetric(delivered/elapsed.Seconds(), "events/s")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/delivered, "allocs/event")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/delivered, "B/event")
-	cancel()
-	wg.Wait()
 }
