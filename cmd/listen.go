@@ -3,11 +3,9 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -25,12 +23,7 @@ import (
 
 // ListenOptions are the parsed flags of `rtbench listen`.
 type ListenOptions struct {
-	URL     string
-	Mode    string // "", sse, ws, poll, ai
-	Method  string
-	Headers []string
-	Data    string // body, or @file
-	Body    []byte // Data resolved
+	TargetOptions
 
 	Count       int
 	Timeout     time.Duration
@@ -39,11 +32,8 @@ type ListenOptions struct {
 	Full        bool
 	Quiet       bool
 
-	Insecure  bool
-	CACert    string
-	Reconnect string
-	LastID    string
-	MaxEvent  int
+	LastID   string
+	MaxEvent int
 
 	Subprotocols []string
 	Send         []string
@@ -56,10 +46,7 @@ type ListenOptions struct {
 	LongPoll time.Duration
 	Until    string
 
-	header http.Header
-	until  *match.Expr
-	policy transport.Policy
-	roots  *x509.CertPool
+	until *match.Expr
 }
 
 // NewCmdListen builds `rtbench listen`. runF replaces the run step in tests.
@@ -113,19 +100,13 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Mode, "mode", "", "force the pattern: sse, ws, poll or ai (default: detect)")
-	f.StringVarP(&o.Method, "request", "X", "", "HTTP method (default GET, or POST with -d)")
-	f.StringArrayVarP(&o.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
-	f.StringVarP(&o.Data, "data", "d", "", "request body, or @file to read it from a file")
+	o.addFlags(f, "d", "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
 	f.IntVarP(&o.Count, "count", "n", 0, "stop after this many events (0 = no limit)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop after this long; with -n, not reaching the count is a failure (exit 1)")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long (no event, comment or ping) as broken")
 	f.BoolVar(&o.JSON, "json", false, "one JSON object per event on stdout")
 	f.BoolVar(&o.Full, "full", false, "print long data whole instead of cutting it to the terminal width")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no notices and no summary on stderr")
-	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
-	f.StringVar(&o.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
-	f.StringVar(&o.Reconnect, "reconnect", "spec", "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
 	f.StringVar(&o.LastID, "last-event-id", "", "SSE: resume after this event id")
 	f.IntVar(&o.MaxEvent, "max-event", 1<<20, "SSE/AI: largest line and event in bytes")
 	f.StringArrayVar(&o.Subprotocols, "subprotocol", nil, "WebSocket subprotocol to offer (repeatable)")
@@ -141,17 +122,8 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 }
 
 func (o *ListenOptions) validate() error {
-	if _, err := detect.Scheme(o.URL); err != nil {
-		return UsageError("%v", err)
-	}
-	switch o.Mode {
-	case "", "sse", "ws", "poll", "ai":
-	default:
-		return UsageError("--mode %q: want sse, ws, poll or ai", o.Mode)
-	}
-	var ok bool
-	if o.policy, ok = transport.ParsePolicy(o.Reconnect); !ok {
-		return UsageError("--reconnect %q: want spec, always or never", o.Reconnect)
+	if err := o.TargetOptions.validate(); err != nil {
+		return err
 	}
 	if o.Count < 0 {
 		return UsageError("--count %d: want 0 (no limit) or more", o.Count)
@@ -170,45 +142,12 @@ func (o *ListenOptions) validate() error {
 	if o.ReadLimit < 1 {
 		return UsageError("--read-limit %d: want at least 1 byte", o.ReadLimit)
 	}
-	o.header = http.Header{}
-	for _, h := range o.Headers {
-		name, value, ok := strings.Cut(h, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return UsageError("-H %q: want 'Name: value'", h)
-		}
-		o.header.Add(name, strings.TrimSpace(value))
-	}
-	if o.Data != "" {
-		if file, ok := strings.CutPrefix(o.Data, "@"); ok {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return UsageError("-d @%s: %v", file, errors.Unwrap(err))
-			}
-			o.Body = b
-		} else {
-			o.Body = []byte(o.Data)
-		}
-	}
 	if o.Until != "" {
 		e, err := match.Parse(o.Until)
 		if err != nil {
 			return UsageError("--until: %v", err)
 		}
 		o.until = e
-	}
-	if o.CACert != "" {
-		pem, err := os.ReadFile(o.CACert)
-		if err != nil {
-			return UsageError("--cacert %s: %v", o.CACert, errors.Unwrap(err))
-		}
-		o.roots, _ = x509.SystemCertPool()
-		if o.roots == nil {
-			o.roots = x509.NewCertPool()
-		}
-		if !o.roots.AppendCertsFromPEM(pem) {
-			return UsageError("--cacert %s: no PEM certificate found in it", o.CACert)
-		}
 	}
 	return nil
 }
@@ -269,9 +208,9 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	obs := transport.Tee{tally, printer, &stopper{count: o.Count, until: o.until, cancel: cancel}}
 
 	client := transport.NewHTTPClient(transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, Warn: printer.Error})
-	req := transport.Request{URL: o.URL, Method: o.Method, Header: o.header, Body: o.Body}
+	req := o.request()
 
-	pattern, opened, once, err := pickPattern(ctx, client, req, o)
+	pattern, opened, once, err := pickPattern(ctx, client, req, o.Mode)
 	if err != nil {
 		return listenError(err, o.URL)
 	}
@@ -285,8 +224,8 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 }
 
 // pickPattern detects (or takes from --mode) the pattern.
-func pickPattern(ctx context.Context, c *http.Client, req transport.Request, o *ListenOptions) (transport.Pattern, *transport.Opened, bool, error) {
-	switch o.Mode {
+func pickPattern(ctx context.Context, c *http.Client, req transport.Request, mode string) (transport.Pattern, *transport.Opened, bool, error) {
+	switch mode {
 	case "sse":
 		return transport.SSE, nil, false, nil
 	case "ws":

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -23,11 +22,7 @@ import (
 
 // LoadOptions are the parsed flags of `rtbench load`.
 type LoadOptions struct {
-	URL     string
-	Mode    string
-	Method  string
-	Headers []string
-	Data    string
+	TargetOptions
 
 	Connections int
 	Duration    time.Duration
@@ -44,9 +39,6 @@ type LoadOptions struct {
 	JSON       bool
 	SourceIPs  string
 
-	Insecure     bool
-	CACert       string
-	Reconnect    string
 	IdleTimeout  time.Duration
 	TTFBTimeout  time.Duration
 	MaxEvent     int
@@ -56,10 +48,6 @@ type LoadOptions struct {
 	SendRate     rateValue
 	SendSize     int
 
-	body       []byte
-	header     http.Header
-	policy     transport.Policy
-	roots      *x509.CertPool
 	thresholds []*bench.Threshold
 	sources    []net.IP
 }
@@ -114,10 +102,7 @@ result is still printed and saved).`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Mode, "mode", "", "force the pattern: sse, ws, poll or ai (default: detect)")
-	f.StringVarP(&o.Method, "request", "X", "", "HTTP method (default GET, or POST with --data)")
-	f.StringArrayVarP(&o.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
-	f.StringVar(&o.Data, "data", "", "request body, or @file (an AI request, say)")
+	o.addFlags(f, "", "when sessions reconnect: spec, always or never")
 	f.IntVarP(&o.Connections, "connections", "c", 100, "sessions held at once (closed model)")
 	f.DurationVarP(&o.Duration, "duration", "d", 30*time.Second, "length of the run, warmup included")
 	f.DurationVar(&o.Warmup, "warmup", 0, "first part of the run not counted in the results")
@@ -131,9 +116,6 @@ result is still printed and saved).`,
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v1 JSON) to this file")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON instead of the text report")
 	f.StringVar(&o.SourceIPs, "source-ips", "", "spread connections over these local addresses (127.0.0.1-127.0.0.16, a list or a CIDR): ~28k connections per address and target")
-	f.BoolVar(&o.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
-	f.StringVar(&o.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
-	f.StringVar(&o.Reconnect, "reconnect", "spec", "when sessions reconnect: spec, always or never")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long as broken")
 	f.DurationVar(&o.TTFBTimeout, "ttfb-timeout", transport.DefaultTTFBTimeout, "longest wait for response headers")
 	f.IntVar(&o.MaxEvent, "max-event", 1<<20, "SSE/AI: largest line and event in bytes")
@@ -146,13 +128,14 @@ result is still printed and saved).`,
 }
 
 func (o *LoadOptions) validate() error {
-	lo := ListenOptions{URL: o.URL, Mode: o.Mode, Method: o.Method, Headers: o.Headers, Data: o.Data,
-		Reconnect: o.Reconnect, Interval: max(o.Interval, 1), MaxEvent: o.MaxEvent, ReadLimit: o.ReadLimit, CACert: o.CACert}
-	if err := lo.validate(); err != nil {
+	if err := o.TargetOptions.validate(); err != nil {
 		return err
 	}
-	o.body, o.header, o.policy, o.roots = lo.Body, lo.header, lo.policy, lo.roots
 	switch {
+	case o.MaxEvent < 64:
+		return UsageError("--max-event %d: want at least 64 bytes", o.MaxEvent)
+	case o.ReadLimit < 1:
+		return UsageError("--read-limit %d: want at least 1 byte", o.ReadLimit)
 	case o.Connections < 1 && o.Rate.perSecond == 0 && len(o.Stages.stages) == 0:
 		return UsageError("-c %d: want at least 1 session", o.Connections)
 	case o.Duration <= 0 && len(o.Stages.stages) == 0:
@@ -230,7 +213,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		return UsageError("--rate is the open model for request patterns (polling, AI); %s streams are held sessions: use -c and --ramp", pattern)
 	}
 
-	req := transport.Request{URL: o.URL, Method: o.Method, Header: o.header, Body: o.body}
+	req := o.request()
 	e := &bench.Engine{Plan: plan}
 	leans := o.leanPaths(len(clients))
 	e.NewSession = func(i int) transport.Session {
@@ -313,9 +296,7 @@ func (o *LoadOptions) httpClients() []*http.Client {
 // pattern detects the pattern with one probe request (whose response is
 // discarded: every session sends its own), unless --mode says it.
 func (o *LoadOptions) pattern(ctx context.Context, c *http.Client) (transport.Pattern, error) {
-	lo := ListenOptions{Mode: o.Mode}
-	req := transport.Request{URL: o.URL, Method: o.Method, Header: o.header, Body: o.body}
-	p, opened, _, err := pickPattern(ctx, c, req, &lo)
+	p, opened, _, err := pickPattern(ctx, c, o.request(), o.Mode)
 	if opened != nil {
 		opened.Resp.Body.Close()
 		if st := opened.Connect.Status; st < 200 || st > 299 {
