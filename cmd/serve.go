@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/mock"
 )
 
@@ -48,7 +49,9 @@ Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter
 
 The server binds to 127.0.0.1 unless told otherwise. SIGINT or SIGTERM shut it down
 gracefully: event streams end, WebSockets close with 1001, all within
---shutdown-timeout; then it exits 0.`,
+--shutdown-timeout; then it exits 0.
+
+` + fault.Help,
 		Example: `  # Serve on 127.0.0.1:8080 and watch a stream
   rtbench serve &
   curl -N http://127.0.0.1:8080/sse
@@ -58,6 +61,11 @@ gracefully: event streams end, WebSockets close with 1001, all within
 
   # A slow model: 800ms to the first token, then 20 tokens/s
   rtbench serve --ttft 800ms --tps 20
+
+  # Faults: a stream that stalls after 5 events; a 503 on 10% of all requests
+  curl -N 'http://127.0.0.1:8080/sse?fault=stall:5'
+  curl -N -H 'X-RTBench-Fault: line:cr,bom:2' http://127.0.0.1:8080/sse
+  rtbench serve --fault status:503 --fault-rate 0.1 --fault-seed 1
 
   # Listen on every interface (prints a warning)
   rtbench serve --addr 0.0.0.0:8080 --allow-remote`,
@@ -84,6 +92,9 @@ gracefully: event streams end, WebSockets close with 1001, all within
 	f.IntVar(&opts.Mock.Hub.RingSize, "ring", 1024, "messages kept per channel for Last-Event-ID resume and polling")
 	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	addPatternFlags(f, opts)
+	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
+	f.Float64Var(&opts.Mock.Fault.Rate, "fault-rate", 1, "share of requests (0 to 1) that get --fault")
+	f.Uint64Var(&opts.Mock.Fault.Seed, "fault-seed", 1, "seed of the choice of requests that get --fault (same seed, same requests)")
 	return c
 }
 
@@ -119,7 +130,27 @@ func (o *ServeOptions) validate() error {
 			return UsageError("%s %v: want a positive duration such as 500ms or 15s", d.name, d.v)
 		}
 	}
+	if r := o.Mock.Fault.Rate; r < 0 || r > 1 || r != r {
+		return UsageError("--fault-rate %v: want a share from 0 to 1, such as 0.1", r)
+	}
+	if o.Mock.Fault.Rate == 0 {
+		o.Mock.Fault.Default = fault.Spec{} // no request gets it
+	}
 	return o.validatePatterns()
+}
+
+// faultFlag is --fault: a fault list (fault.Help), parsed once here.
+type faultFlag fault.Spec
+
+func (f *faultFlag) String() string { return "" }
+func (f *faultFlag) Type() string   { return "faults" }
+func (f *faultFlag) Set(v string) error {
+	s, err := fault.Parse(v)
+	if err != nil {
+		return err
+	}
+	*f = faultFlag(s)
+	return nil
 }
 
 func isLoopback(host string) bool {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/rtbench/rtbench/transport/fault"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -43,6 +45,11 @@ func TestServeFlags(t *testing.T) {
 			return o.Mock.MaxConns == 10 && len(o.Mock.Origins) == 2 && o.Mock.Origins[1] == "*.example.com"
 		}},
 		{[]string{"--addr", "0.0.0.0:8080", "--allow-remote"}, func(o *ServeOptions) bool { return o.AllowRemote }},
+		{[]string{"--fault", "stall:5,line:cr", "--fault-rate", "0.1", "--fault-seed", "9"}, func(o *ServeOptions) bool {
+			f := o.Mock.Fault
+			return f.Default.Stall && f.Default.StallAfter == 5 && f.Default.Line == fault.LineCR && f.Rate == 0.1 && f.Seed == 9
+		}},
+		{[]string{"--fault", "status:503", "--fault-rate", "0"}, func(o *ServeOptions) bool { return o.Mock.Fault.Default.IsZero() }},
 		{[]string{"--job-queued", "0s", "--job-duration", "2s", "--job-steps", "4"}, func(o *ServeOptions) bool {
 			return o.Mock.Jobs.Duration == 2*time.Second && o.Mock.Jobs.Steps == 4
 		}},
@@ -77,6 +84,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--tps", "fast"}, "invalid argument"},
 		{[]string{"serve", "--chunk-tokens", "0"}, "--chunk-tokens"},
 		{[]string{"serve", "--ring", "0"}, "--ring"},
+		{[]string{"serve", "--fault", "stall:x"}, `fault "stall:x"`},
+		{[]string{"serve", "--fault-rate", "1.5"}, "--fault-rate"},
 		{[]string{"serve", "--write-timeout", "0s"}, "--write-timeout"},
 		{[]string{"serve", "--job-steps", "1000"}, "--job-steps"},
 		{[]string{"serve", "--nope"}, "unknown flag: --nope"},

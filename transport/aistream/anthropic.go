@@ -64,13 +64,24 @@ func (s *Server) Messages(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if g.run(r.Context(), func(text []byte) error { return ev.send(enc.delta(text)) }) != nil {
+	err = g.run(r.Context(), func(text []byte) error {
+		if ev.f != nil {
+			if err := ev.beforeContent(func() []byte { return enc.delta(nil) }, "content_block_delta", anthropicBadChunk); err != nil {
+				return err
+			}
+		}
+		return ev.send(enc.delta(text))
+	})
+	if err != nil {
 		return
 	}
-	for _, p := range [][]byte{contentBlockStop, enc.messageDelta(stop, g.n), messageStop} {
+	for _, p := range [][]byte{contentBlockStop, enc.messageDelta(stop, g.n)} {
 		if ev.send(p) != nil {
 			return
 		}
+	}
+	if ev.terminate() {
+		ev.send(messageStop)
 	}
 }
 

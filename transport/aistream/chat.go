@@ -33,13 +33,19 @@ func (s *Server) Chat(w http.ResponseWriter, r *http.Request) {
 	}
 	var data, out []byte
 	err = g.run(r.Context(), func(text []byte) error {
+		if ev.f != nil {
+			empty := func() []byte { return sse.AppendEvent(out[:0], "", "", []byte(`{"text":""}`)) }
+			if err := ev.beforeContent(empty, "", chatBadChunk); err != nil {
+				return err
+			}
+		}
 		data = append(data[:0], `{"text":`...)
 		data = appendJSONString(data, text)
 		data = append(data, '}')
 		out = sse.AppendEvent(out[:0], "", "", data)
 		return ev.send(out)
 	})
-	if err == nil {
+	if err == nil && ev.terminate() {
 		ev.send(doneEvent)
 	}
 }

@@ -68,14 +68,23 @@ func (s *Server) ChatCompletions(w http.ResponseWriter, r *http.Request) {
 	if ev.send(enc.role()) != nil {
 		return
 	}
-	err = g.run(r.Context(), func(text []byte) error { return ev.send(enc.content(text)) })
+	err = g.run(r.Context(), func(text []byte) error {
+		if ev.f != nil {
+			if err := ev.beforeContent(func() []byte { return enc.content(nil) }, "", openAIBadChunk); err != nil {
+				return err
+			}
+		}
+		return ev.send(enc.content(text))
+	})
 	if err != nil || ev.send(enc.finish(finish)) != nil {
 		return
 	}
 	if enc.usage && ev.send(enc.usageChunk(g.prompt, g.n)) != nil {
 		return
 	}
-	ev.send(doneEvent)
+	if ev.terminate() {
+		ev.send(doneEvent)
+	}
 }
 
 // openAIGeneration reads and checks the request into req and resolves its

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/sse"
 )
 
@@ -90,6 +91,7 @@ func checkMaxTokens(name string, v *int64) (int64, *requestError) {
 type events struct {
 	st    *sse.Stream
 	stats *transport.ServerStats
+	f     *aiFault // injected faults; nil on the normal path
 }
 
 func (s *Server) openStream(w http.ResponseWriter) (*events, error) {
@@ -97,7 +99,11 @@ func (s *Server) openStream(w http.ResponseWriter) (*events, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &events{st: st, stats: s.opts.Stats}, nil
+	ev := &events{st: st, stats: s.opts.Stats}
+	if fw := fault.Of(w); fw != nil {
+		ev.f = &aiFault{spec: fw.Spec}
+	}
+	return ev, nil
 }
 
 // send writes and flushes one event.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
+	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/poll"
 	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/sse"
@@ -50,6 +51,11 @@ type Config struct {
 	Hub    pubsub.Options
 	Jobs   poll.JobOptions // the jobs API schedule
 	Tokens aistream.Tokens // token timing of the AI routes
+
+	// Fault is the server-wide fault default and the share of requests it
+	// applies to (--fault, --fault-rate, --fault-seed). Per-request faults
+	// (?fault=, X-RTBench-Fault) work on every route whatever it says.
+	Fault fault.Options
 
 	ReadHeaderTimeout time.Duration // default 5s (slowloris)
 	MaxHeaderBytes    int           // default 64 KiB
@@ -91,7 +97,7 @@ func New(cfg Config) *Server {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	s.routes(mux)
-	var h http.Handler = mux
+	var h http.Handler = fault.New(mux, cfg.Fault)
 	h = &limit{max: int64(cfg.MaxConns), stats: s.stats, next: h}
 	h = cors{patterns: cfg.Origins, next: h}
 	s.handler = s.track(h)

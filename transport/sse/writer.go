@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/fault"
 )
 
 // ContentType is the Content-Type of every event stream rtbench serves.
@@ -102,8 +104,9 @@ type Stream struct {
 	w          http.ResponseWriter
 	rc         *http.ResponseController
 	timeout    time.Duration
-	noDeadline bool      // the writer has no deadlines (a test recorder): don't ask again
-	deadline   time.Time // the write deadline in force
+	noDeadline bool         // the writer has no deadlines (a test recorder): don't ask again
+	deadline   time.Time    // the write deadline in force
+	f          *streamFault // injected faults (fault.Of); nil on the normal path
 }
 
 // NewStream sets the event-stream headers, writes status 200 and flushes them
@@ -116,6 +119,12 @@ func NewStream(w http.ResponseWriter, timeout time.Duration) (*Stream, error) {
 	s := &Stream{w: w, rc: http.NewResponseController(w), timeout: timeout}
 	SetHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
+	if fw := fault.Of(w); fw != nil {
+		s.f = newStreamFault(s, fw)
+		if err := s.f.start(s); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.flush(); err != nil {
 		return nil, err
 	}
@@ -130,6 +139,14 @@ func (s *Stream) Send(p []byte) error { return s.SendAt(p, time.Now()) }
 // forward only once half of it has been used, which spares a runtime timer
 // update on every event of a fast stream.
 func (s *Stream) SendAt(p []byte, now time.Time) error {
+	if s.f != nil {
+		return s.f.send(s, p, now)
+	}
+	return s.write(p, now, true)
+}
+
+// write writes p under the write deadline, and flushes it when flush is set.
+func (s *Stream) write(p []byte, now time.Time, flush bool) error {
 	// A ResponseWriter without deadline support (httptest.ResponseRecorder)
 	// is fine: there is no socket to stall on.
 	if !s.noDeadline && s.deadline.Sub(now) < s.timeout/2 {
@@ -143,6 +160,9 @@ func (s *Stream) SendAt(p []byte, now time.Time) error {
 	}
 	if _, err := s.w.Write(p); err != nil {
 		return err
+	}
+	if !flush {
+		return nil
 	}
 	return s.flush()
 }

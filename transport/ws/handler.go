@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/pubsub"
 )
 
@@ -122,6 +123,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(min(or(h.ReadLimit, DefaultReadLimit), math.MaxInt64-1))
 
 	s := newSession(h, p, conn, rec.conn, sub)
+	if fw := fault.Of(w); fw != nil {
+		s.f = &wsFault{spec: fw.Spec}
+	}
 	s.run(r.Context())
 }
 

@@ -74,6 +74,8 @@ type session struct {
 	stopping chan struct{}
 	readDone chan struct{}
 	readErr  error // why the reader stopped; read after readDone
+
+	f *wsFault // injected faults; nil on the normal path
 }
 
 func newSession(h *Handler, p params, conn *websocket.Conn, raw net.Conn, sub *pubsub.Subscription) *session {
@@ -142,6 +144,11 @@ func (s *session) write(ctx context.Context) *closeErr {
 	if s.sub != nil {
 		changed = closedChan // deliver what was published since Subscribe
 	}
+	if s.f != nil {
+		if ce, stop := s.inject(ctx); stop {
+			return ce
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -168,6 +175,11 @@ func (s *session) write(ctx context.Context) *closeErr {
 				if err := s.send(s.pushType, s.buf); err != nil {
 					return nil
 				}
+				if s.f != nil {
+					if ce, stop := s.pushed(ctx); stop {
+						return ce
+					}
+				}
 			}
 			clear(s.msgs)
 		case <-tick:
@@ -183,6 +195,11 @@ func (s *session) write(ctx context.Context) *closeErr {
 			}
 			if sent++; s.p.count > 0 && sent >= s.p.count {
 				return errCountReached
+			}
+			if s.f != nil {
+				if ce, stop := s.pushed(ctx); stop {
+					return ce
+				}
 			}
 			seq++
 			timer.Reset(time.Duration(s.tl.Sched(seq) - time.Now().UnixNano()))
@@ -218,6 +235,11 @@ func (s *session) readLoop() error {
 	// No Done channel, as in send: reads end when the connection closes.
 	ctx := context.Background()
 	for {
+		if s.f != nil {
+			if err := s.f.beforeRead(s.stopping); err != nil {
+				return err
+			}
+		}
 		typ, r, err := s.conn.Reader(ctx)
 		if err != nil {
 			return err
