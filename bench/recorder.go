@@ -16,6 +16,12 @@ const (
 	// before it flushes them into its shard. With it, a shard's mutex is
 	// taken about once per SampleBuffer/3 events, not once per event.
 	SampleBuffer = 128
+	// InitialSampleBuffer is the sample buffer a Recorder starts with: it
+	// doubles, up to SampleBuffer, only when it fills between two interval
+	// ticks, so a held session that receives a few events a second keeps a
+	// small one (memory per held session) while a busy one still flushes
+	// once per SampleBuffer samples.
+	InitialSampleBuffer = 8
 	// ShardsPerProc shards per GOMAXPROCS, up to MaxShards, hold the run's
 	// histograms; sessions are assigned to them round-robin.
 	ShardsPerProc = 4
@@ -188,9 +194,10 @@ type Recorder struct {
 	measureFrom time.Time
 	intended    time.Time // open model: the request's intended start
 
-	n        int
-	vals     [SampleBuffer]time.Duration
-	tags     [SampleBuffer]uint8
+	// The buffered samples: len(vals) == len(tags) is the count, the
+	// capacity grows from InitialSampleBuffer to SampleBuffer.
+	vals     []time.Duration
+	tags     []uint8
 	counters [NumCounters]int64
 	iv       ivCounts
 
@@ -240,9 +247,16 @@ func (r *Recorder) add(m Metric, d time.Duration, measured bool) {
 	if tag&(tagMeasured|tagInterval) == 0 {
 		return
 	}
-	r.vals[r.n], r.tags[r.n] = d, tag
-	r.n++
-	if r.n == len(r.vals) {
+	if len(r.vals) == cap(r.vals) {
+		if c := cap(r.vals); c < SampleBuffer {
+			c = min(max(2*c, InitialSampleBuffer), SampleBuffer)
+			r.vals = append(make([]time.Duration, 0, c), r.vals...)
+			r.tags = append(make([]uint8, 0, c), r.tags...)
+		}
+	}
+	r.vals = append(r.vals, d)
+	r.tags = append(r.tags, tag)
+	if len(r.vals) == SampleBuffer {
 		r.flushLocked()
 	}
 }
@@ -258,7 +272,7 @@ func (r *Recorder) count(c Counter, n int64, measured bool) {
 func (r *Recorder) flushLocked() {
 	s := r.shard
 	s.mu.Lock()
-	for i, v := range r.vals[:r.n] {
+	for i, v := range r.vals {
 		tag := r.tags[i]
 		m := Metric(tag & tagMetric)
 		if tag&tagMeasured != 0 {
@@ -273,7 +287,7 @@ func (r *Recorder) flushLocked() {
 	}
 	s.iv.add(&r.iv)
 	s.mu.Unlock()
-	r.n = 0
+	r.vals, r.tags = r.vals[:0], r.tags[:0]
 	r.counters = [NumCounters]int64{}
 	r.iv = ivCounts{}
 }

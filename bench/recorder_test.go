@@ -565,3 +565,47 @@ func BenchmarkRecorderEventParallel(b *testing.B) {
 		r.flush()
 	})
 }
+
+// TestRecorderSampleBufferGrows: a recorder starts with InitialSampleBuffer
+// samples of room, keeps it while the engine's ticks empty it, and doubles it
+// (up to SampleBuffer, where it flushes by itself) only when it fills between
+// two ticks; no sample is lost on the way.
+func TestRecorderSampleBufferGrows(t *testing.T) {
+	tests := []struct {
+		name      string
+		perTick   int // samples added between two flushes
+		ticks     int
+		wantCap   int
+		wantInBuf int // samples still buffered at the end
+	}{
+		{"idle", 0, 3, 0, 0},
+		{"held session", 3, 5, InitialSampleBuffer, 3},
+		{"fills once", InitialSampleBuffer + 1, 1, 2 * InitialSampleBuffer, InitialSampleBuffer + 1},
+		{"busy", 3*SampleBuffer + 5, 1, SampleBuffer, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &shard{}
+			r := newRecorder(s, time.Time{}, time.Time{})
+			for tick := range tt.ticks {
+				for range tt.perTick {
+					r.add(Delivery, msec, true)
+				}
+				if tick < tt.ticks-1 {
+					r.flush()
+				}
+			}
+			if got := cap(r.vals); got != tt.wantCap || cap(r.tags) != got {
+				t.Errorf("capacity %d (tags %d), want %d", got, cap(r.tags), tt.wantCap)
+			}
+			if got := len(r.vals); got != tt.wantInBuf {
+				t.Errorf("%d samples buffered, want %d", got, tt.wantInBuf)
+			}
+			r.flush()
+			want := int64(tt.perTick * tt.ticks)
+			if got := s.hist(Delivery).Count(); got != want {
+				t.Errorf("shard histogram has %d values, want %d", got, want)
+			}
+		})
+	}
+}

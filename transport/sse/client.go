@@ -303,28 +303,11 @@ func (s *session) connect(ctx context.Context, attempt int) ending {
 		resp, s.conn = s.first.Resp, s.first.Connect
 		s.first = nil
 	} else {
-		req, err := s.request(ctx)
-		if err != nil {
-			return ending{err: &transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("building the request: %w", err), At: time.Now()}}
+		r := s.send(ctx)
+		if r.end != nil {
+			return *r.end
 		}
-		if s.lean && !leanApplies(req) {
-			s.lean = false
-		}
-		if s.lean {
-			resp, err = leanDo(ctx, s.c.Lean, req, &s.conn)
-			if errors.Is(err, errFallback) {
-				s.lean = false // net/http follows the redirect, now and on reconnects
-				if req, err = s.request(ctx); err != nil {
-					return ending{err: &transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("building the request: %w", err), At: time.Now()}}
-				}
-			}
-		}
-		if !s.lean {
-			resp, err = transport.Do(s.http, req, &s.conn)
-		}
-		if err != nil {
-			return requestFailed(err)
-		}
+		resp = r.resp
 	}
 	s.conn.Attempt = attempt
 	if resp.StatusCode != http.StatusOK {
@@ -349,9 +332,49 @@ func (s *session) connect(ctx context.Context, attempt int) ending {
 		s.warned = true
 		s.warn(transport.ClassNotStreaming, fmt.Errorf("%s sent a body of fixed length (Content-Length: %d): the target does not stream; its end is read as the end of the stream", urlOf(resp), resp.ContentLength))
 	}
+	// Connected has seen the headers; the session keeps no reference to
+	// them while it reads.
+	s.conn.Header = nil
 	end := s.read(ctx, resp.Body)
 	end.connected = true
 	return end
+}
+
+// sendResult is the answer to one connection's request: its response, or
+// how the attempt ended.
+type sendResult struct {
+	resp *http.Response
+	end  *ending
+}
+
+// send builds and sends the request of one connection and reads the
+// response headers, over the lean path while it applies, else through HTTP.
+func (s *session) send(ctx context.Context) sendResult {
+	req, err := s.request(ctx)
+	if err != nil {
+		return sendResult{end: &ending{err: &transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("building the request: %w", err), At: time.Now()}}}
+	}
+	if s.lean && !leanApplies(req) {
+		s.lean = false
+	}
+	var resp *http.Response
+	if s.lean {
+		resp, err = leanDo(ctx, s.c.Lean, req, &s.conn)
+		if errors.Is(err, errFallback) {
+			s.lean = false // net/http follows the redirect, now and on reconnects
+			if req, err = s.request(ctx); err != nil {
+				return sendResult{end: &ending{err: &transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("building the request: %w", err), At: time.Now()}}}
+			}
+		}
+	}
+	if !s.lean {
+		resp, err = transport.Do(s.http, req, &s.conn)
+	}
+	if err != nil {
+		end := requestFailed(err)
+		return sendResult{end: &end}
+	}
+	return sendResult{resp: resp}
 }
 
 // request builds the request of one connection: Request with the event

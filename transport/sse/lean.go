@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/netip"
 	"time"
 
@@ -20,7 +21,7 @@ const (
 	// LeanReadSize is the parser's initial read buffer on the lean path
 	// (unless Parser.ReadSize says otherwise): it grows, up to MaxLine+1,
 	// only for a line longer than it.
-	LeanReadSize = 1 << 10
+	LeanReadSize = 512
 	// LeanHeaderBuffer is the lean path's only other read buffer: it holds
 	// the status line and headers, then the chunk-size lines of a chunked
 	// body (a longer header line is read in pieces; a chunk-size line
@@ -83,7 +84,7 @@ func leanDo(ctx context.Context, l *Lean, req *http.Request, conn *transport.Con
 		ttfb = transport.DefaultTTFBTimeout
 	}
 	nc.SetDeadline(time.Now().Add(ttfb))
-	resp, err := leanExchange(nc, req)
+	resp, br, err := leanExchange(nc, req)
 	if !stop() || ctx.Err() != nil {
 		nc.Close()
 		return nil, context.Cause(ctx)
@@ -109,21 +110,33 @@ func leanDo(ctx context.Context, l *Lean, req *http.Request, conn *transport.Con
 	conn.Proto = resp.Proto
 	conn.URL = req.URL.String()
 	conn.Header = resp.Header
-	resp.Body = &leanBody{r: resp.Body, c: nc}
+	var body io.Reader = resp.Body
+	if resp.StatusCode == http.StatusOK && len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked" {
+		// net/http's chunked body keeps the whole *http.Response (and
+		// through it the request and both header maps) for its trailers,
+		// for as long as the stream is read; the bare chunked reader keeps
+		// only the buffered reader. A stream's end is read at the last
+		// chunk, its trailers are not.
+		body = httputil.NewChunkedReader(br)
+	}
+	resp.Body = &leanBody{r: body, c: nc}
 	return resp, nil
 }
 
-// leanExchange writes req and reads the response headers.
-func leanExchange(nc net.Conn, req *http.Request) (*http.Response, error) {
+// leanExchange writes req and reads the response headers. It returns the
+// buffered reader the body is to be read from.
+func leanExchange(nc net.Conn, req *http.Request) (*http.Response, *bufio.Reader, error) {
 	// The request is written once, through a buffer dropped right after.
 	bw := bufio.NewWriterSize(nc, 1024)
 	if err := req.Write(bw); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := bw.Flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return http.ReadResponse(bufio.NewReaderSize(nc, LeanHeaderBuffer), req)
+	br := bufio.NewReaderSize(nc, LeanHeaderBuffer)
+	resp, err := http.ReadResponse(br, req)
+	return resp, br, err
 }
 
 // leanDial resolves the host (timing DNS unless it is an IP literal) and

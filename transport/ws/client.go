@@ -398,6 +398,7 @@ func (s *clientSession) attempt(ctx context.Context, n int) outcome {
 		return o
 	}
 	s.obs.Connected(&s.connect)
+	s.connect.Header = nil // seen by Connected; not kept while the session reads
 	cn.start(ctx)
 	err := s.read(cn)
 	cn.finish()
