@@ -99,10 +99,13 @@ func (e *LimitError) Unwrap() error {
 // io.ErrNoProgress, as in bufio.
 const maxEmptyReads = 100
 
-// Interned strings (IDs and event types) are carved from chunks of this size,
-// so a stream whose every event carries a new ID allocates once per chunk, not
-// once per event. Longer values get a string of their own.
+// Interned strings (IDs and event types) are carved from chunks, so a stream
+// whose every event carries a new ID allocates once per chunk, not once per
+// event. The first chunk is small, because 10,000 held sessions of one event
+// a second would each keep a mostly empty 4 KiB block; each next chunk
+// doubles, up to arenaChunk. Longer values get a string of their own.
 const (
+	arenaFirst  = 64
 	arenaChunk  = 4 << 10
 	maxInterned = 256
 )
@@ -473,7 +476,7 @@ func (p *Parser) intern(b []byte) string {
 		return string(b)
 	}
 	if cap(p.arena)-len(p.arena) < len(b) {
-		p.arena = make([]byte, 0, arenaChunk)
+		p.arena = make([]byte, 0, max(min(2*cap(p.arena), arenaChunk), arenaFirst, len(b)))
 	}
 	i := len(p.arena)
 	p.arena = append(p.arena, b...)
