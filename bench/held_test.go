@@ -110,6 +110,9 @@ func BenchmarkHeldSessions(b *testing.B) {
 			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=1"}, HTTP: hc, Reconnect: never}
 		}},
 		{"ws", func() transport.Session {
+			return &ws.Client{URL: "ws://" + addr + "/ws?rate=1", HTTP: hc, Reconnect: never, Lean: &ws.Lean{}}
+		}},
+		{"ws-coder", func() transport.Session {
 			return &ws.Client{URL: "ws://" + addr + "/ws?rate=1", HTTP: hc, Reconnect: never}
 		}},
 	}

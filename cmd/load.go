@@ -307,30 +307,39 @@ func (o *LoadOptions) pattern(ctx context.Context, c *http.Client) (transport.Pa
 	return p, err
 }
 
-// leanPaths returns the SSE lean path's options for each HTTP client of
+// leanPath is the lean paths' options for one HTTP client of httpClients.
+type leanPath struct {
+	sse *sse.Lean
+	ws  *ws.Lean
+}
+
+// leanPaths returns the lean paths' options for each HTTP client of
 // httpClients: the same source address and timeouts. Held SSE sessions read
-// plain http:// streams over it (net/http still serves https, proxies and
-// redirects), about a third of the memory per session.
-func (o *LoadOptions) leanPaths(n int) []*sse.Lean {
-	out := make([]*sse.Lean, n)
+// plain http:// streams over sse.Lean (net/http still serves https, proxies
+// and redirects), about a third of the memory per session; WebSocket
+// sessions run plain ws:// connections over ws.Lean (coder/websocket still
+// serves wss, proxies and redirects).
+func (o *LoadOptions) leanPaths(n int) []leanPath {
+	out := make([]leanPath, n)
 	for i := range out {
-		out[i] = &sse.Lean{TTFBTimeout: o.TTFBTimeout}
+		out[i] = leanPath{sse: &sse.Lean{TTFBTimeout: o.TTFBTimeout}, ws: &ws.Lean{TTFBTimeout: o.TTFBTimeout}}
 		if len(o.sources) > 0 {
-			out[i].LocalAddr = &net.TCPAddr{IP: o.sources[i]}
+			out[i].sse.LocalAddr = &net.TCPAddr{IP: o.sources[i]}
+			out[i].ws.LocalAddr = &net.TCPAddr{IP: o.sources[i]}
 		}
 	}
 	return out
 }
 
-func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean *sse.Lean, req transport.Request, one bool) transport.Session {
+func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean leanPath, req transport.Request, one bool) transport.Session {
 	rc := transport.Reconnect{Policy: o.policy}
 	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent}
 	switch p {
 	case transport.SSE:
-		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, Lean: lean}
+		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, Lean: lean.sse}
 	case transport.WS:
 		wc := &ws.Client{URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
-			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, Reconnect: rc, SendSize: o.SendSize}
+			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, Reconnect: rc, SendSize: o.SendSize, Lean: lean.ws}
 		if o.SendRate.perSecond > 0 {
 			wc.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
 		}

@@ -47,6 +47,7 @@ const (
 	reasonGoingAway   = "going away"
 	reasonPingTimeout = "ping timeout"
 	reasonInvalidUTF8 = "invalid UTF-8 in a text message"
+	reasonProtocol    = "protocol error"
 )
 
 // Outgoing is one message a Client sends.
@@ -126,6 +127,11 @@ type Client struct {
 	// ping timeout, 1007, 1009): past it the connection is dropped. Default
 	// DefaultCloseTimeout.
 	CloseTimeout time.Duration
+
+	// Lean, when set, runs plain ws:// connections on the client's own
+	// RFC 6455 implementation instead of coder/websocket: see Lean. nil:
+	// every connection goes through coder/websocket and HTTP.
+	Lean *Lean
 }
 
 var _ transport.Session = (*Client)(nil)
@@ -137,6 +143,7 @@ const (
 	causePingTimeout
 	causeTooBig
 	causeInvalidUTF8
+	causeProtocol // the lean path's peer broke RFC 6455 (closed with 1002)
 )
 
 var (
@@ -155,6 +162,7 @@ type clientSession struct {
 	opts    websocket.DialOptions // template, copied per dial
 	limit   int64                 // as given to SetReadLimit
 	maxBuf  int                   // largest receive buffer; 0 = unbounded
+	lean    bool                  // connect over the lean path while it applies
 
 	closeTimeout time.Duration
 
@@ -286,6 +294,7 @@ func (c *Client) newSession(obs transport.Observer) (*clientSession, error) {
 		url:          u,
 		http:         c.HTTP,
 		closeTimeout: or(c.CloseTimeout, DefaultCloseTimeout),
+		lean:         c.Lean != nil && !c.Compress,
 	}
 	if s.http == nil {
 		s.http = transport.NewHTTPClient(transport.HTTPOptions{})
@@ -392,7 +401,17 @@ func (s *clientSession) attempt(ctx context.Context, n int) outcome {
 	// stay with this goroutine, which then only reads, for the life of the
 	// session.
 	dialed := make(chan outcome, 1)
-	go func() { dialed <- s.dial(ctx, cn, n) }()
+	go func() {
+		if s.lean && leanApplies(s.url) {
+			o, err := s.leanDial(ctx, cn, n)
+			if err == nil {
+				dialed <- o
+				return
+			}
+			s.lean = false // a redirect: coder/websocket follows it, now and on reconnects
+		}
+		dialed <- s.dial(ctx, cn, n)
+	}()
 	o := <-dialed
 	if !o.connected {
 		return o
@@ -499,10 +518,13 @@ func retryAfter(h http.Header) time.Duration {
 // read is the reader loop: one message at a time into s.buf, reported as
 // it completes. It returns why the connection ended.
 func (s *clientSession) read(cn *clientConn) error {
+	if cn.lean != nil {
+		return s.readLean(cn)
+	}
+	ws := cn.ws.(*websocket.Conn)
 	ctx := context.Background() // no Done channel: no timer per frame; closes end reads
-	ev := &s.ev
 	for {
-		typ, r, err := cn.ws.Reader(ctx)
+		typ, r, err := ws.Reader(ctx)
 		if err != nil {
 			return err
 		}
@@ -514,35 +536,47 @@ func (s *clientSession) read(cn *clientConn) error {
 			}
 			return err
 		}
-		at := time.Now()
-		data := s.buf[:n]
-		ev.Type = "binary"
-		if typ == websocket.MessageText {
-			ev.Type = "text"
-			if !utf8.Valid(data) {
-				if s.c.Strict {
-					cn.closeWith(causeInvalidUTF8, websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
-					return errInvalidUTF8
-				}
-				s.warn = transport.Error{Class: transport.ClassInvalidUTF8Text, Err: errInvalidUTF8, At: at}
-				s.obs.Error(&s.warn)
-			}
+		// exact size for one uncompressed frame
+		if err := s.deliver(cn, typ, s.buf[:n], n+frameHeaderLen(n), first); err != nil {
+			cn.closeWith(causeInvalidUTF8, websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
+			return err
 		}
-		ev.Kind = transport.KindMessage
-		ev.ID = ""
-		ev.Data = data
-		ev.Size = n + frameHeaderLen(n) // exact for one uncompressed frame
-		ev.FirstByte = first
-		ev.At = at
-		ev.Stamp, _ = transport.ParseStamp(data)
-		ev.RTT = 0
-		if sent, ok := parseEcho(data); ok {
-			ev.Kind = transport.KindEcho
-			ev.RTT = time.Duration(at.UnixNano() - sent)
-		}
-		cn.delivered++
-		s.obs.Event(ev)
 	}
+}
+
+// deliver reports one message (data, size bytes on the wire, its first
+// byte at first) to the Observer, after checking a text message's UTF-8:
+// with Strict, an invalid one is not delivered and deliver returns
+// errInvalidUTF8, for the caller to close with 1007.
+func (s *clientSession) deliver(cn *clientConn, typ websocket.MessageType, data []byte, size int, first time.Time) error {
+	ev := &s.ev
+	at := time.Now()
+	ev.Type = "binary"
+	if typ == websocket.MessageText {
+		ev.Type = "text"
+		if !utf8.Valid(data) {
+			if s.c.Strict {
+				return errInvalidUTF8 // the caller closes with 1007
+			}
+			s.warn = transport.Error{Class: transport.ClassInvalidUTF8Text, Err: errInvalidUTF8, At: at}
+			s.obs.Error(&s.warn)
+		}
+	}
+	ev.Kind = transport.KindMessage
+	ev.ID = ""
+	ev.Data = data
+	ev.Size = size
+	ev.FirstByte = first
+	ev.At = at
+	ev.Stamp, _ = transport.ParseStamp(data)
+	ev.RTT = 0
+	if sent, ok := parseEcho(data); ok {
+		ev.Kind = transport.KindEcho
+		ev.RTT = time.Duration(at.UnixNano() - sent)
+	}
+	cn.delivered++
+	s.obs.Event(ev)
+	return nil
 }
 
 // readMessage reads the rest of the message r into s.buf, growing it up to
@@ -614,6 +648,10 @@ func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
 		cl.Code, cl.Reason = int(websocket.StatusInvalidFramePayloadData), reasonInvalidUTF8
 		o.class, o.code = transport.ClassInvalidUTF8Text, cl.Code
 		return
+	case causeProtocol:
+		cl.Code, cl.Reason = int(websocket.StatusProtocolError), reasonProtocol
+		o.class, o.code = transport.ClassWSAbnormal, cl.Code
+		return
 	}
 	var ce websocket.CloseError
 	if errors.As(err, &ce) {
@@ -633,10 +671,20 @@ func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
 	o.class, o.code = transport.ClassWSAbnormal, cl.Code
 }
 
+// wire is what a clientConn's goroutines need of a connection:
+// *websocket.Conn, or the lean path's *leanConn.
+type wire interface {
+	Write(ctx context.Context, typ websocket.MessageType, p []byte) error
+	Ping(ctx context.Context) error
+	Close(code websocket.StatusCode, reason string) error
+	CloseNow() error
+}
+
 // clientConn is one open connection and the goroutines around it.
 type clientConn struct {
 	s            *clientSession
-	ws           *websocket.Conn
+	ws           wire      // coder/websocket's *websocket.Conn, or lean
+	lean         *leanConn // the lean path's connection, else nil
 	rwc          io.Closer // the connection under ws, for a hard close
 	closeTimeout time.Duration
 	delivered    int

@@ -15,9 +15,14 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkClient -benchmem ./transport/ws/
 func BenchmarkClient(b *testing.B) {
+	b.Run("coder", func(b *testing.B) { benchClient(b, nil) })
+	b.Run("lean", func(b *testing.B) { benchClient(b, &Lean{}) })
+}
+
+func benchClient(b *testing.B, lean *Lean) {
 	s := pusher(b, b.N)
 	obs := &counter{}
-	c := &Client{URL: s.url, Reconnect: never}
+	c := &Client{URL: s.url, Reconnect: never, Lean: lean}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b.ReportAllocs()

@@ -66,6 +66,7 @@ func (r *rec) waitConnected(t testing.TB, n int) {
 // Run's error.
 func start(t testing.TB, c *Client, obs transport.Observer) (stop func() error, done <-chan error) {
 	t.Helper()
+	useLean(c)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	errc := make(chan error, 1)
 	go func() { errc <- c.Run(ctx, obs) }()
@@ -85,6 +86,7 @@ func start(t testing.TB, c *Client, obs transport.Observer) (stop func() error, 
 // runToEnd runs c until Run returns by itself.
 func runToEnd(t testing.TB, c *Client, obs transport.Observer) error {
 	t.Helper()
+	useLean(c)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	err := c.Run(ctx, obs)
@@ -376,7 +378,9 @@ func TestParseSeqAndFrameHeaderLen(t *testing.T) {
 // TestClientConnectPhases: what the handshake reports, over plain TCP and TLS.
 // The httptrace on the dial context reaches net/http through coder/websocket,
 // so the TCP and TLS phases and the time of the 101 are measured.
-func TestClientConnectPhases(t *testing.T) {
+func TestClientConnectPhases(t *testing.T) { bothPaths(t, testClientConnectPhases) }
+
+func testClientConnectPhases(t *testing.T) {
 	plain := newTestServer(t, &Handler{})
 	tlsSrv := httptest.NewUnstartedServer(&Handler{Epoch: testEpoch})
 	tlsSrv.StartTLS()
@@ -398,7 +402,8 @@ func TestClientConnectPhases(t *testing.T) {
 	}{
 		{"ws", plain.url, plain.url, nil, false},
 		{"wss", "wss" + strings.TrimPrefix(tlsSrv.URL, "https") + "/ws", "", tlsSrv.Client(), true},
-		{"redirect", redirect.url + "/old", redirect.url + "/ws", nil, false},
+		// The lean path falls back to HTTP for the redirect.
+		{"redirect", redirect.url + "/old", redirect.url + "/ws", transport.NewHTTPClient(transport.HTTPOptions{}), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRec()
@@ -433,7 +438,9 @@ func TestClientConnectPhases(t *testing.T) {
 
 // TestClientCompress: permessage-deflate is offered only with Compress, and
 // compressed messages arrive intact.
-func TestClientCompress(t *testing.T) {
+func TestClientCompress(t *testing.T) { bothPaths(t, testClientCompress) }
+
+func testClientCompress(t *testing.T) {
 	msg := bytes.Repeat([]byte(`{"seq":1,"text":"compressible "}`), 300)
 	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionContextTakeover})
@@ -446,7 +453,11 @@ func TestClientCompress(t *testing.T) {
 	})
 	for _, compress := range []bool{false, true} {
 		r := newRec()
-		if err := runToEnd(t, &Client{URL: s.url, Compress: compress, Reconnect: never}, r); err != nil {
+		c := &Client{URL: s.url, Compress: compress, Reconnect: never}
+		if compress {
+			c.HTTP = transport.NewHTTPClient(transport.HTTPOptions{}) // the lean path falls back to it
+		}
+		if err := runToEnd(t, c, r); err != nil {
 			t.Fatal(err)
 		}
 		connects, events, _, _ := r.Snapshot()
@@ -462,7 +473,9 @@ func TestClientCompress(t *testing.T) {
 
 // TestClientOutboxEcho: Outbox messages go out in order with their types and come
 // back as the mock's echoes; a closed Outbox does not stop the reading.
-func TestClientOutboxEcho(t *testing.T) {
+func TestClientOutboxEcho(t *testing.T) { bothPaths(t, testClientOutboxEcho) }
+
+func testClientOutboxEcho(t *testing.T) {
 	ts := newTestServer(t, &Handler{})
 	msgs := []Outgoing{
 		{Data: []byte(`{"n":1}`)},
@@ -523,7 +536,9 @@ func TestClientOutboxEcho(t *testing.T) {
 
 // TestClientRoom: two clients in ?channel=x: what one sends reaches the other as
 // an envelope and comes back to the sender as its echo only.
-func TestClientRoom(t *testing.T) {
+func TestClientRoom(t *testing.T) { bothPaths(t, testClientRoom) }
+
+func testClientRoom(t *testing.T) {
 	ts := newTestServer(t, &Handler{})
 	out := make(chan Outgoing)
 	a, b := newRec(), newRec()
@@ -559,7 +574,9 @@ func TestClientRoom(t *testing.T) {
 }
 
 // TestClientPings: each pong is an Event of KindPong with its round trip.
-func TestClientPings(t *testing.T) {
+func TestClientPings(t *testing.T) { bothPaths(t, testClientPings) }
+
+func testClientPings(t *testing.T) {
 	ts := newTestServer(t, &Handler{})
 	r := newRec()
 	done := make(chan struct{})
@@ -590,7 +607,9 @@ func TestClientPings(t *testing.T) {
 
 // TestClientFragmented: a message in two frames with a ping between them is
 // delivered whole, and the ping is answered.
-func TestClientFragmented(t *testing.T) {
+func TestClientFragmented(t *testing.T) { bothPaths(t, testClientFragmented) }
+
+func testClientFragmented(t *testing.T) {
 	pong := make(chan string, 1)
 	s := rawServer(t, "", "", func(_ context.Context, c net.Conn, br *bufio.Reader) {
 		c.Write(frame(false, 0x1, []byte(`{"seq":`)))
@@ -623,7 +642,9 @@ func TestClientFragmented(t *testing.T) {
 
 // TestClientReadLimit: messages up to ReadLimit are delivered (the buffer grows);
 // a bigger one closes with 1009 as message_too_big.
-func TestClientReadLimit(t *testing.T) {
+func TestClientReadLimit(t *testing.T) { bothPaths(t, testClientReadLimit) }
+
+func testClientReadLimit(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
 		name      string
@@ -686,7 +707,9 @@ func TestClientReadLimit(t *testing.T) {
 
 // TestClientInvalidUTF8Text: coder/websocket does not check text messages; the
 // client counts them, or with Strict closes with 1007.
-func TestClientInvalidUTF8Text(t *testing.T) {
+func TestClientInvalidUTF8Text(t *testing.T) { bothPaths(t, testClientInvalidUTF8Text) }
+
+func testClientInvalidUTF8Text(t *testing.T) {
 	for _, strict := range []bool{false, true} {
 		t.Run(fmt.Sprint("strict=", strict), func(t *testing.T) {
 			seen := make(chan int, 1)
@@ -728,7 +751,9 @@ func TestClientInvalidUTF8Text(t *testing.T) {
 
 // TestClientServerCloses: the close code and reason of each connection are
 // recorded; the policy decides what follows.
-func TestClientServerCloses(t *testing.T) {
+func TestClientServerCloses(t *testing.T) { bothPaths(t, testClientServerCloses) }
+
+func testClientServerCloses(t *testing.T) {
 	for _, tc := range []struct {
 		code   websocket.StatusCode
 		policy transport.Policy
@@ -795,7 +820,9 @@ func TestClientServerCloses(t *testing.T) {
 
 // TestClientHandshakeStatus: an answer other than 101 fails the session at once,
 // except 429 and 5xx under PolicyAlways, which back off and retry.
-func TestClientHandshakeStatus(t *testing.T) {
+func TestClientHandshakeStatus(t *testing.T) { bothPaths(t, testClientHandshakeStatus) }
+
+func testClientHandshakeStatus(t *testing.T) {
 	for _, tc := range []struct {
 		status int
 		policy transport.Policy
@@ -844,7 +871,9 @@ func TestClientHandshakeStatus(t *testing.T) {
 
 // TestClientBadHandshake: a wrong Sec-WebSocket-Accept or a subprotocol that was
 // not offered fails the handshake, without retrying even under PolicyAlways.
-func TestClientBadHandshake(t *testing.T) {
+func TestClientBadHandshake(t *testing.T) { bothPaths(t, testClientBadHandshake) }
+
+func testClientBadHandshake(t *testing.T) {
 	for _, tc := range []struct {
 		name, accept, extra string
 		offer               []string
@@ -869,7 +898,9 @@ func TestClientBadHandshake(t *testing.T) {
 // TestClientPingTimeout: a server that reads but never answers pings: after
 // MaxMissedPings the client closes (1001 on the wire) and reports
 // ping_timeout; the spec policy reconnects, as after a lost connection.
-func TestClientPingTimeout(t *testing.T) {
+func TestClientPingTimeout(t *testing.T) { bothPaths(t, testClientPingTimeout) }
+
+func testClientPingTimeout(t *testing.T) {
 	for _, policy := range []transport.Policy{transport.PolicyNever, transport.PolicySpec} {
 		t.Run(policy.String(), func(t *testing.T) {
 			got := make(chan int, 4)
@@ -908,7 +939,9 @@ func TestClientPingTimeout(t *testing.T) {
 
 // TestClientAbnormalClose: a connection that ends without a close frame is 1006
 // (never sent on the wire) and ws_abnormal_close; the spec policy reconnects.
-func TestClientAbnormalClose(t *testing.T) {
+func TestClientAbnormalClose(t *testing.T) { bothPaths(t, testClientAbnormalClose) }
+
+func testClientAbnormalClose(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		policy transport.Policy
@@ -964,7 +997,9 @@ func TestClientAbnormalClose(t *testing.T) {
 
 // TestClientCancel: cancelling Run closes with 1001 "going away"; a server that
 // never answers the close, or never reads, holds Run up only CloseTimeout.
-func TestClientCancel(t *testing.T) {
+func TestClientCancel(t *testing.T) { bothPaths(t, testClientCancel) }
+
+func testClientCancel(t *testing.T) {
 	const closeTimeout = 50 * time.Millisecond
 	type seen struct {
 		code   int
@@ -1030,7 +1065,9 @@ func TestClientCancel(t *testing.T) {
 
 // TestClientDialErrors: a refused connection fails at once under PolicyNever; the
 // spec policy retries, MaxAttempts reconnects in a row.
-func TestClientDialErrors(t *testing.T) {
+func TestClientDialErrors(t *testing.T) { bothPaths(t, testClientDialErrors) }
+
+func testClientDialErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -1109,7 +1146,9 @@ func (c *counter) Closed(*transport.Close)      {}
 // TestClientReadDoesNotAllocate: once warm, reading and reporting a message
 // allocates nothing (heap allocations of the whole process over 10,000
 // messages, the raw server included, which allocates nothing itself).
-func TestClientReadDoesNotAllocate(t *testing.T) {
+func TestClientReadDoesNotAllocate(t *testing.T) { bothPaths(t, testClientReadDoesNotAllocate) }
+
+func testClientReadDoesNotAllocate(t *testing.T) {
 	const warm, measured = 1000, 10_000
 	s := pusher(t, 0)
 	var before, after runtime.MemStats
@@ -1125,6 +1164,7 @@ func TestClientReadDoesNotAllocate(t *testing.T) {
 		}
 	}}
 	c := &Client{URL: s.url, Reconnect: never, CloseTimeout: 20 * time.Millisecond}
+	useLean(c)
 	if err := c.Run(ctx, obs); err != nil {
 		t.Fatal(err)
 	}

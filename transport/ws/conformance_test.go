@@ -44,16 +44,32 @@ func serveMock(t testing.TB) (base string, shutdown func()) {
 	return "http://" + ln.Addr().String(), shutdown
 }
 
+// failingRT fails every request: the lean run uses it as its HTTP client,
+// so a session that does not take the lean path fails the suite.
+type failingRT struct{}
+
+func (failingRT) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("net/http was used")
+}
+
 func TestConformance(t *testing.T) {
-	transporttest.Conformance(t, transporttest.Harness{
-		Serve: serveMock,
-		New: func(url string, rc transport.Reconnect) transport.Session {
-			return &ws.Client{URL: url, Reconnect: rc}
-		},
-		Ordered:    "/ws?rate=500",
-		Finite:     "/ws?rate=500&count=3",
-		Reconnects: false, // the spec policy does not reconnect after 1000
-	})
+	for _, path := range []struct {
+		name string
+		lean *ws.Lean
+		http *http.Client
+	}{{"coder", nil, nil}, {"lean", &ws.Lean{}, &http.Client{Transport: failingRT{}}}} {
+		t.Run(path.name, func(t *testing.T) {
+			transporttest.Conformance(t, transporttest.Harness{
+				Serve: serveMock,
+				New: func(url string, rc transport.Reconnect) transport.Session {
+					return &ws.Client{URL: url, Reconnect: rc, Lean: path.lean, HTTP: path.http}
+				},
+				Ordered:    "/ws?rate=500",
+				Finite:     "/ws?rate=500&count=3",
+				Reconnects: false, // the spec policy does not reconnect after 1000
+			})
+		})
+	}
 }
 
 // TestAlwaysReconnectsAfterCountClose: with PolicyAlways, each 1000 "count

@@ -13,5 +13,11 @@
 // close code and reason, and reconnects as its policy says.
 //
 // Both are built on github.com/coder/websocket with compression off by
-// default and no allocation per message once warm.
+// default and no allocation per message once warm. For held sessions
+// (`rtbench load`), Client.Lean switches plain ws:// connections without a
+// proxy or compression to lean.go: rtbench's own minimal RFC 6455 client
+// (handshake checked, frames read through one 512-byte buffer that grows
+// only for big messages, control frames between fragments, masked writes),
+// about a third of the memory per session; anything else falls back to
+// coder/websocket.
 package ws
