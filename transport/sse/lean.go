@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
@@ -139,50 +138,14 @@ func leanExchange(nc net.Conn, req *http.Request) (*http.Response, *bufio.Reader
 	return resp, br, err
 }
 
-// leanDial resolves the host (timing DNS unless it is an IP literal) and
-// connects to its addresses in turn (timing TCP).
+// leanDial connects for req (transport.DialTimed), naming the request in
+// its error.
 func leanDial(ctx context.Context, l *Lean, req *http.Request, conn *transport.Connect) (net.Conn, error) {
-	timeout := l.DialTimeout
-	if timeout <= 0 {
-		timeout = transport.DefaultDialTimeout
+	nc, err := transport.DialTimed(ctx, req.URL, l.LocalAddr, l.DialTimeout, conn)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	host, port := req.URL.Hostname(), req.URL.Port()
-	if port == "" {
-		port = "80"
-	}
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{ip}
-	} else {
-		start := time.Now()
-		addrs, err = net.DefaultResolver.LookupNetIP(dctx, "ip", host)
-		conn.DNS = time.Since(start)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
-		}
-	}
-	d := net.Dialer{LocalAddr: l.LocalAddr, KeepAlive: 30 * time.Second}
-	start := time.Now()
-	var first error
-	for _, ip := range addrs {
-		nc, err := d.DialContext(dctx, "tcp", net.JoinHostPort(ip.Unmap().String(), port))
-		if err == nil {
-			conn.TCP = time.Since(start)
-			return nc, nil
-		}
-		if first == nil {
-			first = err
-		}
-		if dctx.Err() != nil {
-			break
-		}
-	}
-	if first == nil {
-		first = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
-	}
-	return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, first)
+	return nc, nil
 }
 
 // leanBody is a lean response's body: Close closes the connection, at once,

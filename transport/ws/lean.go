@@ -14,7 +14,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -128,7 +127,7 @@ func (s *clientSession) leanDial(ctx context.Context, cn *clientConn, attempt in
 		return fail(err), nil
 	}
 	u.Scheme = "http"
-	nc, err := leanConnect(ctx, l, u, ci)
+	nc, err := transport.DialTimed(ctx, u, l.LocalAddr, l.DialTimeout, ci)
 	if err != nil {
 		return fail(fmt.Errorf("GET %s: %w", wsURL(u), err)), nil
 	}
@@ -246,48 +245,6 @@ func checkHandshake(h http.Header, key string, offered []string) error {
 		return fmt.Errorf("WebSocket protocol violation: unsupported extensions from server: %q", e)
 	}
 	return nil
-}
-
-// leanConnect resolves the host (timing DNS unless it is an IP literal) and
-// connects to its addresses in turn (timing TCP).
-func leanConnect(ctx context.Context, l *Lean, u *url.URL, ci *transport.Connect) (net.Conn, error) {
-	dctx, cancel := context.WithTimeout(ctx, or(l.DialTimeout, transport.DefaultDialTimeout))
-	defer cancel()
-	host, port := u.Hostname(), u.Port()
-	if port == "" {
-		port = "80"
-	}
-	var addrs []netip.Addr
-	if ip, err := netip.ParseAddr(host); err == nil {
-		addrs = []netip.Addr{ip}
-	} else {
-		start := time.Now()
-		addrs, err = net.DefaultResolver.LookupNetIP(dctx, "ip", host)
-		ci.DNS = time.Since(start)
-		if err != nil {
-			return nil, err
-		}
-	}
-	d := net.Dialer{LocalAddr: l.LocalAddr, KeepAlive: 30 * time.Second}
-	start := time.Now()
-	var first error
-	for _, ip := range addrs {
-		nc, err := d.DialContext(dctx, "tcp", net.JoinHostPort(ip.Unmap().String(), port))
-		if err == nil {
-			ci.TCP = time.Since(start)
-			return nc, nil
-		}
-		if first == nil {
-			first = err
-		}
-		if dctx.Err() != nil {
-			break
-		}
-	}
-	if first == nil {
-		first = &net.DNSError{Err: "no addresses", Name: host, IsNotFound: true}
-	}
-	return nil, first
 }
 
 // maxHeader is the longest server frame header (no mask).
