@@ -112,43 +112,17 @@ func svgShared(edges []time.Duration, counts []int64, width, height int) templat
 	return template.HTML(s.String())
 }
 
-var comparePageTmpl = template.Must(template.New("compare").Parse(`<!DOCTYPE html>
+var comparePageTmpl = withStyle(template.New("compare"), `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-:root { --fg: #1d232a; --dim: #66707a; --bg: #ffffff; --line: #d8dde2; --bar: #2f7d4f; --q: #b5452f;
-  --s0: #2563a8; --s1: #b5452f; --s2: #2f7d4f; --s3: #8a5cb8; --warm: #f1f3f5; }
-@media (prefers-color-scheme: dark) {
-  :root { --fg: #e3e6e9; --dim: #98a1aa; --bg: #14181c; --line: #333b43; --bar: #5cbf83; --q: #f08a6c;
-    --s0: #6aa7ef; --s1: #f08a6c; --s2: #5cbf83; --s3: #c19cf0; --warm: #1f252b; }
-}
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg);
-  margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
-h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
-h2 { font-size: 1.05rem; margin: 2rem 0 .5rem; }
-h3 { font-size: .9rem; margin: 1rem 0 .25rem; font-weight: 600; }
-code, td.num, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-dl.header { display: grid; grid-template-columns: 6rem 1fr; gap: .15rem 1rem; margin: 0; }
-dl.header dt { color: var(--dim); }
-dl.header dd { margin: 0; }
-table { border-collapse: collapse; margin: .25rem 0; }
-th, td { padding: .2rem .6rem; border-bottom: 1px solid var(--line); text-align: left; }
-th { font-weight: 600; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-.dim { color: var(--dim); }
-svg { display: block; overflow: visible; }
-svg text { font: 11px system-ui, sans-serif; fill: var(--dim); }
-svg .bar { fill: var(--bar); }
-svg .axis { stroke: var(--dim); stroke-width: 1; }
-svg .grid { stroke: var(--line); stroke-width: 1; }
-svg .warm { fill: var(--warm); }
-svg .line { fill: none; stroke-width: 1.5; }
-svg .line.s0 { stroke: var(--s0); } svg .line.s1 { stroke: var(--s1); } svg .line.s2 { stroke: var(--s2); } svg .line.s3 { stroke: var(--s3); }
-svg text.s0 { fill: var(--s0); } svg text.s1 { fill: var(--s1); } svg text.s2 { fill: var(--s2); } svg text.s3 { fill: var(--s3); }
-footer { margin-top: 2.5rem; color: var(--dim); font-size: .85rem; }
+{{template "style"}}
+/* compare's over-time charts draw max in red (s1), as its legend says */
+:root { --s1: #b5452f; --s2: #2f7d4f; }
+@media (prefers-color-scheme: dark) { :root { --s1: #f08a6c; --s2: #5cbf83; } }
 </style>
 </head>
 <body>
@@ -211,4 +185,4 @@ footer { margin-top: 2.5rem; color: var(--dim); font-size: .85rem; }
 <footer>{{.Footer}}</footer>
 </body>
 </html>
-`))
+`)

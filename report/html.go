@@ -225,51 +225,14 @@ func intervalCharts(r *bench.Result) []htmlChart {
 	return out
 }
 
-var loadPage = template.Must(template.New("load").Parse(`<!DOCTYPE html>
+var loadPage = withStyle(template.New("load"), `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-:root { --fg: #1d232a; --dim: #66707a; --bg: #ffffff; --line: #d8dde2; --bar: #2f7d4f; --q: #b5452f;
-  --s0: #2563a8; --s1: #2f7d4f; --s2: #b5452f; --s3: #8a5cb8; --warm: #f1f3f5; --bad: #b42318; --good: #2f7d4f; }
-@media (prefers-color-scheme: dark) {
-  :root { --fg: #e3e6e9; --dim: #98a1aa; --bg: #14181c; --line: #333b43; --bar: #5cbf83; --q: #f08a6c;
-    --s0: #6aa7ef; --s1: #5cbf83; --s2: #f08a6c; --s3: #c19cf0; --warm: #1f252b; --bad: #f97066; --good: #5cbf83; }
-}
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg);
-  margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
-h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
-h2 { font-size: 1.05rem; margin: 2rem 0 .5rem; }
-code, td.num, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.pattern { font-weight: 600; }
-dl.header { display: grid; grid-template-columns: 6rem 1fr; gap: .15rem 1rem; margin: 0; }
-dl.header dt { color: var(--dim); }
-dl.header dd { margin: 0; }
-dl.header span + span::before { content: " · "; color: var(--dim); }
-.alert { border: 2px solid var(--bad); color: var(--bad); font-weight: 700; padding: .6rem .8rem; border-radius: 6px; }
-table { border-collapse: collapse; margin: .25rem 0; }
-th, td { padding: .2rem .6rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
-th { font-weight: 600; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-tbody th { color: var(--dim); font-weight: 600; padding-top: .7rem; }
-.note, .dim { color: var(--dim); }
-.pass { color: var(--good); font-weight: 700; }
-.fail { color: var(--bad); font-weight: 700; }
-svg { display: block; overflow: visible; }
-svg text { font: 11px system-ui, sans-serif; fill: var(--dim); }
-svg .bar { fill: var(--bar); }
-svg .axis { stroke: var(--dim); stroke-width: 1; }
-svg .grid { stroke: var(--line); stroke-width: 1; }
-svg .q { stroke: var(--q); stroke-dasharray: 3 3; }
-svg text.q { fill: var(--q); stroke: none; }
-svg .warm { fill: var(--warm); }
-svg .line { fill: none; stroke-width: 1.5; }
-svg .line.s0 { stroke: var(--s0); } svg .line.s1 { stroke: var(--s1); } svg .line.s2 { stroke: var(--s2); } svg .line.s3 { stroke: var(--s3); }
-svg text.s0 { fill: var(--s0); } svg text.s1 { fill: var(--s1); } svg text.s2 { fill: var(--s2); } svg text.s3 { fill: var(--s3); }
-footer { margin-top: 2.5rem; color: var(--dim); font-size: .85rem; }
-</style>
+{{template "style"}}</style>
 </head>
 <body>
 <header>
@@ -365,4 +328,52 @@ footer { margin-top: 2.5rem; color: var(--dim); font-size: .85rem; }
 <footer>{{.Footer}}</footer>
 </body>
 </html>
-`))
+`)
+
+// pageStyle is the stylesheet every HTML report shares (load, compare):
+// one palette, light and dark, and the classes the SVG builders in svg.go
+// emit.
+const pageStyle = `{{define "style"}}:root { --fg: #1d232a; --dim: #66707a; --bg: #ffffff; --line: #d8dde2; --bar: #2f7d4f; --q: #b5452f;
+  --s0: #2563a8; --s1: #2f7d4f; --s2: #b5452f; --s3: #8a5cb8; --warm: #f1f3f5; --bad: #b42318; --good: #2f7d4f; }
+@media (prefers-color-scheme: dark) {
+  :root { --fg: #e3e6e9; --dim: #98a1aa; --bg: #14181c; --line: #333b43; --bar: #5cbf83; --q: #f08a6c;
+    --s0: #6aa7ef; --s1: #5cbf83; --s2: #f08a6c; --s3: #c19cf0; --warm: #1f252b; --bad: #f97066; --good: #5cbf83; }
+}
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg);
+  margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
+h1 { font-size: 1.4rem; margin: 0 0 .5rem; }
+h2 { font-size: 1.05rem; margin: 2rem 0 .5rem; }
+h3 { font-size: .9rem; margin: 1rem 0 .25rem; font-weight: 600; }
+code, td.num, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.pattern { font-weight: 600; }
+dl.header { display: grid; grid-template-columns: 6rem 1fr; gap: .15rem 1rem; margin: 0; }
+dl.header dt { color: var(--dim); }
+dl.header dd { margin: 0; }
+dl.header span + span::before { content: " · "; color: var(--dim); }
+.alert { border: 2px solid var(--bad); color: var(--bad); font-weight: 700; padding: .6rem .8rem; border-radius: 6px; }
+table { border-collapse: collapse; margin: .25rem 0; }
+th, td { padding: .2rem .6rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
+th { font-weight: 600; }
+td.num, th.num { text-align: right; white-space: nowrap; }
+tbody th { color: var(--dim); font-weight: 600; padding-top: .7rem; }
+.note, .dim { color: var(--dim); }
+.pass { color: var(--good); font-weight: 700; }
+.fail { color: var(--bad); font-weight: 700; }
+svg { display: block; overflow: visible; }
+svg text { font: 11px system-ui, sans-serif; fill: var(--dim); }
+svg .bar { fill: var(--bar); }
+svg .axis { stroke: var(--dim); stroke-width: 1; }
+svg .grid { stroke: var(--line); stroke-width: 1; }
+svg .q { stroke: var(--q); stroke-dasharray: 3 3; }
+svg text.q { fill: var(--q); stroke: none; }
+svg .warm { fill: var(--warm); }
+svg .line { fill: none; stroke-width: 1.5; }
+svg .line.s0 { stroke: var(--s0); } svg .line.s1 { stroke: var(--s1); } svg .line.s2 { stroke: var(--s2); } svg .line.s3 { stroke: var(--s3); }
+svg text.s0 { fill: var(--s0); } svg text.s1 { fill: var(--s1); } svg text.s2 { fill: var(--s2); } svg text.s3 { fill: var(--s3); }
+footer { margin-top: 2.5rem; color: var(--dim); font-size: .85rem; }
+{{end}}`
+
+// withStyle parses page into t together with the shared stylesheet.
+func withStyle(t *template.Template, page string) *template.Template {
+	return template.Must(template.Must(t.Parse(page)).Parse(pageStyle))
+}
