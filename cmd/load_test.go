@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
 func runLoad(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
@@ -141,7 +143,9 @@ func TestLoadServerKilled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	first.Close(ctx) // the server goes away: streams end, new connections are refused
 	cancel()
-	time.Sleep(500 * time.Millisecond) // downtime: the sessions' reconnects are refused meanwhile
+	// Half a second of downtime, during which the sessions' reconnects are
+	// refused: this waits for wall time to pass, it synchronises nothing.
+	<-time.After(500 * time.Millisecond)
 	ln2, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("restarting on %s: %v", addr, err)
@@ -179,13 +183,9 @@ func TestLoadServerKilled(t *testing.T) {
 
 func waitOpen(t *testing.T, s *mock.Server, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for s.Stats().Snapshot().Open[0] < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d sessions connected", s.Stats().Snapshot().Open[0], n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	transporttest.Eventually(t, 20*time.Second, "the sessions did not all connect", func() bool {
+		return s.Stats().Snapshot().Open[transport.SSE] >= n
+	})
 }
 
 // TestLoadInterrupted: Ctrl-C mid-run prints and saves the partial result,
