@@ -3,8 +3,7 @@ package report
 import (
 	"bytes"
 	"flag"
-	"os"
-	"path/filepath"
+	"github.com/rtbench/rtbench/transport/transporttest"
 	"testing"
 	"time"
 
@@ -15,21 +14,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file\n got:\n%s\nwant:\n%s", name, got, want)
-	}
+	transporttest.Golden(t, name, got, *update)
 }
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)

@@ -5,11 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"github.com/rtbench/rtbench/transport/transporttest"
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -93,20 +92,7 @@ func dump(rec *httptest.ResponseRecorder) []byte {
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update if the change is intended)\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	transporttest.Golden(t, name, got, *update)
 }
 
 // serve runs h on r with a flushRecorder and returns it with the time the

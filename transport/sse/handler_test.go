@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/rtbench/rtbench/transport/transporttest"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,23 +29,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file\n got: %q\nwant: %q", name, got, want)
-	}
+	transporttest.Golden(t, name, got, *update)
 }
 
 // TestFraming checks the exact bytes of each SSE route. Under synctest the
