@@ -82,6 +82,12 @@ type Plan struct {
 	// StopTimeout bounds the wait for cancelled sessions to return; default
 	// DefaultStopTimeout.
 	StopTimeout time.Duration
+
+	// Gate, when set, caps the run's reconnects: the closed model's session
+	// restarts take a token from it, and the caller gives the same Gate's
+	// Wait to the sessions as their transport.Reconnect.Gate. Its Delayed
+	// count is saved as the reconnects_delayed counter.
+	Gate *Gate
 }
 
 // Open reports whether the plan is an open-model (arrival rate) run.
@@ -210,7 +216,7 @@ func (e *Engine) Run(ctx context.Context) (*Recording, error) {
 		return nil, errors.New("bench: a closed-model plan needs NewSession")
 	}
 	rec := NewRecording()
-	r := &run{e: e, plan: p, shards: newShards(0), live: make(map[*Recorder]struct{})}
+	r := &run{e: e, plan: p, shards: newShards(0), live: make(map[*Recorder]struct{}), out: &outages{}}
 	r.start = time.Now()
 	r.measureFrom = r.start.Add(p.Warmup)
 	rec.Start, rec.MeasureFrom = r.start, r.measureFrom
@@ -280,6 +286,8 @@ type run struct {
 	live map[*Recorder]struct{}
 	wg   sync.WaitGroup
 
+	out *outages
+
 	open    atomic.Int64
 	target  atomic.Int64
 	dropped atomic.Int64 // measured drops
@@ -308,6 +316,7 @@ func (r *run) sleepUntil(ctx context.Context, at time.Duration) bool {
 
 func (r *run) newRecorder(intended time.Time) *Recorder {
 	rec := newRecorder(r.shards.pick(), r.measureFrom, intended)
+	rec.out = r.out
 	r.mu.Lock()
 	r.live[rec] = struct{}{}
 	r.mu.Unlock()
@@ -389,21 +398,39 @@ func (r *run) hold1(ctx context.Context, cancel context.CancelFunc, i int) {
 	defer cancel()
 	backoff := transport.Reconnect{Initial: r.plan.RestartDelay, Floor: r.plan.RestartDelay / 2, Cap: max(DefaultRestartCap, r.plan.RestartDelay)}
 	attempt := 0
+	var down time.Time // the session lost its connection then, and waits to be back
 	for {
 		rec := r.newRecorder(time.Time{})
+		if !down.IsZero() {
+			rec.waitFrom(down)
+		}
 		rec.begin()
 		r.open.Add(1)
 		err := r.e.NewSession(i).Run(ctx, rec)
 		r.open.Add(-1)
 		connected := r.retire(rec, err, ctx.Err() != nil)
-		if ctx.Err() != nil || r.plan.RestartDelay < 0 {
+		if ctx.Err() != nil {
+			return // still waiting, if it was: the outage is open at the end
+		}
+		since, fresh := rec.loss()
+		if r.plan.RestartDelay < 0 {
+			if !since.IsZero() && !fresh {
+				r.out.back(time.Now(), false)
+			}
 			return
 		}
+		if fresh {
+			r.out.lost(since)
+		}
+		down = since
 		if connected {
 			attempt = 0
 		}
 		attempt++
 		if transport.Wait(ctx, backoff.Delay(attempt, 0, nil)) != nil {
+			return
+		}
+		if r.plan.Gate != nil && r.plan.Gate.Wait(ctx) != nil {
 			return
 		}
 	}
@@ -579,6 +606,10 @@ func (r *run) finish(rec *Recording) {
 	r.closeInterval(rec.End)
 	r.shards.mergeInto(rec)
 	rec.Counters[Dropped] += r.dropped.Load()
+	rec.Outages, rec.Counters[Outages] = r.out.finish()
+	if r.plan.Gate != nil {
+		rec.Counters[ReconnectsDelayed] = r.plan.Gate.Delayed()
+	}
 	rec.Intervals = r.intervals
 	// The intervals' headline is the run's; a run measured nothing (all of
 	// it warmup) takes the first metric the intervals have.

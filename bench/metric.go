@@ -22,12 +22,14 @@ const (
 	ITLChunk                 // AI: gap between successive content chunks
 	TPOT                     // AI: (e2e − ttft) / (tokens − 1), per request
 	E2E                      // AI: request start → stream end
+	Reconnect                // a connection lost → the session connected again (its backoff and the reconnect gate included)
 	NumMetrics
 )
 
 var metricNames = [NumMetrics]string{
 	"connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
 	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "e2e",
+	"reconnect",
 }
 
 func (m Metric) String() string {
@@ -65,12 +67,15 @@ const (
 	SessionsStarted                  // sessions started
 	SessionsFailed                   // sessions that ended with a fatal error
 	ClockSkewNegative                // latencies that came out negative (clamped to 0)
+	Outages                          // episodes of lost connections (see Outage)
+	ReconnectsDelayed                // reconnects that waited for the run's reconnect rate cap (Gate)
 	NumCounters
 )
 
 var counterNames = [NumCounters]string{
 	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
 	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
+	"outages", "reconnects_delayed",
 }
 
 func (c Counter) String() string {

@@ -222,10 +222,41 @@ type Recorder struct {
 
 	connected bool // some connection was established
 	fatal     bool // a fatal error was reported
+
+	// Outages: out follows the run's sessions in and out of waiting to
+	// reconnect (nil: not followed). up says a connection is established
+	// now; downSince is when the session's connection was lost, while it
+	// waits to connect again.
+	out       *outages
+	up        bool
+	downSince time.Time
+	lastClose time.Time // the last established connection ended
 }
 
 func newRecorder(s *shard, measureFrom, intended time.Time) *Recorder {
 	return &Recorder{shard: s, measureFrom: measureFrom, intended: intended}
+}
+
+// waitFrom starts a restarted session as waiting since the time its
+// predecessor lost its connection, so its first connection records the
+// time to reconnect.
+func (r *Recorder) waitFrom(since time.Time) {
+	r.mu.Lock()
+	r.downSince = since
+	r.mu.Unlock()
+}
+
+// loss reports, once the session has returned, since when it has been
+// without a connection it had: the wait in progress, or the end of its last
+// connection when that ended the session (a closed-model restart will
+// reconnect it). fresh says the loss was not reported to the outages yet.
+func (r *Recorder) loss() (since time.Time, fresh bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.downSince.IsZero() {
+		return r.downSince, false
+	}
+	return r.lastClose, !r.lastClose.IsZero()
 }
 
 func (r *Recorder) measured(t time.Time) bool {
@@ -370,7 +401,19 @@ func (r *Recorder) Connected(c *transport.Connect) {
 	if haveTimes {
 		r.add(TTFB, c.Headers.Sub(c.Start), measured)
 	}
-	r.connected = true
+	if !r.downSince.IsZero() && !c.Reused {
+		at := c.Headers
+		if at.IsZero() {
+			at = time.Now()
+		}
+		r.add(Reconnect, at.Sub(r.downSince), r.measured(at))
+		r.downSince = time.Time{}
+		if r.out != nil {
+			r.out.back(at, true)
+		}
+	}
+	r.connected, r.up = true, true
+	r.lastClose = time.Time{}
 	r.newConnection(c.Start)
 }
 
@@ -591,12 +634,29 @@ func (r *Recorder) Error(e *transport.Error) {
 	r.shard.addError(e)
 }
 
-// Closed counts the end of a connection.
-func (r *Recorder) Closed(*transport.Close) {
+// Closed counts the end of a connection. An established connection lost
+// while the session will reconnect starts its wait (see Outage).
+func (r *Recorder) Closed(c *transport.Close) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.iv.closed++
 	r.newConnection(time.Time{})
+	if !r.up {
+		return
+	}
+	r.up = false
+	at := c.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	if c.Reconnect {
+		r.downSince = at
+		if r.out != nil {
+			r.out.lost(at)
+		}
+	} else {
+		r.lastClose = at
+	}
 }
 
 // RecordEcho records one WebSocket echo round trip. Unlike the Observer

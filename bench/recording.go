@@ -28,6 +28,10 @@ type Recording struct {
 	// its latencies are suspect.
 	SelfCheck *Hist
 
+	// Outages are the largest episodes of lost connections (MaxOutages at
+	// most; Counters[Outages] counts them all).
+	Outages []Outage
+
 	Interrupted bool   // stopped by a signal or a cancel before the plan ended
 	Reason      string // why it stopped early, when it did
 }

@@ -71,6 +71,29 @@ type Result struct {
 	// Errors holds one entry per error class (transport.Class names).
 	Errors    map[string]ErrorResult `json:"errors"`
 	Intervals []IntervalResult       `json:"intervals"`
+	// Outages are the largest episodes of lost connections (MaxOutages at
+	// most, largest first; counters.outages counts them all). After a
+	// merge, each machine's view of one server restart is its own entry.
+	Outages []OutageResult `json:"outages,omitempty"`
+}
+
+// OutageResult is one Outage: times are wall-clock (UTC), so the outages of
+// merged results line up.
+type OutageResult struct {
+	Start time.Time `json:"start"`
+	// FirstBack: the first session connected again; absent when none did
+	// before the run ended. End: the last one did (or stopped trying);
+	// absent when sessions were still waiting at the end.
+	FirstBack *time.Time `json:"first_back,omitempty"`
+	End       *time.Time `json:"end,omitempty"`
+	Sessions  int64      `json:"sessions"`  // connections lost in the episode
+	Recovered int64      `json:"recovered"` // of those, connected again
+	// DowntimeMs is first_back − start, or the result's ended_at − start
+	// when no session came back: how long the target was out of reach as
+	// the sessions saw it. RecoveryMs is end − start: the time until every
+	// session was back; absent when the outage did not end.
+	DowntimeMs float64  `json:"downtime_ms"`
+	RecoveryMs *float64 `json:"recovery_ms,omitempty"`
 }
 
 // ToolInfo names the program that wrote the result.
@@ -233,6 +256,18 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 			r.Errors[string(class)] = ErrorResult{Count: e.Count, Example: e.Example}
 		}
 	}
+	for _, o := range rec.Outages {
+		res := OutageResult{Start: utc(o.Start), Sessions: o.Sessions, Recovered: o.Recovered}
+		if !o.FirstBack.IsZero() {
+			t := utc(o.FirstBack)
+			res.FirstBack = &t
+		}
+		if !o.End.IsZero() {
+			t := utc(o.End)
+			res.End = &t
+		}
+		r.Outages = append(r.Outages, res.derive(end))
+	}
 	for _, iv := range rec.Intervals {
 		r.Intervals = append(r.Intervals, IntervalResult{
 			TS: iv.T.Seconds(), Open: iv.Open, Opened: iv.Opened, Established: iv.Established,
@@ -241,6 +276,38 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 		})
 	}
 	return r, nil
+}
+
+// derive fills the outage's downtime and recovery from its times; ended is
+// the result's end.
+func (o OutageResult) derive(ended time.Time) OutageResult {
+	switch {
+	case o.FirstBack != nil:
+		o.DowntimeMs = ms(o.FirstBack.Sub(o.Start))
+	case ended.After(o.Start):
+		o.DowntimeMs = ms(ended.Sub(o.Start))
+	default:
+		o.DowntimeMs = 0
+	}
+	o.RecoveryMs = nil
+	if o.End != nil {
+		v := ms(o.End.Sub(o.Start))
+		o.RecoveryMs = &v
+	}
+	return o
+}
+
+// outageResultOrder is outageOrder for saved outages.
+func outageResultOrder(a, b OutageResult) int {
+	t := func(p *time.Time) time.Time {
+		if p == nil {
+			return time.Time{}
+		}
+		return *p
+	}
+	return outageOrder(
+		Outage{Start: a.Start, FirstBack: t(a.FirstBack), End: t(a.End), Sessions: a.Sessions, Recovered: a.Recovered},
+		Outage{Start: b.Start, FirstBack: t(b.FirstBack), End: t(b.End), Sessions: b.Sessions, Recovered: b.Recovered})
 }
 
 // Histogram decodes the metric's histogram.
@@ -472,6 +539,17 @@ func (r *Result) validate() error {
 			return fmt.Errorf("field intervals[%d].t_s: %v is out of order or out of range", i, iv.TS)
 		}
 	}
+	if len(r.Outages) > MaxOutages {
+		return fmt.Errorf("field outages: %d entries, at most %d are kept", len(r.Outages), MaxOutages)
+	}
+	for i, o := range r.Outages {
+		switch {
+		case o.Sessions < 1 || o.Recovered < 0 || o.Recovered > o.Sessions:
+			return fmt.Errorf("field outages[%d]: %d of %d sessions recovered", i, o.Recovered, o.Sessions)
+		case o.FirstBack != nil && o.FirstBack.Before(o.Start), o.End != nil && o.End.Before(o.Start):
+			return fmt.Errorf("field outages[%d]: first_back or end before start", i)
+		}
+	}
 	return nil
 }
 
@@ -593,6 +671,7 @@ func Merge(rs ...*Result) (*Result, error) {
 			m.Example = pickExample(m.Example, e.Example)
 			out.Errors[class] = m
 		}
+		out.Outages = append(out.Outages, r.Outages...)
 	}
 	p := &out.Params
 	p.RatePerS, p.Ramp.SessionsPerS = round6(p.RatePerS), round6(p.Ramp.SessionsPerS)
@@ -604,6 +683,16 @@ func Merge(rs ...*Result) (*Result, error) {
 	slices.Sort(out.Hosts)
 	out.StartedAt, out.EndedAt, out.MeasuredFrom = utc(out.StartedAt), utc(out.EndedAt), utc(out.MeasuredFrom)
 	out.DurationS = out.EndedAt.Sub(out.MeasuredFrom).Seconds()
+	slices.SortFunc(out.Outages, outageResultOrder)
+	if len(out.Outages) > MaxOutages {
+		out.Outages = out.Outages[:MaxOutages]
+	}
+	if len(out.Outages) == 0 {
+		out.Outages = nil
+	}
+	for i, o := range out.Outages {
+		out.Outages[i] = o.derive(out.EndedAt)
+	}
 	if self != nil {
 		s, err := summarize(self)
 		if err != nil {

@@ -69,6 +69,17 @@ func pushRecording(seed uint64, start time.Time, n int) *Recording {
 	rec.Counters[ClockSkewNegative] = 1
 	rec.Errors[transport.ClassReset] = &ErrorCount{Count: 2, Example: "read tcp 127.0.0.1:51234->127.0.0.1:8080: read: connection reset by peer"}
 	rec.Errors[transport.ClassCanceled] = &ErrorCount{Count: 50, Example: "context canceled"}
+	// Two sessions dropped at 5 s and back within 2 s; one more lost at 9.5 s
+	// and still out at the end.
+	down := start.Add(5 * time.Second)
+	rec.Hists[Reconnect].Record(1500 * time.Millisecond)
+	rec.Hists[Reconnect].Record(1900 * time.Millisecond)
+	rec.Counters[Outages] = 2
+	rec.Counters[ReconnectsDelayed] = 1
+	rec.Outages = []Outage{
+		{Start: down, FirstBack: down.Add(1500 * time.Millisecond), End: down.Add(1900 * time.Millisecond), Sessions: 2, Recovered: 2},
+		{Start: start.Add(9500 * time.Millisecond), Sessions: 1},
+	}
 	for s := range 10 {
 		iv := Interval{T: time.Duration(s) * time.Second, Open: 50, Events: int64(n / 10), Bytes: int64(180 * n / 10)}
 		if s == 0 {
@@ -150,7 +161,7 @@ func TestNewResult(t *testing.T) {
 		deliveryCount int64
 	}{
 		{"empty", empty, nil, 1, false, false, 0, 0, t0, 0},
-		{"push", pushRecording(1, t0, 1000), []string{"connect", "delivery", "dns", "first_event", "gap", "tcp", "ttfb", "wire"}, 8, false, false, 2, 10, t0.Add(2 * time.Second), 1001},
+		{"push", pushRecording(1, t0, 1000), []string{"connect", "delivery", "dns", "first_event", "gap", "reconnect", "tcp", "ttfb", "wire"}, 8, false, false, 2, 10, t0.Add(2 * time.Second), 1001},
 		{"poll", pollRecording(2, t0), []string{"request", "staleness"}, 3.5, true, true, 1, 4, t0, 0},
 	}
 	for _, tt := range tests {
@@ -374,7 +385,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"hdr truncated", strings.Replace(valid, deliveryHDR, deliveryHDR[:40], 1), "field metrics.delivery.hdr:"},
 		{"hdr other geometry", strings.Replace(valid, deliveryHDR, otherHDR, 1), "field metrics.delivery.hdr: histogram has range 1..1000 µs with 2 digits"},
 		{"count mismatch", strings.Replace(valid, `"count": 501`, `"count": 500`, 1), "field metrics.delivery.hdr: holds 501 values but count is 500"},
-		{"negative error count", strings.Replace(valid, `"count": 2,`, `"count": -2,`, 1), "field errors.conn_reset.count: negative"},
+		{"negative error count", strings.Replace(valid, `"count": 2,
+      "example": "read tcp`, `"count": -2,
+      "example": "read tcp`, 1), "field errors.conn_reset.count: negative"},
+		{"outage recovered more than lost", strings.Replace(valid, `"recovered": 2,`, `"recovered": 3,`, 1), "field outages[0]: 3 of 2 sessions recovered"},
+		{"outage back before it started", strings.Replace(valid, `"first_back": "2025-03-14T09:27:00.089793238Z"`, `"first_back": "2025-03-14T09:20:00Z"`, 1), "field outages[0]: first_back or end before start"},
 		{"intervals out of order", strings.Replace(valid, `"t_s": 3,`, `"t_s": 1,`, 1), "field intervals[3].t_s: 1 is out of order"},
 	}
 	for _, tt := range tests {

@@ -48,6 +48,9 @@ type LoadOptions struct {
 	SendRate     rateValue
 	SendSize     int
 
+	ReconnectRate rateValue
+	gate          *bench.Gate
+
 	thresholds []*bench.Threshold
 	sources    []net.IP
 }
@@ -116,6 +119,8 @@ result is still printed and saved).`,
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v1 JSON) to this file")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON instead of the text report")
 	f.StringVar(&o.SourceIPs, "source-ips", "", "spread connections over these local addresses (127.0.0.1-127.0.0.16, a list or a CIDR): ~28k connections per address and target")
+	o.ReconnectRate.perSecond = bench.DefaultReconnectRate
+	f.Var(&o.ReconnectRate, "reconnect-rate", "cap on the reconnects of the whole run (all sessions together), so a server restart does not meet a storm; 0 = no cap")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long as broken")
 	f.DurationVar(&o.TTFBTimeout, "ttfb-timeout", transport.DefaultTTFBTimeout, "longest wait for response headers")
 	f.IntVar(&o.MaxEvent, "max-event", 1<<20, "SSE/AI: largest line and event in bytes")
@@ -165,6 +170,13 @@ func (o *LoadOptions) validate() error {
 		}
 		o.sources = ips
 	}
+	if r := o.ReconnectRate.perSecond; r > 0 {
+		g, err := bench.NewGate(r, max(int(r/10), 1))
+		if err != nil {
+			return UsageError("--reconnect-rate: %v", err)
+		}
+		o.gate = g
+	}
 	if o.Out != "" {
 		if st, err := os.Stat(o.Out); err == nil && st.IsDir() {
 			return UsageError("--out %s is a directory; give a file name such as result.json", o.Out)
@@ -178,6 +190,7 @@ func (o *LoadOptions) plan() bench.Plan {
 		Connections: o.Connections, Duration: o.Duration, Warmup: o.Warmup,
 		RampRate: o.Ramp.rate, RampTime: o.Ramp.time, MaxInFlight: o.MaxInFlight,
 	}
+	p.Gate = o.gate
 	if o.Rate.perSecond > 0 {
 		p.Rate = o.Rate.perSecond
 		if len(o.Stages.stages) > 0 {
@@ -333,6 +346,9 @@ func (o *LoadOptions) leanPaths(n int) []leanPath {
 
 func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean leanPath, req transport.Request, one bool) transport.Session {
 	rc := transport.Reconnect{Policy: o.policy}
+	if o.gate != nil {
+		rc.Gate = o.gate.Wait
+	}
 	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent}
 	switch p {
 	case transport.SSE:
@@ -367,13 +383,14 @@ func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params 
 		Ramp:     bench.RampParams{SessionsPerS: plan.RampRate, TimeS: plan.RampTime.Seconds()},
 		RatePerS: plan.Rate, MaxInFlight: plan.MaxInFlight,
 		Defaults: map[string]string{
-			"dial_timeout": transport.DefaultDialTimeout.String(),
-			"tls_timeout":  transport.DefaultTLSTimeout.String(),
-			"ttfb_timeout": o.TTFBTimeout.String(),
-			"reconnect":    o.policy.String(),
-			"retry_floor":  transport.DefaultRetryFloor.String(),
-			"retry_cap":    transport.DefaultRetryCap.String(),
-			"idle_timeout": durOrOff(o.IdleTimeout),
+			"dial_timeout":   transport.DefaultDialTimeout.String(),
+			"tls_timeout":    transport.DefaultTLSTimeout.String(),
+			"ttfb_timeout":   o.TTFBTimeout.String(),
+			"reconnect":      o.policy.String(),
+			"retry_floor":    transport.DefaultRetryFloor.String(),
+			"retry_cap":      transport.DefaultRetryCap.String(),
+			"reconnect_rate": o.ReconnectRate.String(),
+			"idle_timeout":   durOrOff(o.IdleTimeout),
 		},
 	}
 	for _, st := range o.Stages.stages {

@@ -59,6 +59,7 @@ func LoadText(w io.Writer, r *bench.Result, outcomes []bench.Outcome, o TextOpti
 		writeTimeline(&b, r, name, width, st)
 	}
 	writeCounters(&b, r, width, st, true)
+	writeOutages(&b, r, width, st)
 	writeErrors(&b, r, width, st)
 	writeThresholds(&b, outcomes, width, st)
 	_, err := w.Write(b.Bytes())
@@ -282,7 +283,7 @@ func saturatedText(r *bench.Result) string {
 // metricGroup maps each metric to the table it is shown in.
 var metricGroup = map[string]string{
 	"connect": "connection", "dns": "connection", "tcp": "connection", "tls": "connection",
-	"ttfb": "connection", "first_event": "connection",
+	"ttfb": "connection", "first_event": "connection", "reconnect": "reconnects",
 	"delivery": "events", "wire": "events", "gap": "events",
 	"echo_rtt": "websocket", "ping_rtt": "websocket",
 	"request": "requests", "staleness": "requests",
@@ -439,7 +440,8 @@ func plural64(n int64, what string) string {
 var counterOrder = []bench.Counter{
 	bench.Events, bench.Bytes, bench.Tokens, bench.Connects, bench.Reconnects, bench.Lost,
 	bench.Duplicates, bench.OutOfOrder, bench.Requests, bench.LateStarts, bench.Dropped,
-	bench.SessionsStarted, bench.SessionsFailed, bench.ClockSkewNegative,
+	bench.SessionsStarted, bench.SessionsFailed, bench.ClockSkewNegative, bench.Outages,
+	bench.ReconnectsDelayed,
 }
 
 type counterItem struct{ Name, Value, Rate string }

@@ -1,0 +1,146 @@
+package cmd
+
+import (
+	"context"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/transport/mock"
+)
+
+// acceptLog is a listener that remembers when it accepted each connection.
+type acceptLog struct {
+	net.Listener
+	mu sync.Mutex
+	at []time.Time
+}
+
+func (l *acceptLog) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.at = append(l.at, time.Now())
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *acceptLog) times() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.at)
+}
+
+// TestLoadReconnectStorm: 1,000 SSE sessions whose server goes away for a
+// second and comes back. The sessions' reconnects are jittered and pass the
+// run's reconnect cap (--reconnect-rate 500/s, a burst of 50), so the
+// restarted server never sees more than the cap allows in any 200 ms, every
+// session is back, and the report shows the outage: 1,000 sessions lost,
+// the downtime (≥ the second the server was away) and the time until all
+// were back, and each session's time to reconnect.
+func TestLoadReconnectStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("holds 1,000 sessions for 15 s")
+	}
+	const sessions, rate, burst = 1000, 500, 50
+	epoch := time.Now()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	first := mock.New(mock.Config{Epoch: epoch})
+	go first.Serve(ln)
+
+	out := t.TempDir() + "/storm.json"
+	type res struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan res, 1)
+	go func() {
+		code, stdout, stderr := runLoad(t, t.Context(), "-c", "1000", "-d", "15s", "--reconnect-rate", "500/s", "--out", out,
+			"http://"+addr+"/sse?rate=2&retry=200ms")
+		done <- res{code, stdout, stderr}
+	}()
+	waitOpen(t, first, sessions)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	first.Close(ctx)
+	cancel()
+	killed := time.Now()
+	// The server is away for a second: wall time passing, not a
+	// synchronisation.
+	<-time.After(time.Second)
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("restarting on %s: %v", addr, err)
+	}
+	accepts := &acceptLog{Listener: ln2}
+	second := mock.New(mock.Config{Epoch: epoch})
+	go second.Serve(accepts)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		second.Close(ctx)
+	}()
+
+	got := <-done
+	if got.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", got.code, got.stdout, got.stderr)
+	}
+	// The cap, seen from the server: no 200 ms window holds more accepts
+	// than 200 ms of tokens plus the burst (+ 10 for timer slack).
+	at := accepts.times()
+	if len(at) < sessions {
+		t.Fatalf("the restarted server accepted %d connections, want all %d sessions back", len(at), sessions)
+	}
+	const window = 200 * time.Millisecond
+	most := 0
+	for i := range at {
+		j := i
+		for j < len(at) && at[j].Sub(at[i]) < window {
+			j++
+		}
+		most = max(most, j-i)
+	}
+	if limit := rate*int(window/time.Millisecond)/1000 + burst + 10; most > limit {
+		t.Errorf("%d connections accepted within %v, want ≤ %d (the reconnect cap)", most, window, limit)
+	}
+	spread := at[sessions-1].Sub(at[0])
+	if spread < time.Duration(float64(sessions-2*burst)/rate*float64(time.Second)) {
+		t.Errorf("1,000 reconnects over %v: the cap should spread them over ≥ %v", spread, time.Duration(float64(sessions-2*burst)/rate*float64(time.Second)))
+	}
+
+	r := readResult(t, out)
+	if len(r.Outages) == 0 {
+		t.Fatalf("no outage in the result; counters %v", r.Counters)
+	}
+	o := r.Outages[0]
+	if o.Sessions < sessions || o.Recovered != o.Sessions || o.FirstBack == nil || o.RecoveryMs == nil {
+		t.Fatalf("largest outage %+v: want ≥ %d sessions lost, all back", o, sessions)
+	}
+	if d := o.Start.Sub(killed); d > time.Second || d < -2*time.Second {
+		t.Errorf("outage starts %v from the kill", d)
+	}
+	if o.DowntimeMs < 900 || *o.RecoveryMs < o.DowntimeMs || *o.RecoveryMs > 8000 {
+		t.Errorf("downtime %.0f ms, recovery %.0f ms: want ≥ the 1 s the server was away, recovery after it", o.DowntimeMs, *o.RecoveryMs)
+	}
+	m, ok := r.Metrics["reconnect"]
+	if !ok || m.Count < sessions || m.MinMs < 900 {
+		t.Errorf("reconnect metric %+v: want ≥ %d values, none under the second the server was away", m, sessions)
+	}
+	if r.Counters["reconnects_delayed"] == 0 {
+		t.Error("reconnects_delayed is 0: the cap never held a reconnect back")
+	}
+	t.Logf("restarted server: %d accepts over %v, at most %d in any %v; outage: %d sessions, downtime %.0f ms, all back after %.0f ms; reconnect p50 %.0f ms p99 %.0f ms max %.0f ms; %d reconnects waited for the cap",
+		len(at), spread, most, window, o.Sessions, o.DowntimeMs, *o.RecoveryMs, m.P50Ms, m.P99Ms, m.MaxMs, r.Counters["reconnects_delayed"])
+	for _, want := range []string{"outages: 1 ", "1,000 sessions lost, first back after", "all after", "time to reconnect, per session", "reconnects capped at 500/s"} {
+		if !strings.Contains(got.stdout, want) {
+			t.Errorf("the report lacks %q:\n%s", want, got.stdout)
+		}
+	}
+}
