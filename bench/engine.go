@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -216,6 +217,7 @@ func (e *Engine) Run(ctx context.Context) (*Recording, error) {
 		return nil, errors.New("bench: a closed-model plan needs NewSession")
 	}
 	rec := NewRecording()
+	rec.GoroutinesStart = runtime.NumGoroutine()
 	r := &run{e: e, plan: p, shards: newShards(0), live: make(map[*Recorder]struct{}), out: &outages{}}
 	r.start = time.Now()
 	r.measureFrom = r.start.Add(p.Warmup)
@@ -258,6 +260,12 @@ func (e *Engine) Run(ctx context.Context) (*Recording, error) {
 	stopTicks()
 	stopCheck()
 	rec.End = time.Now()
+	if stuck == 0 {
+		rec.GoroutinesEnd = settledGoroutines(rec.GoroutinesStart)
+	} else {
+		rec.GoroutinesEnd = runtime.NumGoroutine()
+	}
+	rec.MaxRSS, _ = maxRSS()
 	r.finish(rec)
 	if ctx.Err() != nil {
 		rec.Interrupted = true
@@ -271,6 +279,19 @@ func (e *Engine) Run(ctx context.Context) (*Recording, error) {
 		rec.Reason = note
 	}
 	return rec, nil
+}
+
+// settledGoroutines is the process's goroutine count once it stops
+// falling: a session's Run has returned, but goroutines it woke to exit
+// (a reader unblocked by a close) may not have run their last line yet.
+// It waits at most 100 ms for the count to reach want.
+func settledGoroutines(want int) int {
+	n := runtime.NumGoroutine()
+	for i := 0; i < 100 && n > want; i++ {
+		time.Sleep(time.Millisecond)
+		n = runtime.NumGoroutine()
+	}
+	return n
 }
 
 // run is one Run's state.

@@ -28,6 +28,14 @@ type Recording struct {
 	// its latencies are suspect.
 	SelfCheck *Hist
 
+	// GoroutinesStart and GoroutinesEnd are the process's goroutines before
+	// the run started its first session and after every session returned:
+	// equal, give or take the caller's own, unless something leaked.
+	// MaxRSS is the process's peak resident memory (bytes; 0 when the
+	// platform does not say).
+	GoroutinesStart, GoroutinesEnd int
+	MaxRSS                         int64
+
 	// Outages are the largest episodes of lost connections (MaxOutages at
 	// most; Counters[Outages] counts them all).
 	Outages []Outage

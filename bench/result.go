@@ -63,6 +63,8 @@ type Result struct {
 	// SaturationP99 (on any host, after a merge): its latencies are suspect.
 	Saturated bool          `json:"saturated"`
 	SelfCheck *MetricResult `json:"self_check,omitempty"`
+	// Process is rtbench's own footprint during the run.
+	Process *ProcessResult `json:"process,omitempty"`
 
 	// Metrics holds only the metrics that have values, by Metric name.
 	Metrics map[string]MetricResult `json:"metrics"`
@@ -75,6 +77,16 @@ type Result struct {
 	// most, largest first; counters.outages counts them all). After a
 	// merge, each machine's view of one server restart is its own entry.
 	Outages []OutageResult `json:"outages,omitempty"`
+}
+
+// ProcessResult is the load generator's own footprint: a leak check
+// (goroutines before the first session and after the last returned) and its
+// peak memory. After a merge, goroutines are summed over the hosts and
+// max_rss_bytes is the largest.
+type ProcessResult struct {
+	GoroutinesStart int   `json:"goroutines_start"`
+	GoroutinesEnd   int   `json:"goroutines_end"`
+	MaxRSSBytes     int64 `json:"max_rss_bytes"`
 }
 
 // OutageResult is one Outage: times are wall-clock (UTC), so the outages of
@@ -255,6 +267,9 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 		if e != nil {
 			r.Errors[string(class)] = ErrorResult{Count: e.Count, Example: e.Example}
 		}
+	}
+	if rec.GoroutinesStart > 0 {
+		r.Process = &ProcessResult{GoroutinesStart: rec.GoroutinesStart, GoroutinesEnd: rec.GoroutinesEnd, MaxRSSBytes: rec.MaxRSS}
 	}
 	for _, o := range rec.Outages {
 		res := OutageResult{Start: utc(o.Start), Sessions: o.Sessions, Recovered: o.Recovered}
@@ -539,6 +554,9 @@ func (r *Result) validate() error {
 			return fmt.Errorf("field intervals[%d].t_s: %v is out of order or out of range", i, iv.TS)
 		}
 	}
+	if p := r.Process; p != nil && (p.GoroutinesStart < 0 || p.GoroutinesEnd < 0 || p.MaxRSSBytes < 0) {
+		return errors.New("field process: negative")
+	}
 	if len(r.Outages) > MaxOutages {
 		return fmt.Errorf("field outages: %d entries, at most %d are kept", len(r.Outages), MaxOutages)
 	}
@@ -672,6 +690,14 @@ func Merge(rs ...*Result) (*Result, error) {
 			out.Errors[class] = m
 		}
 		out.Outages = append(out.Outages, r.Outages...)
+		if p := r.Process; p != nil {
+			if out.Process == nil {
+				out.Process = &ProcessResult{}
+			}
+			out.Process.GoroutinesStart += p.GoroutinesStart
+			out.Process.GoroutinesEnd += p.GoroutinesEnd
+			out.Process.MaxRSSBytes = max(out.Process.MaxRSSBytes, p.MaxRSSBytes)
+		}
 	}
 	p := &out.Params
 	p.RatePerS, p.Ramp.SessionsPerS = round6(p.RatePerS), round6(p.Ramp.SessionsPerS)

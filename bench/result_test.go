@@ -74,6 +74,7 @@ func pushRecording(seed uint64, start time.Time, n int) *Recording {
 	down := start.Add(5 * time.Second)
 	rec.Hists[Reconnect].Record(1500 * time.Millisecond)
 	rec.Hists[Reconnect].Record(1900 * time.Millisecond)
+	rec.GoroutinesStart, rec.GoroutinesEnd, rec.MaxRSS = 12, 12, 40<<20
 	rec.Counters[Outages] = 2
 	rec.Counters[ReconnectsDelayed] = 1
 	rec.Outages = []Outage{

@@ -200,6 +200,12 @@ func runItems(r *bench.Result) []string {
 	if r.SelfCheck != nil {
 		items = append(items, "self-check p99 "+sig3(dur(r.SelfCheck.P99Ms)))
 	}
+	if p := r.Process; p != nil && p.MaxRSSBytes > 0 {
+		items = append(items, "peak RSS "+bytesText(float64(p.MaxRSSBytes)))
+	}
+	if p := r.Process; p != nil && p.GoroutinesEnd > p.GoroutinesStart {
+		items = append(items, fmt.Sprintf("goroutines %d before, %d after", p.GoroutinesStart, p.GoroutinesEnd))
+	}
 	return items
 }
 

@@ -37,7 +37,7 @@ func writeOutages(b *bytes.Buffer, r *bench.Result, width int, st loadStyles) {
 	for i, o := range r.Outages {
 		if i == shownOutages {
 			more := max(r.Counters[bench.Outages.String()], int64(len(r.Outages))) - shownOutages
-			fmt.Fprintln(b, st.dim.Render(cut(fmt.Sprintf("  … %s smaller (the result file keeps the %d largest)", plural64(more, "more"), bench.MaxOutages), width)))
+			fmt.Fprintln(b, st.dim.Render(cut(fmt.Sprintf("  … %s more, smaller (the result file keeps the %d largest)", count(more), bench.MaxOutages), width)))
 			break
 		}
 		line := fmt.Sprintf("+%s: %s lost, ", secs(o.Start.Sub(r.StartedAt).Seconds()), plural64(o.Sessions, "session"))

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Soak: hold N SSE sessions (1 event/s each) against `rtbench serve` for D
+# seconds while the server injects a fault into a small share of requests
+# (default: 2% of connections end mid-event after 30 events, so sessions
+# reconnect and resume with Last-Event-ID all along). It checks, and prints:
+#   - rtbench load's memory stays flat: no RSS sample after the first minute
+#     above the first minute's level (its highest sample from 30 s to 60 s)
+#     + 10 %;
+#   - its goroutines are back to their baseline at the end (the result's
+#     process.goroutines_start/end, taken by the engine);
+#   - no results are lost: the result file is written, every published event
+#     of the measured window arrived (lost 0), the reconnects are counted.
+# Exit 0 when all hold, 1 otherwise.
+#
+#   bash bench/scripts/soak.sh                     # N=10000 D=600
+#   N=500 D=90 bash bench/scripts/soak.sh          # a quick run
+#   FAULT='reset:20' FAULT_RATE=0.01 bash bench/scripts/soak.sh
+#
+# Loopback only, bounded in time (D + about 30 s). Needs about one file per
+# session in each of the two processes (this machine allows 20,000 each).
+set -euo pipefail
+N=${N:-10000}
+D=${D:-600}
+PORT=${PORT:-18095}
+FAULT=${FAULT:-close-mid-event:30}
+FAULT_RATE=${FAULT_RATE:-0.02}
+EVERY=${EVERY:-5}   # seconds between memory samples
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+[ "$D" -ge 90 ] || { echo "D must be at least 90 s: the first minute is the baseline" >&2; exit 2; }
+
+go build -o "$tmp/rtbench" .
+"$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 \
+  --fault "$FAULT" --fault-rate "$FAULT_RATE" --fault-seed 7 2>"$tmp/serve.log" &
+spid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+ramp=$(( N / 10 > 0 ? N / 10 : 1 ))   # reach N in about 10 s
+start=$(date +%s)
+"$tmp/rtbench" load -c "$N" --ramp "${ramp}/s" -d "${D}s" --reconnect-rate 1000/s \
+  "http://127.0.0.1:$PORT/sse?rate=1&retry=500ms" --out "$tmp/result.json" >"$tmp/report.txt" 2>"$tmp/load.log" &
+pid=$!
+: >"$tmp/rss.tsv"
+while kill -0 "$pid" 2>/dev/null; do
+  sleep "$EVERY"
+  t=$(( $(date +%s) - start ))
+  kill -0 "$pid" 2>/dev/null || break
+  printf '%s\t%s\t%s\n' "$t" "$(rss_kib "$pid")" "$(rss_kib "$spid")" >>"$tmp/rss.tsv"
+done
+code=0; wait "$pid" || code=$?
+echo "rtbench load exited $code"
+[ -s "$tmp/result.json" ] || { echo "FAIL: no result file"; tail -5 "$tmp/load.log"; exit 1; }
+sed -n '1,6p' "$tmp/report.txt"
+grep -A8 '^outages' "$tmp/report.txt" | head -9 || true
+
+python3 - "$tmp/result.json" "$tmp/rss.tsv" "$N" "$D" "$FAULT" "$FAULT_RATE" "$code" <<'PY'
+import json, sys
+path, tsv, n, d, fault, rate, code = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6], int(sys.argv[7])
+r = json.load(open(path))
+samples = [tuple(map(int, l.split('\t'))) for l in open(tsv) if l.strip()]
+first = [rss for t, rss, _ in samples if 30 <= t <= 60]
+later = [(t, rss) for t, rss, _ in samples if t > 60]
+level = max(first) if first else 0
+peak_t, peak = max(later, key=lambda x: x[1]) if later else (0, 0)
+last = later[-1][1] if later else 0
+srv = [s for _, _, s in samples]
+c, p = r["counters"], r.get("process") or {}
+errors = {k: v["count"] for k, v in r.get("errors", {}).items()}
+d_m = r["metrics"].get("delivery", {})
+rc = r["metrics"].get("reconnect", {})
+print(f"soak: {n} SSE sessions, {d}s, fault {fault!r} on {float(rate)*100:g}% of requests; exit {code}")
+print(f"  events {c['events']:,}, connects {c['connects']:,}, reconnects {c['reconnects']:,}, outages {c['outages']:,}, "
+      f"lost {c['lost']}, duplicates {c['duplicates']}, out_of_order {c['out_of_order']}; errors {errors}")
+print(f"  delivery p50 {d_m.get('p50_ms', 0):.2f} ms p99 {d_m.get('p99_ms', 0):.2f} ms max {d_m.get('max_ms', 0):.1f} ms; "
+      f"reconnect p50 {rc.get('p50_ms', 0):.0f} ms p99 {rc.get('p99_ms', 0):.0f} ms; saturated {r['saturated']}")
+print(f"  load RSS: first minute {level/1024:.1f} MiB; after it peak {peak/1024:.1f} MiB at {peak_t}s, last {last/1024:.1f} MiB "
+      f"({(peak/level - 1)*100 if level else 0:+.1f}% at the peak); server RSS {min(srv)/1024:.0f}–{max(srv)/1024:.0f} MiB")
+print(f"  goroutines: {p.get('goroutines_start')} before the first session, {p.get('goroutines_end')} after the last returned; "
+      f"peak RSS {p.get('max_rss_bytes', 0)/2**20:.1f} MiB")
+ok = True
+def check(cond, what):
+    global ok
+    print(("  PASS  " if cond else "  FAIL  ") + what)
+    ok = ok and cond
+check(code == 0, "rtbench load exited 0")
+check(level > 0 and peak <= level * 1.10, f"memory flat: every sample after 60 s ≤ first minute + 10% ({level*1.1/1024:.1f} MiB)")
+check(p.get("goroutines_end", 1 << 30) <= p.get("goroutines_start", 0) + 2, "goroutines back to the baseline (±2)")
+check(c["lost"] == 0, "no event lost across the reconnects (Last-Event-ID resume)")
+check(c["sessions_started"] >= n and c["events"] > 0.95 * n * (r["duration_s"] - 10), "results kept: every session started, ≥95% of the events a run this long publishes")
+sys.exit(0 if ok else 1)
+PY
