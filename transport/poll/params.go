@@ -21,7 +21,8 @@ func (e *paramError) Error() string {
 
 // checkQuery rejects a parameter the route does not know and one given more
 // than once. "_", the cache buster jQuery and others append, is accepted
-// everywhere and ignored.
+// everywhere and ignored, and so is "fault" (repeatable), which the mock's
+// fault injector reads before the request gets here.
 func checkQuery(q url.Values, accepted ...string) error {
 	keys := make([]string, 0, len(q))
 	for k := range q {
@@ -30,7 +31,7 @@ func checkQuery(q url.Values, accepted ...string) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		switch {
-		case k == "_":
+		case k == "_", k == "fault":
 		case !slices.Contains(accepted, k):
 			return fmt.Errorf("unknown query parameter %q; this route accepts %s", k, strings.Join(accepted, ", "))
 		case len(q[k]) > 1:

@@ -39,6 +39,10 @@ type ParserOptions struct {
 	// blank lines included, so a caller can reset an idle timer on any
 	// traffic that is not an event (": ping" keep-alives).
 	OnLine func()
+	// Raise names, in a LimitError's message, what a person changes to
+	// raise MaxLine and MaxEvent: a command sets its flag ("--max-event").
+	// Default: the option itself, ParserOptions.MaxLine or .MaxEvent.
+	Raise string
 }
 
 // Event is one dispatched event.
@@ -78,13 +82,21 @@ var (
 type LimitError struct {
 	What  string // "line" or "event"
 	Limit int    // the cap, in bytes
+	Raise string // what raises the cap (ParserOptions.Raise); "" names the option
 }
 
 func (e *LimitError) Error() string {
 	if e.What == "line" {
-		return "sse: line longer than " + strconv.Itoa(e.Limit) + " bytes (raise ParserOptions.MaxLine)"
+		return "sse: line longer than " + strconv.Itoa(e.Limit) + " bytes (raise " + orDefault(e.Raise, "ParserOptions.MaxLine") + ")"
 	}
-	return "sse: event data larger than " + strconv.Itoa(e.Limit) + " bytes (raise ParserOptions.MaxEvent)"
+	return "sse: event data larger than " + strconv.Itoa(e.Limit) + " bytes (raise " + orDefault(e.Raise, "ParserOptions.MaxEvent") + ")"
+}
+
+func orDefault(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
 }
 
 // Unwrap returns ErrLineTooLong or ErrEventTooLarge.
@@ -130,6 +142,7 @@ type Parser struct {
 	readSize int
 	now      func() time.Time
 	onLine   func()
+	raise    string
 
 	buf        []byte
 	start, end int   // buf[start:end] is buffered and not yet parsed
@@ -181,6 +194,7 @@ func NewParser(r io.Reader, opts ParserOptions) *Parser {
 		readSize: opts.ReadSize,
 		now:      opts.Now,
 		onLine:   opts.OnLine,
+		raise:    opts.Raise,
 	}
 }
 
@@ -260,7 +274,7 @@ func (p *Parser) Next() (Event, error) {
 			// Whatever follows a complete line came with the latest read.
 			p.lineAt = p.readAt
 			if n > p.maxLine {
-				return p.fail(&LimitError{What: "line", Limit: p.maxLine})
+				return p.fail(&LimitError{What: "line", Limit: p.maxLine, Raise: p.raise})
 			}
 			if ev, ok, err := p.parseLine(line, at, off); err != nil {
 				return p.fail(err)
@@ -269,7 +283,7 @@ func (p *Parser) Next() (Event, error) {
 			}
 		}
 		if p.end-p.start > p.maxLine {
-			return p.fail(&LimitError{What: "line", Limit: p.maxLine})
+			return p.fail(&LimitError{What: "line", Limit: p.maxLine, Raise: p.raise})
 		}
 		if p.rerr != nil {
 			return p.finish()
@@ -392,7 +406,7 @@ func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ev Event, ok b
 			n = fixedLen(value)
 		}
 		if len(p.data)+n > p.maxEvent {
-			return Event{}, false, &LimitError{What: "event", Limit: p.maxEvent}
+			return Event{}, false, &LimitError{What: "event", Limit: p.maxEvent, Raise: p.raise}
 		}
 		p.data = grow(p.data, n+1, p.maxEvent+1)
 		if valid {
