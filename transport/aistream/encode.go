@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 	"unicode/utf8"
@@ -33,6 +34,10 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any, example string) *re
 		if errors.As(err, new(*http.MaxBytesError)) {
 			return &requestError{status: http.StatusRequestEntityTooLarge,
 				msg: fmt.Sprintf("the request body is over the limit of %d bytes; send a smaller body", MaxBody)}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return &requestError{status: http.StatusRequestTimeout,
+				msg: "the request body did not arrive in time; send it at once, not a byte at a time"}
 		}
 		return badRequest("", "reading the request body failed: %v", err)
 	}

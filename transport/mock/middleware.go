@@ -2,10 +2,12 @@ package mock
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"path"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/rtbench/rtbench/transport"
 )
@@ -25,6 +27,57 @@ func writeJSON(w http.ResponseWriter, status int, v any) int {
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// bodyDeadline bounds the reading of a request body: the connection's read
+// deadline is set to timeout from the first byte of the handler, and taken
+// away again once the body is read to its end (or closed), so a response
+// streamed after it (an AI stream answering a POST) is not cut when the
+// deadline passes. Without it, a client that sends its headers in time and
+// then trickles the body would hold its handler for ever: http.Server has
+// no ReadTimeout here, since that would end every stream.
+type bodyDeadline struct {
+	timeout time.Duration
+	next    http.Handler
+}
+
+func (b bodyDeadline) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		b.next.ServeHTTP(w, r)
+		return
+	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(b.timeout)) == nil {
+		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
+	}
+	b.next.ServeHTTP(w, r)
+}
+
+// deadlineBody clears the connection's read deadline at the body's end.
+type deadlineBody struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	cleared bool
+}
+
+func (d *deadlineBody) Read(p []byte) (int, error) {
+	n, err := d.ReadCloser.Read(p)
+	if err == io.EOF {
+		d.clear()
+	}
+	return n, err
+}
+
+func (d *deadlineBody) Close() error {
+	d.clear()
+	return d.ReadCloser.Close()
+}
+
+func (d *deadlineBody) clear() {
+	if !d.cleared {
+		d.cleared = true
+		d.rc.SetReadDeadline(time.Time{})
+	}
 }
 
 // cors lets pages served from other origins use every endpoint. With no

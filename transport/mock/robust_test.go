@@ -23,6 +23,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/transporttest"
 	"github.com/rtbench/rtbench/transport/ws"
@@ -843,4 +844,74 @@ func TestSlowConsumers(t *testing.T) {
 			waitGoroutines(t, g0)
 		})
 	}
+}
+
+// TestSlowBody: headers in time, then a body trickled a byte every 50 ms
+// (slowloris on the body). Each route that reads a body answers 408 at
+// BodyTimeout with a one-line error instead of holding its handler, and an
+// AI stream whose body arrived in time streams on past the deadline.
+func TestSlowBody(t *testing.T) {
+	const timeout = 500 * time.Millisecond
+	_, base := start(t, Config{BodyTimeout: timeout, Tokens: aistream.Tokens{TTFT: 10 * time.Millisecond, TPS: 5}})
+	host := strings.TrimPrefix(base, "http://")
+	for _, path := range []string{"/api/publish", "/v1/chat/completions", "/v1/messages", "/api/chat"} {
+		t.Run(path, func(t *testing.T) {
+			t.Parallel()
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", path, host)
+			began := time.Now()
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				tick := time.NewTicker(50 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+						if _, err := c.Write([]byte(" ")); err != nil {
+							return
+						}
+					}
+				}
+			}()
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no answer to a trickled body: %v", err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			took := time.Since(began)
+			if resp.StatusCode != http.StatusRequestTimeout || bytes.Count(bytes.TrimSpace(b), []byte("\n")) != 0 || !bytes.Contains(b, []byte("did not arrive in time")) {
+				t.Errorf("answer %d %q, want 408 with a one-line error", resp.StatusCode, b)
+			}
+			if took < timeout || took > timeout+2*time.Second {
+				t.Errorf("answered after %v, want at the body timeout (%v)", took, timeout)
+			}
+		})
+	}
+	t.Run("a stream outlives the body deadline", func(t *testing.T) {
+		t.Parallel()
+		body := `{"model":"m","stream":true,"max_tokens":6,"messages":[{"role":"user","content":"hi"}]}`
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", base+"/v1/chat/completions", strings.NewReader(body))
+		began := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || !bytes.Contains(b, []byte("[DONE]")) {
+			t.Fatalf("stream cut (%v) after %v: %q", err, time.Since(began), b)
+		}
+		if took := time.Since(began); took < timeout {
+			t.Errorf("the stream took %v, want longer than the body timeout (%v) for this test to mean anything", took, timeout)
+		}
+	})
 }

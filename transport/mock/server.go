@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -27,6 +28,10 @@ const (
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultShutdownTimeout   = 5 * time.Second
 	DefaultMaxBody           = 1 << 20
+	// DefaultBodyTimeout bounds the reading of a request body: headers sent
+	// in time followed by a body trickled a byte at a time (slowloris on the
+	// body) are cut off here. 1 MiB in 30 s is 35 KB/s at the least.
+	DefaultBodyTimeout = 30 * time.Second
 )
 
 // Config shapes the mock server. The zero value serves every route with the
@@ -58,6 +63,7 @@ type Config struct {
 	Fault fault.Options
 
 	ReadHeaderTimeout time.Duration // default 5s (slowloris)
+	BodyTimeout       time.Duration // reading a request body; default 30s (slowloris on the body)
 	MaxHeaderBytes    int           // default 64 KiB
 	IdleTimeout       time.Duration // keep-alive idle; default 2m
 	ShutdownTimeout   time.Duration // for Close; default 5s
@@ -97,7 +103,8 @@ func New(cfg Config) *Server {
 	s.base, s.cancel = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	s.routes(mux)
-	var h http.Handler = fault.New(mux, cfg.Fault)
+	var h http.Handler = bodyDeadline{timeout: or(cfg.BodyTimeout, DefaultBodyTimeout), next: mux}
+	h = fault.New(h, cfg.Fault)
 	h = &limit{max: int64(cfg.MaxConns), stats: s.stats, next: h}
 	h = cors{patterns: cfg.Origins, next: h}
 	s.handler = s.track(h)
@@ -168,6 +175,10 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", DefaultMaxBody))
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			writeError(w, http.StatusRequestTimeout, "the request body did not arrive in time; send it at once, not a byte at a time")
 			return
 		}
 		writeError(w, http.StatusBadRequest, `body must be JSON like {"channel":"news","data":{"text":"hi"}}: `+err.Error())
