@@ -38,7 +38,7 @@ func (l *acceptLog) times() []time.Time {
 // TestLoadReconnectStorm: 1,000 SSE sessions whose server goes away for a
 // second and comes back. The sessions' reconnects are jittered and pass the
 // run's reconnect cap (--reconnect-rate 500/s, a burst of 50), so the
-// restarted server never sees more than the cap allows in any 200 ms, every
+// restarted server never sees more than the cap allows in any 500 ms, every
 // session is back, and the report shows the outage: 1,000 sessions lost,
 // the downtime (≥ the second the server was away) and the time until all
 // were back, and each session's time to reconnect.
@@ -92,13 +92,16 @@ func TestLoadReconnectStorm(t *testing.T) {
 	if got.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", got.code, got.stdout, got.stderr)
 	}
-	// The cap, seen from the server: no 200 ms window holds more accepts
-	// than 200 ms of tokens plus the burst (+ 10 for timer slack).
+	// The cap, seen from the server: no 500 ms window holds more accepts
+	// than 500 ms of tokens plus the burst, + 50: waiters whose slots passed
+	// while the process was starved of CPU (a -race run on 2 shared cores
+	// can stall 100 ms and more) go together. With --reconnect-rate 0 the
+	// jittered backoffs alone let 531 through within 500 ms in a trial.
 	at := accepts.times()
 	if len(at) < sessions {
 		t.Fatalf("the restarted server accepted %d connections, want all %d sessions back", len(at), sessions)
 	}
-	const window = 200 * time.Millisecond
+	const window = 500 * time.Millisecond
 	most := 0
 	for i := range at {
 		j := i
@@ -107,7 +110,7 @@ func TestLoadReconnectStorm(t *testing.T) {
 		}
 		most = max(most, j-i)
 	}
-	if limit := rate*int(window/time.Millisecond)/1000 + burst + 10; most > limit {
+	if limit := rate*int(window/time.Millisecond)/1000 + burst + 50; most > limit {
 		t.Errorf("%d connections accepted within %v, want ≤ %d (the reconnect cap)", most, window, limit)
 	}
 	spread := at[sessions-1].Sub(at[0])
