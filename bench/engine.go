@@ -177,6 +177,10 @@ type Engine struct {
 	// Progress, when set, is called about once a second, from one
 	// goroutine, with a snapshot of the run.
 	Progress func(Progress)
+	// ProgressDetail adds a ProgressDetail to each Progress: counters,
+	// errors by class and every metric's quantiles so far. It merges every
+	// shard's histograms once a second, so it is off unless asked for.
+	ProgressDetail bool
 }
 
 // Progress is a snapshot of a run in progress.
@@ -197,6 +201,8 @@ type Progress struct {
 	Headline    Metric
 	HeadlineP99 time.Duration
 	HeadlineOK  bool
+	// Detail is set when Engine.ProgressDetail is.
+	Detail *ProgressDetail
 }
 
 // Run runs the plan until its Duration or until ctx ends. It returns an
@@ -318,6 +324,8 @@ type run struct {
 	intervals []Interval
 	ivP99     [][numHeadline]time.Duration
 	scratch   [numHeadline]*Hist
+	// detailHists are detail's scratch histograms (tick goroutine).
+	detailHists [NumMetrics]*Hist
 }
 
 // sleepUntil waits until offset at of the run; false when ctx ended first.
@@ -603,6 +611,9 @@ func (r *run) progress(iv Interval) Progress {
 	}
 	if r.plan.Pacer != nil {
 		pr.Rate = r.plan.Pacer.Rate(elapsed)
+	}
+	if r.e.ProgressDetail {
+		pr.Detail = r.detail()
 	}
 	for i, m := range headline {
 		h := r.scratch[i]
