@@ -57,6 +57,10 @@ type Spec struct {
 	InvalidUTF8After int
 	Burst            int           // burst:N — hold events, send them N at a time (a buffering proxy)
 	BurstEvery       time.Duration // burst:DURATION — or all at once every DURATION
+	Gzip             bool          // gzip — Content-Encoding: gzip, each event flushed through the compressor
+	NoStream         bool          // no-stream[:N] — the whole response held, then sent with a Content-Length
+	NoStreamAfter    int           //   when the handler ends, or after N events (which then ends it)
+	BareHeaders      bool          // bare-headers — no Cache-Control and no X-Accel-Buffering
 
 	// AI streams.
 	EmptyDelta   bool // empty-delta — the first content delta is empty
@@ -206,6 +210,15 @@ func (s *Spec) add(item string) error {
 		} else {
 			s.BurstEvery, err = duration(args[0], usage)
 		}
+	case "gzip":
+		s.Gzip = true
+		err = want(0, "gzip")
+	case "no-stream":
+		s.NoStream = true
+		s.NoStreamAfter, err = optCount(args, "no-stream or no-stream:N (send the first N events as one finite body)")
+	case "bare-headers":
+		s.BareHeaders = true
+		err = want(0, "bare-headers")
 	case "empty-delta":
 		s.EmptyDelta = true
 		err = want(0, "empty-delta")
@@ -252,6 +265,7 @@ func (s *Spec) add(item string) error {
 var Names = []string{
 	"none", "status", "content-type", "delay", "reset", "slow-read",
 	"line", "bom", "stall", "close-mid-event", "oversized", "invalid-utf8", "burst",
+	"gzip", "no-stream", "bare-headers",
 	"empty-delta", "bad-json", "no-done", "ws-close", "no-pong",
 }
 
@@ -307,6 +321,10 @@ sent normally before the fault acts, default 0. A bad LIST is answered 400.
   oversized:BYTES             one event (WebSocket: one text message) of BYTES first
   invalid-utf8[:N]            after N events/messages, one carrying bytes FF FE
   burst:N | burst:DURATION    event streams: hold events, flush N at a time or every DURATION (a buffering proxy)
+  gzip                        event streams: Content-Encoding: gzip whatever the request accepts, flushed per event
+  no-stream[:N]               event streams: hold the response, send it whole with a Content-Length when it
+                              ends or after N events (give N or count= on endless routes such as /sse)
+  bare-headers                event streams: no Cache-Control and no X-Accel-Buffering headers
   empty-delta                 AI routes: an empty first content delta
   bad-json[:N]                AI routes: after N content chunks, a truncated JSON chunk
   no-done                     AI routes: no [DONE] / message_stop

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -338,5 +339,96 @@ func TestFaultRate(t *testing.T) {
 	}
 	if resp, _ := body(t, "GET", base+"/healthz", ""); resp.StatusCode != 200 {
 		t.Fatalf("/healthz got the default fault: %d", resp.StatusCode)
+	}
+}
+
+// TestFaultsEncodings: gzip, no-stream and bare-headers on every event-stream
+// route (the measurement stream, the tutorial stream, the AI routes), read
+// raw, as a client that did not ask for compression; and status:403 refusing
+// a WebSocket upgrade.
+func TestFaultsEncodings(t *testing.T) {
+	_, base := start(t, Config{Tokens: aistream.Tokens{TTFT: time.Millisecond, TPS: 10000, Length: 5}, StreamInterval: 5 * time.Millisecond})
+	raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	t.Cleanup(raw.CloseIdleConnections)
+	const openAI = `{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}`
+	routes := []struct{ method, path, body, end string }{
+		{"GET", stream3, "", "\n\n"},
+		{"GET", "/api/stream?x=1", "", "\n\n"}, // endless: no-stream needs its N
+		{"POST", "/v1/chat/completions?x=1", openAI, "data: [DONE]\n\n"},
+		{"POST", "/v1/messages?x=1", openAI, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"},
+		{"POST", "/api/chat?x=1", openAI, "data: [DONE]\n\n"},
+	}
+	for _, r := range routes {
+		for _, f := range []string{"gzip", "no-stream:3", "bare-headers"} {
+			t.Run(r.path+"&fault="+f, func(t *testing.T) {
+				if r.method == "POST" && f == "no-stream:3" {
+					f = "no-stream" // the whole answer, held
+				}
+				req, _ := http.NewRequestWithContext(t.Context(), r.method, base+r.path+"&fault="+f, strings.NewReader(r.body))
+				resp, err := raw.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				h := resp.Header
+				var b []byte
+				switch f {
+				case "gzip":
+					if h.Get("Content-Encoding") != "gzip" || resp.ContentLength != -1 {
+						t.Fatalf("headers %v, length %d", h, resp.ContentLength)
+					}
+					zr, err := gzip.NewReader(resp.Body)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r.path == "/api/stream?x=1" {
+						// Endless: the first event decodes as soon as it is flushed.
+						b = make([]byte, len("data: connected\n\n"))
+						_, err = io.ReadFull(zr, b)
+					} else {
+						b, err = io.ReadAll(zr)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				case "bare-headers":
+					if h.Get("Cache-Control") != "" || h.Get("X-Accel-Buffering") != "" || resp.ContentLength != -1 {
+						t.Fatalf("headers %v", h)
+					}
+					if r.path == "/api/stream?x=1" {
+						b = make([]byte, len("data: connected\n\n"))
+						_, err = io.ReadFull(resp.Body, b)
+					} else {
+						b, err = io.ReadAll(resp.Body)
+					}
+				default:
+					b, err = io.ReadAll(resp.Body)
+					if resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) != 0 {
+						t.Fatalf("no-stream: Content-Length %d, transfer %v, body %d bytes", resp.ContentLength, resp.TransferEncoding, len(b))
+					}
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.path == "/api/stream?x=1" && f != "no-stream:3" {
+					if string(b) != "data: connected\n\n" {
+						t.Fatalf("first event %q", b)
+					}
+					return
+				}
+				if !bytes.HasSuffix(b, []byte(r.end)) {
+					t.Fatalf("body does not end with %q: %q", r.end, b)
+				}
+				if f == "no-stream:3" && r.method == "GET" && bytes.Count(b, []byte("\n\n")) != 3 {
+					t.Fatalf("no-stream:3: %q, want 3 events", b)
+				}
+			})
+		}
+	}
+
+	ws := "ws" + strings.TrimPrefix(base, "http") + "/ws?fault=status:403"
+	_, resp, err := websocket.Dial(t.Context(), ws, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("upgrade with status:403: %v, response %v", err, resp)
 	}
 }

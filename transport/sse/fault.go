@@ -2,8 +2,12 @@ package sse
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/rtbench/rtbench/transport/fault"
@@ -18,6 +22,10 @@ var InvalidUTF8Event = []byte("data: invalid \xff\xfe utf-8\n\n")
 
 // oversizedChunk is written repeatedly to make an oversized event.
 var oversizedChunk = bytes.Repeat([]byte{'x'}, 32<<10)
+
+// MaxWholeBody bounds what the no-stream fault holds: past it, the response
+// held so far goes out as the whole body and the stream ends.
+const MaxWholeBody = 1 << 20
 
 // streamFault applies the event-stream faults of a fault.Spec to a Stream's
 // bytes. An event is a Send that carries a data line; retry lines and
@@ -35,29 +43,139 @@ type streamFault struct {
 	heldN int    // burst: events held back
 	last  time.Time
 	out   []byte // restyled bytes, reused
+
+	gz    *gzip.Writer  // gzip: the compressor, writing to wire or whole
+	wire  wireWriter    // gzip: the compressor's way to the wire
+	whole *bytes.Buffer // no-stream: the response held until its end
 }
 
 func newStreamFault(s *Stream, fw *fault.Writer) *streamFault {
 	f := &streamFault{spec: fw.Spec, ctx: fw.Context(), last: time.Now()}
-	if f.spec.Burst > 0 || f.spec.BurstEvery > 0 {
-		// What a buffering proxy holds goes out when the response ends.
+	sp := &f.spec
+	h := s.w.Header()
+	if sp.BareHeaders {
+		h.Del("Cache-Control")
+		h.Del("X-Accel-Buffering")
+	}
+	if sp.NoStream {
+		f.whole = new(bytes.Buffer)
+	}
+	if sp.Gzip {
+		h.Set("Content-Encoding", "gzip")
+		f.wire.s = s
+		// BestSpeed: the fault is the encoding, not the ratio, and its
+		// compressor is a tenth of the default level's memory.
+		var dst io.Writer = &f.wire
+		if f.whole != nil {
+			dst = f.whole
+		}
+		f.gz, _ = gzip.NewWriterLevel(dst, gzip.BestSpeed)
+	}
+	if sp.Burst > 0 || sp.BurstEvery > 0 || f.gz != nil || f.whole != nil {
+		// What a buffering proxy holds goes out when the response ends; a
+		// compressed stream gets its gzip trailer; a held response is sent.
 		fw.OnEnd(func() {
-			if !f.ended {
-				f.release(s, time.Now())
+			// A stream ended by a fault (close-mid-event) still sends what
+			// no-stream held.
+			if !f.ended || f.whole != nil {
+				f.end(s, time.Now())
 			}
 		})
 	}
 	return f
 }
 
+// end finishes the stream when the handler returns.
+func (f *streamFault) end(s *Stream, now time.Time) error {
+	if err := f.release(s, now); err != nil {
+		return err
+	}
+	if f.whole != nil {
+		return f.sendWhole(s, now)
+	}
+	if f.gz != nil {
+		if err := f.gz.Close(); err != nil {
+			return err
+		}
+		return s.flush()
+	}
+	return nil
+}
+
 // start writes what goes before any event: the byte-order marks.
 func (f *streamFault) start(s *Stream) error {
 	for range f.spec.BOM {
-		if _, err := s.w.Write([]byte("\uFEFF")); err != nil {
+		if err := s.write([]byte("\uFEFF"), time.Now(), false); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// encoded reports whether the stream's bytes go through the gzip or
+// no-stream faults rather than straight to the wire.
+func (f *streamFault) encoded() bool { return f.gz != nil || f.whole != nil }
+
+// wireWriter is the compressor's output: the stream's wire, under its write
+// deadline.
+type wireWriter struct {
+	s   *Stream
+	now time.Time
+}
+
+func (w *wireWriter) Write(p []byte) (int, error) {
+	if err := w.s.writeWire(p, w.now, false); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// encode writes p through the compressor (flushing it, and the wire, when
+// flush is set), or holds it for the whole response.
+func (f *streamFault) encode(s *Stream, p []byte, now time.Time, flush bool) error {
+	if f.whole != nil {
+		var err error
+		if f.gz != nil {
+			_, err = f.gz.Write(p)
+		} else {
+			f.whole.Write(p)
+		}
+		if err == nil && f.whole.Len() >= MaxWholeBody {
+			if err = f.sendWhole(s, now); err == nil {
+				err = ErrFaultEnded
+			}
+		}
+		return err
+	}
+	f.wire.now = now
+	if _, err := f.gz.Write(p); err != nil {
+		return err
+	}
+	if !flush {
+		return nil
+	}
+	if err := f.gz.Flush(); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+// sendWhole sends the response held by no-stream as one body with a
+// Content-Length, as a server that does not stream (or a proxy that
+// buffers whole responses) would, and ends the stream.
+func (f *streamFault) sendWhole(s *Stream, now time.Time) error {
+	f.ended = true
+	body := f.whole
+	f.whole = nil
+	if f.gz != nil {
+		if err := f.gz.Close(); err != nil {
+			return err
+		}
+		f.gz = nil
+	}
+	s.w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+	s.w.WriteHeader(http.StatusOK)
+	return s.writeWire(body.Bytes(), now, true)
 }
 
 func isEvent(p []byte) bool {
@@ -113,7 +231,15 @@ func (f *streamFault) send(s *Stream, p []byte, now time.Time) error {
 		}
 		f.events++
 	}
-	return f.emit(s, f.style(p), now, event)
+	err := f.emit(s, f.style(p), now, event)
+	if err == nil && event && f.whole != nil && sp.NoStreamAfter > 0 && f.events >= sp.NoStreamAfter {
+		if err = f.release(s, now); err == nil {
+			if err = f.sendWhole(s, now); err == nil {
+				err = ErrFaultEnded
+			}
+		}
+	}
+	return err
 }
 
 // stall holds the stream silent for StallFor, or until the client leaves.

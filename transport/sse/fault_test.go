@@ -2,9 +2,13 @@ package sse
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -161,4 +165,71 @@ func TestNoFaultStream(t *testing.T) {
 		t.Fatalf("%v allocs per Send", n)
 	}
 	_ = http.StatusOK
+}
+
+// gunzip decodes as much of a gzip stream as b holds: a stream flushed per
+// event decodes event by event.
+func gunzip(t *testing.T, b string) string {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(b))
+	if err != nil {
+		t.Fatalf("not gzip: %v", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("gunzip: %v", err)
+	}
+	return string(out)
+}
+
+// TestFaultEncodings: gzip, no-stream and bare-headers change the headers and
+// the encoding, never the events.
+func TestFaultEncodings(t *testing.T) {
+	_, plain := runFault(t, ticks)
+	events := strings.SplitAfter(plain, "\n\n")
+
+	log, got := runFault(t, ticks+"&fault=gzip")
+	h := log.Result().Header
+	if h.Get("Content-Encoding") != "gzip" || h.Get("Content-Length") != "" || h.Get("X-Accel-Buffering") != "no" {
+		t.Fatalf("gzip headers %v", h)
+	}
+	if g := gunzip(t, got); g != plain {
+		t.Fatalf("gzip body decodes to %q, want %q", g, plain)
+	}
+	// Each flush carries one more event, decodable at once: the compressor
+	// is flushed per event, so gzip alone does not buffer.
+	var sofar string
+	for i, f := range log.flushes {
+		sofar += f.b
+		if g, want := gunzip(t, sofar), strings.Join(events[:i+1], ""); g != want {
+			t.Fatalf("after flush %d: %q, want %q", i+1, g, want)
+		}
+	}
+
+	for _, tt := range []struct{ fault, want string }{
+		{"no-stream", plain},
+		{"no-stream:2", events[0] + events[1]},
+		{"no-stream,close-mid-event:1", events[0] + events[1][:len(events[1])/2]},
+	} {
+		log, got = runFault(t, ticks+"&fault="+tt.fault)
+		h = log.Result().Header
+		if got != tt.want || h.Get("Content-Length") != strconv.Itoa(len(tt.want)) || len(log.flushes) != 1 {
+			t.Fatalf("%s: Content-Length %q, %d flushes, body %q; want %d bytes in one: %q", tt.fault, h.Get("Content-Length"), len(log.flushes), got, len(tt.want), tt.want)
+		}
+		if log.flushes[0].at != time.Duration(strings.Count(tt.want, "id: "))*100*time.Millisecond { // ticks due at 100ms, 200ms …
+			t.Fatalf("%s: sent at %v, want with the last event held", tt.fault, log.flushes[0].at)
+		}
+	}
+
+	log, got = runFault(t, ticks+"&fault=gzip,no-stream")
+	h = log.Result().Header
+	if h.Get("Content-Length") != strconv.Itoa(len(got)) || h.Get("Content-Encoding") != "gzip" || gunzip(t, got) != plain {
+		t.Fatalf("gzip,no-stream: headers %v, body decodes to %q", h, gunzip(t, got))
+	}
+
+	log, got = runFault(t, ticks+"&fault=bare-headers")
+	h = log.Result().Header
+	if got != plain || h.Get("Cache-Control") != "" || h.Get("X-Accel-Buffering") != "" || h.Get("Content-Type") != ContentType {
+		t.Fatalf("bare-headers: headers %v, body %q", h, got)
+	}
 }

@@ -118,9 +118,15 @@ func NewStream(w http.ResponseWriter, timeout time.Duration) (*Stream, error) {
 	}
 	s := &Stream{w: w, rc: http.NewResponseController(w), timeout: timeout}
 	SetHeaders(w.Header())
-	w.WriteHeader(http.StatusOK)
 	if fw := fault.Of(w); fw != nil {
 		s.f = newStreamFault(s, fw)
+		if s.f.whole != nil {
+			// no-stream: the status and headers go out with the whole body.
+			return s, s.f.start(s)
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+	if s.f != nil {
 		if err := s.f.start(s); err != nil {
 			return nil, err
 		}
@@ -145,8 +151,18 @@ func (s *Stream) SendAt(p []byte, now time.Time) error {
 	return s.write(p, now, true)
 }
 
-// write writes p under the write deadline, and flushes it when flush is set.
+// write writes p, and flushes it when flush is set: on the wire, or through
+// the gzip and no-stream faults when they are injected.
 func (s *Stream) write(p []byte, now time.Time, flush bool) error {
+	if s.f != nil && s.f.encoded() {
+		return s.f.encode(s, p, now, flush)
+	}
+	return s.writeWire(p, now, flush)
+}
+
+// writeWire writes p under the write deadline, and flushes it when flush is
+// set.
+func (s *Stream) writeWire(p []byte, now time.Time, flush bool) error {
 	// A ResponseWriter without deadline support (httptest.ResponseRecorder)
 	// is fine: there is no socket to stall on.
 	if !s.noDeadline && s.deadline.Sub(now) < s.timeout/2 {

@@ -1,0 +1,98 @@
+package check
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+func TestFmtDur(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{850 * time.Microsecond, "850µs"},
+		{999_600 * time.Nanosecond, "1.00ms"},
+		{1234 * time.Microsecond, "1.23ms"},
+		{12_345 * time.Microsecond, "12.3ms"},
+		{99_960 * time.Microsecond, "100ms"},
+		{999_700 * time.Microsecond, "1.00s"},
+		{1_020 * time.Millisecond, "1.02s"},
+		{45_600 * time.Millisecond, "45.6s"},
+		{59_990 * time.Millisecond, "1m0s"},
+		{123 * time.Second, "2m3s"},
+		{-5 * time.Millisecond, "-5.00ms"},
+	}
+	for _, tt := range tests {
+		if got := fmtDur(tt.d); got != tt.want {
+			t.Errorf("fmtDur(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{5 * time.Second: "5s", 500 * time.Millisecond: "500ms", time.Minute: "1m", 90 * time.Second: "1m30s", time.Hour: "1h"} {
+		if got := fmtBound(d); got != want {
+			t.Errorf("fmtBound(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestBurstTracker: the burst definition, on arrivals and server stamps
+// given in milliseconds.
+func TestBurstTracker(t *testing.T) {
+	type ev struct{ at, srv int } // ms; srv < 0: no stamp
+	tests := []struct {
+		name   string
+		events []ev
+		judged int
+		worst  burst
+	}{
+		{"real time", []ev{{0, 0}, {100, 100}, {200, 200}, {300, 300}}, 4, burst{}},
+		{"three held then released", []ev{{300, 0}, {300, 100}, {301, 200}}, 3,
+			burst{Events: 3, Sent: 200 * time.Millisecond, Arrived: time.Millisecond}},
+		{"two together are not a burst", []ev{{100, 0}, {100, 100}, {200, 200}}, 3, burst{}},
+		{"a fast producer: stamps as close as arrivals", []ev{{0, 0}, {1, 1}, {2, 2}, {3, 3}}, 4, burst{}},
+		{"coalesced by TCP: under the 50ms floor", []ev{{40, 0}, {40, 20}, {40, 40}}, 3, burst{}},
+		{"spread not 10x the arrivals", []ev{{0, 0}, {10, 30}, {19, 60}}, 3, burst{}},
+		{"the largest burst wins", []ev{{100, 0}, {100, 50}, {100, 100}, {500, 150}, {500, 200}, {500, 250}, {500, 300}}, 7,
+			burst{Events: 4, Sent: 150 * time.Millisecond}},
+		{"a window longer than 20ms is two runs", []ev{{0, 0}, {15, 100}, {30, 200}}, 3, burst{}},
+		{"unstamped events are not judged", []ev{{0, -1}, {0, -1}, {0, -1}}, 0, burst{}},
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b burstTracker
+			for _, e := range tt.events {
+				var st transport.Stamp
+				if e.srv >= 0 {
+					st = transport.Stamp{SentNS: t0.Add(time.Duration(e.srv) * time.Millisecond).UnixNano(), HasSent: true}
+				}
+				b.add(t0.Add(time.Duration(e.at)*time.Millisecond), st)
+			}
+			if b.judged != tt.judged || b.worst != tt.worst {
+				t.Fatalf("judged %d, worst %+v; want %d, %+v", b.judged, b.worst, tt.judged, tt.worst)
+			}
+		})
+	}
+	// A burst never spans a reconnect.
+	var b burstTracker
+	st := func(ms int) transport.Stamp {
+		return transport.Stamp{SchedNS: t0.Add(time.Duration(ms) * time.Millisecond).UnixNano(), HasSched: true}
+	}
+	b.add(t0, st(0))
+	b.add(t0, st(100))
+	b.newConnection()
+	b.add(t0, st(200))
+	if b.worst.Events != 0 {
+		t.Fatalf("burst across a reconnect: %+v", b.worst)
+	}
+	// ts in milliseconds counts as a stamp too.
+	b = burstTracker{}
+	for i := range 3 {
+		b.add(t0, transport.Stamp{TS: t0.UnixMilli() + int64(100*i), HasTS: true})
+	}
+	if b.worst.Events != 3 {
+		t.Fatalf("ts stamps: %+v", b.worst)
+	}
+}
