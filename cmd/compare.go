@@ -138,17 +138,12 @@ func (o *CompareOptions) validate() error {
 	}
 	if o.Target != "" {
 		u, err := url.Parse(o.Target)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || checkHostPort(o.Target) != nil {
 			return UsageError("--target %q: want a base URL such as http://127.0.0.1:8080", o.Target)
 		}
 		o.Target = strings.TrimRight(o.Target, "/")
 	}
-	if o.HTML != "" {
-		if st, err := os.Stat(o.HTML); err == nil && st.IsDir() {
-			return UsageError("--html %s is a directory; give a file name such as compare.html", o.HTML)
-		}
-	}
-	return nil
+	return checkOutFile("--html", o.HTML, "compare.html")
 }
 
 func (o *CompareOptions) want(p string) bool { return slices.Contains(o.Patterns, p) }
@@ -218,6 +213,9 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 func (o *CompareOptions) target(ctx context.Context) (base string, pub bench.Publisher, embedded bool, stop func(), err error) {
 	if o.Target != "" {
 		hc := transport.NewHTTPClient(transport.HTTPOptions{})
+		if err := reachable(ctx, hc, o.Target); err != nil {
+			return "", nil, false, nil, listenError(err, o.Target)
+		}
 		return o.Target, httpPublisher(hc, o.Target+"/api/publish"), false, hc.CloseIdleConnections, nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

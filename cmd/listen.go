@@ -2,11 +2,15 @@ package cmd
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +32,7 @@ type ListenOptions struct {
 	Count       int
 	Timeout     time.Duration
 	IdleTimeout time.Duration
+	TTFBTimeout time.Duration
 	JSON        bool
 	Full        bool
 	Quiet       bool
@@ -40,6 +45,7 @@ type ListenOptions struct {
 	ReadLimit    int64
 	Compress     bool
 	PingInterval time.Duration
+	PingTimeout  time.Duration
 	Strict       bool
 
 	Interval time.Duration
@@ -104,6 +110,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.IntVarP(&o.Count, "count", "n", 0, "stop after this many events (0 = no limit)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop after this long; with -n, not reaching the count is a failure (exit 1)")
 	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long (no event, comment or ping) as broken")
+	f.DurationVar(&o.TTFBTimeout, "ttfb-timeout", transport.DefaultTTFBTimeout, "longest wait for response headers (ttfb_timeout)")
 	f.BoolVar(&o.JSON, "json", false, "one JSON object per event on stdout")
 	f.BoolVar(&o.Full, "full", false, "print long data whole instead of cutting it to the terminal width")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no notices and no summary on stderr")
@@ -114,6 +121,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.Int64Var(&o.ReadLimit, "read-limit", ws.DefaultReadLimit, "WebSocket: largest message in bytes (bigger closes with 1009)")
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
 	f.DurationVar(&o.PingInterval, "ping-interval", 0, "WebSocket: send a ping this often and report its round trip (0 = off)")
+	f.DurationVar(&o.PingTimeout, "ping-timeout", ws.DefaultPingTimeout, "WebSocket: wait this long for each pong; two missed in a row are ping_timeout")
 	f.BoolVar(&o.Strict, "strict", false, "WebSocket: close with 1007 on invalid UTF-8 in a text message")
 	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between requests")
 	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll, asking the server to hold each request this long (?wait=)")
@@ -125,10 +133,13 @@ func (o *ListenOptions) validate() error {
 	if err := o.TargetOptions.validate(); err != nil {
 		return err
 	}
+	if strings.ContainsAny(o.LastID, "\r\n\x00") {
+		return UsageError("--last-event-id %q: an event id cannot hold a newline or NUL", o.LastID)
+	}
 	if o.Count < 0 {
 		return UsageError("--count %d: want 0 (no limit) or more", o.Count)
 	}
-	for name, d := range map[string]time.Duration{"--timeout": o.Timeout, "--idle-timeout": o.IdleTimeout, "--ping-interval": o.PingInterval, "--long-poll": o.LongPoll} {
+	for name, d := range map[string]time.Duration{"--timeout": o.Timeout, "--idle-timeout": o.IdleTimeout, "--ping-interval": o.PingInterval, "--long-poll": o.LongPoll, "--ttfb-timeout": o.TTFBTimeout, "--ping-timeout": o.PingTimeout} {
 		if d < 0 {
 			return UsageError("%s %v: want a positive duration", name, d)
 		}
@@ -205,9 +216,9 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 		Notices: env.ErrTTY, Quiet: o.Quiet, Start: start,
 	})
 	tally := &transport.Tally{Start: start}
-	obs := transport.Tee{tally, printer, &stopper{count: o.Count, until: o.until, cancel: cancel}}
+	obs := &downgradeOnce{Observer: transport.Tee{tally, printer, &stopper{count: o.Count, until: o.until, cancel: cancel}}}
 
-	client := transport.NewHTTPClient(transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, Warn: printer.Error})
+	client := transport.NewHTTPClient(transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, TTFBTimeout: o.TTFBTimeout, Warn: obs.Error})
 	req := o.request()
 
 	pattern, opened, once, err := pickPattern(ctx, client, req, o.Mode)
@@ -223,28 +234,84 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	return listenExit(parent, ctx, runErr, tally, o)
 }
 
-// pickPattern detects (or takes from --mode) the pattern.
+// downgradeOnce passes on the first redirect_downgrade warning of a listen
+// and drops the others: the HTTP client's redirect check and the SSE client
+// both see the same https → http redirect, on every connection.
+type downgradeOnce struct {
+	transport.Observer
+	shown atomic.Bool
+}
+
+func (d *downgradeOnce) Error(e *transport.Error) {
+	if e.Class == transport.ClassDowngrade && !e.Fatal && d.shown.Swap(true) {
+		return
+	}
+	d.Observer.Error(e)
+}
+
+// pickPattern detects (or takes from --mode) the pattern. When that sends
+// no request (a forced mode, a WebSocket URL), a TCP connection checks that
+// the target can be reached, so an unreachable one fails here, as with
+// detection, and not as endless reconnects or a run of failed sessions.
 func pickPattern(ctx context.Context, c *http.Client, req transport.Request, mode string) (transport.Pattern, *transport.Opened, bool, error) {
+	var p transport.Pattern
 	switch mode {
 	case "sse":
-		return transport.SSE, nil, false, nil
+		p = transport.SSE
 	case "ws":
-		return transport.WS, nil, false, nil
+		p = transport.WS
 	case "poll":
-		return transport.Poll, nil, false, nil
+		p = transport.Poll
 	case "ai":
-		return transport.AIStream, nil, false, nil
+		p = transport.AIStream
+	default:
+		res, err := detect.Detect(ctx, c, req)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if res.Opened != nil {
+			return res.Pattern, res.Opened, res.Once, nil
+		}
+		p = res.Pattern
 	}
-	res, err := detect.Detect(ctx, c, req)
-	if err != nil {
+	if err := reachable(ctx, c, req.URL); err != nil {
 		return 0, nil, false, err
 	}
-	return res.Pattern, res.Opened, res.Once, nil
+	return p, nil, false, nil
+}
+
+// reachable opens (and closes) a TCP connection to the URL's host and port,
+// and returns a classified *transport.Error when it cannot. Through a proxy
+// it checks nothing: the session finds out.
+func reachable(ctx context.Context, c *http.Client, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	probe := *u
+	port := u.Port()
+	switch u.Scheme {
+	case "wss", "https":
+		probe.Scheme, port = "https", cmp.Or(port, "443")
+	default:
+		probe.Scheme, port = "http", cmp.Or(port, "80")
+	}
+	if tr, ok := c.Transport.(*http.Transport); ok && tr.Proxy != nil {
+		if p, err := tr.Proxy(&http.Request{URL: &probe}); err != nil || p != nil {
+			return nil
+		}
+	}
+	probe.Host = net.JoinHostPort(u.Hostname(), port)
+	nc, err := transport.DialTimed(ctx, &probe, nil, 0, new(transport.Connect))
+	if err != nil {
+		return transport.AsError(err)
+	}
+	return nc.Close()
 }
 
 func newSession(env *Env, o *ListenOptions, p transport.Pattern, c *http.Client, req transport.Request, opened *transport.Opened, once bool) transport.Session {
 	rc := transport.Reconnect{Policy: o.policy}
-	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent}
+	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent, Raise: "--max-event"}
 	switch p {
 	case transport.SSE:
 		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, LastEventID: o.LastID, First: opened}
@@ -253,7 +320,7 @@ func newSession(env *Env, o *ListenOptions, p transport.Pattern, c *http.Client,
 	case transport.WS:
 		return &ws.Client{
 			URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
-			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval,
+			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout,
 			Strict: o.Strict, Outbox: outbox(env, o.Send), Reconnect: rc,
 		}
 	}
@@ -300,8 +367,12 @@ func outbox(env *Env, send []string) <-chan ws.Outgoing {
 func listenError(err error, url string) error {
 	var te *transport.Error
 	if errors.As(err, &te) {
+		advice := ""
+		if a := transport.Advice(te.Class); a != "" {
+			advice = ": " + a
+		}
 		if te.Class.Unreachable() {
-			return UnreachableError(fmt.Errorf("cannot reach %s: %v (%s)", url, te.Err, te.Class))
+			return UnreachableError(fmt.Errorf("cannot reach %s: %v (%s)%s", url, te.Err, te.Class, advice))
 		}
 		if te.Class == transport.ClassCanceled {
 			return errInterrupted
@@ -310,7 +381,7 @@ func listenError(err error, url string) error {
 		if !strings.Contains(msg, url) {
 			msg = url + ": " + msg
 		}
-		return FailedError(fmt.Errorf("%s (%s)", msg, te.Class))
+		return FailedError(fmt.Errorf("%s (%s)%s", msg, te.Class, advice))
 	}
 	return err
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -45,11 +44,15 @@ type LoadOptions struct {
 	ReadLimit    int64
 	Subprotocols []string
 	PingInterval time.Duration
+	PingTimeout  time.Duration
 	SendRate     rateValue
 	SendSize     int
 
 	ReconnectRate rateValue
 	gate          *bench.Gate
+
+	Prometheus            string // serve the live run's metrics on this address
+	PrometheusAllowRemote bool
 
 	thresholds []*bench.Threshold
 	sources    []net.IP
@@ -127,8 +130,11 @@ result is still printed and saved).`,
 	f.Int64Var(&o.ReadLimit, "read-limit", ws.DefaultReadLimit, "WebSocket: largest message in bytes")
 	f.StringArrayVar(&o.Subprotocols, "subprotocol", nil, "WebSocket subprotocol to offer (repeatable)")
 	f.DurationVar(&o.PingInterval, "ping-interval", 0, "WebSocket: ping this often and record the round trip (0 = off)")
+	f.DurationVar(&o.PingTimeout, "ping-timeout", ws.DefaultPingTimeout, "WebSocket: wait this long for each pong; two missed in a row are ping_timeout")
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
+	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
+	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
 	return c
 }
 
@@ -156,6 +162,17 @@ func (o *LoadOptions) validate() error {
 	case o.SendSize < 0 || o.SendSize > 1<<20:
 		return UsageError("--send-size %d: want 0 to 1 MiB", o.SendSize)
 	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--idle-timeout", o.IdleTimeout}, {"--ttfb-timeout", o.TTFBTimeout}, {"--ping-interval", o.PingInterval}, {"--ping-timeout", o.PingTimeout}, {"--long-poll", o.LongPoll}} {
+		if d.v < 0 {
+			return UsageError("%s %v: want 0 (the default) or a positive duration", d.flag, d.v)
+		}
+	}
+	if err := o.validatePrometheus(); err != nil {
+		return err
+	}
 	for _, s := range o.Thresholds {
 		t, err := bench.ParseThreshold(s)
 		if err != nil {
@@ -177,12 +194,7 @@ func (o *LoadOptions) validate() error {
 		}
 		o.gate = g
 	}
-	if o.Out != "" {
-		if st, err := os.Stat(o.Out); err == nil && st.IsDir() {
-			return UsageError("--out %s is a directory; give a file name such as result.json", o.Out)
-		}
-	}
-	return nil
+	return checkOutFile("--out", o.Out, "result.json")
 }
 
 func (o *LoadOptions) plan() bench.Plan {
@@ -209,11 +221,16 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		for _, st := range o.Stages.stages {
 			held = max(held, int(st.Target))
 		}
-		if err := bench.CheckFiles(held); err != nil {
-			return UsageError("%v", err)
-		}
-		if err := bench.CheckPorts(held, max(len(o.sources), 1), 1); err != nil {
-			return UsageError("%v", err)
+		// Both checks, so that one run says everything in the way.
+		files := bench.CheckFiles(held)
+		ports := bench.CheckPorts(held, max(len(o.sources), 1), 1)
+		switch {
+		case files != nil && ports != nil:
+			return UsageError("%v; and %s", files, strings.TrimPrefix(ports.Error(), bench.ErrPreflight.Error()+": "))
+		case files != nil:
+			return UsageError("%v", files)
+		case ports != nil:
+			return UsageError("%v", ports)
 		}
 	}
 
@@ -240,7 +257,17 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		progress = report.NewProgress(env.ErrOut, report.ProgressOptions{Total: o.Duration, Width: env.Width, Color: !env.NoColor()})
 		e.Progress = progress.Update
 	}
+	stopMetrics := func() {}
+	if o.Prometheus != "" {
+		live := report.NewLiveMetrics(report.LiveInfo{Version: env.Version, Pattern: pattern.String()})
+		if stopMetrics, err = servePrometheus(env, o.Prometheus, live.Handler()); err != nil {
+			return err
+		}
+		e.ProgressDetail = true
+		e.Progress = func(p bench.Progress) { progress.Update(p); live.Update(p) }
+	}
 	rec, err := e.Run(parent)
+	stopMetrics()
 	if progress != nil {
 		progress.Done()
 	}
@@ -349,13 +376,13 @@ func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean leanPath
 	if o.gate != nil {
 		rc.Gate = o.gate.Wait
 	}
-	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent}
+	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent, Raise: "--max-event"}
 	switch p {
 	case transport.SSE:
 		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, Lean: lean.sse}
 	case transport.WS:
 		wc := &ws.Client{URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
-			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, Reconnect: rc, SendSize: o.SendSize, Lean: lean.ws}
+			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, Reconnect: rc, SendSize: o.SendSize, Lean: lean.ws}
 		if o.SendRate.perSecond > 0 {
 			wc.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
 		}
@@ -403,6 +430,7 @@ func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params 
 	case transport.WS:
 		d["read_limit_bytes"] = fmt.Sprint(o.ReadLimit)
 		d["ping_interval"] = durOrOff(o.PingInterval)
+		d["ping_timeout"] = o.PingTimeout.String()
 		d["compression"] = "off"
 		d["subprotocols"] = strings.Join(o.Subprotocols, ",")
 		d["send_rate"] = o.SendRate.String()
@@ -421,4 +449,47 @@ func durOrOff(d time.Duration) string {
 		return "off"
 	}
 	return d.String()
+}
+
+func (o *LoadOptions) validatePrometheus() error {
+	if o.Prometheus == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(o.Prometheus)
+	if err != nil {
+		return UsageError("--prometheus %q: want host:port, such as 127.0.0.1:9464", o.Prometheus)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return UsageError("--prometheus %q: port %q is not a port number", o.Prometheus, port)
+	}
+	if !o.PrometheusAllowRemote && !isLoopback(host) {
+		return UsageError("--prometheus %q listens beyond this machine; add --prometheus-allow-remote to confirm, or use 127.0.0.1", o.Prometheus)
+	}
+	return nil
+}
+
+// servePrometheus serves h at http://addr/metrics and says where on
+// stderr; stop shuts the server down and waits for it.
+func servePrometheus(env *Env, addr string, h http.Handler) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, UsageError("--prometheus %s: %v", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	fmt.Fprintf(env.ErrOut, "rtbench: Prometheus metrics at http://%s/metrics until the run ends\n", ln.Addr())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+		<-done
+	}, nil
 }

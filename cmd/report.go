@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +46,12 @@ sample, not an average of p99s. Thresholds can be checked again on the (merged) 
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.Files = args
+			if err := checkOutFile("--out", o.Out, "merged.json"); err != nil {
+				return err
+			}
+			if err := checkOutFile("--html", o.HTML, "report.html"); err != nil {
+				return err
+			}
 			for _, s := range o.Thresholds {
 				t, err := bench.ParseThreshold(s)
 				if err != nil {
@@ -136,6 +144,29 @@ func writeHTML(path string, r *bench.Result, outcomes []bench.Outcome) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// checkOutFile checks, before any work is done, that path (the value of
+// flag) can be written as a file: not a directory, in a directory that
+// exists. example is a file name to suggest.
+func checkOutFile(flag, path, example string) error {
+	if path == "" {
+		return nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return UsageError("%s %s is a directory; give a file name such as %s", flag, path, example)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return UsageError("%s %s: the directory %s does not exist; create it first or save elsewhere", flag, path, dir)
+	case err != nil:
+		return UsageError("%s %s: %v", flag, path, errors.Unwrap(err))
+	case !st.IsDir():
+		return UsageError("%s %s: %s is not a directory", flag, path, dir)
+	}
+	return nil
 }
 
 func dirOf(path string) string {

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -33,6 +35,7 @@ func Main(build BuildInfo, args []string) int {
 // Run executes the command line in env and returns the exit code; errors are
 // printed on env.ErrOut as one line.
 func Run(ctx context.Context, env *Env, build BuildInfo, args []string) int {
+	build = build.withModuleInfo(debug.ReadBuildInfo)
 	env.Version = versionString(build)
 	root := NewRootCmd(env, build)
 	root.SetArgs(args)
@@ -52,11 +55,14 @@ func oneLine(s string) string {
 func signalContext(env *Env) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
+	// done ends the watcher when the command returns; ctx cannot, since the
+	// first signal cancels it and the watcher must still see the second.
+	done := make(chan struct{})
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		select {
 		case <-sigs:
-		case <-ctx.Done():
+		case <-done:
 			return
 		}
 		cancel()
@@ -64,13 +70,14 @@ func signalContext(env *Env) (context.Context, func()) {
 		case <-sigs:
 			fmt.Fprintln(env.ErrOut, "rtbench: second signal, exiting now")
 			os.Exit(ExitInterrupted)
-		case <-ctx.Done():
+		case <-done:
 		}
 	}()
-	return ctx, func() {
+	return ctx, sync.OnceFunc(func() {
 		signal.Stop(sigs)
+		close(done)
 		cancel()
-	}
+	})
 }
 
 // NewRootCmd builds the command tree.
@@ -104,12 +111,52 @@ Exit codes: 0 ok, 1 a check or threshold failed, 2 usage or configuration error,
 		return UsageError("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(NewCmdServe(env, nil), NewCmdListen(env, nil), NewCmdLoad(env, nil), NewCmdReport(env, nil), NewCmdCompare(env, nil))
+	root.AddCommand(NewCmdCheck(env, nil))
+	root.AddCommand(NewCmdVersion(env, build, nil), newCmdGendocs(env, build))
+	root.SetHelpCommand(newHelpCmd())
+	// Cobra adds `completion` only when it executes; added here, its
+	// argument errors are usage errors like every other command's, and a
+	// shell it does not know is not answered with its help and exit 0.
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
 	// Argument errors from cobra (unknown command, wrong arg count) are usage
 	// errors too.
-	for _, c := range append(root.Commands(), root) {
-		wrapArgs(c)
-	}
+	wrapAllArgs(root)
 	return root
+}
+
+func wrapAllArgs(c *cobra.Command) {
+	wrapArgs(c)
+	for _, sub := range c.Commands() {
+		wrapAllArgs(sub)
+	}
+}
+
+// newHelpCmd replaces cobra's help command, which answers an unknown topic
+// with the usage and exit 0: here that is a usage error like any other.
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		ValidArgsFunction: func(c *cobra.Command, _ []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			var out []cobra.Completion
+			for _, sub := range c.Root().Commands() {
+				if sub.IsAvailableCommand() {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return UsageError("unknown help topic %q (see 'rtbench --help')", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
 }
 
 func wrapArgs(c *cobra.Command) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path"
 	"syscall"
 	"time"
 
@@ -108,6 +109,11 @@ func (o *ServeOptions) validate() error {
 	}
 	if !o.AllowRemote && !isLoopback(host) {
 		return UsageError("--addr %q listens beyond this machine; add --allow-remote to confirm, or use 127.0.0.1", o.Addr)
+	}
+	for _, p := range o.Mock.Origins {
+		if _, err := path.Match(p, ""); err != nil {
+			return UsageError("--origins %q: %v; want host patterns such as 'localhost:*,*.example.com'", p, err)
+		}
 	}
 	if o.Mock.MaxConns < 0 {
 		return UsageError("--max-conns %d: want 0 (no cap) or more", o.Mock.MaxConns)

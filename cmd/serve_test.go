@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,15 @@ import (
 	"github.com/rtbench/rtbench/transport/fault"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests, checking for leaked goroutines; or, when
+// procStart re-executes the test binary (procEnvVar set), it is rtbench
+// itself, so tests can send real signals and set real rlimits.
+func TestMain(m *testing.M) {
+	if os.Getenv(procEnvVar) == "1" {
+		os.Exit(procMain(os.Args[1:]))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // runCmd runs rtbench with args in a test Env and returns the exit code and
 // both outputs.

@@ -2,9 +2,13 @@ package cmd
 
 import (
 	"crypto/x509"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -52,6 +56,12 @@ func (t *TargetOptions) validate() error {
 	if _, err := detect.Scheme(t.URL); err != nil {
 		return UsageError("%v", err)
 	}
+	if err := checkHostPort(t.URL); err != nil {
+		return UsageError("%v", err)
+	}
+	if t.Method != "" && !isToken(t.Method) {
+		return UsageError("-X %q: want an HTTP method such as GET or POST", t.Method)
+	}
 	switch t.Mode {
 	case "", "sse", "ws", "poll", "ai":
 	default:
@@ -65,8 +75,11 @@ func (t *TargetOptions) validate() error {
 	for _, h := range t.Headers {
 		name, value, ok := strings.Cut(h, ":")
 		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+		if !ok || !isToken(name) {
 			return UsageError("-H %q: want 'Name: value'", h)
+		}
+		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return UsageError("-H %q: the value holds a control character (a newline?); give one line per header", h)
 		}
 		t.header.Add(name, strings.TrimSpace(value))
 	}
@@ -79,6 +92,9 @@ func (t *TargetOptions) validate() error {
 			t.Body = b
 		} else {
 			t.Body = []byte(t.Data)
+		}
+		if t.Mode == "ai" && !json.Valid(t.Body) {
+			return UsageError("%s: the body is not valid JSON; an AI stream takes a JSON request such as '{\"model\":\"m\",\"stream\":true,\"messages\":[...]}'", t.dataFlag)
 		}
 	}
 	if t.CACert != "" {
@@ -95,6 +111,32 @@ func (t *TargetOptions) validate() error {
 		}
 	}
 	return nil
+}
+
+// checkHostPort checks what url.Parse lets through: a URL needs a host, and
+// a port, when it has one, from 1 to 65535.
+func checkHostPort(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("URL %q: %v", raw, err)
+	}
+	if u.Hostname() == "" {
+		return fmt.Errorf("URL %q has no host: write it as %s://HOST[:PORT]/PATH", raw, u.Scheme)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("URL %q: port %s is out of range; want 1 to 65535", raw, p)
+		}
+	}
+	return nil
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110 §5.6.2), as a method
+// or a header name must be.
+func isToken(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return r >= 0x7f || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+	})
 }
 
 // request is what every session sends.

@@ -588,6 +588,13 @@ func writeErrors(b *bytes.Buffer, r *bench.Result, width int, st loadStyles) {
 			fmt.Fprintln(b, "  "+st.dim.Render(l))
 		}
 	}
+	for _, c := range classes {
+		if a := transport.Advice(transport.Class(c)); a != "" {
+			for _, l := range wrap(c+": "+a+".", width-2) {
+				fmt.Fprintln(b, "  "+l)
+			}
+		}
+	}
 }
 
 // writeThresholds writes one PASS or FAIL line per outcome with the value

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"syscall"
 )
@@ -118,7 +119,9 @@ func Classify(err error) Class {
 			return ClassTLSExpired
 		}
 		return ClassTLS
-	case errors.As(err, &recordErr):
+	case errors.As(err, &recordErr), errors.Is(err, http.ErrSchemeMismatch):
+		// net/http turns a RecordHeaderError that reads "HTTP/" into
+		// ErrSchemeMismatch: plain HTTP on an https URL either way.
 		return ClassTLSRecord
 	case errors.As(err, &tlsVerify), errors.As(err, &tlsAlert):
 		return ClassTLS
@@ -149,6 +152,20 @@ func Classify(err error) Class {
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// Advice says what to do about a class whose cause is on the machine that
+// runs rtbench rather than on the target; empty for the others.
+func Advice(c Class) string {
+	switch c {
+	case ClassAddrNotAvail:
+		return "the local ephemeral ports ran out (or the source address is not this host's): reuse connections (keep-alive) " +
+			"instead of opening one per request, spread connections over more source addresses with --source-ips, " +
+			"or widen net.ipv4.ip_local_port_range"
+	case ClassEMFILE:
+		return "the open-files limit was reached: raise it with `ulimit -n` (and the hard limit, `ulimit -Hn`), or lower -c"
+	}
+	return ""
 }
 
 // HTTPStatusClass is the class of an HTTP status a stream cannot use.

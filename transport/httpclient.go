@@ -106,7 +106,9 @@ func Do(c *http.Client, req *http.Request, conn *Connect) (*http.Response, error
 		ConnectDone:       func(string, string, error) { ph.set(func() { ph.tcp = time.Since(ph.tcpStart) }) },
 		TLSHandshakeStart: func() { ph.set(func() { ph.tlsStart = time.Now() }) },
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { ph.set(func() { ph.tls = time.Since(ph.tlsStart) }) },
-		GotConn:           func(i httptrace.GotConnInfo) { ph.set(func() { ph.reused = i.Reused }) },
+		// After a redirect the last request reuses the connection the
+		// first one dialled: that is a new connection all the same.
+		GotConn: func(i httptrace.GotConnInfo) { ph.set(func() { ph.reused = i.Reused && ph.tcpStart.IsZero() }) },
 		GotFirstResponseByte: func() {
 			ph.set(func() { ph.headers = time.Now() })
 		},

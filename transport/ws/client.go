@@ -662,6 +662,10 @@ func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
 			o.err = nil
 		default:
 			o.class, o.code = transport.ClassWSClose, cl.Code
+			// The code as a number: coder/websocket names it
+			// (StatusPolicyViolation), and one example message is all a
+			// load report keeps of a class.
+			o.err = fmt.Errorf("the server closed the connection with %d %q", ce.Code, ce.Reason)
 		}
 		return
 	}
@@ -769,7 +773,11 @@ func parseEcho(b []byte) (int64, bool) {
 	var n int64
 	i := 0
 	for ; i < len(b) && i < 19 && b[i] >= '0' && b[i] <= '9'; i++ {
-		n = n*10 + int64(b[i]-'0')
+		d := int64(b[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false // not a time this client sent
+		}
+		n = n*10 + d
 	}
 	return n, i > 0
 }
@@ -840,8 +848,8 @@ func (cn *clientConn) onPong(_ context.Context, payload []byte) {
 		return
 	}
 	seq, ok := parseSeq(payload)
-	if !ok || seq != cn.pingSeq.Load() {
-		return // unsolicited, or the answer to a ping given up on
+	if !ok || seq == 0 || seq != cn.pingSeq.Load() {
+		return // unsolicited (pings are numbered from 1), or the answer to a ping given up on
 	}
 	now := time.Now()
 	e := &cn.s.pong
