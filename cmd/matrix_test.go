@@ -11,7 +11,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -505,65 +504,6 @@ func matrixWSRaw(head func(key string) string, after func(c net.Conn, br *bufio.
 		}
 		after(c, brw.Reader)
 	})
-}
-
-// matrixFrame is one unmasked (server) WebSocket frame.
-func matrixFrame(fin bool, op byte, p []byte) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	b := []byte{b0}
-	switch {
-	case len(p) < 126:
-		b = append(b, byte(len(p)))
-	case len(p) <= 0xffff:
-		b = append(b, 126, byte(len(p)>>8), byte(len(p)))
-	default:
-		b = append(b, 127)
-		b = binary.BigEndian.AppendUint64(b, uint64(len(p)))
-	}
-	return append(b, p...)
-}
-
-// matrixReadFrame reads one (masked, client) WebSocket frame.
-func matrixReadFrame(r *bufio.Reader) (op byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var e [2]byte
-		if _, err := io.ReadFull(r, e[:]); err != nil {
-			return 0, nil, err
-		}
-		n = uint64(binary.BigEndian.Uint16(e[:]))
-	case 127:
-		var e [8]byte
-		if _, err := io.ReadFull(r, e[:]); err != nil {
-			return 0, nil, err
-		}
-		n = binary.BigEndian.Uint64(e[:])
-	}
-	if n > 1<<20 {
-		return 0, nil, fmt.Errorf("frame of %d bytes", n)
-	}
-	var mask [4]byte
-	if h[1]&0x80 != 0 {
-		if _, err := io.ReadFull(r, mask[:]); err != nil {
-			return 0, nil, err
-		}
-	}
-	payload = make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return 0, nil, err
-	}
-	for i := range payload {
-		payload[i] ^= mask[i%4]
-	}
-	return h[0] & 0x0f, payload, nil
 }
 
 // matrixPKI is a certificate authority of the test's own, for the TLS row.
@@ -1396,14 +1336,14 @@ func (m *matrix) rows24to32(t *testing.T) []matrixCase {
 		return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + matrixWSAccept(key) + "\r\n\r\n"
 	}, func(c net.Conn, br *bufio.Reader) {
 		first := fmt.Sprintf(`{"seq":1,"sched_ns":%d,`, time.Now().UnixNano())
-		if _, err := c.Write(matrixFrame(false, 0x1, []byte(first))); err != nil {
+		if _, err := c.Write(transporttest.WSFrame(false, 0x1, []byte(first))); err != nil {
 			return
 		}
 		<-time.After(150 * time.Millisecond) // the fault: the message's fragments 150 ms apart
-		c.Write(matrixFrame(true, 0x9, []byte("matrix")))
-		c.Write(matrixFrame(true, 0x0, []byte(`"pad":"x"}`)))
+		c.Write(transporttest.WSFrame(true, 0x9, []byte("matrix")))
+		c.Write(transporttest.WSFrame(true, 0x0, []byte(`"pad":"x"}`)))
 		for {
-			op, p, err := matrixReadFrame(br)
+			op, p, err := transporttest.ReadWSClientFrame(br)
 			if err != nil {
 				return
 			}
@@ -1413,7 +1353,7 @@ func (m *matrix) rows24to32(t *testing.T) []matrixCase {
 					pongs.Add(1)
 				}
 			case 0x8:
-				c.Write(matrixFrame(true, 0x8, p))
+				c.Write(transporttest.WSFrame(true, 0x8, p))
 				return
 			}
 		}

@@ -6,7 +6,6 @@ package cmd
 // what the tests see.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha1"
@@ -14,7 +13,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +33,7 @@ import (
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/transporttest"
 	"github.com/rtbench/rtbench/transport/ws"
 )
 
@@ -346,7 +345,7 @@ func (s *procWS) serveSilent(w http.ResponseWriter, r *http.Request) {
 	var once sync.Once
 	defer once.Do(func() { close(closed) })
 	for {
-		op, payload, err := procReadFrame(brw.Reader)
+		op, payload, err := transporttest.ReadWSClientFrame(brw.Reader)
 		if err != nil {
 			return
 		}
@@ -359,46 +358,6 @@ func (s *procWS) serveSilent(w http.ResponseWriter, r *http.Request) {
 			once.Do(func() { close(closed) })
 		}
 	}
-}
-
-// procReadFrame reads one masked client frame (RFC 6455 §5.2).
-func procReadFrame(r *bufio.Reader) (op byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n = binary.BigEndian.Uint64(b[:])
-	}
-	if n > 1<<20 {
-		return 0, nil, fmt.Errorf("frame of %d bytes", n)
-	}
-	var mask [4]byte
-	if h[1]&0x80 != 0 {
-		if _, err := io.ReadFull(r, mask[:]); err != nil {
-			return 0, nil, err
-		}
-	}
-	payload = make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return 0, nil, err
-	}
-	for i := range payload {
-		payload[i] ^= mask[i%4]
-	}
-	return h[0] & 0x0f, payload, nil
 }
 
 // procPoll is a polling endpoint for the open-model tests: every request is

@@ -179,67 +179,12 @@ func rawServer(t testing.TB, accept, extra string, script func(ctx context.Conte
 	})
 }
 
-// frame is one unmasked (server) frame.
-func frame(fin bool, op byte, payload []byte) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	b := []byte{b0}
-	switch n := len(payload); {
-	case n <= 125:
-		b = append(b, byte(n))
-	case n <= 0xffff:
-		b = append(b, 126)
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b = append(b, 127)
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	return append(b, payload...)
-}
-
-func closeFrame(code int, reason string) []byte {
-	return frame(true, 0x8, append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...))
-}
-
-// readClientFrame reads one masked frame sent by the client.
-func readClientFrame(br *bufio.Reader) (op byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err = io.ReadFull(br, h[:]); err != nil {
-		return 0, nil, err
-	}
-	if h[1]&0x80 == 0 {
-		return 0, nil, errors.New("client frame not masked")
-	}
-	n := int64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var l [2]byte
-		if _, err = io.ReadFull(br, l[:]); err != nil {
-			return 0, nil, err
-		}
-		n = int64(binary.BigEndian.Uint16(l[:]))
-	case 127:
-		var l [8]byte
-		if _, err = io.ReadFull(br, l[:]); err != nil {
-			return 0, nil, err
-		}
-		n = int64(binary.BigEndian.Uint64(l[:]))
-	}
-	var key [4]byte
-	if _, err = io.ReadFull(br, key[:]); err != nil {
-		return 0, nil, err
-	}
-	payload = make([]byte, n)
-	if _, err = io.ReadFull(br, payload); err != nil {
-		return 0, nil, err
-	}
-	for i := range payload {
-		payload[i] ^= key[i%4]
-	}
-	return h[0] & 0x0f, payload, nil
-}
+// Raw frames for the tests' own servers (transporttest's helpers).
+var (
+	frame           = transporttest.WSFrame
+	closeFrame      = transporttest.WSCloseFrame
+	readClientFrame = transporttest.ReadWSClientFrame
+)
 
 // readClientClose reads client frames until a close frame and returns its
 // code (-1 when the connection ends first).
