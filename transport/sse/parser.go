@@ -113,12 +113,16 @@ const maxEmptyReads = 100
 
 // Interned strings (IDs and event types) are carved from chunks, so a stream
 // whose every event carries a new ID allocates once per chunk, not once per
-// event. The first chunk is small, because 10,000 held sessions of one event
-// a second would each keep a mostly empty 4 KiB block; each next chunk
-// doubles, up to arenaChunk. Longer values get a string of their own.
+// event. The first chunk is small and each next one doubles, up to
+// arenaChunk. A held session keeps its current chunk (and the one its last
+// ID points into) for as long as it lives, so arenaChunk is what a
+// long-lived session of ever-new IDs ends up holding: with 4 KiB chunks, a
+// 10-minute soak of 10,000 sessions saw the live heap climb 40 MiB as the
+// chunks doubled; at 512 bytes a 7-byte ID still allocates only once per ~70
+// events. Longer values get a string of their own.
 const (
 	arenaFirst  = 64
-	arenaChunk  = 4 << 10
+	arenaChunk  = 512
 	maxInterned = 256
 )
 
