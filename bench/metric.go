@@ -69,13 +69,14 @@ const (
 	ClockSkewNegative                // latencies that came out negative (clamped to 0)
 	Outages                          // episodes of lost connections (see Outage)
 	ReconnectsDelayed                // reconnects that waited for the run's reconnect rate cap (Gate)
+	TokensFromDeltas                 // AI requests whose stream had no usage: their tokens are the content deltas counted
 	NumCounters
 )
 
 var counterNames = [NumCounters]string{
 	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
 	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
-	"outages", "reconnects_delayed",
+	"outages", "reconnects_delayed", "tokens_from_deltas",
 }
 
 func (c Counter) String() string {

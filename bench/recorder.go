@@ -116,6 +116,9 @@ func (s *shard) addError(e *transport.Error) {
 		s.errors[e.Class] = ec
 	}
 	ec.Count++
+	if e.Code != 0 {
+		ec.addCodes(map[int]int64{e.Code: 1})
+	}
 }
 
 // shards are the run's shards and the round-robin assignment.
@@ -152,11 +155,13 @@ func (ss *shards) mergeInto(rec *Recording) {
 			rec.Counters[c] += n
 		}
 		for class, ec := range s.errors {
-			if have := rec.Errors[class]; have != nil {
-				have.Count += ec.Count
-			} else {
-				rec.Errors[class] = &ErrorCount{Count: ec.Count, Example: ec.Example}
+			have := rec.Errors[class]
+			if have == nil {
+				have = &ErrorCount{Example: ec.Example}
+				rec.Errors[class] = have
 			}
+			have.Count += ec.Count
+			have.addCodes(ec.Codes)
 		}
 		s.mu.Unlock()
 	}
@@ -594,6 +599,9 @@ func (r *Recorder) Exchange(x *transport.Exchange) {
 	ended := !x.End.IsZero()
 	if x.Format != "" || x.Chunks > 0 || x.Tokens > 0 || !x.First.IsZero() {
 		r.count(Tokens, int64(x.Tokens), measured)
+		if x.Tokens > 0 && !x.TokensFromUsage {
+			r.count(TokensFromDeltas, 1, measured)
+		}
 		if !x.First.IsZero() {
 			r.add(TTFT, x.First.Sub(intended), measured)
 		}

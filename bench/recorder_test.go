@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -255,7 +256,7 @@ func TestRecorderObservations(t *testing.T) {
 				event(token(recAt(120*msec), "lo")),
 				event(token(recAt(150*msec), " world")),
 				exchange(transport.Exchange{Format: "openai", Start: recT0, Headers: recAt(40 * msec), First: recAt(100 * msec),
-					End: recAt(210 * msec), Chunks: 3, Tokens: 5, Complete: true}),
+					End: recAt(210 * msec), Chunks: 3, Tokens: 5, TokensFromUsage: true, Complete: true}),
 			},
 			hists: map[Metric][]time.Duration{Connect: {40 * msec}, TTFB: {40 * msec}, FirstEvent: {100 * msec},
 				Gap: {20 * msec, 30 * msec}, ITLChunk: {20 * msec, 30 * msec},
@@ -267,7 +268,7 @@ func TestRecorderObservations(t *testing.T) {
 			name:     "AI stream of one token: no tpot",
 			steps:    []step{exchange(transport.Exchange{Format: "anthropic", Start: recT0, First: recAt(50 * msec), End: recAt(60 * msec), Tokens: 1})},
 			hists:    map[Metric][]time.Duration{TTFT: {50 * msec}, E2E: {60 * msec}},
-			counters: map[Counter]int64{Requests: 1, Tokens: 1},
+			counters: map[Counter]int64{Requests: 1, Tokens: 1, TokensFromDeltas: 1},
 			iv:       ivCounts{requests: 1},
 		},
 		{
@@ -346,7 +347,7 @@ func TestRecorderErrors(t *testing.T) {
 		{
 			name:     "errors counted per class with the first example",
 			reported: []*transport.Error{reset, {Class: transport.ClassReset, Err: errors.New("another reset")}},
-			want:     map[transport.Class]ErrorCount{transport.ClassReset: {2, "read: connection reset by peer"}},
+			want:     map[transport.Class]ErrorCount{transport.ClassReset: {Count: 2, Example: "read: connection reset by peer"}},
 		},
 		{
 			name:     "canceled is the engine stopping, not an error",
@@ -357,19 +358,19 @@ func TestRecorderErrors(t *testing.T) {
 			reported:   []*transport.Error{denied},
 			runErr:     denied,
 			wantFailed: true,
-			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {1, "401 Unauthorized"}},
+			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {Count: 1, Example: "401 Unauthorized", Codes: map[int]int64{401: 1}}},
 		},
 		{
 			name:       "a fatal error only returned is recorded",
 			runErr:     denied,
 			wantFailed: true,
-			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {1, "401 Unauthorized"}},
+			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {Count: 1, Example: "401 Unauthorized", Codes: map[int]int64{401: 1}}},
 		},
 		{
 			name:       "a plain error returned is classified",
 			runErr:     fmt.Errorf("dial: %w", errors.New("boom")),
 			wantFailed: true,
-			want:       map[transport.Class]ErrorCount{transport.ClassOther: {1, "dial: boom"}},
+			want:       map[transport.Class]ErrorCount{transport.ClassOther: {Count: 1, Example: "dial: boom"}},
 		},
 		{
 			name:    "an error returned after the engine cancelled is no failure",
@@ -381,7 +382,7 @@ func TestRecorderErrors(t *testing.T) {
 			reported:   []*transport.Error{denied},
 			stopped:    true,
 			wantFailed: true,
-			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {1, "401 Unauthorized"}},
+			want:       map[transport.Class]ErrorCount{transport.ClassHTTP4xx: {Count: 1, Example: "401 Unauthorized", Codes: map[int]int64{401: 1}}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -413,7 +414,7 @@ func TestRecorderErrors(t *testing.T) {
 				got[c] = *ec
 				n += ec.Count
 			}
-			if len(got) != len(tc.want) || !equalMaps(got, tc.want) {
+			if len(got) != len(tc.want) || (len(got) > 0 && !reflect.DeepEqual(got, tc.want)) {
 				t.Errorf("errors %v, want %v", got, tc.want)
 			}
 			if s.iv.errors != n {

@@ -44,10 +44,23 @@ type Recording struct {
 	Reason      string // why it stopped early, when it did
 }
 
-// ErrorCount is one error class's count and one example message.
+// ErrorCount is one error class's count and one example message. Codes
+// counts the errors of the class by their code, where they have one (the
+// HTTP status of http_4xx and http_5xx, the close code of ws_close, the
+// status of a refused WebSocket handshake).
 type ErrorCount struct {
 	Count   int64
 	Example string
+	Codes   map[int]int64
+}
+
+func (ec *ErrorCount) addCodes(codes map[int]int64) {
+	for c, n := range codes {
+		if ec.Codes == nil {
+			ec.Codes = make(map[int]int64, len(codes))
+		}
+		ec.Codes[c] += n
+	}
 }
 
 // Interval is one second of a run.

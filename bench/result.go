@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -176,6 +177,10 @@ type MetricResult struct {
 type ErrorResult struct {
 	Count   int64  `json:"count"`
 	Example string `json:"example"`
+	// Codes counts the class's errors by code where they carry one: the
+	// HTTP status of http_4xx/http_5xx and of a refused WebSocket
+	// handshake, the close code of ws_close ({"404": 12, "401": 3}).
+	Codes map[string]int64 `json:"codes,omitempty"`
 }
 
 // IntervalResult is one second of the run.
@@ -265,7 +270,14 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 	}
 	for class, e := range rec.Errors {
 		if e != nil {
-			r.Errors[string(class)] = ErrorResult{Count: e.Count, Example: e.Example}
+			er := ErrorResult{Count: e.Count, Example: e.Example}
+			for c, n := range e.Codes {
+				if er.Codes == nil {
+					er.Codes = make(map[string]int64, len(e.Codes))
+				}
+				er.Codes[strconv.Itoa(c)] = n
+			}
+			r.Errors[string(class)] = er
 		}
 	}
 	if rec.GoroutinesStart > 0 {
@@ -548,6 +560,11 @@ func (r *Result) validate() error {
 		if r.Errors[name].Count < 0 {
 			return fmt.Errorf("field errors.%s.count: negative", name)
 		}
+		for code, n := range r.Errors[name].Codes {
+			if c, err := strconv.Atoi(code); err != nil || c < 0 || c > 99999 || n < 0 {
+				return fmt.Errorf("field errors.%s.codes: %q: %d is not a code and a count", name, code, n)
+			}
+		}
 	}
 	for i, iv := range r.Intervals {
 		if iv.TS <= -1 || iv.TS > maxSpanS || (i > 0 && iv.TS <= r.Intervals[i-1].TS) {
@@ -637,10 +654,11 @@ func Merge(rs ...*Result) (*Result, error) {
 	var versions, reasons []string
 	hists := make(map[string]*Hist)
 	var self *Hist
+	over := false // a sum overflowed: no real runs hold such counts
 	for i, r := range rs {
 		p := &out.Params
-		p.Connections += r.Params.Connections
-		p.MaxInFlight += r.Params.MaxInFlight
+		addChecked(&over, &p.Connections, r.Params.Connections)
+		addChecked(&over, &p.MaxInFlight, r.Params.MaxInFlight)
 		p.RatePerS += r.Params.RatePerS
 		p.Ramp.SessionsPerS += r.Params.Ramp.SessionsPerS
 		for j := range p.Stages {
@@ -668,6 +686,7 @@ func Merge(rs ...*Result) (*Result, error) {
 			if self == nil {
 				self = NewHist()
 			}
+			over = over || self.Count() > math.MaxInt64-h.Count()
 			self.Merge(h)
 		}
 		for _, name := range slices.Sorted(maps.Keys(r.Metrics)) {
@@ -678,15 +697,26 @@ func Merge(rs ...*Result) (*Result, error) {
 			if hists[name] == nil {
 				hists[name] = NewHist()
 			}
+			over = over || hists[name].Count() > math.MaxInt64-h.Count()
 			hists[name].Merge(h)
 		}
 		for name, n := range r.Counters {
-			out.Counters[name] += n
+			v := out.Counters[name]
+			addChecked(&over, &v, n)
+			out.Counters[name] = v
 		}
 		for class, e := range r.Errors {
 			m := out.Errors[class]
-			m.Count += e.Count
+			addChecked(&over, &m.Count, e.Count)
 			m.Example = pickExample(m.Example, e.Example)
+			for code, n := range e.Codes {
+				if m.Codes == nil {
+					m.Codes = make(map[string]int64)
+				}
+				v := m.Codes[code]
+				addChecked(&over, &v, n)
+				m.Codes[code] = v
+			}
 			out.Errors[class] = m
 		}
 		out.Outages = append(out.Outages, r.Outages...)
@@ -694,8 +724,8 @@ func Merge(rs ...*Result) (*Result, error) {
 			if out.Process == nil {
 				out.Process = &ProcessResult{}
 			}
-			out.Process.GoroutinesStart += p.GoroutinesStart
-			out.Process.GoroutinesEnd += p.GoroutinesEnd
+			addChecked(&over, &out.Process.GoroutinesStart, p.GoroutinesStart)
+			addChecked(&over, &out.Process.GoroutinesEnd, p.GoroutinesEnd)
 			out.Process.MaxRSSBytes = max(out.Process.MaxRSSBytes, p.MaxRSSBytes)
 		}
 	}
@@ -703,6 +733,10 @@ func Merge(rs ...*Result) (*Result, error) {
 	p.RatePerS, p.Ramp.SessionsPerS = round6(p.RatePerS), round6(p.Ramp.SessionsPerS)
 	for j := range p.Stages {
 		p.Stages[j].Target = round6(p.Stages[j].Target)
+		over = over || math.IsInf(p.Stages[j].Target, 0)
+	}
+	if over || math.IsInf(p.RatePerS, 0) || math.IsInf(p.Ramp.SessionsPerS, 0) {
+		return nil, errors.New("merge: a sum of counts or rates overflows: these are not results of real runs")
 	}
 	out.Tool.Version = joinSet(versions, ", ")
 	out.Reason = joinSet(reasons, "; ")
@@ -792,6 +826,7 @@ func sameTest(a, b *Result) error {
 func mergeIntervals(start time.Time, rs []*Result) ([]IntervalResult, error) {
 	sums := make(map[int64]*IntervalResult)
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	over := false
 	for _, r := range rs {
 		for _, iv := range r.Intervals {
 			wall := r.StartedAt.Add(time.Duration(math.Round(iv.TS * 1e9)))
@@ -804,17 +839,20 @@ func mergeIntervals(start time.Time, rs []*Result) ([]IntervalResult, error) {
 				s = &IntervalResult{}
 				sums[sec] = s
 			}
-			s.Open += iv.Open
-			s.Opened += iv.Opened
-			s.Established += iv.Established
-			s.Closed += iv.Closed
-			s.Failed += iv.Failed
-			s.Events += iv.Events
-			s.Bytes += iv.Bytes
-			s.Errors += iv.Errors
-			s.Requests += iv.Requests
+			addChecked(&over, &s.Open, iv.Open)
+			addChecked(&over, &s.Opened, iv.Opened)
+			addChecked(&over, &s.Established, iv.Established)
+			addChecked(&over, &s.Closed, iv.Closed)
+			addChecked(&over, &s.Failed, iv.Failed)
+			addChecked(&over, &s.Events, iv.Events)
+			addChecked(&over, &s.Bytes, iv.Bytes)
+			addChecked(&over, &s.Errors, iv.Errors)
+			addChecked(&over, &s.Requests, iv.Requests)
 			s.HeadlineP99Ms = max(s.HeadlineP99Ms, iv.HeadlineP99Ms)
 		}
+	}
+	if over {
+		return nil, errors.New("a sum of interval counts overflows: these are not results of real runs")
 	}
 	out := []IntervalResult{}
 	if len(sums) == 0 {
@@ -866,5 +904,20 @@ func joinSet(vs []string, sep string) string {
 }
 
 // round6 rounds a sum of rates to a millionth, so float rounding does not
-// make the sum depend on the order of the merge.
-func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+// make the sum depend on the order of the merge. A number too big to have
+// millionths is kept as it is.
+func round6(x float64) float64 {
+	if math.Abs(x) >= 1<<52/1e6 {
+		return x
+	}
+	return math.Round(x*1e6) / 1e6
+}
+
+// addChecked adds b to *a, and sets *over when the sum overflows.
+func addChecked[T int | int64](over *bool, a *T, b T) {
+	s := *a + b
+	if b > 0 && s < *a || b < 0 && s > *a {
+		*over = true
+	}
+	*a = s
+}

@@ -69,6 +69,7 @@ func pushRecording(seed uint64, start time.Time, n int) *Recording {
 	rec.Counters[ClockSkewNegative] = 1
 	rec.Errors[transport.ClassReset] = &ErrorCount{Count: 2, Example: "read tcp 127.0.0.1:51234->127.0.0.1:8080: read: connection reset by peer"}
 	rec.Errors[transport.ClassCanceled] = &ErrorCount{Count: 50, Example: "context canceled"}
+	rec.Errors[transport.ClassHTTP5xx] = &ErrorCount{Count: 3, Example: "503 Service Unavailable", Codes: map[int]int64{503: 2, 502: 1}}
 	// Two sessions dropped at 5 s and back within 2 s; one more lost at 9.5 s
 	// and still out at the end.
 	down := start.Add(5 * time.Second)
@@ -162,7 +163,7 @@ func TestNewResult(t *testing.T) {
 		deliveryCount int64
 	}{
 		{"empty", empty, nil, 1, false, false, 0, 0, t0, 0},
-		{"push", pushRecording(1, t0, 1000), []string{"connect", "delivery", "dns", "first_event", "gap", "reconnect", "tcp", "ttfb", "wire"}, 8, false, false, 2, 10, t0.Add(2 * time.Second), 1001},
+		{"push", pushRecording(1, t0, 1000), []string{"connect", "delivery", "dns", "first_event", "gap", "reconnect", "tcp", "ttfb", "wire"}, 8, false, false, 3, 10, t0.Add(2 * time.Second), 1001},
 		{"poll", pollRecording(2, t0), []string{"request", "staleness"}, 3.5, true, true, 1, 4, t0, 0},
 	}
 	for _, tt := range tests {
@@ -476,6 +477,12 @@ func TestWriteFile(t *testing.T) {
 	}
 }
 
+// FuzzDecode checks, for any bytes: Decode never panics, and refuses with
+// one line; a result it accepts re-encodes to JSON that decodes to the same
+// result; and that result merges with its copy into a result that encodes
+// and decodes again (what `rtbench report a.json b.json` does), with every
+// histogram count, counter and error count doubled, or Merge refuses with
+// one line.
 func FuzzDecode(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if len(seeds) == 0 {
@@ -498,11 +505,22 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
-	f.Add([]byte(`{"schema":"rtbench.result/v1","metrics":{"x":{"count":0,"hdr":"HISTFAAAAA=="}}}`))
-	f.Add([]byte(`{"schema":"rtbench.result/v1","intervals":[{"t_s":0},{"t_s":1e300}]}`))
+	for _, s := range []string{
+		`{"schema":"rtbench.result/v1","metrics":{"x":{"count":0,"hdr":"HISTFAAAAA=="}}}`,
+		`{"schema":"rtbench.result/v1","intervals":[{"t_s":0},{"t_s":1e300}]}`,
+		`{"schema":"rtbench.result/v1","started_at":"2025-01-01T00:00:00.5Z","intervals":[{"t_s":-0.9},{"t_s":604800}]}`,
+		`{"schema":"rtbench.result/v1","counters":{"events":9223372036854775807},"errors":{"reset":{"count":9223372036854775807,"example":"x"}}}`,
+		`{"schema":"rtbench.result/v1","params":{"rate_per_s":0.1234565,"stages":[{"duration_s":1,"target":1e308}]}}`,
+		`{"schema":"rtbench.result/v2"}`, `{"schema":1}`, `[]`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Decode(bytes.NewReader(data))
 		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("a Decode error of more than one line: %q", err)
+			}
 			return
 		}
 		// What decodes re-encodes to the same result.
@@ -514,7 +532,45 @@ func FuzzDecode(f *testing.F) {
 		if b2 := mustJSON(t, r2); b1 != b2 {
 			t.Fatalf("re-encoding changed the result:\n%s\n%s", b1, b2)
 		}
-		_, _ = Merge(r, r2)
+		// It merges with itself, or Merge says why not in one line. (Not
+		// when its intervals span hours: the merge would hold one interval
+		// per second, too slow to fuzz.)
+		if n := len(r.Intervals); n > 0 && r.Intervals[n-1].TS-r.Intervals[0].TS > 3600 {
+			return
+		}
+		m, err := Merge(r, r2)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "merge: ") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("a Merge error that is not one line starting with merge: %q", err)
+			}
+			return
+		}
+		mb, err := json.Marshal(m)
+		if err != nil {
+			t.Fatalf("the merged result does not encode: %v", err)
+		}
+		m2, err := Decode(bytes.NewReader(mb))
+		if err != nil {
+			t.Fatalf("the merged result does not decode: %v\n%s", err, mb)
+		}
+		if mb2, _ := json.Marshal(m2); !bytes.Equal(mb, mb2) {
+			t.Fatalf("re-encoding changed the merged result:\n%s\n%s", mb, mb2)
+		}
+		for name, x := range r.Metrics {
+			if got := m.Metrics[name].Count; got != 2*x.Count {
+				t.Fatalf("metrics.%s: %d values merged with themselves give %d", name, x.Count, got)
+			}
+		}
+		for name, n := range r.Counters {
+			if m.Counters[name] != 2*n {
+				t.Fatalf("counters.%s: %d merged with itself gives %d", name, n, m.Counters[name])
+			}
+		}
+		for class, e := range r.Errors {
+			if got := m.Errors[class]; got.Count != 2*e.Count || got.Example != e.Example {
+				t.Fatalf("errors.%s: %+v merged with itself gives %+v", class, e, got)
+			}
+		}
 	})
 }
 
@@ -647,7 +703,8 @@ func TestMergeAlgebra(t *testing.T) {
 		{"saturated", m.Saturated, true},
 		{"events", m.Counters["events"], a.Counters["events"] + b.Counters["events"] + c.Counters["events"]},
 		{"resets", m.Errors["conn_reset"], ErrorResult{Count: 8, Example: "connection reset by peer"}},
-		{"503s", m.Errors["http_5xx"], c.Errors["http_5xx"]},
+		{"503s", m.Errors["http_5xx"], ErrorResult{Count: c.Errors["http_5xx"].Count + 6, Example: "503 Service Unavailable",
+			Codes: map[string]int64{"503": 4, "502": 2}}},
 		{"delivery count", m.Metrics["delivery"].Count, a.Metrics["delivery"].Count + b.Metrics["delivery"].Count},
 		{"request count", m.Metrics["request"].Count, c.Metrics["request"].Count},
 		{"self check", m.SelfCheck.Count, a.SelfCheck.Count + b.SelfCheck.Count + c.SelfCheck.Count},

@@ -111,10 +111,10 @@ func aiResult(t *testing.T) *bench.Result {
 		},
 		Counters: map[string]int64{
 			"events": 0, "tokens": 251234, "bytes": 18_123_456, "connects": 300, "requests": 1810, "late_starts": 4,
-			"dropped": 0, "sessions_started": 1810, "sessions_failed": 10, "clock_skew_negative": 2, "lost": 0,
+			"dropped": 0, "sessions_started": 1810, "sessions_failed": 10, "clock_skew_negative": 2, "lost": 0, "tokens_from_deltas": 12,
 		},
 		Errors: map[string]bench.ErrorResult{
-			"http_5xx":         {Count: 7, Example: `HTTP 503: {"error":"<b>overloaded</b> & retry later"}`},
+			"http_5xx":         {Count: 7, Example: `HTTP 503: {"error":"<b>overloaded</b> & retry later"}`, Codes: map[string]int64{"503": 5, "502": 2}},
 			"ttfb_timeout":     {Count: 3, Example: "no response headers after 30s (POST https://llm.example.com/v1/chat/completions?model=small&stream=true)"},
 			"canceled":         {Count: 2, Example: "context canceled"},
 			"bad_content_type": {Count: 3, Example: "text/html; charset=utf-8 where text/event-stream was expected"},

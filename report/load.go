@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -447,7 +448,7 @@ var counterOrder = []bench.Counter{
 	bench.Events, bench.Bytes, bench.Tokens, bench.Connects, bench.Reconnects, bench.Lost,
 	bench.Duplicates, bench.OutOfOrder, bench.Requests, bench.LateStarts, bench.Dropped,
 	bench.SessionsStarted, bench.SessionsFailed, bench.ClockSkewNegative, bench.Outages,
-	bench.ReconnectsDelayed,
+	bench.ReconnectsDelayed, bench.TokensFromDeltas,
 }
 
 type counterItem struct{ Name, Value, Rate string }
@@ -523,6 +524,13 @@ func writeCounters(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, t
 		}
 		fmt.Fprintln(b, line)
 	}
+	if n := r.Counters[bench.TokensFromDeltas.String()]; n > 0 {
+		note := fmt.Sprintf("tokens: %s carried no usage, so their tokens are the content deltas counted (one per chunk); ask for usage (OpenAI: stream_options.include_usage) for exact counts",
+			plural64(n, "request"))
+		for _, l := range wrap(note, width-2) {
+			fmt.Fprintln(b, "  "+st.dim.Render(l))
+		}
+	}
 	return true
 }
 
@@ -575,7 +583,7 @@ func writeErrors(b *bytes.Buffer, r *bench.Result, width int, st loadStyles) {
 	for _, c := range classes {
 		e := r.Errors[c]
 		room := width - 2 - cw - 2 - nw - 2
-		ex := cut(oneLine(e.Example), max(room, 8))
+		ex := cut(codesText(e.Codes)+oneLine(e.Example), max(room, 8))
 		name, style := padRight(c, cw), st.bad
 		if why, ok := notCounted[transport.Class(c)]; ok {
 			style = st.dim
@@ -688,4 +696,21 @@ type jsonOutcome struct {
 	Value     string `json:"value"`
 	Pass      bool   `json:"pass"`
 	Missing   bool   `json:"missing"`
+}
+
+// codesText lists an error class's codes, most frequent first, as
+// "503 ×2, 502 ×1: ", or "" when its errors carry none.
+func codesText(codes map[string]int64) string {
+	if len(codes) == 0 {
+		return ""
+	}
+	keys := slices.Collect(maps.Keys(codes))
+	slices.SortFunc(keys, func(a, b string) int {
+		return cmp.Or(cmp.Compare(codes[b], codes[a]), cmp.Compare(a, b))
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " ×" + count(codes[k])
+	}
+	return strings.Join(parts, ", ") + ": "
 }

@@ -124,7 +124,7 @@ func TestLoadTextSections(t *testing.T) {
 			"host loadgen-1", "| connection ", "| events ", "p99.9 |", "delivery: 1 negative (clock skew) clamped to 0",
 			"delivery histogram: 3,001 values", "◂ p50", "◂ p99", "sessions over time",
 			"conn_reset   2", "not counted as errors: canceled",
-			"errors: 2 (4.00% of 50 sessions and requests)",
+			"errors: 5 (10.00% of 50 sessions and requests)", "http_5xx     3  503 ×2, 502 ×1: 503 Service Unavailable",
 		}, []string{"!!", "PARTIAL", "SATURATED", "thresholds", "tokens", "dropped"}},
 		{textCases[1], []string{"p50 |", "p99 |", "max |"}, []string{"rate |", "min |", "p99.9 |"}},
 		{textCases[3], []string{"thresholds: 3 of 4 FAILED", "FAIL  errors==0 ", "PASS  delivery.p99<200ms", "FAIL  delivery.p99<5ms", "FAIL  lost==0", "3"}, nil},
