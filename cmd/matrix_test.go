@@ -65,6 +65,28 @@ func TestMatrix(t *testing.T) {
 	wg.Wait()
 }
 
+// TestMatrixCoversEveryRow: every row of REFERENCE §5 has a case: rows 37
+// (low ulimit -n) and 39 (signals) need a process of their own and are
+// TestMatrixRow37LowUlimit and TestMatrixRow39Interrupt in proc_test.go,
+// every other row at least one TestMatrix case named after it ("07_…").
+func TestMatrixCoversEveryRow(t *testing.T) {
+	covered := map[int]bool{37: true, 39: true}
+	_, _ = TestMatrixRow37LowUlimit, TestMatrixRow39Interrupt // they exist
+	for _, c := range newMatrix(t).cases(t) {
+		var row int
+		if _, err := fmt.Sscanf(c.name, "%02d_", &row); err != nil || row < 1 || row > 40 {
+			t.Errorf("case %q is not named after its row (NN_…)", c.name)
+			continue
+		}
+		covered[row] = true
+	}
+	for row := 1; row <= 40; row++ {
+		if !covered[row] {
+			t.Errorf("REFERENCE §5 row %d has no case", row)
+		}
+	}
+}
+
 // matrixBound bounds every command a row runs.
 const matrixBound = 20 * time.Second
 
