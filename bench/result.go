@@ -567,7 +567,10 @@ func (r *Result) validate() error {
 		}
 	}
 	for i, iv := range r.Intervals {
-		if iv.TS <= -1 || iv.TS > maxSpanS || (i > 0 && iv.TS <= r.Intervals[i-1].TS) {
+		// Not before the second the run started in, so that a merge (which
+		// aligns intervals on those seconds) stays within this range.
+		early := intervalSecond(r.StartedAt, iv.TS) < intervalSecond(r.StartedAt, 0)
+		if iv.TS <= -1 || early || iv.TS > maxSpanS || (i > 0 && iv.TS <= r.Intervals[i-1].TS) {
 			return fmt.Errorf("field intervals[%d].t_s: %v is out of order or out of range", i, iv.TS)
 		}
 	}
@@ -829,10 +832,7 @@ func mergeIntervals(start time.Time, rs []*Result) ([]IntervalResult, error) {
 	over := false
 	for _, r := range rs {
 		for _, iv := range r.Intervals {
-			wall := r.StartedAt.Add(time.Duration(math.Round(iv.TS * 1e9)))
-			// A microsecond of slack absorbs float rounding of TS, so an
-			// interval already on a boundary is never pushed a second back.
-			sec := wall.Add(time.Microsecond).Truncate(time.Second).Unix()
+			sec := intervalSecond(r.StartedAt, iv.TS)
 			first, last = min(first, sec), max(last, sec)
 			s := sums[sec]
 			if s == nil {
@@ -870,6 +870,15 @@ func mergeIntervals(start time.Time, rs []*Result) ([]IntervalResult, error) {
 		out = append(out, iv)
 	}
 	return out, nil
+}
+
+// intervalSecond is the wall-clock second (Unix time) an interval starting
+// ts seconds after start falls in. A microsecond of slack absorbs float
+// rounding of ts, so an interval already on a boundary is never pushed a
+// second back.
+func intervalSecond(start time.Time, ts float64) int64 {
+	wall := start.Add(time.Duration(math.Round(ts * 1e9)))
+	return wall.Add(time.Microsecond).Truncate(time.Second).Unix()
 }
 
 // pickExample keeps one example message whatever the merge order: the

@@ -3,6 +3,8 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,27 +162,74 @@ func TestErrorTotals(t *testing.T) {
 	}
 }
 
+// FuzzParseThreshold checks, for any string: no panic; a refusal is a
+// *ThresholdError quoting the input with a position inside it, on one line;
+// an accepted threshold prints (String) in a canonical form without spaces
+// that parses back to the same threshold and prints the same again; and
+// checked against a result, its Outcome names that form, a missing value
+// never passes, and the opposite operator (< and >=, <= and >, == and !=)
+// gives the opposite verdict on the same value.
 func FuzzParseThreshold(f *testing.F) {
 	for _, tt := range thresholdInputs {
 		f.Add(tt.in)
 	}
+	for _, s := range []string{
+		"lost\t==\t0", "errors<100%", "errors>=0.001%", "ttft.count!=0", "sessions_failed<=0", "wire.p99.9>0us",
+		"delivery.p99<0.0000000001us", "connect.max>=9223372036854ms", "e2e.min<=1.5µs", "gap.mean==1e3ms",
+		"events>" + strings.Repeat("9", 400), "errors%<1", "delivery.p99<1\u00b5s", "reconnects<5\n",
+	} {
+		f.Add(s)
+	}
+	var (
+		once    sync.Once
+		results []*Result
+	)
+	opposite := [...]op{opLT: opGE, opGE: opLT, opLE: opGT, opGT: opLE, opEQ: opNE, opNE: opEQ}
 	f.Fuzz(func(t *testing.T, s string) {
+		once.Do(func() {
+			empty := mustResult(t, NewRecording(), pushMeta("h"))
+			delete(empty.Counters, "lost")
+			results = []*Result{checkResult(t), empty, nil}
+		})
 		th, err := ParseThreshold(s)
 		if err != nil {
 			var te *ThresholdError
-			if !errors.As(err, &te) || te.Pos < 0 || te.Pos > len(s) {
-				t.Fatalf("error %v: not a *ThresholdError with a position in the input", err)
+			if !errors.As(err, &te) || te.Input != s || te.Pos < 0 || te.Pos > len(s) {
+				t.Fatalf("error %v: not a *ThresholdError quoting the input with a position in it", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
 			}
 			return
 		}
-		again, err := ParseThreshold(th.String())
+		canon := th.String()
+		if strings.ContainsAny(canon, " \t") {
+			t.Fatalf("%q prints as %q, with spaces", s, canon)
+		}
+		again, err := ParseThreshold(canon)
 		if err != nil {
-			t.Fatalf("%q parsed, but its String() %q does not: %v", s, th.String(), err)
+			t.Fatalf("%q parsed, but its String() %q does not: %v", s, canon, err)
 		}
-		if *again != *th {
-			t.Fatalf("%q → %q → %+v, want %+v", s, th.String(), *again, *th)
+		if *again != *th || again.String() != canon {
+			t.Fatalf("%q → %q → %+v (%q), want %+v", s, canon, *again, again.String(), *th)
 		}
-		_ = th.Check(&Result{})
+		neg := *th
+		neg.op = opposite[th.op]
+		for _, r := range results {
+			out, outNeg := th.Check(r), neg.Check(r)
+			if out.Threshold != canon {
+				t.Fatalf("Outcome names %q, want %q", out.Threshold, canon)
+			}
+			if out.Missing {
+				if out.Pass || !outNeg.Missing || outNeg.Pass {
+					t.Fatalf("%q on a missing value: %+v, and its opposite %+v; want both failed", canon, out, outNeg)
+				}
+				continue
+			}
+			if out.Value == "" || outNeg.Value != out.Value || outNeg.Pass == out.Pass {
+				t.Fatalf("%q: %+v, but its opposite %q: %+v", canon, out, neg.String(), outNeg)
+			}
+		}
 	})
 }
 

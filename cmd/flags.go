@@ -29,7 +29,14 @@ func parseRate(s string) (float64, error) {
 			return 0, fmt.Errorf("%q: unknown unit %q; want /s, /m, /h or /ms", s, unit)
 		}
 	}
-	return n * float64(time.Second) / float64(d), nil
+	v := n // per second exactly, so that String reads back to the same rate
+	if d != time.Second {
+		v = n * float64(time.Second) / float64(d)
+	}
+	if v <= 1e9 {
+		return v, nil
+	}
+	return 0, fmt.Errorf("%q: a rate of at most 1e9/s, such as 500/s, 30/m or 200", s)
 }
 
 func (r *rateValue) String() string {
@@ -102,8 +109,8 @@ func parseStages(s string) (bench.Stages, error) {
 			return nil, fmt.Errorf("%q: stage %d: %q is not a duration such as 30s or 1m", s, i+1, d)
 		}
 		target, err := strconv.Atoi(strings.TrimSpace(n))
-		if err != nil || target < 0 {
-			return nil, fmt.Errorf("%q: stage %d: %q is not a whole number of sessions or requests/s", s, i+1, n)
+		if err != nil || target < 0 || target > 1e9 {
+			return nil, fmt.Errorf("%q: stage %d: %q is not a whole number of sessions or requests/s from 0 to 1e9", s, i+1, n)
 		}
 		out = append(out, bench.Stage{Duration: dur, Target: float64(target)})
 	}
@@ -116,7 +123,7 @@ func parseStages(s string) (bench.Stages, error) {
 func (v *stagesValue) String() string {
 	parts := make([]string, len(v.stages))
 	for i, st := range v.stages {
-		parts[i] = fmt.Sprintf("%v:%g", st.Duration, st.Target)
+		parts[i] = st.Duration.String() + ":" + strconv.FormatFloat(st.Target, 'f', -1, 64)
 	}
 	return strings.Join(parts, ",")
 }

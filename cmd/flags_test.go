@@ -1,6 +1,9 @@
 package cmd
 
 import (
+	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,28 +70,62 @@ func TestRampValue(t *testing.T) {
 	}
 }
 
-// FuzzFlagValues: the typed flag parsers never panic, and what they accept
-// prints back to something they accept again with the same value.
+// FuzzFlagValues: the typed flag parsers (--rate, --stages, --ramp) never
+// panic; what they refuse, they refuse with one line that quotes the input;
+// what they accept is within range (a rate from 0 to 1e9/s, stage durations
+// and targets of 0 or more) and prints back (String, which --help and the
+// report show) to something they accept again with exactly the same value.
 func FuzzFlagValues(f *testing.F) {
-	for _, s := range []string{"500/s", "30/m", "10/100ms", "1e3", "30s:100,1m:0", "0:0", "200/s", "10s", ",", "/", ":"} {
+	for _, s := range []string{
+		"500/s", "30/m", "3600/h", "2/ms", "10/100ms", " 7 / s ", "1e3", "0", "0/s", "1e9/s", "1e9/1ns", "1/2562047h",
+		"5e-324/s", "30s:100,1m:0", "0:0", "1m:1000000", "1s:9223372036854775807", "1h2m3.5s:7, 0s:0",
+		"200/s", "10s", "1h0m0.000000001s", "-1s", "NaN/s", "Inf", ",", "/", ":", "",
+	} {
 		f.Add(s)
+	}
+	oneLine := func(t *testing.T, what, s string, err error) {
+		if strings.Contains(err.Error(), "\n") {
+			t.Fatalf("%s %q: error of more than one line: %q", what, s, err)
+		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		var r rateValue
-		if r.Set(s) == nil {
+		if err := r.Set(s); err != nil {
+			oneLine(t, "rate", s, err)
+		} else {
+			if !(r.perSecond >= 0 && r.perSecond <= 1e9) {
+				t.Fatalf("rate %q read as %v/s: out of range", s, r.perSecond)
+			}
 			var again rateValue
 			if err := again.Set(r.String()); err != nil || again.perSecond != r.perSecond {
 				t.Fatalf("rate %q printed as %q, which reads back as %v (%v)", s, r.String(), again.perSecond, err)
 			}
 		}
 		var st stagesValue
-		if st.Set(s) == nil {
+		if err := st.Set(s); err != nil {
+			oneLine(t, "stages", s, err)
+		} else {
 			var again stagesValue
-			if err := again.Set(st.String()); err != nil || len(again.stages) != len(st.stages) {
-				t.Fatalf("stages %q printed as %q, which reads back as %v (%v)", s, st.String(), again.stages, err)
+			if err := again.Set(st.String()); err != nil || !slices.Equal(again.stages, st.stages) {
+				t.Fatalf("stages %q printed as %q, which reads back as %v (%v), want %v", s, st.String(), again.stages, err, st.stages)
+			}
+			for _, x := range st.stages {
+				if x.Duration < 0 || !(x.Target >= 0) || x.Target != math.Trunc(x.Target) {
+					t.Fatalf("stages %q: stage %+v out of range", s, x)
+				}
 			}
 		}
 		var rp rampValue
-		_ = rp.Set(s)
+		if err := rp.Set(s); err != nil {
+			oneLine(t, "ramp", s, err)
+		} else {
+			if rp.rate < 0 || rp.time < 0 || rp.rate > 0 && rp.time > 0 {
+				t.Fatalf("ramp %q read as %+v", s, rp)
+			}
+			var again rampValue
+			if err := again.Set(rp.String()); err != nil || again != rp {
+				t.Fatalf("ramp %q printed as %q, which reads back as %+v (%v), want %+v", s, rp.String(), again, err, rp)
+			}
+		}
 	})
 }

@@ -381,6 +381,23 @@ func FuzzChunk(f *testing.F) {
 	for _, b := range seedChunks(f) {
 		f.Add(b)
 	}
+	// Edges of JSON the streams do not show: escapes and surrogates in the
+	// text, duplicate keys, nesting, numbers in usage, trailing bytes.
+	for _, s := range []string{
+		`{"choices":[{"delta":{"content":"\ud83d\ude00 \u00e9\n\"q\"\\"}}]}`,
+		`{"choices":[{"delta":{"content":"\ud83d"}}]}`,
+		`{"choices":[{"delta":{"content":"a"},"delta":{"content":"b"}}]}`,
+		`{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":3.0e0}}`,
+		`{"object":"chat.completion","choices":[{"message":{"content":null}}],"usage":{"prompt_tokens":-1}}`,
+		`{"type":"content_block_delta","delta":{"type":"text_delta","text":"x"},"type":"message_stop"}`,
+		`{"type":"message_delta","usage":{"output_tokens":18446744073709551616}}`,
+		`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
+		`{"error":{"message":"bad key","type":"invalid_request_error"}}`,
+		`{"text":"plain"}`, `{"text":1}`, `{"choices":[[[[[[[[[[]]]]]]]]]]}`, ` {"text":"x"} `, `{"text":"x"}}`,
+		`[]`, `"text"`, `null`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
 	var d decoder
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := d.decode(data)

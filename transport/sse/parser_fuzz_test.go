@@ -29,6 +29,15 @@ func FuzzParser(f *testing.F) {
 	for i, tc := range ptWPTCases {
 		f.Add([]byte(tc.in), uint64(1000+i))
 	}
+	// Line ends, BOMs, caps and retry values the files do not cover.
+	for i, s := range []string{
+		"data:a\r\rdata:b\r\n\r\n", "\xef\xbb\xbf\xef\xbb\xbfdata:x\n\n", "\xef\xbbdata:x\n\n",
+		"id:a\x00b\ndata:x\n\nid\ndata:y\n\n", "retry:99999999999999999999\ndata:x\n\n", "retry: 5\nretry:12x\n\n",
+		"data\ndata\n\n", ":comment\r\ndata: \xff\xfe\r\n\r\n", "event:\ndata:x\n\n", "data:" + strings.Repeat("y", 60) + "\n\n",
+		strings.Repeat("data:zz\n", 40) + "\n", "data:x\n", "data:x", "\r", "",
+	} {
+		f.Add([]byte(s), uint64(2000+i))
+	}
 	capped := ParserOptions{MaxLine: 40, MaxEvent: 100, ReadSize: 7}
 	f.Fuzz(func(t *testing.T, in []byte, seed uint64) {
 		for _, opts := range []ParserOptions{{}, capped} {

@@ -304,7 +304,8 @@ func (s *clientSession) readLean(cn *clientConn) error {
 }
 
 // fill makes sure n unparsed bytes are in buf[r:w], moving them down to m
-// and growing buf (to at most maxBuf) as needed.
+// and growing buf (doubling, to at most maxBuf) as the bytes arrive: a
+// frame's claimed length alone allocates nothing.
 func (l *leanConn) fill(n int) error {
 	if l.w-l.r >= n {
 		return nil
@@ -313,19 +314,19 @@ func (l *leanConn) fill(n int) error {
 		l.w = l.m + copy(l.buf[l.m:], l.buf[l.r:l.w])
 		l.r = l.m
 	}
-	if need := l.r + n; need > len(l.buf) {
-		size := max(2*len(l.buf), need)
-		if l.maxBuf > 0 {
-			size = min(size, l.maxBuf)
-		}
-		if size < need {
-			return errLeanTooBig
-		}
-		nb := make([]byte, size)
-		copy(nb, l.buf[:l.w])
-		l.buf = nb
+	if need := l.r + n; need > len(l.buf) && l.maxBuf > 0 && need > l.maxBuf {
+		return errLeanTooBig
 	}
 	for l.w-l.r < n {
+		if l.w == len(l.buf) {
+			size := 2 * len(l.buf)
+			if l.maxBuf > 0 {
+				size = min(size, l.maxBuf)
+			}
+			nb := make([]byte, size)
+			copy(nb, l.buf[:l.w])
+			l.buf = nb
+		}
 		k, err := l.nc.Read(l.buf[l.w:])
 		l.w += k
 		if err != nil && l.w-l.r < n {
