@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -31,6 +33,9 @@ func (s Stages) Validate() error {
 		if !(st.Target >= 0) || math.IsInf(st.Target, 0) {
 			return fmt.Errorf("stage %d: target %v is not a number of 0 or more", i+1, st.Target)
 		}
+	}
+	if len(s) > 0 && !slices.ContainsFunc(s, func(st Stage) bool { return st.Target > 0 }) {
+		return errors.New("every stage's target is 0, so the run would do nothing: give a stage a target above 0, such as 30s:100")
 	}
 	return nil
 }

@@ -123,6 +123,10 @@ func TestStagesValidate(t *testing.T) {
 		{Stages{{sec, 10}, {0, 0}}, false},
 		{Stages{{-sec, 10}}, true},
 		{Stages{{sec, -1}}, true},
+		{Stages{{0, 0}}, true},             // does nothing
+		{Stages{{sec, 0}, {sec, 0}}, true}, // does nothing
+		{Stages{{sec, 0}, {sec, 1}}, false},
+		{nil, false}, // no stages: -c and the ramp decide
 	} {
 		if err := tc.stages.Validate(); (err != nil) != tc.wantErr {
 			t.Errorf("%v: Validate() = %v", fmt.Sprint(tc.stages), err)

@@ -131,6 +131,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"load", "--ramp", "garbage", sse}, 2, "want an arrival rate such as 200/s"},
 		{[]string{"load", "--stages", "x", sse}, 2, "want duration:target"},
 		{[]string{"load", "--stages", "10s:-1", sse}, 2, "not a whole number"},
+		{[]string{"load", "--stages", "0s:0", sse}, 2, "the run would do nothing"},
 		{[]string{"load", "--threshold", "p99<", sse}, 2, `--threshold "p99<"`},
 		{[]string{"load", "--threshold", "delivery.p99<", sse}, 2, `--threshold "delivery.p99<"`},
 		{[]string{"load", "--max-in-flight", "0", "--rate", "5/s", base + "/poll"}, 2, "--max-in-flight"},
