@@ -158,15 +158,21 @@ type run struct {
 	ev    transport.Event
 	close transport.Close
 
-	dec      decoder
-	text     []byte
-	maxText  int
-	format   string
-	unknown  int  // events in a row that matched no shape, while undecided
-	invalid  int  // the parser's InvalidUTF8 count already reported
-	asked    bool // the request body asked for "stream": true
-	failed   bool // an error event arrived: the stream ends with it
-	canceled bool // ctx ended the request
+	dec     decoder
+	text    []byte
+	maxText int
+	format  string
+	unknown int // events in a row that matched no shape, while undecided
+	// pendingBad counts JSON objects that failed to decode while the shape
+	// was undecided (a truncated first chunk), with the first one's
+	// warning: counted as bad chunks once the stream turns out to be an AI
+	// stream, forgotten if it turns out plain.
+	pendingBad  int
+	pendingWarn error
+	invalid     int  // the parser's InvalidUTF8 count already reported
+	asked       bool // the request body asked for "stream": true
+	failed      bool // an error event arrived: the stream ends with it
+	canceled    bool // ctx ended the request
 
 	body     countingReader
 	timer    *time.Timer // idle timeout, then the drain
@@ -454,6 +460,11 @@ func (r *run) handle(ev *sse.Event) bool {
 	ch, err := r.dec.decode(data)
 	if err != nil {
 		if r.format == "" {
+			if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+				if r.pendingBad++; r.pendingWarn == nil {
+					r.pendingWarn = fmt.Errorf("event %d: %v; skipped: %s", r.x.Chunks+r.unknown+1, err, quote(data))
+				}
+			}
 			r.undecided(ev)
 			return false
 		}
@@ -472,6 +483,13 @@ func (r *run) handle(ev *sse.Event) bool {
 		default:
 			r.undecided(ev)
 			return false
+		}
+		if r.pendingBad > 0 {
+			r.x.BadChunks += r.pendingBad
+			for range r.pendingBad {
+				r.warn(transport.ClassBadChunk, r.pendingWarn) // one error counted per chunk
+			}
+			r.pendingBad, r.pendingWarn = 0, nil
 		}
 	}
 	x := &r.x

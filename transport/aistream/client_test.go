@@ -335,6 +335,8 @@ func TestClientFaults(t *testing.T) {
 			want{format: FormatText, text: `Streaming is "easy".`, chunks: 4, tokens: 4, complete: true, shape: "connected error:not_streaming event* exchange closed"}},
 		{"next.js text", respond(200, eventStream, readStream(t, "chat_text.sse")), "",
 			want{format: FormatText, text: `Streaming is "easy".`, chunks: 4, tokens: 4, complete: true, shape: ok}},
+		{"next.js text with a truncated first chunk", respond(200, eventStream, "data: {\"text\":\"trunc\n\n"+readStream(t, "chat_text.sse")), "",
+			want{format: FormatText, text: `Streaming is "easy".`, chunks: 4, tokens: 4, complete: true, bad: 1, messages: 1, shape: "connected event* error:bad_json_chunk event* exchange closed"}},
 		{"plain SSE that is not AI", respond(200, eventStream, readStream(t, "plain.sse")), "",
 			want{messages: 4, shape: ok}},
 		{"plain SSE cut mid-event", respond(200, eventStream, "data: {\"seq\":1}\n\ndata: {\"se"), "",
