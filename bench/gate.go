@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rtbench/rtbench/transport"
 )
 
 // DefaultReconnectRate caps the reconnects of a whole run, per second, when
@@ -62,18 +64,10 @@ func (g *Gate) Wait(ctx context.Context) error {
 	g.mu.Unlock()
 	g.passed.Add(1)
 	d := at.Sub(now)
-	if d <= 0 {
-		return ctx.Err()
+	if d > 0 {
+		g.delayed.Add(1)
 	}
-	g.delayed.Add(1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return transport.Wait(ctx, d)
 }
 
 // Rate is the gate's rate in reconnects per second.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,27 +13,14 @@ import (
 	"time"
 
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 )
 
 // startMock serves rtbench serve's handlers on a loopback port for one test.
 func startMock(t *testing.T, cfg mock.Config) string {
 	t.Helper()
-	s := mock.New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("mock: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	_, base := mocktest.Start(t, cfg)
+	return base
 }
 
 // runListen runs `rtbench listen` with args and stdin, bounded in time.

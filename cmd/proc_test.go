@@ -33,6 +33,7 @@ import (
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/transporttest"
 	"github.com/rtbench/rtbench/transport/ws"
 )
@@ -192,22 +193,7 @@ func procNoTrace(t *testing.T, s string) {
 // and returns the server (for its counters) and its base URL.
 func procMock(t *testing.T, cfg mock.Config) (*mock.Server, string) {
 	t.Helper()
-	s := mock.New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("mock: %v", err)
-		}
-	})
-	return s, "http://" + ln.Addr().String()
+	return mocktest.Start(t, cfg)
 }
 
 // procWS is a WebSocket server for the interrupt tests. Each connection gets

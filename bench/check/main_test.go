@@ -1,10 +1,6 @@
 package check
 
 import (
-	"context"
-	"errors"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -12,6 +8,7 @@ import (
 
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -20,20 +17,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // with fast AI streams.
 func startMock(t *testing.T) string {
 	t.Helper()
-	s := mock.New(mock.Config{Tokens: aistream.Tokens{TTFT: 5 * time.Millisecond, TPS: 2000, Length: 8}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("mock: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	_, base := mocktest.Start(t, mock.Config{Tokens: aistream.Tokens{TTFT: 5 * time.Millisecond, TPS: 2000, Length: 8}})
+	return base
 }
