@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -143,6 +144,9 @@ func Classify(err error) Class {
 	if errors.As(err, &opErr) && opErr.Op == "dial" && isTimeout(err) {
 		return ClassDialTimeout
 	}
+	if isTimeout(err) && awaitingHeaders(err) {
+		return ClassTTFBTimeout
+	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err) {
 		return ClassTimeout
 	}
@@ -152,6 +156,15 @@ func Classify(err error) Class {
 func isTimeout(err error) bool {
 	var t interface{ Timeout() bool }
 	return errors.As(err, &t) && t.Timeout()
+}
+
+// awaitingHeaders says that a timeout came while waiting for the response
+// headers: net/http's ResponseHeaderTimeout ("timeout awaiting response
+// headers", an unexported type, so only its text tells), and the lean
+// SSE and WebSocket paths, which say the same of their own deadline.
+func awaitingHeaders(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "awaiting response headers") || strings.Contains(msg, "awaiting the handshake's answer")
 }
 
 // Advice says what to do about a class whose cause is on the machine that

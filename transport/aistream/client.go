@@ -276,11 +276,7 @@ func (r *run) open(ctx context.Context) (*http.Response, error) {
 	}
 	resp, err := transport.Do(client, req, &r.conn)
 	if err != nil {
-		class := transport.Classify(err)
-		if class == transport.ClassTimeout {
-			class = transport.ClassTTFBTimeout // the transport's timeouts before a response: no headers in time
-		}
-		return nil, &transport.Error{Class: class, Err: err}
+		return nil, &transport.Error{Class: transport.Classify(err), Err: err}
 	}
 	return resp, nil
 }

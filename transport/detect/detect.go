@@ -73,14 +73,7 @@ func Detect(ctx context.Context, c *http.Client, req transport.Request) (*Result
 	op := &transport.Opened{}
 	resp, err := transport.Do(c, hreq, &op.Connect)
 	if err != nil {
-		e := transport.AsError(err)
-		if e.Class == transport.ClassTimeout {
-			// The dial has its own class: this is the wait for the
-			// response headers (ResponseHeaderTimeout), as the clients
-			// class it.
-			e.Class = transport.ClassTTFBTimeout
-		}
-		return nil, e
+		return nil, transport.AsError(err)
 	}
 	op.Resp = resp
 	res := &Result{Opened: op, Pattern: transport.Poll}

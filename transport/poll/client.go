@@ -536,8 +536,6 @@ func classify(err error) transport.Class {
 	switch {
 	case class == transport.ClassOther && errors.Is(err, io.EOF):
 		return transport.ClassEOF
-	case class == transport.ClassTimeout && strings.Contains(err.Error(), "awaiting response headers"):
-		return transport.ClassTTFBTimeout
 	}
 	return class
 }

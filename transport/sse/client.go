@@ -414,8 +414,6 @@ func requestFailed(err error) ending {
 	class := transport.Classify(err)
 	on := onSpec
 	switch class {
-	case transport.ClassTimeout:
-		class = transport.ClassTTFBTimeout // no response headers in time
 	case transport.ClassTooManyRedirects, transport.ClassTLSAuthority, transport.ClassTLSExpired,
 		transport.ClassTLSHostname, transport.ClassTLSRecord:
 		on = onNone // the same again next time
