@@ -28,16 +28,10 @@ type CheckOptions struct {
 	JSON        bool
 	JUnit       string
 
-	Status      string
-	ContentType string
-	Events      int
-	Within      time.Duration
-	FirstEvent  time.Duration
-	Expect      []string
-	TTFT        time.Duration
-	Complete    bool
-	Echo        bool
-	Thresholds  []string
+	// Assert holds the assertion flags as the spec takes them, but for
+	// --complete: a plain bool for the flag, set on Assert only when given.
+	Assert   check.Assertions
+	Complete bool
 
 	specs []check.Spec
 	total time.Duration
@@ -124,16 +118,16 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 	f.DurationVar(&o.Timeout, "timeout", check.DefaultTimeout, "bound on the whole run; assertions still undecided then fail")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON document (rtbench.check/v1) instead of text")
 	f.StringVar(&o.JUnit, "junit", "", "also write a JUnit XML report to this file")
-	f.StringVar(&o.Status, "status", "", "accepted HTTP status: codes and classes, e.g. 200, 2xx or 200,204 (default 2xx)")
-	f.StringVar(&o.ContentType, "content-type", "", "required media type (default text/event-stream for SSE and AI streams)")
-	f.IntVar(&o.Events, "events", 0, "at least this many events must arrive within --within")
-	f.DurationVar(&o.Within, "within", 0, "the time --events have to arrive (default: the timeout)")
-	f.DurationVar(&o.FirstEvent, "first-event", 0, "the first event must arrive within this")
-	f.StringArrayVar(&o.Expect, "expect", nil, "some event's JSON must match, e.g. 'status==completed' (repeatable)")
-	f.DurationVar(&o.TTFT, "ttft", 0, "AI streams: the first token must arrive within this")
+	f.StringVar(&o.Assert.Status, "status", "", "accepted HTTP status: codes and classes, e.g. 200, 2xx or 200,204 (default 2xx)")
+	f.StringVar(&o.Assert.ContentType, "content-type", "", "required media type (default text/event-stream for SSE and AI streams)")
+	f.IntVar(&o.Assert.Events, "events", 0, "at least this many events must arrive within --within")
+	f.DurationVar(&o.Assert.Within, "within", 0, "the time --events have to arrive (default: the timeout)")
+	f.DurationVar(&o.Assert.FirstEvent, "first-event", 0, "the first event must arrive within this")
+	f.StringArrayVar(&o.Assert.Expect, "expect", nil, "some event's JSON must match, e.g. 'status==completed' (repeatable)")
+	f.DurationVar(&o.Assert.TTFT, "ttft", 0, "AI streams: the first token must arrive within this")
 	f.BoolVar(&o.Complete, "complete", true, "AI streams: the stream must end with its terminator ([DONE], message_stop)")
-	f.BoolVar(&o.Echo, "echo", false, "WebSockets: a message sent must come back")
-	f.StringArrayVar(&o.Thresholds, "threshold", nil, "a load threshold on the sessions, e.g. 'first_event.p99<1s' (repeatable)")
+	f.BoolVar(&o.Assert.Echo, "echo", false, "WebSockets: a message sent must come back")
+	f.StringArrayVar(&o.Assert.Thresholds, "threshold", nil, "a load threshold on the sessions, e.g. 'first_event.p99<1s' (repeatable)")
 	return c
 }
 
@@ -167,10 +161,7 @@ func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
 		Timeout:     o.Timeout,
 		Reconnect:   o.policy,
 		HTTP:        transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots},
-		Assert: check.Assertions{
-			Status: o.Status, ContentType: o.ContentType, Events: o.Events, Within: o.Within,
-			FirstEvent: o.FirstEvent, Expect: o.Expect, TTFT: o.TTFT, Echo: o.Echo, Thresholds: o.Thresholds,
-		},
+		Assert:      o.Assert,
 	}
 	if c.Flags().Changed("complete") {
 		s.Assert.Complete = &o.Complete
