@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -15,15 +14,14 @@ import (
 
 	"github.com/rtbench/rtbench/bench/check"
 	"github.com/rtbench/rtbench/report"
-	"github.com/rtbench/rtbench/transport"
 )
 
 // CheckOptions are the parsed flags of `rtbench check`.
 type CheckOptions struct {
-	TargetOptions
+	SessionFlags
 
 	File        string
-	Concurrency int
+	Connections int
 	Timeout     time.Duration
 	JSON        bool
 	JUnit       string
@@ -33,13 +31,14 @@ type CheckOptions struct {
 	Assert   check.Assertions
 	Complete bool
 
-	specs []check.Spec
-	total time.Duration
+	specs   []check.Spec
+	total   time.Duration
+	renamed *misusedFlag
 }
 
 // checkFlagNames maps a check.FieldError's field to its flag.
 var checkFlagNames = map[string]string{
-	"url": "URL", "mode": "--mode", "concurrency": "-c", "timeout": "--timeout",
+	"url": "URL", "mode": "--mode", "concurrency": "-c/--connections", "timeout": "--timeout",
 	"status": "--status", "content_type": "--content-type", "events": "--events", "within": "--within",
 	"first_event": "--first-event", "expect": "--expect", "ttft": "--ttft", "complete": "--complete",
 	"echo": "--echo", "thresholds": "--threshold",
@@ -47,7 +46,11 @@ var checkFlagNames = map[string]string{
 
 // checkFileFlags are the flags that make sense with -f: the rest is in the
 // file.
-var checkFileFlags = map[string]bool{"file": true, "timeout": true, "json": true, "junit": true, "insecure": true, "cacert": true}
+// The session flags that tune the transport rather than say what to check
+// apply to every check of the file.
+var checkFileFlags = map[string]bool{"file": true, "timeout": true, "json": true, "junit": true, "insecure": true, "cacert": true,
+	"idle-timeout": true, "ttfb-timeout": true, "max-event": true, "read-limit": true, "ping-interval": true, "ping-timeout": true,
+	"interval": true, "long-poll": true}
 
 // NewCmdCheck builds `rtbench check`. runF replaces the run step in tests.
 func NewCmdCheck(env *Env, runF func(context.Context, *CheckOptions) error) *cobra.Command {
@@ -84,7 +87,7 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
   rtbench check http://127.0.0.1:8080/sse --events 3 --within 5s
 
   # An AI stream: first token within 500 ms, ends with [DONE]
-  rtbench check --mode ai -d '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
+  rtbench check --mode ai --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
       http://127.0.0.1:8080/v1/chat/completions --ttft 500ms
 
   # A WebSocket upgrades and echoes
@@ -110,11 +113,15 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 		},
 	}
 	f := c.Flags()
-	o.addFlags(f, "d", "when to reconnect: never (one session is one connection), spec or always")
-	o.Reconnect = "never"
-	f.Lookup("reconnect").DefValue = "never"
+	o.addSessionFlags(f, "never") // one session is one connection
+	o.Interval = check.PollInterval
+	f.Lookup("interval").DefValue = check.PollInterval.String()
+	o.addNoShortData(f)
 	f.StringVarP(&o.File, "file", "f", "", "run the checks of this YAML file (see docs/check.md) instead of one URL")
-	f.IntVarP(&o.Concurrency, "concurrency", "c", 1, "sessions to run at once")
+	f.IntVarP(&o.Connections, "connections", "c", 1, "sessions held at once")
+	o.renamed = &misusedFlag{msg: "--concurrency is -c/--connections (sessions held at once), as in load and compare"}
+	f.Var(o.renamed, "concurrency", "")
+	f.MarkHidden("concurrency")
 	f.DurationVar(&o.Timeout, "timeout", check.DefaultTimeout, "bound on the whole run; assertions still undecided then fail")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON document (rtbench.check/v1) instead of text")
 	f.StringVar(&o.JUnit, "junit", "", "also write a JUnit XML report to this file")
@@ -132,6 +139,9 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 }
 
 func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
+	if o.renamed.set {
+		return UsageError("%s", o.renamed.msg)
+	}
 	if o.Timeout <= 0 {
 		return UsageError("--timeout %v: want a positive duration such as 30s", o.Timeout)
 	}
@@ -151,23 +161,24 @@ func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
 	case o.File != "":
 		return o.validateFile(c, env)
 	}
-	if err := o.TargetOptions.validate(); err != nil {
+	if err := o.SessionFlags.validate(); err != nil {
 		return err
 	}
 	s := check.Spec{
 		Request:     o.request(),
 		Mode:        o.Mode,
-		Concurrency: o.Concurrency,
+		Concurrency: o.Connections,
 		Timeout:     o.Timeout,
 		Reconnect:   o.policy,
-		HTTP:        transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots},
+		HTTP:        o.httpOptions(),
+		Session:     o.sessionOptions(),
 		Assert:      o.Assert,
 	}
 	if c.Flags().Changed("complete") {
 		s.Assert.Complete = &o.Complete
 	}
-	if o.Concurrency < 1 {
-		return UsageError("-c %d: want at least 1 session", o.Concurrency)
+	if o.Connections < 1 {
+		return UsageError("-c %d: want at least 1 session", o.Connections)
 	}
 	if err := s.Validate(); err != nil {
 		return checkSpecError(err)
@@ -203,18 +214,15 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 	if len(extra) > 0 {
 		return UsageError("%s cannot be combined with -f: put it in the file's checks (see docs/check.md)", strings.Join(extra, ", "))
 	}
-	var roots *x509.CertPool
-	if o.CACert != "" {
-		pem, err := os.ReadFile(o.CACert)
-		if err != nil {
-			return UsageError("--cacert %s: %v", o.CACert, errors.Unwrap(err))
-		}
-		if roots, _ = x509.SystemCertPool(); roots == nil {
-			roots = x509.NewCertPool()
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return UsageError("--cacert %s: no PEM certificate found in it", o.CACert)
-		}
+	if o.misuse.set {
+		return UsageError("%s", o.misuse.msg)
+	}
+	roots, err := loadCACert(o.CACert)
+	if err != nil {
+		return err
+	}
+	if err := o.validateKnobs(); err != nil {
+		return err
 	}
 	file, err := check.LoadFile(o.File, env.Getenv)
 	if err != nil {
@@ -230,6 +238,8 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 		}
 		s.HTTP.Insecure = s.HTTP.Insecure || o.Insecure
 		s.HTTP.RootCAs = roots
+		s.HTTP.TTFBTimeout = o.TTFBTimeout
+		s.Session = o.sessionOptions()
 		if err := s.Validate(); err != nil {
 			return UsageError("-f %s: check %q: %v", o.File, s.Name, err)
 		}

@@ -148,7 +148,7 @@ func TestCheckAssertions(t *testing.T) {
 			}
 		}},
 		{"ai-no-terminator", []string{"--mode", "ai", base + "/v1/chat/completions?fault=no-done"}, 1, nil},
-		{"ai-anthropic", []string{"-d", `{"model":"m","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, base + "/v1/messages?fault=no-done"}, 1, nil},
+		{"ai-anthropic", []string{"--data", `{"model":"m","max_tokens":8,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, base + "/v1/messages?fault=no-done"}, 1, nil},
 		{"ws-pass", []string{ws + "/ws?rate=10", "--events", "3"}, 0, nil},
 		{"ws-echo", []string{ws + "/ws?rate=0", "--echo"}, 0, nil},
 		{"ws-no-echo", []string{ws + "/ws?rate=0&fault=no-pong", "--echo", "--timeout", "1s"}, 1, nil},

@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,10 +21,8 @@ import (
 	"github.com/rtbench/rtbench/report"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
+	"github.com/rtbench/rtbench/transport/client"
 	"github.com/rtbench/rtbench/transport/mock"
-	"github.com/rtbench/rtbench/transport/poll"
-	"github.com/rtbench/rtbench/transport/sse"
-	"github.com/rtbench/rtbench/transport/ws"
 )
 
 // comparePatterns are the names --patterns accepts, in the order they run.
@@ -213,10 +209,10 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 func (o *CompareOptions) target(ctx context.Context) (base string, pub bench.Publisher, embedded bool, stop func(), err error) {
 	if o.Target != "" {
 		hc := transport.NewHTTPClient(transport.HTTPOptions{})
-		if err := reachable(ctx, hc, o.Target); err != nil {
+		if err := client.Reachable(ctx, hc, o.Target); err != nil {
 			return "", nil, false, nil, listenError(err, o.Target)
 		}
-		return o.Target, httpPublisher(hc, o.Target+"/api/publish"), false, hc.CloseIdleConnections, nil
+		return o.Target, bench.HTTPPublisher(hc, o.Target+"/api/publish"), false, hc.CloseIdleConnections, nil
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -240,34 +236,6 @@ func (o *CompareOptions) target(ctx context.Context) (base string, pub bench.Pub
 	return "http://" + ln.Addr().String(), pub, true, stop, nil
 }
 
-// httpPublisher publishes with POST {"channel","data"} to u.
-func httpPublisher(hc *http.Client, u string) bench.Publisher {
-	return func(ctx context.Context, channel string, data []byte) (uint64, error) {
-		body, _ := json.Marshal(map[string]any{"channel": channel, "data": json.RawMessage(data)})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("POST %s: HTTP %d: %s", u, resp.StatusCode, strings.TrimSpace(string(b)))
-		}
-		var r struct {
-			Seq uint64 `json:"seq"`
-		}
-		if err := json.Unmarshal(b, &r); err != nil || r.Seq == 0 {
-			return 0, fmt.Errorf("POST %s: no seq in the answer %q", u, b)
-		}
-		return r.Seq, nil
-	}
-}
-
 // runs lists the pattern runs in order, each on a fresh channel.
 func (o *CompareOptions) runs(base string) []bench.CompareRun {
 	suffix := randomSuffix()
@@ -284,8 +252,8 @@ func (o *CompareOptions) runs(base string) []bench.CompareRun {
 		}
 		run := bench.CompareRun{Name: name, Pattern: pattern, URL: u, Channel: ch, Interval: interval, Defaults: defs,
 			NewSession: func(_ int, hc *http.Client) transport.Session {
-				return &poll.Client{Request: transport.Request{URL: u}, HTTP: hc, Interval: interval,
-					NoConditional: !cond, LongPoll: long, Reconnect: rc}
+				return newSession("poll", transport.SessionOptions{Request: transport.Request{URL: u}, HTTP: hc, Interval: interval,
+					NoConditional: !cond, LongPoll: long, Reconnect: rc})
 			}}
 		if long > 0 {
 			run.Interval, run.Warm = 0, interval+100*time.Millisecond
@@ -298,7 +266,7 @@ func (o *CompareOptions) runs(base string) []bench.CompareRun {
 		out = append(out, bench.CompareRun{Name: "sse", Pattern: "sse", URL: u, Channel: ch,
 			Defaults: map[string]string{"reconnect": rc.Policy.String()},
 			NewSession: func(_ int, hc *http.Client) transport.Session {
-				return &sse.Client{Request: transport.Request{URL: u}, HTTP: hc, Reconnect: rc}
+				return newSession("sse", transport.SessionOptions{Request: transport.Request{URL: u}, HTTP: hc, Reconnect: rc})
 			}})
 	}
 	if o.want("ws") {
@@ -307,7 +275,7 @@ func (o *CompareOptions) runs(base string) []bench.CompareRun {
 		out = append(out, bench.CompareRun{Name: "ws", Pattern: "ws", URL: u, Channel: ch,
 			Defaults: map[string]string{"reconnect": rc.Policy.String(), "compression": "off"},
 			NewSession: func(_ int, hc *http.Client) transport.Session {
-				return &ws.Client{URL: u, HTTP: hc, Reconnect: rc}
+				return newSession("ws", transport.SessionOptions{Request: transport.Request{URL: u}, HTTP: hc, Reconnect: rc})
 			}})
 	}
 	if o.want("poll") {
@@ -335,8 +303,13 @@ func (o *CompareOptions) aiRun(base string) bench.AIRun {
 	return bench.AIRun{Streams: o.AIStreams, Tokens: o.AITokens, URL: u,
 		Defaults: map[string]string{"tokens": strconv.Itoa(o.AITokens)},
 		NewSession: func(_ int, hc *http.Client) transport.Session {
-			return &aistream.Client{Request: req, HTTP: hc}
+			return newSession("ai", transport.SessionOptions{Request: req, HTTP: hc})
 		}}
+}
+
+// newSession builds a session of the protocol named name from the table.
+func newSession(name string, o transport.SessionOptions) transport.Session {
+	return client.Lookup(name).New(o)
 }
 
 func randomSuffix() string {

@@ -1,13 +1,45 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/rtbench/rtbench/bench"
 )
+
+// durationValue is -d/--duration. A value that is not a duration gets an
+// error that says what -d is, and, in a command that sends a body, where
+// the body goes: curl's -d habit.
+type durationValue struct {
+	d        *time.Duration
+	bodyFlag string
+}
+
+// durationFlag adds -d/--duration; bodyFlag names the command's body flag
+// ("" when it has none).
+func durationFlag(f *pflag.FlagSet, p *time.Duration, def time.Duration, usage, bodyFlag string) {
+	*p = def
+	f.VarP(&durationValue{d: p, bodyFlag: bodyFlag}, "duration", "d", usage)
+}
+
+func (v *durationValue) String() string { return v.d.String() }
+func (v *durationValue) Type() string   { return "duration" }
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err == nil {
+		*v.d = d
+		return nil
+	}
+	if v.bodyFlag != "" {
+		return fmt.Errorf("not a duration such as 30s: -d is --duration; give a request body with %s", v.bodyFlag)
+	}
+	return errors.New("not a duration such as 30s")
+}
 
 // rateValue is a rate flag: "500/s", "30/m", "2/ms" or a bare number (per
 // second). It is parsed once, here, at the edge.

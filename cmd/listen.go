@@ -2,13 +2,9 @@ package cmd
 
 import (
 	"bufio"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,38 +14,24 @@ import (
 	"github.com/rtbench/rtbench/report"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
-	"github.com/rtbench/rtbench/transport/detect"
+	"github.com/rtbench/rtbench/transport/client"
 	"github.com/rtbench/rtbench/transport/match"
-	"github.com/rtbench/rtbench/transport/poll"
-	"github.com/rtbench/rtbench/transport/sse"
-	"github.com/rtbench/rtbench/transport/ws"
 )
 
 // ListenOptions are the parsed flags of `rtbench listen`.
 type ListenOptions struct {
-	TargetOptions
+	SessionFlags
 
-	Count       int
-	Timeout     time.Duration
-	IdleTimeout time.Duration
-	TTFBTimeout time.Duration
-	JSON        bool
-	Full        bool
-	Quiet       bool
+	Count   int
+	Timeout time.Duration
+	JSON    bool
+	Full    bool
+	Quiet   bool
 
 	LastID   string
-	MaxEvent int
-
-	Subprotocols []string
-	Send         []string
-	ReadLimit    int64
-	Compress     bool
-	PingInterval time.Duration
-	PingTimeout  time.Duration
-	Strict       bool
-
-	Interval time.Duration
-	LongPoll time.Duration
+	Send     []string
+	Compress bool
+	Strict   bool
 	Until    string
 
 	until *match.Expr
@@ -82,7 +64,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
   rtbench listen http://127.0.0.1:8080/sse -n 5
 
   # Stream an AI answer like a chat
-  rtbench listen -X POST -d '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
+  rtbench listen -X POST --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
       http://127.0.0.1:8080/v1/chat/completions
 
   # Chat over a WebSocket room (type lines; or pipe them in)
@@ -106,52 +88,32 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 		},
 	}
 	f := c.Flags()
-	o.addFlags(f, "d", "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
+	o.addSessionFlags(f, "spec")
+	o.addNoShortData(f)
 	f.IntVarP(&o.Count, "count", "n", 0, "stop after this many events (0 = no limit)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop after this long; with -n, not reaching the count is a failure (exit 1)")
-	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long (no event, comment or ping) as broken")
-	f.DurationVar(&o.TTFBTimeout, "ttfb-timeout", transport.DefaultTTFBTimeout, "longest wait for response headers (ttfb_timeout)")
 	f.BoolVar(&o.JSON, "json", false, "one JSON object per event on stdout")
 	f.BoolVar(&o.Full, "full", false, "print long data whole instead of cutting it to the terminal width")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no notices and no summary on stderr")
 	f.StringVar(&o.LastID, "last-event-id", "", "SSE: resume after this event id")
-	f.IntVar(&o.MaxEvent, "max-event", 1<<20, "SSE/AI: largest line and event in bytes")
-	f.StringArrayVar(&o.Subprotocols, "subprotocol", nil, "WebSocket subprotocol to offer (repeatable)")
 	f.StringArrayVar(&o.Send, "send", nil, "WebSocket: send this message after connecting (repeatable); stdin lines are sent too")
-	f.Int64Var(&o.ReadLimit, "read-limit", ws.DefaultReadLimit, "WebSocket: largest message in bytes (bigger closes with 1009)")
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
-	f.DurationVar(&o.PingInterval, "ping-interval", 0, "WebSocket: send a ping this often and report its round trip (0 = off)")
-	f.DurationVar(&o.PingTimeout, "ping-timeout", ws.DefaultPingTimeout, "WebSocket: wait this long for each pong; two missed in a row are ping_timeout")
 	f.BoolVar(&o.Strict, "strict", false, "WebSocket: close with 1007 on invalid UTF-8 in a text message")
-	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between requests")
-	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll, asking the server to hold each request this long (?wait=)")
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
 	return c
 }
 
 func (o *ListenOptions) validate() error {
-	if err := o.TargetOptions.validate(); err != nil {
+	if err := o.SessionFlags.validate(); err != nil {
 		return err
 	}
-	if strings.ContainsAny(o.LastID, "\r\n\x00") {
+	switch {
+	case strings.ContainsAny(o.LastID, "\r\n\x00"):
 		return UsageError("--last-event-id %q: an event id cannot hold a newline or NUL", o.LastID)
-	}
-	if o.Count < 0 {
+	case o.Count < 0:
 		return UsageError("--count %d: want 0 (no limit) or more", o.Count)
-	}
-	for name, d := range map[string]time.Duration{"--timeout": o.Timeout, "--idle-timeout": o.IdleTimeout, "--ping-interval": o.PingInterval, "--long-poll": o.LongPoll, "--ttfb-timeout": o.TTFBTimeout, "--ping-timeout": o.PingTimeout} {
-		if d < 0 {
-			return UsageError("%s %v: want a positive duration", name, d)
-		}
-	}
-	if o.Interval <= 0 {
-		return UsageError("--interval %v: want a positive duration such as 2s", o.Interval)
-	}
-	if o.MaxEvent < 64 {
-		return UsageError("--max-event %d: want at least 64 bytes", o.MaxEvent)
-	}
-	if o.ReadLimit < 1 {
-		return UsageError("--read-limit %d: want at least 1 byte", o.ReadLimit)
+	case o.Timeout < 0:
+		return UsageError("--timeout %v: want 0 (no limit) or a positive duration", o.Timeout)
 	}
 	if o.Until != "" {
 		e, err := match.Parse(o.Until)
@@ -218,18 +180,23 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	tally := &transport.Tally{Start: start}
 	obs := &downgradeOnce{Observer: transport.Tee{tally, printer, &stopper{count: o.Count, until: o.until, cancel: cancel}}}
 
-	client := transport.NewHTTPClient(transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, TTFBTimeout: o.TTFBTimeout, Warn: obs.Error})
-	req := o.request()
-
-	pattern, opened, once, err := pickPattern(ctx, client, req, o.Mode)
+	hopts := o.httpOptions()
+	hopts.Warn = obs.Error
+	hc := transport.NewHTTPClient(hopts)
+	d, err := client.Open(ctx, hc, o.request(), o.Mode)
 	if err != nil {
 		return listenError(err, o.URL)
 	}
-	session := newSession(env, o, pattern, client, req, opened, once)
-	runErr := session.Run(ctx, obs)
+	so := o.sessionOptions()
+	so.HTTP, so.First, so.Once = hc, d.Opened, d.Once
+	so.LastEventID, so.Compress, so.Strict = o.LastID, o.Compress, o.Strict
+	if d.Protocol.Sends {
+		so.Outbox = outbox(env, o.Send)
+	}
+	runErr := d.Protocol.New(so).Run(ctx, obs)
 	printer.Finish()
 	if !o.Quiet {
-		report.ListenSummary(env.ErrOut, tally, pattern, time.Now())
+		report.ListenSummary(env.ErrOut, tally, d.Protocol.Pattern, time.Now())
 	}
 	return listenExit(parent, ctx, runErr, tally, o)
 }
@@ -249,98 +216,12 @@ func (d *downgradeOnce) Error(e *transport.Error) {
 	d.Observer.Error(e)
 }
 
-// pickPattern detects (or takes from --mode) the pattern. When that sends
-// no request (a forced mode, a WebSocket URL), a TCP connection checks that
-// the target can be reached, so an unreachable one fails here, as with
-// detection, and not as endless reconnects or a run of failed sessions.
-func pickPattern(ctx context.Context, c *http.Client, req transport.Request, mode string) (transport.Pattern, *transport.Opened, bool, error) {
-	var p transport.Pattern
-	switch mode {
-	case "sse":
-		p = transport.SSE
-	case "ws":
-		p = transport.WS
-	case "poll":
-		p = transport.Poll
-	case "ai":
-		p = transport.AIStream
-	default:
-		res, err := detect.Detect(ctx, c, req)
-		if err != nil {
-			return 0, nil, false, err
-		}
-		if res.Opened != nil {
-			return res.Pattern, res.Opened, res.Once, nil
-		}
-		p = res.Pattern
-	}
-	if err := reachable(ctx, c, req.URL); err != nil {
-		return 0, nil, false, err
-	}
-	return p, nil, false, nil
-}
-
-// reachable opens (and closes) a TCP connection to the URL's host and port,
-// and returns a classified *transport.Error when it cannot. Through a proxy
-// it checks nothing: the session finds out.
-func reachable(ctx context.Context, c *http.Client, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	probe := *u
-	port := u.Port()
-	switch u.Scheme {
-	case "wss", "https":
-		probe.Scheme, port = "https", cmp.Or(port, "443")
-	default:
-		probe.Scheme, port = "http", cmp.Or(port, "80")
-	}
-	if tr, ok := c.Transport.(*http.Transport); ok && tr.Proxy != nil {
-		if p, err := tr.Proxy(&http.Request{URL: &probe}); err != nil || p != nil {
-			return nil
-		}
-	}
-	probe.Host = net.JoinHostPort(u.Hostname(), port)
-	nc, err := transport.DialTimed(ctx, &probe, nil, 0, new(transport.Connect))
-	if err != nil {
-		return transport.AsError(err)
-	}
-	return nc.Close()
-}
-
-func newSession(env *Env, o *ListenOptions, p transport.Pattern, c *http.Client, req transport.Request, opened *transport.Opened, once bool) transport.Session {
-	rc := transport.Reconnect{Policy: o.policy}
-	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent, Raise: "--max-event"}
-	switch p {
-	case transport.SSE:
-		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, LastEventID: o.LastID, First: opened}
-	case transport.AIStream:
-		return &aistream.Client{Request: req, HTTP: c, Parser: parser, First: opened}
-	case transport.WS:
-		return &ws.Client{
-			URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
-			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout,
-			Strict: o.Strict, Outbox: outbox(env, o.Send), Reconnect: rc,
-		}
-	}
-	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, First: opened, Reconnect: rc}
-	if once {
-		// A request with a body answered with something other than a stream
-		// (a POST that creates a job, say): show the answer once rather than
-		// repeat the request.
-		pc.Reconnect.Policy = transport.PolicyNever
-		pc.MaxRequests = 1
-	}
-	return pc
-}
-
 // outbox feeds a WebSocket session: the --send messages, then stdin lines
 // when stdin is a pipe or a terminal (with a prompt).
-func outbox(env *Env, send []string) <-chan ws.Outgoing {
-	ch := make(chan ws.Outgoing, len(send)+1)
+func outbox(env *Env, send []string) <-chan []byte {
+	ch := make(chan []byte, len(send)+1)
 	for _, s := range send {
-		ch <- ws.Outgoing{Data: []byte(s)}
+		ch <- []byte(s)
 	}
 	if env.In == nil {
 		close(ch)
@@ -354,7 +235,7 @@ func outbox(env *Env, send []string) <-chan ws.Outgoing {
 			fmt.Fprint(env.ErrOut, "> ")
 		}
 		for sc.Scan() {
-			ch <- ws.Outgoing{Data: append([]byte(nil), sc.Bytes()...)}
+			ch <- append([]byte(nil), sc.Bytes()...)
 			if env.InTTY {
 				fmt.Fprint(env.ErrOut, "> ")
 			}

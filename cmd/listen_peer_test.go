@@ -78,7 +78,7 @@ func TestListenNodePeer(t *testing.T) {
 	})
 
 	t.Run("ai stream", func(t *testing.T) {
-		code, out, errOut := runListen(t, "", "-d", `{"model":"peer","stream":true,"messages":[]}`, base+"/v1/chat/completions")
+		code, out, errOut := runListen(t, "", "--data", `{"model":"peer","stream":true,"messages":[]}`, base+"/v1/chat/completions")
 		if code != 0 || out != "Peers speak the same protocol.\n" || !strings.Contains(errOut, "openai stream complete") {
 			t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 		}

@@ -69,7 +69,7 @@ func TestListenDetection(t *testing.T) {
 				t.Errorf("stderr %q", errOut)
 			}
 		}},
-		{"ai (openai)", "", []string{"-X", "POST", "-d", chat, base + "/v1/chat/completions?ttft=1ms&tps=2000&tokens=8"}, 1, func(t *testing.T, out, errOut string) {
+		{"ai (openai)", "", []string{"-X", "POST", "--data", chat, base + "/v1/chat/completions?ttft=1ms&tps=2000&tokens=8"}, 1, func(t *testing.T, out, errOut string) {
 			if len(strings.Fields(out)) < 5 || !strings.Contains(errOut, "8 tokens (from usage)") && !strings.Contains(errOut, "8 tokens (counted from deltas") {
 				t.Errorf("stdout %q stderr %q", out, errOut)
 			}
@@ -77,7 +77,7 @@ func TestListenDetection(t *testing.T) {
 				t.Errorf("summary %q", errOut)
 			}
 		}},
-		{"ai (anthropic) with -d @file", "", []string{"-d", "@" + writeTemp(t, `{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`), base + "/v1/messages?ttft=1ms&tps=2000"}, 1, func(t *testing.T, out, errOut string) {
+		{"ai (anthropic) with --data @file", "", []string{"--data", "@" + writeTemp(t, `{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`), base + "/v1/messages?ttft=1ms&tps=2000"}, 1, func(t *testing.T, out, errOut string) {
 			if !strings.Contains(errOut, "anthropic stream complete") || !strings.Contains(errOut, "5 tokens (from usage)") {
 				t.Errorf("summary %q", errOut)
 			}
@@ -174,7 +174,7 @@ func TestListenExitCodes(t *testing.T) {
 		{"count reached", []string{base + "/sse?rate=200", "-n", "2"}, 0, ""},
 		{"stream ended normally (never reconnect)", []string{base + "/sse?rate=200&count=2", "--reconnect", "never"}, 0, ""},
 		{"bad content type with --mode sse", []string{"--mode", "sse", base + "/healthz"}, 1, "bad_content_type"},
-		{"AI stream without its terminator", []string{"-d", "{}", faults.URL + "/incomplete"}, 1, "stream_incomplete"},
+		{"AI stream without its terminator", []string{"--data", "{}", faults.URL + "/incomplete"}, 1, "stream_incomplete"},
 		{"timeout before the count", []string{faults.URL + "/slow", "-n", "5", "--timeout", "300ms"}, 1, "timeout after 300ms: got 0 events, wanted 5 events"},
 		{"timeout without a count is a normal stop", []string{faults.URL + "/slow", "--timeout", "200ms"}, 0, ""},
 		{"404", []string{"--mode", "sse", base + "/nope"}, 1, "http_4xx"},
@@ -182,7 +182,7 @@ func TestListenExitCodes(t *testing.T) {
 		{"usage: no scheme", []string{"127.0.0.1:8080/sse"}, 2, "no scheme"},
 		{"usage: bad --until", []string{base + "/poll", "--until", "status=completed"}, 2, "at 6"},
 		{"usage: bad header", []string{base + "/sse", "-H", "nocolon"}, 2, "Name: value"},
-		{"usage: missing body file", []string{base + "/sse", "-d", "@/nonexistent/x.json"}, 2, "-d @/nonexistent/x.json"},
+		{"usage: missing body file", []string{base + "/sse", "--data", "@/nonexistent/x.json"}, 2, "--data @/nonexistent/x.json"},
 		{"usage: bad mode", []string{base + "/sse", "--mode", "grpc"}, 2, "--mode"},
 	}
 	for _, tt := range tests {

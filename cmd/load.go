@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,15 +14,12 @@ import (
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/report"
 	"github.com/rtbench/rtbench/transport"
-	"github.com/rtbench/rtbench/transport/aistream"
-	"github.com/rtbench/rtbench/transport/poll"
-	"github.com/rtbench/rtbench/transport/sse"
-	"github.com/rtbench/rtbench/transport/ws"
+	"github.com/rtbench/rtbench/transport/client"
 )
 
 // LoadOptions are the parsed flags of `rtbench load`.
 type LoadOptions struct {
-	TargetOptions
+	SessionFlags
 
 	Connections int
 	Duration    time.Duration
@@ -30,23 +28,14 @@ type LoadOptions struct {
 	Rate        rateValue
 	Stages      stagesValue
 	MaxInFlight int
-	Interval    time.Duration
-	LongPoll    time.Duration
 
 	Thresholds []string
 	Out        string
 	JSON       bool
 	SourceIPs  string
 
-	IdleTimeout  time.Duration
-	TTFBTimeout  time.Duration
-	MaxEvent     int
-	ReadLimit    int64
-	Subprotocols []string
-	PingInterval time.Duration
-	PingTimeout  time.Duration
-	SendRate     rateValue
-	SendSize     int
+	SendRate rateValue
+	SendSize int
 
 	ReconnectRate rateValue
 	gate          *bench.Gate
@@ -54,8 +43,9 @@ type LoadOptions struct {
 	Prometheus            string // serve the live run's metrics on this address
 	PrometheusAllowRemote bool
 
-	thresholds []*bench.Threshold
-	sources    []net.IP
+	thresholds    bench.Thresholds
+	durationGiven bool // -d was given: it, not --stages, sets the run's length
+	sources       []net.IP
 }
 
 // NewCmdLoad builds `rtbench load`. runF replaces the run step in tests.
@@ -98,6 +88,7 @@ result is still printed and saved).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.URL = args[0]
+			o.durationGiven = c.Flags().Changed("duration")
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -108,29 +99,20 @@ result is still printed and saved).`,
 		},
 	}
 	f := c.Flags()
-	o.addFlags(f, "", "when sessions reconnect: spec, always or never")
+	o.addSessionFlags(f, "spec")
 	f.IntVarP(&o.Connections, "connections", "c", 100, "sessions held at once (closed model)")
-	f.DurationVarP(&o.Duration, "duration", "d", 30*time.Second, "length of the run, warmup included")
+	durationFlag(f, &o.Duration, 30*time.Second, "length of the run, warmup included (default with --stages: their sum)", "--data")
 	f.DurationVar(&o.Warmup, "warmup", 0, "first part of the run not counted in the results")
 	f.Var(&o.Ramp, "ramp", "start sessions at this rate (200/s) or reach -c linearly in this time (10s); default all at once")
 	f.Var(&o.Rate, "rate", "open model for polling and AI: requests per second across the run (500/s)")
 	f.Var(&o.Stages, "stages", "ramping shape 'duration:target,…' (sessions, or requests/s with --rate), e.g. 30s:100,1m:1000,30s:0")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
-	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between one session's requests")
-	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll with ?wait= of this length")
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v1 JSON) to this file")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON instead of the text report")
 	f.StringVar(&o.SourceIPs, "source-ips", "", "spread connections over these local addresses (127.0.0.1-127.0.0.16, a list or a CIDR): ~28k connections per address and target")
 	o.ReconnectRate.perSecond = bench.DefaultReconnectRate
 	f.Var(&o.ReconnectRate, "reconnect-rate", "cap on the reconnects of the whole run (all sessions together), so a server restart does not meet a storm; 0 = no cap")
-	f.DurationVar(&o.IdleTimeout, "idle-timeout", 0, "treat a stream silent for this long as broken")
-	f.DurationVar(&o.TTFBTimeout, "ttfb-timeout", transport.DefaultTTFBTimeout, "longest wait for response headers")
-	f.IntVar(&o.MaxEvent, "max-event", 1<<20, "SSE/AI: largest line and event in bytes")
-	f.Int64Var(&o.ReadLimit, "read-limit", ws.DefaultReadLimit, "WebSocket: largest message in bytes")
-	f.StringArrayVar(&o.Subprotocols, "subprotocol", nil, "WebSocket subprotocol to offer (repeatable)")
-	f.DurationVar(&o.PingInterval, "ping-interval", 0, "WebSocket: ping this often and record the round trip (0 = off)")
-	f.DurationVar(&o.PingTimeout, "ping-timeout", ws.DefaultPingTimeout, "WebSocket: wait this long for each pong; two missed in a row are ping_timeout")
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
@@ -139,22 +121,16 @@ result is still printed and saved).`,
 }
 
 func (o *LoadOptions) validate() error {
-	if err := o.TargetOptions.validate(); err != nil {
+	if err := o.SessionFlags.validate(); err != nil {
 		return err
 	}
 	switch {
-	case o.MaxEvent < 64:
-		return UsageError("--max-event %d: want at least 64 bytes", o.MaxEvent)
-	case o.ReadLimit < 1:
-		return UsageError("--read-limit %d: want at least 1 byte", o.ReadLimit)
 	case o.Connections < 1 && o.Rate.perSecond == 0 && len(o.Stages.stages) == 0:
 		return UsageError("-c %d: want at least 1 session", o.Connections)
 	case o.Duration <= 0 && len(o.Stages.stages) == 0:
 		return UsageError("-d %v: want a positive duration such as 30s", o.Duration)
-	case o.Warmup < 0 || (o.Warmup > 0 && o.Warmup >= o.Duration):
-		return UsageError("--warmup %v: want less than the duration %v", o.Warmup, o.Duration)
-	case o.Interval <= 0:
-		return UsageError("--interval %v: want a positive duration", o.Interval)
+	case o.Warmup < 0 || (o.Warmup > 0 && o.Warmup >= o.runLength()):
+		return UsageError("--warmup %v: want less than the duration %v", o.Warmup, o.runLength())
 	case o.MaxInFlight < 1:
 		return UsageError("--max-in-flight %d: want at least 1", o.MaxInFlight)
 	case o.SendRate.perSecond > 1000:
@@ -162,23 +138,12 @@ func (o *LoadOptions) validate() error {
 	case o.SendSize < 0 || o.SendSize > 1<<20:
 		return UsageError("--send-size %d: want 0 to 1 MiB", o.SendSize)
 	}
-	for _, d := range []struct {
-		flag string
-		v    time.Duration
-	}{{"--idle-timeout", o.IdleTimeout}, {"--ttfb-timeout", o.TTFBTimeout}, {"--ping-interval", o.PingInterval}, {"--ping-timeout", o.PingTimeout}, {"--long-poll", o.LongPoll}} {
-		if d.v < 0 {
-			return UsageError("%s %v: want 0 (the default) or a positive duration", d.flag, d.v)
-		}
-	}
 	if err := o.validatePrometheus(); err != nil {
 		return err
 	}
-	for _, s := range o.Thresholds {
-		t, err := bench.ParseThreshold(s)
-		if err != nil {
-			return UsageError("%v", err)
-		}
-		o.thresholds = append(o.thresholds, t)
+	var err error
+	if o.thresholds, err = bench.ParseThresholds(o.Thresholds); err != nil {
+		return UsageError("%v", err)
 	}
 	if o.SourceIPs != "" {
 		ips, err := bench.ParseSourceIPs(o.SourceIPs)
@@ -197,9 +162,18 @@ func (o *LoadOptions) validate() error {
 	return checkOutFile("--out", o.Out, "result.json")
 }
 
+// runLength is the run's planned length: -d, or the stages' sum when
+// --stages is given without -d.
+func (o *LoadOptions) runLength() time.Duration {
+	if len(o.Stages.stages) > 0 && !o.durationGiven {
+		return o.Stages.stages.Duration()
+	}
+	return o.Duration
+}
+
 func (o *LoadOptions) plan() bench.Plan {
 	p := bench.Plan{
-		Connections: o.Connections, Duration: o.Duration, Warmup: o.Warmup,
+		Connections: o.Connections, Duration: o.runLength(), Warmup: o.Warmup,
 		RampRate: o.Ramp.rate, RampTime: o.Ramp.time, MaxInFlight: o.MaxInFlight,
 	}
 	p.Gate = o.gate
@@ -235,26 +209,37 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	}
 
 	clients := o.httpClients()
-	pattern, err := o.pattern(parent, clients[0])
+	proto, err := o.probe(parent, clients[0])
 	if err != nil {
-		return listenError(err, o.URL)
+		return err
 	}
-	if plan.Open() && (pattern == transport.SSE || pattern == transport.WS) {
-		return UsageError("--rate is the open model for request patterns (polling, AI); %s streams are held sessions: use -c and --ramp", pattern)
+	pattern := proto.Pattern
+	if plan.Open() && !proto.Requests {
+		return UsageError("--rate is the open model for request patterns (polling, AI); %s streams are held sessions: use -c and --ramp", proto.Name)
 	}
 
-	req := o.request()
 	e := &bench.Engine{Plan: plan}
-	leans := o.leanPaths(len(clients))
-	e.NewSession = func(i int) transport.Session {
-		return o.session(pattern, clients[i%len(clients)], leans[i%len(clients)], req, false)
+	base := o.sessionOptions()
+	base.Reconnect.Gate = o.gateWait()
+	base.Lean = true
+	base.SendSize = o.SendSize
+	if o.SendRate.perSecond > 0 {
+		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
 	}
-	e.NewRequest = func(n int, _ time.Time) transport.Session {
-		return o.session(pattern, clients[n%len(clients)], leans[n%len(clients)], req, true)
+	session := func(n int, one bool) transport.Session {
+		so := base
+		so.HTTP = clients[n%len(clients)]
+		if len(o.sources) > 0 {
+			so.LocalAddr = &net.TCPAddr{IP: o.sources[n%len(o.sources)]}
+		}
+		so.One, so.Repeat = one, !one
+		return proto.New(so)
 	}
+	e.NewSession = func(i int) transport.Session { return session(i, false) }
+	e.NewRequest = func(n int, _ time.Time) transport.Session { return session(n, true) }
 	var progress *report.Progress
 	if env.ErrTTY && !o.JSON {
-		progress = report.NewProgress(env.ErrOut, report.ProgressOptions{Total: o.Duration, Width: env.Width, Color: !env.NoColor()})
+		progress = report.NewProgress(env.ErrOut, report.ProgressOptions{Total: plan.Duration, Width: env.Width, Color: !env.NoColor()})
 		e.Progress = progress.Update
 	}
 	stopMetrics := func() {}
@@ -288,14 +273,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 			saveErr = fmt.Errorf("saving --out %s: %w", o.Out, saveErr)
 		}
 	}
-	outcomes := make([]bench.Outcome, len(o.thresholds))
-	failed := 0
-	for i, t := range o.thresholds {
-		outcomes[i] = t.Check(result)
-		if !outcomes[i].Pass {
-			failed++
-		}
-	}
+	outcomes, failed := o.thresholds.Check(result)
 	if o.JSON {
 		err = report.LoadJSON(env.Out, result, outcomes)
 	} else {
@@ -320,7 +298,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 // httpClients returns one HTTP client per source address (one in all when
 // none are given), so sessions can be spread over them.
 func (o *LoadOptions) httpClients() []*http.Client {
-	base := transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, TTFBTimeout: o.TTFBTimeout}
+	base := o.httpOptions()
 	if len(o.sources) == 0 {
 		return []*http.Client{transport.NewHTTPClient(base)}
 	}
@@ -333,74 +311,33 @@ func (o *LoadOptions) httpClients() []*http.Client {
 	return out
 }
 
-// pattern detects the pattern with one probe request (whose response is
-// discarded: every session sends its own), unless --mode says it.
-func (o *LoadOptions) pattern(ctx context.Context, c *http.Client) (transport.Pattern, error) {
-	p, opened, _, err := pickPattern(ctx, c, o.request(), o.Mode)
-	if opened != nil {
-		opened.Resp.Body.Close()
-		if st := opened.Connect.Status; st < 200 || st > 299 {
-			return 0, transport.AsError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
-				Err: fmt.Errorf("the probe request got HTTP %d; fix the URL, method or headers before loading it", st)})
+// probe picks the protocol: detection sends one probe request (whose
+// response is discarded: every session sends its own), unless --mode says
+// it, when a TCP connection checks that the target can be reached.
+func (o *LoadOptions) probe(ctx context.Context, c *http.Client) (*transport.Protocol, error) {
+	d, err := client.Open(ctx, c, o.request(), o.Mode)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted before the run started: nothing was measured")}
+		}
+		return nil, listenError(err, o.URL)
+	}
+	if op := d.Opened; op != nil {
+		op.Resp.Body.Close()
+		if st := op.Connect.Status; st < 200 || st > 299 {
+			return nil, listenError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
+				Err: fmt.Errorf("the probe request got HTTP %d; fix the URL, method or headers before loading it", st)}, o.URL)
 		}
 	}
-	return p, err
+	return d.Protocol, nil
 }
 
-// leanPath is the lean paths' options for one HTTP client of httpClients.
-type leanPath struct {
-	sse *sse.Lean
-	ws  *ws.Lean
-}
-
-// leanPaths returns the lean paths' options for each HTTP client of
-// httpClients: the same source address and timeouts. Held SSE sessions read
-// plain http:// streams over sse.Lean (net/http still serves https, proxies
-// and redirects), about a third of the memory per session; WebSocket
-// sessions run plain ws:// connections over ws.Lean (coder/websocket still
-// serves wss, proxies and redirects).
-func (o *LoadOptions) leanPaths(n int) []leanPath {
-	out := make([]leanPath, n)
-	for i := range out {
-		out[i] = leanPath{sse: &sse.Lean{TTFBTimeout: o.TTFBTimeout}, ws: &ws.Lean{TTFBTimeout: o.TTFBTimeout}}
-		if len(o.sources) > 0 {
-			out[i].sse.LocalAddr = &net.TCPAddr{IP: o.sources[i]}
-			out[i].ws.LocalAddr = &net.TCPAddr{IP: o.sources[i]}
-		}
+// gateWait is the reconnect gate of every session: the --reconnect-rate cap.
+func (o *LoadOptions) gateWait() func(context.Context) error {
+	if o.gate == nil {
+		return nil
 	}
-	return out
-}
-
-func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean leanPath, req transport.Request, one bool) transport.Session {
-	rc := transport.Reconnect{Policy: o.policy}
-	if o.gate != nil {
-		rc.Gate = o.gate.Wait
-	}
-	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent, Raise: "--max-event"}
-	switch p {
-	case transport.SSE:
-		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, Lean: lean.sse}
-	case transport.WS:
-		wc := &ws.Client{URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
-			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, Reconnect: rc, SendSize: o.SendSize, Lean: lean.ws}
-		if o.SendRate.perSecond > 0 {
-			wc.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
-		}
-		return wc
-	case transport.AIStream:
-		newAI := func() transport.Session {
-			return &aistream.Client{Request: req, HTTP: c, Parser: parser, IdleTimeout: o.IdleTimeout}
-		}
-		if one {
-			return newAI()
-		}
-		return transport.Repeat{New: newAI}
-	}
-	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, Reconnect: rc}
-	if one {
-		pc.MaxRequests = 1
-	}
-	return pc
+	return o.gate.Wait
 }
 
 // params records the load shape and every default that shapes load.

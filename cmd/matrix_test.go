@@ -1645,7 +1645,7 @@ func (m *matrix) rows38and40(t *testing.T) []matrixCase {
 	cs = append(cs,
 		matrixCase{
 			name: "40_ai/empty_first_delta",
-			listen: &matrixListenRun{args: []string{"-d", matrixChat, emptyFirst}, stdout: []string{"Hi there"}, stderr: []string{"2 tokens", "stream complete"}, check: func(t *testing.T, _, stderr string) {
+			listen: &matrixListenRun{args: []string{"--data", matrixChat, emptyFirst}, stdout: []string{"Hi there"}, stderr: []string{"2 tokens", "stream complete"}, check: func(t *testing.T, _, stderr string) {
 				mt := ttft.FindStringSubmatch(stderr)
 				if mt == nil {
 					t.Fatalf("no ttft in %q", stderr)
@@ -1663,7 +1663,7 @@ func (m *matrix) rows38and40(t *testing.T) []matrixCase {
 		},
 		matrixCase{
 			name:   "40_ai/no_done",
-			listen: &matrixListenRun{args: []string{"-d", matrixChat, ai("no-done")}, code: 1, stderr: []string{"! stream_incomplete", "without data: [DONE]", "INCOMPLETE"}},
+			listen: &matrixListenRun{args: []string{"--data", matrixChat, ai("no-done")}, code: 1, stderr: []string{"! stream_incomplete", "without data: [DONE]", "INCOMPLETE"}},
 			load: &matrixLoadRun{args: aiLoad(ai("no-done")), check: func(t *testing.T, r *bench.Result, _ string) {
 				matrixErrs(t, r, "stream_incomplete", 2)
 				matrixNoErrs(t, r, "stream_incomplete")
@@ -1671,7 +1671,7 @@ func (m *matrix) rows38and40(t *testing.T) []matrixCase {
 		},
 		matrixCase{
 			name: "40_ai/bad_json",
-			listen: &matrixListenRun{args: []string{"-d", matrixChat, ai("bad-json:2")}, stderr: []string{"! bad_json_chunk", "skipped", "1 bad chunk", "5 tokens", "stream complete"},
+			listen: &matrixListenRun{args: []string{"--data", matrixChat, ai("bad-json:2")}, stderr: []string{"! bad_json_chunk", "skipped", "1 bad chunk", "5 tokens", "stream complete"},
 				check: func(t *testing.T, stdout, _ string) {
 					if len(strings.Fields(stdout)) < 5 {
 						t.Errorf("stdout %q: want the 5 tokens around the bad chunk", stdout)
@@ -1689,7 +1689,7 @@ func (m *matrix) rows38and40(t *testing.T) []matrixCase {
 		},
 		matrixCase{
 			name:   "40_ai/no_usage",
-			listen: &matrixListenRun{args: []string{"-d", matrixChat, ai("")}, stderr: []string{"5 tokens (counted from deltas: the stream carried no usage)"}},
+			listen: &matrixListenRun{args: []string{"--data", matrixChat, ai("")}, stderr: []string{"5 tokens (counted from deltas: the stream carried no usage)"}},
 			load: &matrixLoadRun{args: aiLoad(ai("")), check: func(t *testing.T, r *bench.Result, _ string) {
 				matrixNoErrs(t, r)
 				if e2e := r.Metrics["e2e"].Count; e2e < 2 || r.Counters["tokens"] < 5*(e2e-2) || r.Counters["tokens"] > 5*(e2e+2) {

@@ -22,7 +22,7 @@ type ReportOptions struct {
 	Out        string
 	Thresholds []string
 
-	thresholds []*bench.Threshold
+	thresholds bench.Thresholds
 }
 
 // NewCmdReport builds `rtbench report`. runF replaces the run step in tests.
@@ -52,12 +52,9 @@ sample, not an average of p99s. Thresholds can be checked again on the (merged) 
 			if err := checkOutFile("--html", o.HTML, "report.html"); err != nil {
 				return err
 			}
-			for _, s := range o.Thresholds {
-				t, err := bench.ParseThreshold(s)
-				if err != nil {
-					return UsageError("%v", err)
-				}
-				o.thresholds = append(o.thresholds, t)
+			var err error
+			if o.thresholds, err = bench.ParseThresholds(o.Thresholds); err != nil {
+				return UsageError("%v", err)
 			}
 			if runF != nil {
 				return runF(c.Context(), o)
@@ -92,14 +89,7 @@ func reportRun(env *Env, o *ReportOptions) error {
 			return UsageError("merging %d results: %v", len(results), err)
 		}
 	}
-	outcomes := make([]bench.Outcome, len(o.thresholds))
-	failed := 0
-	for i, t := range o.thresholds {
-		outcomes[i] = t.Check(r)
-		if !outcomes[i].Pass {
-			failed++
-		}
-	}
+	outcomes, failed := o.thresholds.Check(r)
 	if o.Out != "" {
 		if err := bench.WriteFile(o.Out, r); err != nil {
 			return fmt.Errorf("saving --out %s: %w", o.Out, err)

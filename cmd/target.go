@@ -10,18 +10,31 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/rtbench/rtbench/transport"
-	"github.com/rtbench/rtbench/transport/detect"
+	"github.com/rtbench/rtbench/transport/client"
 )
 
-// TargetOptions are the flags of every command that connects to a URL
-// (listen, load): what to send and how to trust and reconnect.
-type TargetOptions struct {
+// Defaults of the session flags.
+const (
+	defaultMaxEvent  = 1 << 20
+	defaultReadLimit = 1 << 20
+	defaultPingWait  = 10 * time.Second
+	defaultInterval  = 2 * time.Second
+)
+
+// SessionFlags are the flags of every command that opens sessions to a URL
+// (listen, load, check): what to send, how to trust, reconnect and time out,
+// and each protocol's knobs. They are declared once (addSessionFlags), with
+// one help text each, and validated in one fixed order (validate), so a
+// flag means the same in every command and a command line with several
+// mistakes always names the same one first.
+type SessionFlags struct {
 	URL       string
-	Mode      string // "", sse, ws, poll, ai
+	Mode      string // "": detect; else a protocol of the table
 	Method    string
 	Headers   []string
 	Data      string // body, or @file
@@ -29,43 +42,86 @@ type TargetOptions struct {
 	CACert    string
 	Reconnect string
 
-	Body     []byte // Data resolved
-	dataFlag string // how the body flag is spelled in messages
-	header   http.Header
-	policy   transport.Policy
-	roots    *x509.CertPool
+	IdleTimeout  time.Duration
+	TTFBTimeout  time.Duration
+	MaxEvent     int
+	ReadLimit    int64
+	Subprotocols []string
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	Interval     time.Duration
+	LongPoll     time.Duration
+
+	Body   []byte // Data resolved
+	header http.Header
+	policy transport.Policy
+	roots  *x509.CertPool
+	proto  *transport.Protocol // --mode's, nil: detect
+	misuse *misusedFlag
 }
 
-// addFlags adds the target flags; dataShort is -d's letter for listen and
-// empty for load, where -d is the duration.
-func (t *TargetOptions) addFlags(f *pflag.FlagSet, dataShort, reconnectHelp string) {
-	f.StringVar(&t.Mode, "mode", "", "force the pattern: sse, ws, poll or ai (default: detect)")
+// addSessionFlags adds the session flags; reconnect is the --reconnect
+// default (check's is never: one session is one connection).
+func (t *SessionFlags) addSessionFlags(f *pflag.FlagSet, reconnect string) {
+	f.StringVar(&t.Mode, "mode", "", "force the protocol: "+client.Names()+" (default: detect)")
 	f.StringVarP(&t.Method, "request", "X", "", "HTTP method (default GET, or POST with a body)")
 	f.StringArrayVarP(&t.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
-	f.StringVarP(&t.Data, "data", dataShort, "", "request body, or @file to read it from a file")
-	t.dataFlag = "--data"
-	if dataShort != "" {
-		t.dataFlag = "-" + dataShort
-	}
+	f.StringVar(&t.Data, "data", "", "request body, or @file to read it from a file")
 	f.BoolVar(&t.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
 	f.StringVar(&t.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
-	f.StringVar(&t.Reconnect, "reconnect", "spec", reconnectHelp)
+	f.StringVar(&t.Reconnect, "reconnect", reconnect, "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
+	f.DurationVar(&t.IdleTimeout, "idle-timeout", 0, "treat a stream or WebSocket silent for this long (no event, comment, message or pong) as broken (idle_timeout)")
+	f.DurationVar(&t.TTFBTimeout, "ttfb-timeout", transport.DefaultTTFBTimeout, "longest wait for response headers (ttfb_timeout)")
+	f.IntVar(&t.MaxEvent, "max-event", defaultMaxEvent, "SSE/AI: largest line and event in bytes")
+	f.Int64Var(&t.ReadLimit, "read-limit", defaultReadLimit, "WebSocket: largest message in bytes (bigger closes with 1009)")
+	f.StringArrayVar(&t.Subprotocols, "subprotocol", nil, "WebSocket subprotocol to offer (repeatable)")
+	f.DurationVar(&t.PingInterval, "ping-interval", 0, "WebSocket: send a ping this often and record its round trip (0 = off)")
+	f.DurationVar(&t.PingTimeout, "ping-timeout", defaultPingWait, "WebSocket: wait this long for each pong; two missed in a row are ping_timeout")
+	f.DurationVar(&t.Interval, "interval", defaultInterval, "polling: time between one session's requests")
+	f.DurationVar(&t.LongPoll, "long-poll", 0, "polling: long-poll, asking the server to hold each request this long (?wait=)")
 }
 
-func (t *TargetOptions) validate() error {
-	if _, err := detect.Scheme(t.URL); err != nil {
+// addNoShortData makes -d, in a command without a duration (listen, check),
+// a one-line usage error naming --data: -d is --duration wherever rtbench
+// has one (load, compare).
+func (t *SessionFlags) addNoShortData(f *pflag.FlagSet) {
+	t.misuse = &misusedFlag{msg: "-d is the duration (--duration) in rtbench; give the request body with --data"}
+	f.VarP(t.misuse, "d-for-data", "d", "")
+	f.MarkHidden("d-for-data")
+}
+
+// misusedFlag is a hidden flag that only says which flag was meant.
+type misusedFlag struct {
+	msg string
+	set bool
+}
+
+func (m *misusedFlag) String() string   { return "" }
+func (m *misusedFlag) Type() string     { return "string" }
+func (m *misusedFlag) Set(string) error { m.set = true; return nil }
+
+// validate checks the session flags in their one order and resolves them.
+func (t *SessionFlags) validate() error {
+	if t.misuse != nil && t.misuse.set {
+		return UsageError("%s", t.misuse.msg)
+	}
+	proto, err := client.Scheme(t.URL)
+	if err != nil {
 		return UsageError("%v", err)
 	}
 	if err := checkHostPort(t.URL); err != nil {
 		return UsageError("%v", err)
 	}
+	if t.Mode != "" {
+		if t.proto = client.Lookup(t.Mode); t.proto == nil {
+			return UsageError("--mode %q: want %s", t.Mode, client.Names())
+		}
+		if proto != nil && proto != t.proto {
+			return UsageError("--mode %s with the %s URL %s: use an http(s) URL, or --mode %s", t.Mode, proto.Name, t.URL, proto.Name)
+		}
+	}
 	if t.Method != "" && !isToken(t.Method) {
 		return UsageError("-X %q: want an HTTP method such as GET or POST", t.Method)
-	}
-	switch t.Mode {
-	case "", "sse", "ws", "poll", "ai":
-	default:
-		return UsageError("--mode %q: want sse, ws, poll or ai", t.Mode)
 	}
 	var ok bool
 	if t.policy, ok = transport.ParsePolicy(t.Reconnect); !ok {
@@ -87,30 +143,61 @@ func (t *TargetOptions) validate() error {
 		if file, ok := strings.CutPrefix(t.Data, "@"); ok {
 			b, err := os.ReadFile(file)
 			if err != nil {
-				return UsageError("%s @%s: %v", t.dataFlag, file, errors.Unwrap(err))
+				return UsageError("--data @%s: %v", file, errors.Unwrap(err))
 			}
 			t.Body = b
 		} else {
 			t.Body = []byte(t.Data)
 		}
 		if t.Mode == "ai" && !json.Valid(t.Body) {
-			return UsageError("%s: the body is not valid JSON; an AI stream takes a JSON request such as '{\"model\":\"m\",\"stream\":true,\"messages\":[...]}'", t.dataFlag)
+			return UsageError("--data: the body is not valid JSON; an AI stream takes a JSON request such as '{\"model\":\"m\",\"stream\":true,\"messages\":[...]}'")
 		}
 	}
-	if t.CACert != "" {
-		pem, err := os.ReadFile(t.CACert)
-		if err != nil {
-			return UsageError("--cacert %s: %v", t.CACert, errors.Unwrap(err))
+	if t.roots, err = loadCACert(t.CACert); err != nil {
+		return err
+	}
+	return t.validateKnobs()
+}
+
+// validateKnobs checks the timeouts, limits and intervals, in a fixed order.
+func (t *SessionFlags) validateKnobs() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--idle-timeout", t.IdleTimeout}, {"--ttfb-timeout", t.TTFBTimeout}, {"--ping-interval", t.PingInterval}, {"--ping-timeout", t.PingTimeout}, {"--long-poll", t.LongPoll}} {
+		if d.v < 0 {
+			return UsageError("%s %v: want 0 (the default) or a positive duration", d.flag, d.v)
 		}
-		t.roots, _ = x509.SystemCertPool()
-		if t.roots == nil {
-			t.roots = x509.NewCertPool()
-		}
-		if !t.roots.AppendCertsFromPEM(pem) {
-			return UsageError("--cacert %s: no PEM certificate found in it", t.CACert)
-		}
+	}
+	switch {
+	case t.Interval <= 0:
+		return UsageError("--interval %v: want a positive duration such as 2s", t.Interval)
+	case t.MaxEvent < 64:
+		return UsageError("--max-event %d: want at least 64 bytes", t.MaxEvent)
+	case t.ReadLimit < 1:
+		return UsageError("--read-limit %d: want at least 1 byte", t.ReadLimit)
 	}
 	return nil
+}
+
+// loadCACert reads the --cacert file into a pool of the system's roots and
+// its certificates; "" is nil (the system's).
+func loadCACert(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, UsageError("--cacert %s: %v", path, errors.Unwrap(err))
+	}
+	roots, _ := x509.SystemCertPool()
+	if roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, UsageError("--cacert %s: no PEM certificate found in it", path)
+	}
+	return roots, nil
 }
 
 // checkHostPort checks what url.Parse lets through: a URL needs a host, and
@@ -140,6 +227,29 @@ func isToken(s string) bool {
 }
 
 // request is what every session sends.
-func (t *TargetOptions) request() transport.Request {
+func (t *SessionFlags) request() transport.Request {
 	return transport.Request{URL: t.URL, Method: t.Method, Header: t.header, Body: t.Body}
+}
+
+// httpOptions are the HTTP client's options the flags set.
+func (t *SessionFlags) httpOptions() transport.HTTPOptions {
+	return transport.HTTPOptions{Insecure: t.Insecure, RootCAs: t.roots, TTFBTimeout: t.TTFBTimeout}
+}
+
+// sessionOptions are the options of every session the flags describe; the
+// command adds its own (HTTP client, First, Outbox …).
+func (t *SessionFlags) sessionOptions() transport.SessionOptions {
+	return transport.SessionOptions{
+		Request:      t.request(),
+		Reconnect:    transport.Reconnect{Policy: t.policy},
+		IdleTimeout:  t.IdleTimeout,
+		TTFBTimeout:  t.TTFBTimeout,
+		MaxEvent:     t.MaxEvent,
+		Subprotocols: t.Subprotocols,
+		ReadLimit:    t.ReadLimit,
+		PingInterval: t.PingInterval,
+		PingTimeout:  t.PingTimeout,
+		Interval:     t.Interval,
+		LongPoll:     t.LongPoll,
+	}
 }

@@ -14,11 +14,7 @@ import (
 
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
-	"github.com/rtbench/rtbench/transport/aistream"
-	"github.com/rtbench/rtbench/transport/detect"
-	"github.com/rtbench/rtbench/transport/poll"
-	"github.com/rtbench/rtbench/transport/sse"
-	"github.com/rtbench/rtbench/transport/ws"
+	"github.com/rtbench/rtbench/transport/client"
 )
 
 // Deps are what Run needs from its caller. The zero value works.
@@ -292,28 +288,23 @@ func judgeThreshold(t *bench.Threshold, br *bench.Result, elapsed time.Duration)
 
 // detectMode sends the first request and picks the mode from the answer.
 func detectMode(ctx context.Context, c *http.Client, req transport.Request) (string, *transport.Opened, bool, error) {
-	res, err := detect.Detect(ctx, c, req)
+	d, err := client.Detect(ctx, c, req)
 	if err != nil {
 		return "", nil, false, err
 	}
-	switch res.Pattern {
-	case transport.WS:
-		return ModeWS, nil, false, nil
-	case transport.SSE:
-		return ModeSSE, res.Opened, false, nil
-	case transport.AIStream:
-		return ModeAI, res.Opened, false, nil
+	if d.Opened == nil || d.Protocol.ContentType != "" {
+		return d.Protocol.Name, d.Opened, d.Once, nil
 	}
 	// Polling is for JSON answers; any other 2xx answer to a real-time
 	// check is a stream gone wrong (a proxy's HTML page, a replaced content
 	// type), judged as one so that its content type fails.
-	if st := res.Opened.Connect.Status; st >= 200 && st <= 299 && !isJSON(res.Opened.Resp.Header.Get("Content-Type")) {
+	if st := d.Opened.Connect.Status; st >= 200 && st <= 299 && !isJSON(d.Opened.Resp.Header.Get("Content-Type")) {
 		if req.Body != nil {
-			return ModeAI, res.Opened, false, nil
+			return ModeAI, d.Opened, false, nil
 		}
-		return ModeSSE, res.Opened, false, nil
+		return ModeSSE, d.Opened, false, nil
 	}
-	return ModePoll, res.Opened, res.Once, nil
+	return d.Protocol.Name, d.Opened, d.Once, nil
 }
 
 func isJSON(ct string) bool {
@@ -321,28 +312,19 @@ func isJSON(ct string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
-// newSession builds one session's client, as `rtbench listen` does.
+// newSession builds one session's client from the protocol table, as
+// `rtbench listen` does.
 func newSession(p *plan, c *http.Client, first *transport.Opened, once bool) transport.Session {
-	req := p.spec.Request
-	rc := transport.Reconnect{Policy: p.spec.Reconnect}
-	switch p.mode {
-	case ModeSSE:
-		return &sse.Client{Request: req, HTTP: c, Reconnect: rc, First: first}
-	case ModeAI:
-		return &aistream.Client{Request: req, HTTP: c, First: first}
-	case ModeWS:
-		wc := &ws.Client{URL: req.URL, Header: req.Header, HTTP: c, Reconnect: rc}
-		if p.echo {
-			wc.SendEvery = EchoInterval
-		}
-		return wc
+	o := p.spec.Session
+	o.Request, o.HTTP, o.First, o.Once = p.spec.Request, c, first, once
+	o.Reconnect.Policy = p.spec.Reconnect
+	if o.Interval == 0 {
+		o.Interval = PollInterval
 	}
-	pc := &poll.Client{Request: req, HTTP: c, Interval: PollInterval, First: first, Reconnect: rc}
-	if once {
-		pc.Reconnect.Policy = transport.PolicyNever
-		pc.MaxRequests = 1
+	if p.echo {
+		o.SendEvery = EchoInterval
 	}
-	return pc
+	return client.Lookup(p.mode).New(o)
 }
 
 // probeSession runs one session under its probe, until the probe has

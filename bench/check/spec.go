@@ -11,7 +11,7 @@ import (
 
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
-	"github.com/rtbench/rtbench/transport/detect"
+	"github.com/rtbench/rtbench/transport/client"
 	"github.com/rtbench/rtbench/transport/match"
 )
 
@@ -68,6 +68,11 @@ type Spec struct {
 	Reconnect transport.Policy
 	// HTTP configures the HTTP client (TLS trust, timeouts).
 	HTTP transport.HTTPOptions
+	// Session holds the sessions' protocol knobs (idle timeout, read
+	// limits, WebSocket pings, polling interval …); its Request, HTTP,
+	// Reconnect, First and Once are the check's own. A zero Interval polls
+	// every PollInterval.
+	Session transport.SessionOptions
 	// Assert is what must hold.
 	Assert Assertions
 }
@@ -136,7 +141,7 @@ type plan struct {
 	ttft        time.Duration
 	complete    bool
 	echo        bool
-	thresholds  []*bench.Threshold
+	thresholds  bench.Thresholds
 }
 
 // Validate checks s without running it.
@@ -148,10 +153,11 @@ func (s *Spec) Validate() error {
 func compile(s Spec) (*plan, error) {
 	p := &plan{spec: s, name: s.Name, timeout: s.Timeout, sessions: s.Concurrency}
 	a := &s.Assert
-	isWS, err := detect.Scheme(s.Request.URL)
+	byScheme, err := client.Scheme(s.Request.URL)
 	if err != nil {
 		return nil, &FieldError{Field: "url", Err: err}
 	}
+	isWS := byScheme != nil && byScheme.Name == ModeWS
 	if p.name == "" {
 		p.name = s.Request.URL
 	}
@@ -167,10 +173,8 @@ func compile(s Spec) (*plan, error) {
 	case p.sessions == 0:
 		p.sessions = 1
 	}
-	switch s.Mode {
-	case "", ModeSSE, ModeAI, ModeWS, ModePoll:
-	default:
-		return nil, fieldErr("mode", "%q: want sse, ai, ws or poll", s.Mode)
+	if s.Mode != "" && client.Lookup(s.Mode) == nil {
+		return nil, fieldErr("mode", "%q: want %s", s.Mode, client.Names())
 	}
 	p.mode = s.Mode
 	if isWS && p.mode != "" && p.mode != ModeWS {
@@ -238,15 +242,11 @@ func compile(s Spec) (*plan, error) {
 		}
 		p.expect = append(p.expect, x)
 	}
-	for _, th := range a.Thresholds {
-		t, err := bench.ParseThreshold(th)
-		if err != nil {
-			if te, ok := errors.AsType[*bench.ThresholdError](err); ok {
-				err = fmt.Errorf("%q: at %d: %s", te.Input, te.Pos, te.Msg)
-			}
-			return nil, &FieldError{Field: "thresholds", Err: err}
+	if p.thresholds, err = bench.ParseThresholds(a.Thresholds); err != nil {
+		if te, ok := errors.AsType[*bench.ThresholdError](err); ok {
+			err = fmt.Errorf("%q: at %d: %s", te.Input, te.Pos, te.Msg)
 		}
-		p.thresholds = append(p.thresholds, t)
+		return nil, &FieldError{Field: "thresholds", Err: err}
 	}
 	p.complete = a.Complete == nil || *a.Complete
 	return p, nil
@@ -259,8 +259,8 @@ func (p *plan) setMode(mode string) {
 	if p.status == nil && mode != ModeWS {
 		p.status = statusSet{{200, 299}}
 	}
-	if p.contentType == "" && (mode == ModeSSE || mode == ModeAI) {
-		p.contentType = "text/event-stream"
+	if p.contentType == "" {
+		p.contentType = client.Lookup(mode).ContentType
 	}
 	eventish := a.Events > 0 || a.Within > 0 || a.FirstEvent > 0 || len(a.Expect) > 0 || a.Echo || a.TTFT > 0
 	if !eventish {

@@ -1,4 +1,4 @@
-package detect
+package client
 
 import (
 	"io"
@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/ws"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -32,10 +33,10 @@ func TestScheme(t *testing.T) {
 		{"http://%zz", false, "URL"},
 	}
 	for _, tt := range tests {
-		ws, err := Scheme(tt.url)
+		p, err := Scheme(tt.url)
 		if tt.errPart == "" {
-			if err != nil || ws != tt.ws {
-				t.Errorf("Scheme(%q) = %v, %v; want %v, nil", tt.url, ws, err, tt.ws)
+			if err != nil || (p != nil) != tt.ws || (p != nil && p.Name != "ws") {
+				t.Errorf("Scheme(%q) = %v, %v; want ws %v, nil", tt.url, p, err, tt.ws)
 			}
 			continue
 		}
@@ -60,16 +61,16 @@ func TestDetect(t *testing.T) {
 		ct      string
 		body    []byte
 		method  string
-		want    transport.Pattern
+		want    string
 		wantOne bool
 	}{
-		{"event stream", "text/event-stream", nil, "", transport.SSE, false},
-		{"event stream with charset and ;", "text/event-stream; charset=utf-8;", nil, "", transport.SSE, false},
-		{"POST answered with a stream is AI", "text/event-stream", []byte(`{}`), "", transport.AIStream, false},
-		{"JSON is polling", "application/json", nil, "", transport.Poll, false},
-		{"anything else is polling", "text/plain", nil, "", transport.Poll, false},
-		{"POST answered with JSON is shown once", "application/json", []byte(`{}`), "", transport.Poll, true},
-		{"DELETE is shown once", "application/json", nil, "DELETE", transport.Poll, true},
+		{"event stream", "text/event-stream", nil, "", "sse", false},
+		{"event stream with charset and ;", "text/event-stream; charset=utf-8;", nil, "", "sse", false},
+		{"POST answered with a stream is AI", "text/event-stream", []byte(`{}`), "", "ai", false},
+		{"JSON is polling", "application/json", nil, "", "poll", false},
+		{"anything else is polling", "text/plain", nil, "", "poll", false},
+		{"POST answered with JSON is shown once", "application/json", []byte(`{}`), "", "poll", true},
+		{"DELETE is shown once", "application/json", nil, "DELETE", "poll", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,8 +80,8 @@ func TestDetect(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer res.Opened.Resp.Body.Close()
-			if res.Pattern != tt.want || res.Once != tt.wantOne {
-				t.Errorf("got %v once=%v, want %v once=%v", res.Pattern, res.Once, tt.want, tt.wantOne)
+			if res.Protocol.Name != tt.want || res.Once != tt.wantOne {
+				t.Errorf("got %v once=%v, want %v once=%v", res.Protocol.Name, res.Once, tt.want, tt.wantOne)
 			}
 			if res.Opened.Connect.Status != 200 || res.Opened.Connect.Headers.IsZero() {
 				t.Errorf("connect not filled: %+v", res.Opened.Connect)
@@ -98,7 +99,7 @@ func TestDetect(t *testing.T) {
 	})
 	t.Run("ws needs no request", func(t *testing.T) {
 		res, err := Detect(t.Context(), nil, transport.Request{URL: "ws://127.0.0.1:1/ws"})
-		if err != nil || res.Pattern != transport.WS || res.Opened != nil {
+		if err != nil || res.Protocol != &ws.Protocol || res.Opened != nil {
 			t.Fatalf("%+v %v", res, err)
 		}
 	})

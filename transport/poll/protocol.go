@@ -1,0 +1,32 @@
+package poll
+
+import (
+	"net/http"
+
+	"github.com/rtbench/rtbench/transport"
+)
+
+// Protocol is polling's row of the protocol table (transport/client): any
+// other HTTP answer, JSON above all. It is last in the table and claims
+// whatever the rows before it did not.
+var Protocol = transport.Protocol{
+	Name:     "poll",
+	Pattern:  transport.Poll,
+	Requests: true,
+	Claims:   func(*transport.Request, *http.Response) bool { return true },
+	New: func(o transport.SessionOptions) transport.Session {
+		c := &Client{Request: o.Request, HTTP: o.HTTP, Interval: o.Interval, LongPoll: o.LongPoll,
+			NoConditional: o.NoConditional, First: o.First, Reconnect: o.Reconnect}
+		switch {
+		case o.Once:
+			// A request with a body answered with something other than a
+			// stream (a POST that creates a job, say): show the answer once
+			// rather than repeat the request.
+			c.Reconnect.Policy = transport.PolicyNever
+			c.MaxRequests = 1
+		case o.One:
+			c.MaxRequests = 1
+		}
+		return c
+	},
+}

@@ -1,0 +1,104 @@
+package transport
+
+import (
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Protocol describes one protocol rtbench speaks, as a row of the protocol
+// table (package transport/client): its name, how detection recognises it,
+// and how to build a session of it. Each protocol package exports one
+// (sse.Protocol, ws.Protocol …); the table lists them.
+type Protocol struct {
+	// Name is how --mode and a checks file name the protocol: sse, ws …
+	Name string
+	// Pattern is the family reports group it under.
+	Pattern Pattern
+	// Requests is set for protocols whose sessions are a series of
+	// request-response exchanges (polling, AI streams): they can run in the
+	// open model (load --rate). Unset: sessions hold a stream.
+	Requests bool
+	// Sends is set for protocols whose sessions send messages the user
+	// types or gives (SessionOptions.Outbox): listen feeds them stdin.
+	Sends bool
+	// ContentType is the media type its HTTP answer must have ("" none),
+	// the default of check's content-type assertion.
+	ContentType string
+	// Schemes are URL schemes that mean this protocol without sending a
+	// request (ws, wss).
+	Schemes []string
+	// Claims reports whether the answer to the detection request (whose
+	// Body was req's) is this protocol. Detection asks the table in order;
+	// nil claims nothing (a protocol only --mode or a scheme picks).
+	Claims func(req *Request, resp *http.Response) bool
+	// New builds one session.
+	New func(o SessionOptions) Session
+}
+
+// SessionOptions are everything a session of any protocol can be given;
+// a protocol uses the fields that concern it and ignores the others. The
+// zero value of each field means the protocol's default.
+type SessionOptions struct {
+	// Request is what the session sends: URL, method, headers, body.
+	Request Request
+	// HTTP sends the requests (and dials WebSocket handshakes); nil: the
+	// protocol's default client.
+	HTTP *http.Client
+	// Reconnect is the reconnect policy and its gate.
+	Reconnect Reconnect
+	// First is the answer detection already received, used for the first
+	// connection instead of sending Request again.
+	First *Opened
+	// Once shows one answer and stops: detection found that Request (a
+	// POST, say) is not a stream and must not be repeated.
+	Once bool
+	// One makes the session one exchange (the open model's request).
+	One bool
+	// Repeat makes a request protocol send its request again each time one
+	// ends, until the context ends (the closed model's session).
+	Repeat bool
+	// IdleTimeout ends a connection on which nothing (no event, comment,
+	// message or ping) arrived for this long: idle_timeout. 0: none.
+	IdleTimeout time.Duration
+	// TTFBTimeout bounds the wait for response headers on the lean paths
+	// (HTTP's own is set on the HTTP client).
+	TTFBTimeout time.Duration
+
+	// MaxEvent caps an event stream's lines and events in bytes; the error
+	// names --max-event. 0: the parser's default.
+	MaxEvent int
+	// LastEventID is the SSE event id to resume after.
+	LastEventID string
+
+	// WebSocket.
+	Subprotocols []string
+	ReadLimit    int64
+	Compress     bool
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	Strict       bool
+	SendEvery    time.Duration // send a stamped message this often (echo round trips)
+	SendSize     int
+	// Outbox carries messages to send on the open connection; nil none.
+	Outbox <-chan []byte
+
+	// Polling.
+	Interval      time.Duration
+	LongPoll      time.Duration
+	NoConditional bool
+
+	// Lean runs plain (unencrypted, unproxied) held streams on the
+	// protocol's lean path, when it has one, from LocalAddr (nil: any).
+	Lean      bool
+	LocalAddr net.Addr
+}
+
+// IsEventStream reports whether a Content-Type is text/event-stream
+// (parameters and a trailing ";" allowed; the charset is ignored).
+func IsEventStream(ct string) bool {
+	mt, _, err := mime.ParseMediaType(strings.TrimSuffix(strings.TrimSpace(ct), ";"))
+	return err == nil && mt == "text/event-stream"
+}
