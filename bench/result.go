@@ -78,6 +78,9 @@ type Result struct {
 	// most, largest first; counters.outages counts them all). After a
 	// merge, each machine's view of one server restart is its own entry.
 	Outages []OutageResult `json:"outages,omitempty"`
+	// Thresholds are the outcomes of the thresholds the command that wrote
+	// the result checked (load, report), in order; absent when none.
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
 }
 
 // ProcessResult is the load generator's own footprint: a leak check
@@ -434,11 +437,10 @@ func WriteFile(path string, r *Result) (err error) {
 	if r == nil || r.Schema != SchemaV1 {
 		return fmt.Errorf("write result %s: not a %s result", path, SchemaV1)
 	}
-	b, err := json.MarshalIndent(r, "", "  ")
+	b, err := Marshal(r)
 	if err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)
 	}
-	b = append(b, '\n')
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -651,51 +650,23 @@ func thresholdsTitle(outcomes []bench.Outcome) (title string, ok bool) {
 	return fmt.Sprintf("thresholds: all %d passed", len(outcomes)), true
 }
 
-// LoadJSON writes what `rtbench load --json` prints: an envelope
-//
-//	{"schema": "rtbench.load/v1", "result": {…}, "thresholds": [{…}]}
-//
-// where result is the saved result exactly as bench writes it
-// (rtbench.result/v1, untouched) and thresholds the outcomes in the order
-// given ({"threshold", "value", "pass", "missing"}; [] without thresholds).
-// The envelope exists because a result file has no place for outcomes;
-// `jq .result` gives the result back, and --out saves it as a file the
-// other commands read.
+// LoadJSON writes what `rtbench load --json` and `rtbench report --json`
+// print: the result document itself (rtbench.result/v1, bench.Marshal),
+// with the outcomes of the thresholds in its `thresholds` field. It is the
+// document --out saves, so `rtbench report` reads either back.
 func LoadJSON(w io.Writer, r *bench.Result, outcomes []bench.Outcome) error {
 	if r == nil {
 		return fmt.Errorf("load json: no result")
 	}
-	env := loadJSON{Schema: LoadJSONSchema, Result: r, Thresholds: make([]jsonOutcome, len(outcomes))}
-	for i, o := range outcomes {
-		env.Thresholds[i] = jsonOutcome(o)
-	}
-	// Built in memory, so a failure to encode writes nothing; "<" stays
-	// "<" (delivery.p99<5ms), for people reading it in a terminal.
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(env); err != nil {
+	doc := *r
+	doc.Thresholds = bench.ThresholdResults(outcomes)
+	// Built in memory, so a failure to encode writes nothing.
+	b, err := bench.Marshal(&doc)
+	if err != nil {
 		return fmt.Errorf("load json: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err = w.Write(b)
 	return err
-}
-
-// LoadJSONSchema is the schema string of LoadJSON's envelope.
-const LoadJSONSchema = "rtbench.load/v1"
-
-type loadJSON struct {
-	Schema     string        `json:"schema"`
-	Result     *bench.Result `json:"result"`
-	Thresholds []jsonOutcome `json:"thresholds"`
-}
-
-type jsonOutcome struct {
-	Threshold string `json:"threshold"`
-	Value     string `json:"value"`
-	Pass      bool   `json:"pass"`
-	Missing   bool   `json:"missing"`
 }
 
 // codesText lists an error class's codes, most frequent first, as

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -267,29 +269,30 @@ func TestLoadJSON(t *testing.T) {
 			if err := LoadJSON(&b, r, tt.outcomes); err != nil {
 				t.Fatal(err)
 			}
-			var env struct {
-				Schema     string            `json:"schema"`
-				Result     json.RawMessage   `json:"result"`
-				Thresholds []json.RawMessage `json:"thresholds"`
-			}
-			if err := json.Unmarshal(b.Bytes(), &env); err != nil {
-				t.Fatal(err)
-			}
-			if env.Schema != LoadJSONSchema {
-				t.Errorf("schema %q", env.Schema)
-			}
-			if env.Thresholds == nil || len(env.Thresholds) != tt.want {
-				t.Errorf("thresholds = %s, want %d entries (and [] for none)", env.Thresholds, tt.want)
-			}
-			// The result inside reads back as the same result.
-			back, err := bench.Decode(bytes.NewReader(env.Result))
+			// The document reads back as a result: the same one, with the
+			// outcomes in its thresholds field.
+			back, err := bench.Decode(bytes.NewReader(b.Bytes()))
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(back.Thresholds) != tt.want {
+				t.Errorf("thresholds = %+v, want %d entries", back.Thresholds, tt.want)
+			}
+			back.Thresholds = nil
 			a, _ := json.Marshal(r)
 			c, _ := json.Marshal(back)
 			if !bytes.Equal(a, c) {
 				t.Error("the result does not round-trip")
+			}
+			// --out saves the same bytes.
+			doc := *r
+			doc.Thresholds = bench.ThresholdResults(tt.outcomes)
+			path := filepath.Join(t.TempDir(), "r.json")
+			if err := bench.WriteFile(path, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if saved, _ := os.ReadFile(path); !bytes.Equal(saved, b.Bytes()) {
+				t.Errorf("--out saved\n%s\n--json printed\n%s", saved, b.Bytes())
 			}
 		})
 	}
