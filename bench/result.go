@@ -548,6 +548,9 @@ func Decode(rd io.Reader) (*Result, error) {
 // validate checks what JSON cannot: every histogram decodes, has rtbench's
 // geometry and holds as many values as its summary says.
 func (r *Result) validate() error {
+	if err := r.checkTimes(); err != nil {
+		return err
+	}
 	if r.SelfCheck != nil {
 		if _, err := checkMetric(*r.SelfCheck); err != nil {
 			return fmt.Errorf("field self_check.%w", err)

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 )
 
 // Exit codes, the same for every command (README "Exit codes").
@@ -34,6 +37,22 @@ func UnreachableError(err error) error { return &ExitError{Code: ExitUnreachable
 
 // FailedError marks err as a failed check or threshold: exit 1.
 func FailedError(err error) error { return &ExitError{Code: ExitFailed, Err: err} }
+
+// failedRun is the rule every command that runs sessions (listen, load)
+// applies once it stopped on its own terms: a run that delivered nothing
+// while its connections failed is a failed run (exit 1), whatever made it
+// stop; a quiet run with no error is not. errs counts failures by class,
+// examples holds one message per class.
+func failedRun(events int64, errs map[string]int64, examples map[string]string) error {
+	if events > 0 || len(errs) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(errs)) {
+		parts = append(parts, fmt.Sprintf("%s ×%d (%s)", c, errs[c], oneLine(examples[c])))
+	}
+	return FailedError(fmt.Errorf("nothing was delivered and every attempt failed: %s", strings.Join(parts, "; ")))
+}
 
 // errInterrupted is returned by a command stopped by a signal, after it has
 // printed and saved what it measured.

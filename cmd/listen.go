@@ -282,7 +282,7 @@ func listenExit(parent, ctx context.Context, runErr error, t *transport.Tally, o
 			}
 			return FailedError(fmt.Errorf("timeout after %v: got %d events, wanted %s", o.Timeout, t.Events, want))
 		}
-		return nil
+		return tallyFailed(t)
 	}
 	if runErr != nil {
 		return listenError(runErr, o.URL)
@@ -290,5 +290,14 @@ func listenExit(parent, ctx context.Context, runErr error, t *transport.Tally, o
 	if c := t.LastClose; c != nil && c.Code != 0 && c.Code != 1000 && c.Code != 1001 {
 		return FailedError(fmt.Errorf("%s closed with %d %q", o.URL, c.Code, c.Reason))
 	}
-	return nil
+	return tallyFailed(t)
+}
+
+// tallyFailed applies failedRun to what one session saw.
+func tallyFailed(t *transport.Tally) error {
+	errs, examples := map[string]int64{}, map[string]string{}
+	for c, n := range t.Errors {
+		errs[string(c)], examples[string(c)] = int64(n), t.FirstErrors[c]
+	}
+	return failedRun(int64(t.Events), errs, examples)
 }

@@ -267,13 +267,15 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	if err != nil {
 		return fmt.Errorf("building the result: %w", err)
 	}
+	// One document: what --out saves is what --json prints.
+	outcomes, failed := o.thresholds.Check(result)
+	result.Thresholds = bench.ThresholdResults(outcomes)
 	var saveErr error
 	if o.Out != "" {
 		if saveErr = bench.WriteFile(o.Out, result); saveErr != nil {
 			saveErr = fmt.Errorf("saving --out %s: %w", o.Out, saveErr)
 		}
 	}
-	outcomes, failed := o.thresholds.Check(result)
 	if o.JSON {
 		err = report.LoadJSON(env.Out, result, outcomes)
 	} else {
@@ -292,7 +294,11 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	case failed > 0:
 		return FailedError(fmt.Errorf("%d of %d thresholds failed", failed, len(outcomes)))
 	}
-	return nil
+	errs, examples := map[string]int64{}, map[string]string{}
+	for c, e := range result.Errors {
+		errs[c], examples[c] = e.Count, e.Example
+	}
+	return failedRun(result.Counters[bench.Events.String()], errs, examples)
 }
 
 // httpClients returns one HTTP client per source address (one in all when

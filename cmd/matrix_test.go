@@ -172,8 +172,19 @@ func (l *matrixLoadRun) run(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "result.json")
 	args := append([]string{"--out", out}, l.args...)
 	code, stdout, stderr := matrixLoad(t, t.Context(), args...)
-	if code != l.code {
-		t.Errorf("load %q: exit %d, want %d\nstdout %s\nstderr %s", l.args, code, l.code, stdout, stderr)
+	want := l.code
+	if want == 0 && !l.refused {
+		// The exit-code rule (TestExitCodeRule): a run that delivered
+		// nothing while its connections failed exits 1, saying so.
+		if r, err := bench.ReadFile(out); err == nil && r.Counters["events"] == 0 && len(r.Errors) > 0 {
+			want = 1
+			if !strings.Contains(stderr, "nothing was delivered and every attempt failed") {
+				t.Errorf("load %q: exit %d without the rule's line on stderr: %s", l.args, code, stderr)
+			}
+		}
+	}
+	if code != want {
+		t.Errorf("load %q: exit %d, want %d\nstdout %s\nstderr %s", l.args, code, want, stdout, stderr)
 		return
 	}
 	for _, s := range l.mention {
@@ -726,7 +737,7 @@ func (m *matrix) rows1to7(t *testing.T) []matrixCase {
 	mock429b, _ := matrixMock(t, mock.Config{})
 	cs = append(cs, matrixCase{
 		name: "05_too_many_requests/always",
-		listen: &matrixListenRun{args: []string{"--mode", "sse", "--reconnect", "always", "--timeout", "3500ms", u429always}, code: 0,
+		listen: &matrixListenRun{args: []string{"--mode", "sse", "--reconnect", "always", "--timeout", "3500ms", u429always}, code: 1,
 			stderr: []string{"! http_4xx (429)", "Retry-After 1s"}},
 		load: &matrixLoadRun{args: matrixLoadArgs("--mode", "sse", "--reconnect", "always", matrixURL(mock429b, "/sse?rate=50", "status:429:1")), check: func(t *testing.T, r *bench.Result, _ string) {
 			// Each session asks at 0, after 1–1.5 s, after 2–3 s: at most
@@ -767,7 +778,7 @@ func (m *matrix) rows1to7(t *testing.T) []matrixCase {
 	mock503, log503 := matrixMock(t, mock.Config{})
 	cs = append(cs, matrixCase{
 		name: "06_server_error/503_always",
-		listen: &matrixListenRun{args: []string{"--mode", "sse", "--reconnect", "always", "--timeout", "3500ms", matrixURL(mock503, "/sse?rate=50", "status:503")}, code: 0,
+		listen: &matrixListenRun{args: []string{"--mode", "sse", "--reconnect", "always", "--timeout", "3500ms", matrixURL(mock503, "/sse?rate=50", "status:503")}, code: 1,
 			stderr: []string{"! http_5xx (503)", "Retry-After 1s"}},
 		also: func(t *testing.T) {
 			if gaps := log503.gaps(); len(gaps) < 1 || len(gaps) > 3 || slices.Min(gaps) < time.Second {

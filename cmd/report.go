@@ -71,6 +71,9 @@ sample, not an average of p99s. Thresholds can be checked again on the (merged) 
 }
 
 func reportRun(env *Env, o *ReportOptions) error {
+	if err := distinctFiles(o.Files); err != nil {
+		return err
+	}
 	results := make([]*bench.Result, 0, len(o.Files))
 	for _, f := range o.Files {
 		r, err := bench.ReadFile(f)
@@ -89,7 +92,9 @@ func reportRun(env *Env, o *ReportOptions) error {
 			return UsageError("merging %d results: %v", len(results), err)
 		}
 	}
+	// The document holds the outcomes of the thresholds checked here.
 	outcomes, failed := o.thresholds.Check(r)
+	r.Thresholds = bench.ThresholdResults(outcomes)
 	if o.Out != "" {
 		if err := bench.WriteFile(o.Out, r); err != nil {
 			return fmt.Errorf("saving --out %s: %w", o.Out, err)
@@ -166,4 +171,23 @@ func dirOf(path string) string {
 		}
 	}
 	return "."
+}
+
+// distinctFiles refuses a file given twice (by any path or link): merging a
+// result with itself would count every sample twice.
+func distinctFiles(files []string) error {
+	seen := make([]os.FileInfo, len(files))
+	for i, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			continue // reading it says what is wrong
+		}
+		for j := range i {
+			if seen[j] != nil && os.SameFile(seen[j], st) {
+				return UsageError("%s and %s are the same file: merging a result with itself would count every sample twice", files[j], f)
+			}
+		}
+		seen[i] = st
+	}
+	return nil
 }
