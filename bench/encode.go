@@ -8,8 +8,8 @@ import (
 
 // Marshal is a result's one JSON document: what WriteFile saves and what
 // `rtbench load --json` and `rtbench report --json` print, so each can be
-// read back by Decode. Indented, "<" left as is (delivery.p99<5ms), ending
-// with a newline.
+// read back by Decode. Indented as json.MarshalIndent does (HTML
+// characters escaped, as every saved result so far), ending with a newline.
 func Marshal(r *Result) ([]byte, error) {
 	if r == nil || r.Schema != SchemaV1 {
 		return nil, fmt.Errorf("not a %s result", SchemaV1)
@@ -17,7 +17,6 @@ func Marshal(r *Result) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
 	if err := enc.Encode(r); err != nil {
 		return nil, err
 	}

@@ -299,7 +299,7 @@ func TestLoadJSON(t *testing.T) {
 	var b bytes.Buffer
 	LoadJSON(&b, r, outcomes)
 	golden(t, "load/sse.json.out", b.Bytes())
-	if !strings.Contains(b.String(), `"threshold": "delivery.p99<5ms"`) || !strings.Contains(b.String(), `"pass": false`) {
+	if !strings.Contains(b.String(), `"threshold": "delivery.p99\u003c5ms"`) || !strings.Contains(b.String(), `"pass": false`) {
 		t.Errorf("outcomes missing from\n%s", b.String())
 	}
 }
