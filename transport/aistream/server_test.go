@@ -1,11 +1,15 @@
 package aistream
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -15,7 +19,7 @@ import (
 )
 
 // TestRoundTrip serves the Routes through a real HTTP server: each token
-// chunk must reach the client as its own read (flushed, not buffered), the
+// event must be its own HTTP chunk (flushed, not buffered), the
 // response must be a chunked event stream, and the text must be the expected
 // one.
 func TestRoundTrip(t *testing.T) {
@@ -33,19 +37,28 @@ func TestRoundTrip(t *testing.T) {
 		{"/v1/messages", routes[1].body},
 		{"/api/chat", routes[2].body},
 	}
-	// Tokens 50ms apart: far more than a loopback read takes.
-	const query = "?ttft=30ms&tps=20&tokens=3"
+	// Flushing is judged by the chunks on the wire, not by timing: net/http
+	// writes one chunk per flush, so a handler that flushes every event sends
+	// one event per chunk however busy the machine is (reads may still
+	// coalesce chunks, which is why the test does not look at reads).
+	const query = "?ttft=1ms&tps=1000&tokens=3"
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+tt.path+query, strings.NewReader(tt.body))
-			resp, err := srv.Client().Do(req)
+			conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", srv.Listener.Addr().String())
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", tt.path+query, len(tt.body), tt.body)
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" ||
 				len(resp.TransferEncoding) != 1 || resp.TransferEncoding[0] != "chunked" {
 				t.Fatalf("status %d, Content-Type %q, Transfer-Encoding %v: want a chunked 200 event stream",
@@ -53,33 +66,22 @@ func TestRoundTrip(t *testing.T) {
 			}
 			var text strings.Builder
 			tokenReads, all := 0, ""
-			buf := make([]byte, 64<<10)
-			for {
-				n, err := resp.Body.Read(buf)
-				if n > 0 {
-					read := string(buf[:n])
-					all += read
-					if !strings.HasSuffix(read, "\n\n") {
-						t.Errorf("read %q does not end on an event boundary", read)
-					}
-					tokens := 0
-					for _, ev := range parseEvents(t, read) {
-						if s, ok := tokenText(t, ev); ok {
-							tokens++
-							text.WriteString(s)
-						}
-					}
-					if tokens > 1 {
-						t.Errorf("%d token events arrived in one read %q: chunks are not flushed one by one", tokens, read)
-					}
-					tokenReads += tokens
+			for _, chunk := range readChunks(t, br) {
+				all += chunk
+				if !strings.HasSuffix(chunk, "\n\n") {
+					t.Errorf("chunk %q does not end on an event boundary", chunk)
 				}
-				if err == io.EOF {
-					break
+				tokens := 0
+				for _, ev := range parseEvents(t, chunk) {
+					if s, ok := tokenText(t, ev); ok {
+						tokens++
+						text.WriteString(s)
+					}
 				}
-				if err != nil {
-					t.Fatal(err)
+				if tokens > 1 {
+					t.Errorf("%d token events in one chunk %q: chunks are not flushed one by one", tokens, chunk)
 				}
+				tokenReads += tokens
 			}
 			if tokenReads != 3 || text.String() != (Tokens{}).Text(3) {
 				t.Errorf("got %d token reads with %q, want 3 with %q", tokenReads, text.String(), Tokens{}.Text(3))
@@ -238,5 +240,30 @@ func TestStats(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// readChunks reads a chunked body from br (after the headers) and returns
+// its chunks, as the server flushed them.
+func readChunks(t *testing.T, br *bufio.Reader) []string {
+	t.Helper()
+	var out []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading a chunk size: %v", err)
+		}
+		size, err := strconv.ParseInt(strings.TrimSpace(strings.SplitN(line, ";", 2)[0]), 16, 64)
+		if err != nil {
+			t.Fatalf("chunk size %q: %v", line, err)
+		}
+		if size == 0 {
+			return out
+		}
+		b := make([]byte, size+2)
+		if _, err := io.ReadFull(br, b); err != nil {
+			t.Fatalf("reading a chunk of %d bytes: %v", size, err)
+		}
+		out = append(out, string(b[:size]))
 	}
 }
