@@ -128,7 +128,7 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 	f.StringVar(&o.Assert.Status, "status", "", "accepted HTTP status: codes and classes, e.g. 200, 2xx or 200,204 (default 2xx)")
 	f.StringVar(&o.Assert.ContentType, "content-type", "", "required media type (default text/event-stream for SSE and AI streams)")
 	f.IntVar(&o.Assert.Events, "events", 0, "at least this many events must arrive within --within")
-	f.DurationVar(&o.Assert.Within, "within", 0, "the time --events have to arrive (default: the timeout)")
+	f.DurationVar(&o.Assert.Within, "within", 0, "the time --events have to arrive (default: the timeout); it, --first-event and --ttft also bound the wait for response headers")
 	f.DurationVar(&o.Assert.FirstEvent, "first-event", 0, "the first event must arrive within this")
 	f.StringArrayVar(&o.Assert.Expect, "expect", nil, "some event's JSON must match, e.g. 'status==completed' (repeatable)")
 	f.DurationVar(&o.Assert.TTFT, "ttft", 0, "AI streams: the first token must arrive within this")

@@ -46,7 +46,7 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 	cctx, cancel := context.WithTimeoutCause(ctx, p.timeout, errTimeout)
 	defer cancel()
 
-	client := transport.NewHTTPClient(p.spec.HTTP)
+	client := transport.NewHTTPClient(p.headerWait())
 	base := deps.Transport
 	if base == nil {
 		base = client.Transport
@@ -131,6 +131,20 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 		}
 	}
 	return finish(ctx, res, p, probes, br, start), nil
+}
+
+// headerWait is the HTTP options with the wait for response headers
+// bounded by the check's tightest time bound (--within with --events,
+// --first-event, --ttft): headers later than that cannot pass it, so the
+// check is failed then and need not wait the full ttfb timeout.
+func (p *plan) headerWait() transport.HTTPOptions {
+	h := p.spec.HTTP
+	for _, b := range []time.Duration{p.within, p.firstEvent, p.ttft} {
+		if b > 0 && (h.TTFBTimeout <= 0 || b < h.TTFBTimeout) {
+			h.TTFBTimeout = b
+		}
+	}
+	return h
 }
 
 // finish judges the sessions into res.

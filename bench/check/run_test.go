@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -181,5 +182,20 @@ func TestRunAllTotalTimeout(t *testing.T) {
 	}
 	if _, err := RunAll(t.Context(), []Spec{{Request: transport.Request{URL: "nope"}}}, 0, Deps{}); err == nil {
 		t.Error("RunAll ran a spec that does not validate")
+	}
+}
+
+// TestRunWithinBoundsHeaderWait: a server that never answers fails a
+// check with --within 1s at about 1 s, not at the ttfb timeout (30 s).
+func TestRunWithinBoundsHeaderWait(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	r := run(t, Spec{Request: transport.Request{URL: srv.URL}, Mode: ModeSSE, Timeout: 60 * time.Second,
+		Assert: Assertions{Events: 1, Within: time.Second}})
+	if r.Passed() {
+		t.Fatalf("passed: %+v", r.Outcomes)
+	}
+	if r.Duration >= 20*time.Second {
+		t.Errorf("took %v: the header wait was not bounded by --within", r.Duration)
 	}
 }
