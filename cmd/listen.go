@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/report"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
@@ -177,7 +178,7 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 		Format: format, Color: !env.NoColor(), Width: env.Width, Full: o.Full,
 		Notices: env.ErrTTY, Quiet: o.Quiet, Start: start,
 	})
-	tally := &transport.Tally{Start: start}
+	tally := &bench.Tally{Start: start}
 	obs := &downgradeOnce{Observer: transport.Tee{tally, printer, &stopper{count: o.Count, until: o.until, cancel: cancel}}}
 
 	hopts := o.httpOptions()
@@ -268,7 +269,7 @@ func listenError(err error, url string) error {
 }
 
 // listenExit maps how the session ended to the exit code.
-func listenExit(parent, ctx context.Context, runErr error, t *transport.Tally, o *ListenOptions) error {
+func listenExit(parent, ctx context.Context, runErr error, t *bench.Tally, o *ListenOptions) error {
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, errCountReached), errors.Is(cause, errUntilMatched):
 		return nil
@@ -294,7 +295,7 @@ func listenExit(parent, ctx context.Context, runErr error, t *transport.Tally, o
 }
 
 // tallyFailed applies failedRun to what one session saw.
-func tallyFailed(t *transport.Tally) error {
+func tallyFailed(t *bench.Tally) error {
 	errs, examples := map[string]int64{}, map[string]string{}
 	for c, n := range t.Errors {
 		errs[string(c)], examples[string(c)] = int64(n), t.FirstErrors[c]

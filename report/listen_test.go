@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	"flag"
-	"github.com/rtbench/rtbench/transport/transporttest"
 	"testing"
 	"time"
+
+	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/transport/transporttest"
 
 	"github.com/rtbench/rtbench/transport"
 )
@@ -92,7 +94,7 @@ func TestListenSummary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tally := &transport.Tally{Start: t0}
+			tally := &bench.Tally{Start: t0}
 			session(tally)
 			if tt.pattern == transport.Poll {
 				tally.Last.Format = ""

@@ -7,13 +7,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
 )
 
 // ListenSummary writes listen's closing summary: one line of what arrived,
 // one of errors when there were any. end is when the session stopped.
-func ListenSummary(w io.Writer, t *transport.Tally, p transport.Pattern, end time.Time) {
+func ListenSummary(w io.Writer, t *bench.Tally, p transport.Pattern, end time.Time) {
 	var parts []string
 	elapsed := end.Sub(t.Start)
 	if p == transport.AIStream && t.Last.Format != "" {
@@ -65,7 +66,7 @@ func ListenSummary(w io.Writer, t *transport.Tally, p transport.Pattern, end tim
 	}
 }
 
-func aiSummary(t *transport.Tally) []string {
+func aiSummary(t *bench.Tally) []string {
 	x := &t.Last
 	m := aistream.ComputeMetrics(x)
 	source := "counted from deltas: the stream carried no usage"
