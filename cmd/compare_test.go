@@ -3,13 +3,13 @@ package cmd
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 )
 
 func TestCompareArgs(t *testing.T) {
@@ -128,18 +128,7 @@ func TestComparePhysics(t *testing.T) {
 // TestCompareTarget runs the comparison against a separately started mock
 // server: publishing goes through POST /api/publish.
 func TestCompareTarget(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := mock.New(mock.Config{})
-	go s.Serve(ln)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	}()
-	base := "http://" + ln.Addr().String()
+	s, base := mocktest.Start(t, mock.Config{})
 	r := runCompare(t, "--target", base, "-c", "3", "--updates", "10", "-d", "500ms", "--patterns", "sse,ws,ai", "--ai-streams", "2", "--ai-tokens", "5")
 	if r.Embedded || r.Target != base || r.CPUScope != bench.CPUScopeClient {
 		t.Errorf("target %q embedded %v cpu %q", r.Target, r.Embedded, r.CPUScope)
