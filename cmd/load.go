@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -263,7 +264,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		rec.Interrupted = true
 		rec.Reason = "interrupted by Ctrl-C or SIGTERM"
 	}
-	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, pattern)})
+	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, proto, base)})
 	if err != nil {
 		return fmt.Errorf("building the result: %w", err)
 	}
@@ -347,7 +348,7 @@ func (o *LoadOptions) gateWait() func(context.Context) error {
 }
 
 // params records the load shape and every default that shapes load.
-func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params {
+func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so transport.SessionOptions) bench.Params {
 	pr := bench.Params{
 		Connections: plan.Connections, DurationS: plan.Duration.Seconds(), WarmupS: plan.Warmup.Seconds(),
 		Ramp:     bench.RampParams{SessionsPerS: plan.RampRate, TimeS: plan.RampTime.Seconds()},
@@ -360,26 +361,17 @@ func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params 
 			"retry_floor":    transport.DefaultRetryFloor.String(),
 			"retry_cap":      transport.DefaultRetryCap.String(),
 			"reconnect_rate": o.ReconnectRate.String(),
-			"idle_timeout":   durOrOff(o.IdleTimeout),
 		},
 	}
 	for _, st := range o.Stages.stages {
 		pr.Stages = append(pr.Stages, bench.StageParams{DurationS: st.Duration.Seconds(), Target: st.Target})
 	}
 	d := pr.Defaults
-	switch p {
-	case transport.SSE, transport.AIStream:
-		d["max_event_bytes"] = fmt.Sprint(o.MaxEvent)
-	case transport.WS:
-		d["read_limit_bytes"] = fmt.Sprint(o.ReadLimit)
-		d["ping_interval"] = durOrOff(o.PingInterval)
-		d["ping_timeout"] = o.PingTimeout.String()
-		d["compression"] = "off"
-		d["subprotocols"] = strings.Join(o.Subprotocols, ",")
+	if proto.Knobs != nil {
+		maps.Copy(d, proto.Knobs(so))
+	}
+	if proto.Sends {
 		d["send_rate"] = o.SendRate.String()
-	case transport.Poll:
-		d["interval"] = o.Interval.String()
-		d["long_poll"] = durOrOff(o.LongPoll)
 	}
 	if len(o.sources) > 0 {
 		d["source_ips"] = fmt.Sprint(len(o.sources))

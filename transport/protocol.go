@@ -1,9 +1,11 @@
 package transport
 
 import (
+	"cmp"
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -36,6 +38,24 @@ type Protocol struct {
 	Claims func(req *Request, resp *http.Response) bool
 	// New builds one session.
 	New func(o SessionOptions) Session
+	// Knobs are the options of o that shape this protocol's sessions, by
+	// name with units, for a result's params.defaults ("read_limit_bytes":
+	// "1048576"); nil: none.
+	Knobs func(o SessionOptions) map[string]string
+}
+
+// DurationOrOff is d as a knob's value: "off" when it is 0.
+func DurationOrOff(d time.Duration) string {
+	if d <= 0 {
+		return "off"
+	}
+	return d.String()
+}
+
+// MaxEventKnob is the event-stream protocols' knobs: the line and event cap
+// (0: the parser's 1 MiB default) and the idle timeout.
+func MaxEventKnob(o SessionOptions) map[string]string {
+	return map[string]string{"max_event_bytes": strconv.Itoa(cmp.Or(o.MaxEvent, 1<<20)), "idle_timeout": DurationOrOff(o.IdleTimeout)}
 }
 
 // SessionOptions are everything a session of any protocol can be given;

@@ -18,6 +18,7 @@ var Protocol = transport.Protocol{
 	Claims: func(req *transport.Request, resp *http.Response) bool {
 		return req.Body != nil && transport.IsEventStream(resp.Header.Get("Content-Type"))
 	},
+	Knobs: transport.MaxEventKnob,
 	New: func(o transport.SessionOptions) transport.Session {
 		newClient := func(first *transport.Opened) transport.Session {
 			return &Client{Request: o.Request, HTTP: o.HTTP, Parser: sse.ParserFor(o.MaxEvent), IdleTimeout: o.IdleTimeout, First: first}

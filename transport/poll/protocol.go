@@ -1,6 +1,7 @@
 package poll
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/rtbench/rtbench/transport"
@@ -14,6 +15,9 @@ var Protocol = transport.Protocol{
 	Pattern:  transport.Poll,
 	Requests: true,
 	Claims:   func(*transport.Request, *http.Response) bool { return true },
+	Knobs: func(o transport.SessionOptions) map[string]string {
+		return map[string]string{"interval": cmp.Or(o.Interval, DefaultInterval).String(), "long_poll": transport.DurationOrOff(o.LongPoll)}
+	},
 	New: func(o transport.SessionOptions) transport.Session {
 		c := &Client{Request: o.Request, HTTP: o.HTTP, Interval: o.Interval, LongPoll: o.LongPoll,
 			NoConditional: o.NoConditional, First: o.First, Reconnect: o.Reconnect}

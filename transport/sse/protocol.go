@@ -15,6 +15,7 @@ var Protocol = transport.Protocol{
 	Claims: func(req *transport.Request, resp *http.Response) bool {
 		return req.Body == nil && transport.IsEventStream(resp.Header.Get("Content-Type"))
 	},
+	Knobs: transport.MaxEventKnob,
 	New: func(o transport.SessionOptions) transport.Session {
 		c := &Client{Request: o.Request, HTTP: o.HTTP, Parser: ParserFor(o.MaxEvent), Reconnect: o.Reconnect,
 			IdleTimeout: o.IdleTimeout, LastEventID: o.LastEventID, First: o.First}

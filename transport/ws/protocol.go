@@ -1,7 +1,10 @@
 package ws
 
 import (
+	"cmp"
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/rtbench/rtbench/transport"
@@ -15,6 +18,20 @@ var Protocol = transport.Protocol{
 	Pattern: transport.WS,
 	Schemes: []string{"ws", "wss"},
 	Sends:   true,
+	Knobs: func(o transport.SessionOptions) map[string]string {
+		compression := "off"
+		if o.Compress {
+			compression = "permessage-deflate, no context takeover"
+		}
+		return map[string]string{
+			"read_limit_bytes": strconv.FormatInt(cmp.Or(o.ReadLimit, DefaultReadLimit), 10),
+			"ping_interval":    transport.DurationOrOff(o.PingInterval),
+			"ping_timeout":     cmp.Or(o.PingTimeout, DefaultPingTimeout).String(),
+			"compression":      compression,
+			"subprotocols":     strings.Join(o.Subprotocols, ","),
+			"idle_timeout":     transport.DurationOrOff(o.IdleTimeout),
+		}
+	},
 	New: func(o transport.SessionOptions) transport.Session {
 		c := &Client{
 			URL: o.Request.URL, Header: o.Request.Header, Subprotocols: o.Subprotocols, HTTP: o.HTTP,
