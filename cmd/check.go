@@ -205,6 +205,9 @@ func checkSpecError(err error) error {
 
 // validateFile reads -f FILE; the assertions and targets are in the file.
 func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
+	if o.misuse.set {
+		return UsageError("%s", o.misuse.msg)
+	}
 	var extra []string
 	c.Flags().Visit(func(fl *pflag.Flag) {
 		if !checkFileFlags[fl.Name] {
@@ -213,9 +216,6 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 	})
 	if len(extra) > 0 {
 		return UsageError("%s cannot be combined with -f: put it in the file's checks (see docs/check.md)", strings.Join(extra, ", "))
-	}
-	if o.misuse.set {
-		return UsageError("%s", o.misuse.msg)
 	}
 	roots, err := loadCACert(o.CACert)
 	if err != nil {
