@@ -61,7 +61,12 @@ func TestCompareRunPattern(t *testing.T) {
 				pub.seqs = append(pub.seqs, make(chan struct{}))
 			}
 			next := uint64(0)
-			c := Compare{Subscribers: len(tt.subs), Updates: 40, Duration: 100 * time.Millisecond, Settle: 200 * time.Millisecond,
+			// Settle bounds the wait for subscribers to connect before the
+			// first update (Connected is counted then): it ends as soon as
+			// all did, so a generous bound costs only the case whose
+			// subscriber never connects, and a busy machine that takes
+			// 200 ms to start a goroutine no longer counts none.
+			c := Compare{Subscribers: len(tt.subs), Updates: 40, Duration: 100 * time.Millisecond, Settle: 3 * time.Second,
 				Drain: 200 * time.Millisecond,
 				Publish: func(context.Context, string, []byte) (uint64, error) {
 					next++
