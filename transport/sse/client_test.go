@@ -514,8 +514,11 @@ func testClientFaults(t *testing.T) {
 		},
 		{
 			name: "comments keep an idle stream alive", row: 20, rc: never,
-			setup:  func(c *Client) { c.IdleTimeout = 150 * time.Millisecond },
-			steps:  []http.HandlerFunc{ctComments(25, 20*time.Millisecond)}, // 500ms of comments
+			// 1.2 s of comments against a 600 ms idle timeout: the stream
+			// outlives the timeout only because comments reset it, and a
+			// busy machine must stall the reader 600 ms (not 150) to fail it.
+			setup:  func(c *Client) { c.IdleTimeout = 600 * time.Millisecond },
+			steps:  []http.HandlerFunc{ctComments(60, 20*time.Millisecond)},
 			events: []string{"done"},
 		},
 		{
