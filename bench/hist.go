@@ -92,10 +92,3 @@ func us(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 // the form the result file stores, which other HdrHistogram implementations
 // read too and which decodes to exactly the same counts.
 func (h *Hist) Encode() (string, error) { return encodeHDR(h) }
-
-// DecodeHist reverses Encode. The histogram must have the geometry rtbench
-// records with, or merging would not be exact; that is checked from the
-// header before the counts are allocated.
-func DecodeHist(s string, overflow, negative int64) (*Hist, error) {
-	return decodeHDR(s, overflow, negative)
-}

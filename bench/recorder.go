@@ -190,9 +190,6 @@ const (
 // per-second intervals, except the lifecycle counts (connects, reconnects,
 // sessions started and failed) and errors, which count for the whole run: a
 // connection that failed during the ramp is a result, not noise.
-//
-// A session may type-assert its Observer to interface{ RecordEcho(time.Duration) }
-// to report WebSocket echo round trips.
 type Recorder struct {
 	mu          sync.Mutex
 	shard       *shard
@@ -665,13 +662,4 @@ func (r *Recorder) Closed(c *transport.Close) {
 	} else {
 		r.lastClose = at
 	}
-}
-
-// RecordEcho records one WebSocket echo round trip. Unlike the Observer
-// methods it may be called from another goroutine of the session (its
-// sender).
-func (r *Recorder) RecordEcho(rtt time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.add(EchoRTT, rtt, r.measured(time.Time{}))
 }

@@ -53,7 +53,9 @@ func exchange(x transport.Exchange) step {
 }
 func closed() step                { return func(r *Recorder) { r.Closed(&transport.Close{}) } }
 func fail(e transport.Error) step { return func(r *Recorder) { r.Error(&e) } }
-func echo(d time.Duration) step   { return func(r *Recorder) { r.RecordEcho(d) } }
+func echo(d time.Duration) step {
+	return func(r *Recorder) { r.Event(&transport.Event{Kind: transport.KindEcho, RTT: d, At: recAt(d)}) }
+}
 func seqs(ns ...uint64) (s []step) {
 	for _, n := range ns {
 		s = append(s, event(seqEvent(n)))
