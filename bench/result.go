@@ -2,8 +2,13 @@ package bench
 
 import "time"
 
-// SchemaV1 is the schema string of the saved result this package writes and
-// reads. docs/result-schema.md documents it field by field.
+// SchemaV2 is the schema string of the saved result this package writes
+// and reads. docs/result-schema.md documents it field by field.
+const SchemaV2 = "rtbench.result/v2"
+
+// SchemaV1 is the previous schema, which Decode still reads and upgrades
+// to v2 (see upgradeV1): v2 renamed v1's connect (dial start → response
+// headers) to handshake and gave connect to TCP + TLS.
 const SchemaV1 = "rtbench.result/v1"
 
 // ToolName is the tool name a result carries.
@@ -18,7 +23,7 @@ const MaxResultBytes = 256 << 20
 const maxSpanS = 7 * 24 * 3600
 
 // Result is the saved outcome of one run, or of several merged: the JSON
-// contract rtbench.result/v1. Durations are milliseconds (_ms) or seconds
+// contract rtbench.result/v2. Durations are milliseconds (_ms) or seconds
 // (_s); every latency summary can be re-derived from its histogram (hdr).
 type Result struct {
 	Schema string     `json:"schema"`

@@ -41,11 +41,11 @@ func Decode(rd io.Reader) (*Result, error) {
 		return nil, errors.New(`not an rtbench result: "schema" is not a string`)
 	}
 	switch {
-	case schema == SchemaV1:
+	case schema == SchemaV2, schema == SchemaV1:
 	case strings.HasPrefix(schema, "rtbench.result/"):
-		return nil, fmt.Errorf("schema %q is not supported: this rtbench reads %q", schema, SchemaV1)
+		return nil, fmt.Errorf("schema %q is not supported: this rtbench reads %q and %q", schema, SchemaV2, SchemaV1)
 	default:
-		return nil, fmt.Errorf("not an rtbench result: schema %q (want %q)", schema, SchemaV1)
+		return nil, fmt.Errorf("not an rtbench result: schema %q (want %q)", schema, SchemaV2)
 	}
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -57,6 +57,9 @@ func Decode(rd io.Reader) (*Result, error) {
 	}
 	if err := r.validate(); err != nil {
 		return nil, err
+	}
+	if schema == SchemaV1 {
+		upgradeV1(&r)
 	}
 	return &r, nil
 }
@@ -123,4 +126,26 @@ func checkMetric(m MetricResult) (*Hist, error) {
 		return nil, fmt.Errorf("hdr: holds %d values but count is %d", h.Count(), m.Count)
 	}
 	return h, nil
+}
+
+// upgradeV1 turns a v1 result into v2, in memory:
+//   - v1's connect (dial start → response headers or 101) is v2's
+//     handshake; v1 had no TCP + TLS connect;
+//   - v1 recorded tpot per chunk for streams without usage: when every
+//     request of the run lacked usage (tokens_from_deltas == requests), its
+//     tpot is v2's tpot_chunk; a run that mixed both keeps tpot as it was.
+func upgradeV1(r *Result) {
+	rename := func(from, to string) {
+		if m, ok := r.Metrics[from]; ok {
+			delete(r.Metrics, from)
+			if _, taken := r.Metrics[to]; !taken {
+				r.Metrics[to] = m
+			}
+		}
+	}
+	rename(Connect.String(), Handshake.String())
+	if n := r.Counters[TokensFromDeltas.String()]; n > 0 && n == r.Counters[Requests.String()] {
+		rename(TPOT.String(), TPOTChunk.String())
+	}
+	r.Schema = SchemaV2
 }

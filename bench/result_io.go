@@ -11,8 +11,8 @@ import (
 // directory, syncs it and renames it over path, so path never holds a
 // half-written result, even if rtbench is killed while saving.
 func WriteFile(path string, r *Result) (err error) {
-	if r == nil || r.Schema != SchemaV1 {
-		return fmt.Errorf("write result %s: not a %s result", path, SchemaV1)
+	if r == nil || r.Schema != SchemaV2 {
+		return fmt.Errorf("write result %s: not a %s result", path, SchemaV2)
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {

@@ -30,8 +30,8 @@ func Merge(rs ...*Result) (*Result, error) {
 		if r == nil {
 			return nil, fmt.Errorf("merge: result %d is nil", i+1)
 		}
-		if r.Schema != SchemaV1 {
-			return nil, fmt.Errorf("merge: result %d has schema %q, want %q", i+1, r.Schema, SchemaV1)
+		if r.Schema != SchemaV2 {
+			return nil, fmt.Errorf("merge: result %d has schema %q, want %q", i+1, r.Schema, SchemaV2)
 		}
 	}
 	for i, r := range rs[1:] {
@@ -41,7 +41,7 @@ func Merge(rs ...*Result) (*Result, error) {
 		}
 	}
 	out := &Result{
-		Schema:    SchemaV1,
+		Schema:    SchemaV2,
 		Tool:      ToolInfo{Name: ToolName},
 		Target:    rs[0].Target,
 		Params:    rs[0].Params,

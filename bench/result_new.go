@@ -30,7 +30,7 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 		from = start
 	}
 	r := &Result{
-		Schema:       SchemaV1,
+		Schema:       SchemaV2,
 		Tool:         ToolInfo{Name: ToolName, Version: meta.Version},
 		Target:       TargetInfo{URL: meta.URL, Pattern: meta.Pattern},
 		Params:       meta.Params,

@@ -21,6 +21,8 @@ type ReportOptions struct {
 	HTML       string
 	Out        string
 	Thresholds []string
+	// AllowSaturated lets thresholds pass on a saturated result.
+	AllowSaturated bool
 
 	thresholds []*bench.Threshold
 }
@@ -70,6 +72,7 @@ sample, not an average of p99s. Thresholds can be checked again on the (merged) 
 	f.StringVar(&o.HTML, "html", "", "also write a self-contained HTML report to this file")
 	f.StringVar(&o.Out, "out", "", "save the (merged) result to this file")
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "check this threshold on the result, e.g. 'delivery.p99<200ms' (repeatable)")
+	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although the result says rtbench was saturated")
 	return c
 }
 
@@ -92,14 +95,7 @@ func reportRun(env *Env, o *ReportOptions) error {
 			return UsageError("merging %d results: %v", len(results), err)
 		}
 	}
-	outcomes := make([]bench.Outcome, len(o.thresholds))
-	failed := 0
-	for i, t := range o.thresholds {
-		outcomes[i] = t.Check(r)
-		if !outcomes[i].Pass {
-			failed++
-		}
-	}
+	outcomes, failed := bench.CheckThresholds(r, o.thresholds, o.AllowSaturated)
 	if o.Out != "" {
 		if err := bench.WriteFile(o.Out, r); err != nil {
 			return fmt.Errorf("saving --out %s: %w", o.Out, err)
