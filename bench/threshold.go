@@ -425,8 +425,8 @@ const SaturatedCheck = "generator not saturated"
 // ones. A run whose generator was saturated (r.Saturated) measured its own
 // stalls, so no latency it passed can be trusted: when there are
 // thresholds, CheckThresholds adds a SaturatedCheck outcome that fails,
-// saying by how much, unless allowSaturated (--allow-saturated), which
-// keeps the outcome, passed, so the report still says so.
+// saying by how much, unless allowSaturated (--allow-saturated); the
+// report's SATURATED warning says it either way.
 func CheckThresholds(r *Result, ts []*Threshold, allowSaturated bool) (outcomes []Outcome, failed int) {
 	outcomes = make([]Outcome, 0, len(ts)+1)
 	for _, t := range ts {
@@ -436,22 +436,17 @@ func CheckThresholds(r *Result, ts []*Threshold, allowSaturated bool) (outcomes 
 		}
 		outcomes = append(outcomes, o)
 	}
-	if len(ts) == 0 || r == nil || !r.Saturated {
+	if len(ts) == 0 || r == nil || !r.Saturated || allowSaturated {
 		return outcomes, failed
 	}
-	o := Outcome{Threshold: SaturatedCheck, Value: "saturated", Pass: allowSaturated}
+	o := Outcome{Threshold: SaturatedCheck, Value: "saturated"}
 	if s := r.SelfCheck; s != nil {
 		o.Value = fmt.Sprintf("self-check p99.9 %v > %v", time.Duration(math.Round(s.P999Ms*float64(time.Millisecond))), SaturationLate)
 		if h, err := s.Histogram(); err == nil {
 			o.Value += fmt.Sprintf(": rtbench was over %v late for %.2f%% of the run", SaturationLate, 100*h.ShareAbove(SaturationLate))
 		}
 	}
-	if allowSaturated {
-		o.Value += " (allowed by --allow-saturated)"
-	} else {
-		failed++
-	}
-	return append(outcomes, o), failed
+	return append(outcomes, o), failed + 1
 }
 
 func (m MetricResult) stat(s stat) float64 {
