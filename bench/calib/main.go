@@ -318,8 +318,15 @@ func compare(args []string, w io.Writer) error {
 				}
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %d / %d | %.3f | %.3f | %s | %.3f | %s | %s |\n",
-			*label, q.name, got.Count, truth.Count, q.truth, q.got, errPct, q.loop, beyond, verdict)
+		self := "–"
+		if r.SelfCheck != nil {
+			self = fmt.Sprintf("%.3f", r.SelfCheck.P999)
+			if r.Saturated {
+				self += " (saturated)"
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %d / %d | %.3f | %.3f | %s | %.3f | %s | %s | %s |\n",
+			*label, q.name, got.Count, truth.Count, q.truth, q.got, errPct, q.loop, beyond, verdict, self)
 	}
 	return nil
 }

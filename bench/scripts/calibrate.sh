@@ -40,8 +40,8 @@ row() { # label, truth route, result, metric
 echo "rtbench $(git describe --always --dirty 2>/dev/null || echo dev) · $(go version | cut -d' ' -f3) · $(nproc) CPUs · $(uname -sr) · $(date -u +%Y-%m-%dT%H:%MZ) · load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "open model --rate $RATE/s for ${D}s per request case; AI: -c 4 for ${D}s"
 echo
-echo "| case | quantile | values (rtbench / truth) | truth ms | rtbench ms | error | loopback ms | error beyond loopback | target |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| case | quantile | values (rtbench / truth) | truth ms | rtbench ms | error | loopback ms | error beyond loopback | target | rtbench self-check p99.9 ms |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 load loopback --mode poll --rate "$RATE/s" -d "${D}s" "$base/fixed?d=0s"
 "$tmp/calib" compare -label "loopback (d=0)" -truth "$base/truth?route=fixed" -result "$tmp/loopback.json" -metric request
 load fixed --mode poll --rate "$RATE/s" -d "${D}s" "$base/fixed?d=20ms"
