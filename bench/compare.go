@@ -32,7 +32,7 @@ const (
 	DefaultCompareDrain    = time.Second
 	DefaultCompareAITokens = 64 // tokens per AI stream
 	// CompareSchema is the schema of compare's JSON envelope; each pattern
-	// in it holds a full rtbench.result/v1.
+	// in it holds a full rtbench.result/v2.
 	CompareSchema = "rtbench.compare/v1"
 )
 

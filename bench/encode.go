@@ -11,8 +11,8 @@ import (
 // read back by Decode. Indented as json.MarshalIndent does (HTML
 // characters escaped, as every saved result so far), ending with a newline.
 func Marshal(r *Result) ([]byte, error) {
-	if r == nil || r.Schema != SchemaV1 {
-		return nil, fmt.Errorf("not a %s result", SchemaV1)
+	if r == nil || r.Schema != SchemaV2 {
+		return nil, fmt.Errorf("not a %s result", SchemaV2)
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

@@ -46,6 +46,21 @@ func (h *Hist) Record(d time.Duration) {
 	_ = h.h.RecordValue(us)
 }
 
+// RecordCorrected adds d, and when d is longer than interval the values a
+// recorder sampling every interval missed meanwhile: d − interval,
+// d − 2·interval, … down to interval (HdrHistogram's RecordCorrectedValue,
+// as jHiccup records). Only for a recorder that samples at a fixed
+// interval, like the self-check; never for request or event latencies.
+func (h *Hist) RecordCorrected(d, interval time.Duration) {
+	h.Record(d)
+	if interval <= 0 {
+		return
+	}
+	for d -= interval; d >= interval; d -= interval {
+		h.Record(d)
+	}
+}
+
 // Merge adds every value of o. Both have the same geometry, so the merge is
 // exact.
 func (h *Hist) Merge(o *Hist) {
@@ -76,6 +91,23 @@ func (h *Hist) Mean() time.Duration {
 	return time.Duration(h.h.Mean() * float64(time.Microsecond))
 }
 
+// ShareAbove is the share (0 to 1) of the recorded values above d, to the
+// histogram's precision.
+func (h *Hist) ShareAbove(d time.Duration) float64 {
+	n := h.Count()
+	if n == 0 {
+		return 0
+	}
+	limit := d.Microseconds()
+	var above int64
+	for _, b := range h.h.Distribution() {
+		if b.From > limit {
+			above += b.Count
+		}
+	}
+	return float64(above) / float64(n)
+}
+
 // Bars returns the recorded distribution as (value, count) pairs, for
 // drawing.
 func (h *Hist) Bars() []hdrhistogram.Bar { return h.h.Distribution() }
@@ -92,10 +124,3 @@ func us(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
 // the form the result file stores, which other HdrHistogram implementations
 // read too and which decodes to exactly the same counts.
 func (h *Hist) Encode() (string, error) { return encodeHDR(h) }
-
-// DecodeHist reverses Encode. The histogram must have the geometry rtbench
-// records with, or merging would not be exact; that is checked from the
-// header before the counts are allocated.
-func DecodeHist(s string, overflow, negative int64) (*Hist, error) {
-	return decodeHDR(s, overflow, negative)
-}

@@ -1,11 +1,12 @@
 package bench
 
 // Metric names one latency histogram of a run. The names are part of the
-// result file's contract (rtbench.result/v1) and of the threshold grammar.
+// result file's contract (rtbench.result/v2) and of the threshold grammar.
 type Metric int
 
 const (
-	Connect    Metric = iota // dial start → response headers or 101 (the whole handshake)
+	Handshake  Metric = iota // request start → response headers or 101 on a new connection: DNS, TCP, TLS and the server's answer
+	Connect                  // TCP connect + TLS handshake of a new connection (curl's time_appconnect − time_namelookup)
 	DNS                      // DNS lookup
 	TCP                      // TCP connect
 	TLS                      // TLS handshake
@@ -20,16 +21,18 @@ const (
 	Staleness                // polling: response time − the sched_ns of the state it returned
 	TTFT                     // AI: request start (intended, open model) → first non-empty content delta
 	ITLChunk                 // AI: gap between successive content chunks
-	TPOT                     // AI: (e2e − ttft) / (tokens − 1), per request
+	TPOT                     // AI: (e2e − ttft) / (tokens − 1), per request, when the stream carried usage
+	TPOTChunk                // AI: (e2e − ttft) / (chunks − 1), per request, when the stream carried no usage (per chunk, not per token)
 	E2E                      // AI: request start → stream end
 	Reconnect                // a connection lost → the session connected again (its backoff and the reconnect gate included)
+	StartLag                 // request actually sent − its intended start (open model, polling): the generator's own delay
 	NumMetrics
 )
 
 var metricNames = [NumMetrics]string{
-	"connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
-	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "e2e",
-	"reconnect",
+	"handshake", "connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
+	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e",
+	"reconnect", "start_lag",
 }
 
 func (m Metric) String() string {
@@ -70,13 +73,14 @@ const (
 	Outages                          // episodes of lost connections (see Outage)
 	ReconnectsDelayed                // reconnects that waited for the run's reconnect rate cap (Gate)
 	TokensFromDeltas                 // AI requests whose stream had no usage: their tokens are the content deltas counted
+	CutOff                           // requests in flight that the run's end (or the open model's drain) cut off: not completed work
 	NumCounters
 )
 
 var counterNames = [NumCounters]string{
 	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
 	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
-	"outages", "reconnects_delayed", "tokens_from_deltas",
+	"outages", "reconnects_delayed", "tokens_from_deltas", "cut_off",
 }
 
 func (c Counter) String() string {
@@ -95,3 +99,17 @@ func ParseCounter(name string) (Counter, bool) {
 	}
 	return 0, false
 }
+
+// MetricsHelp defines the metrics whose names other tools use for other
+// things, for --help and the docs.
+const MetricsHelp = `Connection and schedule metrics:
+  handshake   request start → response headers (or 101) on a new connection:
+              DNS, TCP, TLS and the server's answer
+  connect     TCP connect + TLS handshake of a new connection, DNS excluded
+              (k6's http_req_connecting + http_req_tls_handshaking; curl's
+              time_appconnect, or time_connect without TLS, minus DNS)
+  ttfb        request start → response headers, reused connections included
+  start_lag   a request's actual start − its intended start (open model,
+              polling): the generator's own delay, kept apart from the target's
+Requests the run's end cuts off count in cut_off, not in requests or latencies;
+the open model's dropped starts are in no latency and count as errors.`

@@ -30,15 +30,6 @@ type Outage struct {
 	Recovered int64 // of those, connected again within it
 }
 
-// Downtime is FirstBack − Start, or end − Start when no session came back
-// before end (the end of the run).
-func (o Outage) Downtime(end time.Time) time.Duration {
-	if o.FirstBack.IsZero() {
-		return end.Sub(o.Start)
-	}
-	return o.FirstBack.Sub(o.Start)
-}
-
 // outageOrder sorts outages largest first, then earliest, then by every other
 // field, so that keeping the first MaxOutages of a union is the same however
 // the union was put together (result files merge associatively).

@@ -20,17 +20,6 @@ type Pacer interface {
 	Rate(elapsed time.Duration) float64
 }
 
-// Pace answers vegeta's pacer question: given the time elapsed since the
-// start and the hits sent so far, how long to wait before the next hit, or
-// whether to stop. The wait is 0 when the next hit is already due.
-func Pace(p Pacer, elapsed time.Duration, hits uint64) (wait time.Duration, stop bool) {
-	at, ok := p.Hit(hits)
-	if !ok {
-		return 0, true
-	}
-	return max(at-elapsed, 0), false
-}
-
 // ConstantRate is a steady rate: hit n is due at n/PerSecond seconds, the
 // first at once. A rate of 0 or less has no hits.
 type ConstantRate struct {

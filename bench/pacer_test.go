@@ -30,26 +30,3 @@ func TestConstantRate(t *testing.T) {
 		}
 	}
 }
-
-func TestPace(t *testing.T) {
-	p := ConstantRate{PerSecond: 10}
-	for _, tc := range []struct {
-		elapsed  time.Duration
-		hits     uint64
-		wantWait time.Duration
-		wantStop bool
-	}{
-		{elapsed: 0, hits: 0, wantWait: 0},
-		{elapsed: 0, hits: 1, wantWait: 100 * time.Millisecond},
-		{elapsed: 30 * time.Millisecond, hits: 1, wantWait: 70 * time.Millisecond},
-		{elapsed: 250 * time.Millisecond, hits: 2, wantWait: 0}, // behind: due now
-	} {
-		wait, stop := Pace(p, tc.elapsed, tc.hits)
-		if wait != tc.wantWait || stop != tc.wantStop {
-			t.Errorf("Pace(%v, %d) = %v, %v; want %v, %v", tc.elapsed, tc.hits, wait, stop, tc.wantWait, tc.wantStop)
-		}
-	}
-	if _, stop := Pace(Stages{{time.Second, 10}}, time.Second, 1000); !stop {
-		t.Error("Pace after the last stage: want stop")
-	}
-}

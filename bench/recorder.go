@@ -190,9 +190,6 @@ const (
 // per-second intervals, except the lifecycle counts (connects, reconnects,
 // sessions started and failed) and errors, which count for the whole run: a
 // connection that failed during the ramp is a result, not noise.
-//
-// A session may type-assert its Observer to interface{ RecordEcho(time.Duration) }
-// to report WebSocket echo round trips.
 type Recorder struct {
 	mu          sync.Mutex
 	shard       *shard
@@ -376,9 +373,10 @@ func (r *Recorder) end(err error, stopped bool) (failed, connected bool) {
 	return failed, r.connected
 }
 
-// Connected records a connection: Connect (headers − start), DNS, TCP and
-// TLS when done, Connects and Reconnects, for a new connection; TTFB for
-// every one, a reused keep-alive connection included.
+// Connected records a connection: Handshake (headers − start), Connect
+// (TCP + TLS), DNS, TCP and TLS when done, Connects and Reconnects, for a
+// new connection; TTFB for every one, a reused keep-alive connection
+// included.
 func (r *Recorder) Connected(c *transport.Connect) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -391,7 +389,10 @@ func (r *Recorder) Connected(c *transport.Connect) {
 		}
 		r.iv.established++
 		if haveTimes {
-			r.add(Connect, c.Headers.Sub(c.Start), measured)
+			r.add(Handshake, c.Headers.Sub(c.Start), measured)
+		}
+		if c.TCP > 0 || c.TLS > 0 {
+			r.add(Connect, c.TCP+c.TLS, measured)
 		}
 		if c.DNS > 0 {
 			r.add(DNS, c.DNS, measured)
@@ -573,43 +574,62 @@ func (r *Recorder) advance(s uint64, skipped bool) {
 	r.seqMax, r.seqWin = s, win
 }
 
-// Exchange records one request-response exchange: Requests, then for an AI
-// stream TTFT (first content − intended start), E2E (end − intended),
-// TPOT ((end − first) / (tokens − 1), when tokens > 1) and Tokens, and for a
-// poll Request (end − intended) and Staleness (end − the sched_ns of the
-// state its events carried). The intended start is the engine's (open
-// model), else the exchange's Intended, else its Start.
+// Exchange records one request-response exchange: Requests and StartLag
+// (actual start − intended, when there is a schedule), then for an AI
+// stream TTFT (first content − intended start), E2E (end − intended), TPOT
+// or, without usage in the stream, TPOTChunk (see ComputeAI) and Tokens,
+// and for a poll Request (end − intended) and Staleness (end − the sched_ns
+// of the state its events carried). The intended start is the engine's
+// (open model), else the exchange's Intended, else its Start.
+//
+// A cut-off exchange (the run's end or its drain cut it) counts only in
+// CutOff, and an AI stream's TTFT when its first token had arrived: it is
+// not completed work, so it stays out of Requests, Tokens, E2E, TPOT and
+// Request.
 //
 // A session reports an exchange's events before the Exchange itself.
 func (r *Recorder) Exchange(x *transport.Exchange) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	measured := r.measured(x.End)
-	intended := r.intended
+	intended, scheduled := r.intended, true
 	if intended.IsZero() {
 		intended = x.Intended
 	}
 	if intended.IsZero() {
-		intended = x.Start
+		intended, scheduled = x.Start, false
+	}
+	ai := x.Format != "" || x.Chunks > 0 || x.Tokens > 0 || !x.First.IsZero()
+	m := ComputeAI(x, intended)
+	if ai && !x.First.IsZero() {
+		r.add(TTFT, m.TTFT, measured)
+	}
+	r.exchanges++
+	r.afterExchange = true
+	if x.CutOff {
+		r.count(CutOff, 1, measured)
+		r.hasState = false
+		return
 	}
 	r.count(Requests, 1, measured)
 	r.iv.requests++
-	r.exchanges++
-	r.afterExchange = true
+	if scheduled && !x.Start.IsZero() {
+		r.add(StartLag, x.Start.Sub(intended), measured)
+	}
 	ended := !x.End.IsZero()
-	if x.Format != "" || x.Chunks > 0 || x.Tokens > 0 || !x.First.IsZero() {
+	if ai {
 		r.count(Tokens, int64(x.Tokens), measured)
 		if x.Tokens > 0 && !x.TokensFromUsage {
 			r.count(TokensFromDeltas, 1, measured)
 		}
-		if !x.First.IsZero() {
-			r.add(TTFT, x.First.Sub(intended), measured)
-		}
 		if ended {
-			r.add(E2E, x.End.Sub(intended), measured)
-			if x.Tokens > 1 && !x.First.IsZero() {
-				r.add(TPOT, x.End.Sub(x.First)/time.Duration(x.Tokens-1), measured)
-			}
+			r.add(E2E, m.E2E, measured)
+		}
+		switch {
+		case m.TPOT > 0:
+			r.add(TPOT, m.TPOT, measured)
+		case m.TPOTChunk > 0:
+			r.add(TPOTChunk, m.TPOTChunk, measured)
 		}
 		return
 	}
@@ -665,13 +685,4 @@ func (r *Recorder) Closed(c *transport.Close) {
 	} else {
 		r.lastClose = at
 	}
-}
-
-// RecordEcho records one WebSocket echo round trip. Unlike the Observer
-// methods it may be called from another goroutine of the session (its
-// sender).
-func (r *Recorder) RecordEcho(rtt time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.add(EchoRTT, rtt, r.measured(time.Time{}))
 }

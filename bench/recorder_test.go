@@ -53,7 +53,9 @@ func exchange(x transport.Exchange) step {
 }
 func closed() step                { return func(r *Recorder) { r.Closed(&transport.Close{}) } }
 func fail(e transport.Error) step { return func(r *Recorder) { r.Error(&e) } }
-func echo(d time.Duration) step   { return func(r *Recorder) { r.RecordEcho(d) } }
+func echo(d time.Duration) step {
+	return func(r *Recorder) { r.Event(&transport.Event{Kind: transport.KindEcho, RTT: d, At: recAt(d)}) }
+}
 func seqs(ns ...uint64) (s []step) {
 	for _, n := range ns {
 		s = append(s, event(seqEvent(n)))
@@ -96,17 +98,18 @@ func TestRecorderObservations(t *testing.T) {
 		iv          ivCounts
 	}{
 		{
-			name: "new connection: phases, connect, ttfb",
+			name: "new connection: phases, handshake, connect (tcp + tls), ttfb",
 			steps: []step{connect(transport.Connect{Start: recT0, Headers: recAt(30 * msec),
 				DNS: 2 * msec, TCP: 3 * msec, TLS: 10 * msec})},
-			hists:    map[Metric][]time.Duration{Connect: {30 * msec}, DNS: {2 * msec}, TCP: {3 * msec}, TLS: {10 * msec}, TTFB: {30 * msec}},
+			hists: map[Metric][]time.Duration{Handshake: {30 * msec}, Connect: {13 * msec}, DNS: {2 * msec}, TCP: {3 * msec},
+				TLS: {10 * msec}, TTFB: {30 * msec}},
 			counters: map[Counter]int64{Connects: 1},
 			iv:       ivCounts{established: 1},
 		},
 		{
 			name:     "a reconnect",
 			steps:    []step{connect(transport.Connect{Attempt: 2, Start: recT0, Headers: recAt(5 * msec)})},
-			hists:    map[Metric][]time.Duration{Connect: {5 * msec}, TTFB: {5 * msec}},
+			hists:    map[Metric][]time.Duration{Handshake: {5 * msec}, TTFB: {5 * msec}},
 			counters: map[Counter]int64{Connects: 1, Reconnects: 1},
 			iv:       ivCounts{established: 1},
 		},
@@ -122,7 +125,7 @@ func TestRecorderObservations(t *testing.T) {
 				event(stamped(recAt(100*msec), 0, recAt(95*msec), recAt(99*msec))),
 				event(stamped(recAt(250*msec), 0, recAt(230*msec), recAt(248*msec))),
 			},
-			hists: map[Metric][]time.Duration{Connect: {10 * msec}, TTFB: {10 * msec}, FirstEvent: {100 * msec},
+			hists: map[Metric][]time.Duration{Handshake: {10 * msec}, TTFB: {10 * msec}, FirstEvent: {100 * msec},
 				Delivery: {5 * msec, 20 * msec}, Wire: {msec, 2 * msec}, Gap: {150 * msec}},
 			counters: map[Counter]int64{Connects: 1, Events: 2, Bytes: 80},
 			iv:       ivCounts{established: 1, events: 2, bytes: 80},
@@ -137,7 +140,7 @@ func TestRecorderObservations(t *testing.T) {
 				event(stamped(recAt(540*msec), 0, time.Time{}, time.Time{})),
 				event(stamped(recAt(560*msec), 0, time.Time{}, time.Time{})),
 			},
-			hists: map[Metric][]time.Duration{Connect: {10 * msec, 10 * msec}, TTFB: {10 * msec, 10 * msec},
+			hists: map[Metric][]time.Duration{Handshake: {10 * msec, 10 * msec}, TTFB: {10 * msec, 10 * msec},
 				FirstEvent: {20 * msec, 40 * msec}, Gap: {20 * msec}},
 			counters: map[Counter]int64{Connects: 2, Reconnects: 1, Events: 3, Bytes: 120},
 			iv:       ivCounts{established: 2, closed: 1, events: 3, bytes: 120},
@@ -235,7 +238,7 @@ func TestRecorderObservations(t *testing.T) {
 				exchange(transport.Exchange{Start: recAt(time.Second), End: recAt(time.Second + 4*msec)}),
 			},
 			hists: map[Metric][]time.Duration{Delivery: {505 * msec}, Wire: {msec},
-				Request: {12 * msec, 4 * msec}, Staleness: {510 * msec}},
+				Request: {12 * msec, 4 * msec}, Staleness: {510 * msec}, StartLag: {2 * msec}},
 			counters: map[Counter]int64{Events: 1, Bytes: 40, Requests: 2},
 			iv:       ivCounts{events: 1, bytes: 40, requests: 2},
 		},
@@ -243,7 +246,7 @@ func TestRecorderObservations(t *testing.T) {
 			name:     "open model: the engine's intended time wins over the exchange's",
 			intended: recAt(-50 * msec),
 			steps:    []step{exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(10 * msec)})},
-			hists:    map[Metric][]time.Duration{Request: {60 * msec}},
+			hists:    map[Metric][]time.Duration{Request: {60 * msec}, StartLag: {50 * msec}},
 			counters: map[Counter]int64{Requests: 1},
 			iv:       ivCounts{requests: 1},
 		},
@@ -258,11 +261,36 @@ func TestRecorderObservations(t *testing.T) {
 				exchange(transport.Exchange{Format: "openai", Start: recT0, Headers: recAt(40 * msec), First: recAt(100 * msec),
 					End: recAt(210 * msec), Chunks: 3, Tokens: 5, TokensFromUsage: true, Complete: true}),
 			},
-			hists: map[Metric][]time.Duration{Connect: {40 * msec}, TTFB: {40 * msec}, FirstEvent: {100 * msec},
+			hists: map[Metric][]time.Duration{Handshake: {40 * msec}, TTFB: {40 * msec}, FirstEvent: {100 * msec},
 				Gap: {20 * msec, 30 * msec}, ITLChunk: {20 * msec, 30 * msec},
-				TTFT: {110 * msec}, E2E: {220 * msec}, TPOT: {110 * msec / 4}},
+				TTFT: {110 * msec}, E2E: {220 * msec}, TPOT: {110 * msec / 4}, StartLag: {10 * msec}},
 			counters: map[Counter]int64{Connects: 1, Events: 3, Bytes: 11, Requests: 1, Tokens: 5},
 			iv:       ivCounts{established: 1, events: 3, bytes: 11, requests: 1},
+		},
+		{
+			name: "AI stream without usage: tpot is per chunk (tpot_chunk), not per token",
+			steps: []step{exchange(transport.Exchange{Format: "openai", Start: recT0, First: recAt(100 * msec),
+				End: recAt(200 * msec), Chunks: 5, Tokens: 5, Complete: true})},
+			hists:    map[Metric][]time.Duration{TTFT: {100 * msec}, E2E: {200 * msec}, TPOTChunk: {25 * msec}},
+			counters: map[Counter]int64{Requests: 1, Tokens: 5, TokensFromDeltas: 1},
+			iv:       ivCounts{requests: 1},
+		},
+		{
+			name: "AI stream cut off by the run's end: cut_off only, its ttft kept, no e2e, tpot, tokens or request",
+			steps: []step{
+				event(token(recAt(300*msec), "Hel")),
+				event(token(recAt(320*msec), "lo")),
+				exchange(transport.Exchange{Format: "openai", Start: recT0, First: recAt(300 * msec),
+					End: recAt(350 * msec), Chunks: 2, Tokens: 2, CutOff: true}),
+			},
+			hists:    map[Metric][]time.Duration{TTFT: {300 * msec}, Gap: {20 * msec}, ITLChunk: {20 * msec}},
+			counters: map[Counter]int64{CutOff: 1, Events: 2, Bytes: 5},
+			iv:       ivCounts{events: 2, bytes: 5},
+		},
+		{
+			name:     "a poll cut off in flight: cut_off only",
+			steps:    []step{exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(40 * msec), CutOff: true})},
+			counters: map[Counter]int64{CutOff: 1},
 		},
 		{
 			name:     "AI stream of one token: no tpot",
@@ -501,7 +529,7 @@ func TestShardsUnderConcurrency(t *testing.T) {
 		}
 	}
 	for m, n := range map[Metric]int64{Delivery: sessions * events, Gap: sessions * (events - 1), FirstEvent: sessions,
-		Connect: sessions, TTFB: sessions, Request: sessions} {
+		Handshake: sessions, TTFB: sessions, Request: sessions} {
 		if got := rec.Hists[m].Count(); got != n {
 			t.Errorf("%v: %d values, want %d", m, got, n)
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,8 +47,10 @@ func pushRecording(seed uint64, start time.Time, n int) *Recording {
 	rec.Start, rec.MeasureFrom, rec.End = start, start.Add(2*time.Second), start.Add(10*time.Second)
 	for range 50 {
 		rec.Hists[DNS].Record(lognormal(rng, 300*time.Microsecond, 0.3))
-		rec.Hists[TCP].Record(lognormal(rng, 150*time.Microsecond, 0.3))
-		rec.Hists[Connect].Record(lognormal(rng, 900*time.Microsecond, 0.4))
+		tcp := lognormal(rng, 150*time.Microsecond, 0.3)
+		rec.Hists[TCP].Record(tcp)
+		rec.Hists[Connect].Record(tcp) // plain http: connect is the TCP connect
+		rec.Hists[Handshake].Record(lognormal(rng, 900*time.Microsecond, 0.4))
 		rec.Hists[TTFB].Record(lognormal(rng, 1200*time.Microsecond, 0.4))
 		rec.Hists[FirstEvent].Record(lognormal(rng, 20*time.Millisecond, 0.5))
 	}
@@ -102,14 +105,17 @@ func pollRecording(seed uint64, start time.Time) *Recording {
 	rec := NewRecording()
 	rec.Start, rec.MeasureFrom, rec.End = start, start, start.Add(3500*time.Millisecond)
 	rec.Interrupted, rec.Reason = true, "interrupt"
-	for range 700 {
+	for i := range 700 {
 		rec.Hists[Request].Record(lognormal(rng, 15*time.Millisecond, 0.8))
 		rec.Hists[Staleness].Record(lognormal(rng, 400*time.Millisecond, 0.3))
+		rec.Hists[StartLag].Record(time.Duration(50+i%40*25) * time.Microsecond)
 	}
+	rec.Counters[CutOff] = 3
 	for range 3500 {
 		rec.SelfCheck.Record(lognormal(rng, 3*time.Millisecond, 0.7))
 	}
 	rec.Counters[Requests] = 730
+	rec.Counters[SessionsStarted] = 730 // open model: one session per request
 	rec.Counters[Events] = 690
 	rec.Counters[LateStarts] = 12
 	rec.Counters[Dropped] = 30
@@ -163,8 +169,8 @@ func TestNewResult(t *testing.T) {
 		deliveryCount int64
 	}{
 		{"empty", empty, nil, 1, false, false, 0, 0, t0, 0},
-		{"push", pushRecording(1, t0, 1000), []string{"connect", "delivery", "dns", "first_event", "gap", "reconnect", "tcp", "ttfb", "wire"}, 8, false, false, 3, 10, t0.Add(2 * time.Second), 1001},
-		{"poll", pollRecording(2, t0), []string{"request", "staleness"}, 3.5, true, true, 1, 4, t0, 0},
+		{"push", pushRecording(1, t0, 1000), []string{"connect", "delivery", "dns", "first_event", "gap", "handshake", "reconnect", "tcp", "ttfb", "wire"}, 8, false, false, 3, 10, t0.Add(2 * time.Second), 1001},
+		{"poll", pollRecording(2, t0), []string{"request", "staleness", "start_lag"}, 3.5, true, true, 1, 4, t0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -347,7 +353,7 @@ func TestGolden(t *testing.T) {
 			}
 			got, _ := os.ReadFile(tmp)
 			if !bytes.Equal(got, want) {
-				t.Errorf("%s changed: the rtbench.result/v1 contract is fixed; if the change is intended, run -update and update docs/result-schema.md", golden)
+				t.Errorf("%s changed: the rtbench.result/v2 contract is fixed; if the change is intended, run -update and update docs/result-schema.md", golden)
 			}
 			read, err := ReadFile(golden)
 			if err != nil {
@@ -380,8 +386,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"array", "[1,2]", "not an rtbench result: not a JSON object"},
 		{"no schema", `{"metrics":{}}`, `not an rtbench result: no "schema" field`},
 		{"schema not a string", `{"schema":1}`, `"schema" is not a string`},
-		{"k6 summary", `{"schema":"k6.summary/v2"}`, `not an rtbench result: schema "k6.summary/v2" (want "rtbench.result/v1")`},
-		{"future version", strings.Replace(valid, SchemaV1, "rtbench.result/v2", 1), `schema "rtbench.result/v2" is not supported: this rtbench reads "rtbench.result/v1"`},
+		{"k6 summary", `{"schema":"k6.summary/v2"}`, `not an rtbench result: schema "k6.summary/v2" (want "rtbench.result/v2")`},
+		{"future version", strings.Replace(valid, SchemaV2, "rtbench.result/v3", 1), `schema "rtbench.result/v3" is not supported: this rtbench reads "rtbench.result/v2" and "rtbench.result/v1"`},
 		{"wrong type", strings.Replace(valid, `"connections": 50`, `"connections": "50"`, 1), "field params.connections: string where int was expected"},
 		{"hdr not base64", strings.Replace(valid, deliveryHDR, "!!!", 1), "field metrics.delivery.hdr: histogram is not base64"},
 		{"hdr truncated", strings.Replace(valid, deliveryHDR, deliveryHDR[:40], 1), "field metrics.delivery.hdr:"},
@@ -451,7 +457,7 @@ func TestWriteFile(t *testing.T) {
 		}, good, "write result", []string{"r.json"}},
 		{"no directory", func(dir string) string { return filepath.Join(dir, "nope", "r.json") }, good, "no such file", nil},
 		{"unencodable", func(dir string) string { return filepath.Join(dir, "r.json") }, &nan, "unsupported value", nil},
-		{"not a result", func(dir string) string { return filepath.Join(dir, "r.json") }, &Result{}, "not a rtbench.result/v1 result", nil},
+		{"not a result", func(dir string) string { return filepath.Join(dir, "r.json") }, &Result{}, "not a rtbench.result/v2 result", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -812,5 +818,70 @@ func TestMergeMismatch(t *testing.T) {
 		if _, err := Merge(rs...); err == nil {
 			t.Errorf("Merge(%d results) did not fail", len(rs))
 		}
+	}
+}
+
+// TestDecodeV1: a result saved by an rtbench that wrote v1 (a real file,
+// kept as it was) is read as v2: its connect, which meant dial start →
+// response headers, becomes handshake; nothing is called connect, since v1
+// had no TCP + TLS figure.
+func TestDecodeV1(t *testing.T) {
+	raw, err := os.ReadFile("testdata/v1/sse.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old struct {
+		Schema  string                  `json:"schema"`
+		Metrics map[string]MetricResult `json:"metrics"`
+	}
+	if err := json.Unmarshal(raw, &old); err != nil {
+		t.Fatal(err)
+	}
+	if old.Schema != SchemaV1 || old.Metrics["connect"].Count == 0 {
+		t.Fatalf("testdata/v1/sse.json: schema %q, connect %d values: want a v1 file with connect", old.Schema, old.Metrics["connect"].Count)
+	}
+	r, err := ReadFile("testdata/v1/sse.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Schema != SchemaV2 {
+		t.Errorf("schema %q, want %q after the upgrade", r.Schema, SchemaV2)
+	}
+	if _, ok := r.Metrics["connect"]; ok {
+		t.Error("v1 connect is still called connect")
+	}
+	if !reflect.DeepEqual(r.Metrics["handshake"], old.Metrics["connect"]) {
+		t.Errorf("handshake %+v, want v1's connect %+v", r.Metrics["handshake"], old.Metrics["connect"])
+	}
+	// Upgraded, it merges with and writes like any v2 result.
+	if _, err := Merge(r, r); err != nil {
+		t.Errorf("merge of an upgraded v1 result: %v", err)
+	}
+	if err := WriteFile(filepath.Join(t.TempDir(), "r.json"), r); err != nil {
+		t.Errorf("write of an upgraded v1 result: %v", err)
+	}
+}
+
+// TestUpgradeV1TPOT: v1 recorded tpot per chunk for streams without usage;
+// a run whose every request lacked usage has its tpot read as tpot_chunk,
+// a run that mixed both keeps tpot.
+func TestUpgradeV1TPOT(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		deltas, requests int64
+		want             string
+	}{
+		{"no request had usage", 10, 10, "tpot_chunk"},
+		{"every request had usage", 0, 10, "tpot"},
+		{"mixed", 4, 10, "tpot"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Result{Schema: SchemaV1, Metrics: map[string]MetricResult{"tpot": {Count: 10}},
+				Counters: map[string]int64{"tokens_from_deltas": tc.deltas, "requests": tc.requests}}
+			upgradeV1(r)
+			if _, ok := r.Metrics[tc.want]; !ok || len(r.Metrics) != 1 {
+				t.Errorf("metrics %v, want only %s", slices.Collect(maps.Keys(r.Metrics)), tc.want)
+			}
+		})
 	}
 }

@@ -64,6 +64,9 @@ func (t *Tally) Event(e *transport.Event) {
 }
 
 func (t *Tally) Exchange(x *transport.Exchange) {
+	if x.CutOff && x.Chunks == 0 && x.First.IsZero() {
+		return // a request cut off before any answer: nothing to show
+	}
 	t.Exchanges++
 	t.Last = *x
 	t.Last.Text = nil

@@ -23,17 +23,23 @@ import (
 //	duration  := number unit      unit := us | µs | ms | s | m
 //	number    := digits ["." digits]
 //
-// metric is a Metric name (connect, dns, tcp, tls, ttfb, first_event,
-// delivery, wire, gap, echo_rtt, ping_rtt, request, staleness, ttft,
-// itl_chunk, tpot, e2e) and counter a Counter name (events, tokens, bytes,
-// connects, reconnects, lost, duplicates, out_of_order, requests,
-// late_starts, dropped, sessions_started, sessions_failed,
-// clock_skew_negative).
+// metric is a Metric name (handshake, connect, dns, tcp, tls, ttfb,
+// first_event, delivery, wire, gap, echo_rtt, ping_rtt, request, staleness,
+// ttft, itl_chunk, tpot, tpot_chunk, e2e, reconnect, start_lag) and counter
+// a Counter name (events, tokens, bytes, connects, reconnects, lost,
+// duplicates, out_of_order, requests, late_starts, dropped,
+// sessions_started, sessions_failed, clock_skew_negative, outages,
+// reconnects_delayed, tokens_from_deltas, cut_off).
 //
 // errors is the number of errors in the result, every class except
 // canceled (the run's own stop) and the warnings not_streaming and
-// redirect_downgrade; errors N% compares 100 × errors / (sessions_started +
-// requests), which can exceed 100 % when sessions fail again and again.
+// redirect_downgrade, plus the open model's dropped starts (requests the
+// plan wanted and the generator never sent); errors N% compares 100 ×
+// errors / attempts (see ErrorTotals), which can exceed 100 % in the closed
+// model when sessions fail again and again.
+//
+// A saturated generator fails every set of thresholds (Thresholds.Check)
+// unless the caller allows it.
 //
 // A threshold on a metric that has no values (or a percentage with nothing
 // started) fails, and its Outcome says the value is missing.
@@ -53,8 +59,11 @@ const ThresholdHelp = `A threshold is <metric>.<stat> <op> <duration>, errors <o
   errors<1%   errors==0   lost==0   events>1000   reconnects<=5
 stat: p50 p90 p95 p99 p99.9 min max mean count; op: < <= > >= == !=; units: us ms s m.
 errors counts every error class except canceled and the warnings not_streaming and
-redirect_downgrade; errors N% is 100 × errors / (sessions_started + requests).
-A threshold on a metric with no values fails.`
+redirect_downgrade, plus the open model's dropped starts; errors N% is 100 × errors /
+attempts (open model: intended starts, dropped included; closed model: sessions_started
++ requests). A threshold on a metric with no values fails. When rtbench itself was
+saturated (see the self-check) every run with thresholds fails, with that reason,
+unless --allow-saturated is given.`
 
 // Outcome is a threshold checked against a result.
 type Outcome struct {
@@ -359,6 +368,9 @@ func (t *Threshold) Check(r *Result) Outcome {
 		d, _, _ := parseUnit(t.unit)
 		want := int64(math.Round(t.value * float64(d)))
 		out.Value = time.Duration(got).String()
+		if n := r.Counters[Dropped.String()]; n > 0 {
+			out.Value += fmt.Sprintf(" (excludes %d dropped starts)", n)
+		}
 		out.Pass = t.op.cmpInt(got, want)
 	case kindCounter:
 		v, ok := r.Counters[t.counter.String()]
@@ -384,8 +396,11 @@ func (t *Threshold) Check(r *Result) Outcome {
 }
 
 // ErrorTotals returns the error count thresholds use (every class except
-// canceled and the warnings not_streaming and redirect_downgrade) and the
-// attempts a percentage divides by (sessions_started + requests).
+// canceled and the warnings not_streaming and redirect_downgrade, plus the
+// dropped starts) and the attempts a percentage divides by: in the open
+// model, where each intended start is one request session, the intended
+// starts (sessions_started + dropped); in the closed model
+// sessions_started + requests.
 func (r *Result) ErrorTotals() (errs, attempts int64) {
 	for class, e := range r.Errors {
 		switch transport.Class(class) {
@@ -394,8 +409,45 @@ func (r *Result) ErrorTotals() (errs, attempts int64) {
 		}
 		errs += e.Count
 	}
-	attempts = r.Counters[SessionsStarted.String()] + r.Counters[Requests.String()]
-	return errs, attempts
+	dropped := r.Counters[Dropped.String()]
+	errs += dropped
+	if r.Params.RatePerS > 0 {
+		return errs, r.Counters[SessionsStarted.String()] + dropped
+	}
+	return errs, r.Counters[SessionsStarted.String()] + r.Counters[Requests.String()] + dropped
+}
+
+// SaturatedCheck is the name of the outcome Thresholds.Check adds to the
+// thresholds of a run whose generator was saturated.
+const SaturatedCheck = "generator not saturated"
+
+// Check checks every threshold against r, in order, and counts the failed
+// ones: the one pass/fail loop of load, report and check. A run whose
+// generator was saturated (r.Saturated) measured its own stalls, so no
+// latency it passed can be trusted: when there are thresholds, Check adds a
+// SaturatedCheck outcome that fails, saying by how much, unless
+// allowSaturated (--allow-saturated); the report's SATURATED warning says it
+// either way.
+func (ts Thresholds) Check(r *Result, allowSaturated bool) (outcomes []Outcome, failed int) {
+	outcomes = make([]Outcome, 0, len(ts)+1)
+	for _, t := range ts {
+		o := t.Check(r)
+		if !o.Pass {
+			failed++
+		}
+		outcomes = append(outcomes, o)
+	}
+	if len(ts) == 0 || r == nil || !r.Saturated || allowSaturated {
+		return outcomes, failed
+	}
+	o := Outcome{Threshold: SaturatedCheck, Value: "saturated"}
+	if s := r.SelfCheck; s != nil {
+		o.Value = fmt.Sprintf("self-check p99.9 %v > %v", time.Duration(math.Round(s.P999Ms*float64(time.Millisecond))), SaturationLate)
+		if h, err := s.Histogram(); err == nil {
+			o.Value += fmt.Sprintf(": rtbench was over %v late for %.2f%% of the run", SaturationLate, 100*h.ShareAbove(SaturationLate))
+		}
+	}
+	return append(outcomes, o), failed + 1
 }
 
 func (m MetricResult) stat(s stat) float64 {

@@ -19,18 +19,6 @@ func ParseThresholds(list []string) (Thresholds, error) {
 	return out, nil
 }
 
-// Check checks every threshold on r, in order, and counts the failures.
-func (ts Thresholds) Check(r *Result) (outcomes []Outcome, failed int) {
-	outcomes = make([]Outcome, len(ts))
-	for i, t := range ts {
-		outcomes[i] = t.Check(r)
-		if !outcomes[i].Pass {
-			failed++
-		}
-	}
-	return outcomes, failed
-}
-
 // ThresholdResult is one threshold's outcome as a result document holds it
 // (the `thresholds` field of rtbench.result/v1).
 type ThresholdResult struct {

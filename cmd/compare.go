@@ -102,7 +102,7 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 	f.IntVar(&o.AIStreams, "ai-streams", 0, "AI section: concurrent streams (default: -c)")
 	f.IntVar(&o.AITokens, "ai-tokens", bench.DefaultCompareAITokens, "AI section: tokens per stream")
 	f.StringVar(&o.Target, "target", "", "compare against this server (base URL with rtbench serve's routes) instead of an embedded one")
-	f.BoolVar(&o.JSON, "json", false, "print the results as JSON ("+bench.CompareSchema+": one "+bench.SchemaV1+" per pattern)")
+	f.BoolVar(&o.JSON, "json", false, "print the results as JSON ("+bench.CompareSchema+": one "+bench.SchemaV2+" per pattern)")
 	f.StringVar(&o.HTML, "html", "", "also write a self-contained HTML report to this file")
 	return c
 }

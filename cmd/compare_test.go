@@ -97,7 +97,7 @@ func TestComparePhysics(t *testing.T) {
 		if p.Published != 10 || p.Lost != 0 || p.Delivered != 200 {
 			t.Errorf("%s: published %d, delivered %d, lost %d; want 10, 200, 0", p.Name, p.Published, p.Delivered, p.Lost)
 		}
-		if p.Result == nil || p.Result.Schema != bench.SchemaV1 || p.Result.Interrupted {
+		if p.Result == nil || p.Result.Schema != bench.SchemaV2 || p.Result.Interrupted {
 			t.Errorf("%s: result %+v", p.Name, p.Result)
 		}
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/report"
 	"github.com/rtbench/rtbench/transport"
-	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/client"
 	"github.com/rtbench/rtbench/transport/match"
 )
@@ -57,7 +56,7 @@ server's retry: time (clamped, jittered) with Last-Event-ID; a status other than
 a content type other than text/event-stream fails without reconnecting.
 
 AI stream metrics:
-` + aistream.MetricsHelp + `
+` + bench.AIMetricsHelp + `
 Exit codes: 0 the count was reached, the stream ended normally or --until matched;
 1 a protocol failure (bad content type, close 1011, stream_incomplete) or --timeout
 before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C).`,

@@ -30,10 +30,11 @@ type LoadOptions struct {
 	Stages      stagesValue
 	MaxInFlight int
 
-	Thresholds []string
-	Out        string
-	JSON       bool
-	SourceIPs  string
+	Thresholds     []string
+	AllowSaturated bool
+	Out            string
+	JSON           bool
+	SourceIPs      string
 
 	SendRate rateValue
 	SendSize int
@@ -67,7 +68,10 @@ counted.
 
 Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event);
 wire latency arrival − sent_ns. A 1 ms self-check ticker reports when rtbench itself
-was saturated.
+was saturated: over 5 ms late for more than 0.1 % of the run; thresholds then fail
+unless --allow-saturated.
+
+` + bench.MetricsHelp + `
 
 Thresholds (--threshold, repeatable) fail the run with exit code 1 after the report:
 ` + bench.ThresholdHelp + `
@@ -109,7 +113,8 @@ result is still printed and saved).`,
 	f.Var(&o.Stages, "stages", "ramping shape 'duration:target,…' (sessions, or requests/s with --rate), e.g. 30s:100,1m:1000,30s:0")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
-	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v1 JSON) to this file")
+	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although rtbench itself was saturated (its self-check p99.9 over 5ms)")
+	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v2 JSON) to this file")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON instead of the text report")
 	f.StringVar(&o.SourceIPs, "source-ips", "", "spread connections over these local addresses (127.0.0.1-127.0.0.16, a list or a CIDR): ~28k connections per address and target")
 	o.ReconnectRate.perSecond = bench.DefaultReconnectRate
@@ -269,7 +274,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		return fmt.Errorf("building the result: %w", err)
 	}
 	// One document: what --out saves is what --json prints.
-	outcomes, failed := o.thresholds.Check(result)
+	outcomes, failed := o.thresholds.Check(result, o.AllowSaturated)
 	result.Thresholds = bench.ThresholdResults(outcomes)
 	var saveErr error
 	if o.Out != "" {

@@ -21,6 +21,8 @@ type ReportOptions struct {
 	HTML       string
 	Out        string
 	Thresholds []string
+	// AllowSaturated lets thresholds pass on a saturated result.
+	AllowSaturated bool
 
 	thresholds bench.Thresholds
 }
@@ -67,6 +69,7 @@ sample, not an average of p99s. Thresholds can be checked again on the (merged) 
 	f.StringVar(&o.HTML, "html", "", "also write a self-contained HTML report to this file")
 	f.StringVar(&o.Out, "out", "", "save the (merged) result to this file")
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "check this threshold on the result, e.g. 'delivery.p99<200ms' (repeatable)")
+	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although the result says rtbench was saturated")
 	return c
 }
 
@@ -93,7 +96,7 @@ func reportRun(env *Env, o *ReportOptions) error {
 		}
 	}
 	// The document holds the outcomes of the thresholds checked here.
-	outcomes, failed := o.thresholds.Check(r)
+	outcomes, failed := o.thresholds.Check(r, o.AllowSaturated)
 	r.Thresholds = bench.ThresholdResults(outcomes)
 	if o.Out != "" {
 		if err := bench.WriteFile(o.Out, r); err != nil {

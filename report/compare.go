@@ -325,7 +325,7 @@ func sparkZero(vals []float64, peak float64) string {
 }
 
 // CompareJSON writes r as indented JSON (bench.CompareSchema), each pattern
-// holding its full rtbench.result/v1.
+// holding its full rtbench.result/v2.
 func CompareJSON(w io.Writer, r *bench.CompareResult) error {
 	if r == nil {
 		return fmt.Errorf("compare report: no result")

@@ -99,13 +99,13 @@ func TestCompareJSON(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Schema != bench.CompareSchema || len(back.Patterns) != 5 || back.Patterns[0].Result.Schema != bench.SchemaV1 {
+	if back.Schema != bench.CompareSchema || len(back.Patterns) != 5 || back.Patterns[0].Result.Schema != bench.SchemaV2 {
 		t.Errorf("round trip: schema %q, %d patterns", back.Schema, len(back.Patterns))
 	}
 	// Each pattern's result is a valid rtbench.result/v1, readable by the tool.
 	rb, _ := json.Marshal(back.Patterns[2].Result)
 	if _, err := bench.Decode(bytes.NewReader(rb)); err != nil {
-		t.Errorf("pattern result does not decode as %s: %v", bench.SchemaV1, err)
+		t.Errorf("pattern result does not decode as %s: %v", bench.SchemaV2, err)
 	}
 }
 

@@ -87,7 +87,7 @@ func aiResult(t *testing.T) *bench.Result {
 	connect := spread(5, 300, 4*time.Millisecond, 1)
 	delivery := append(spread(6, 400, 2*time.Millisecond, 1), -3*time.Millisecond, -time.Millisecond) // clock skew
 	r := &bench.Result{
-		Schema: bench.SchemaV1,
+		Schema: bench.SchemaV2,
 		Tool:   bench.ToolInfo{Name: bench.ToolName, Version: "0.4.0"},
 		Target: bench.TargetInfo{URL: "https://llm.example.com/v1/chat/completions?model=small&stream=true", Pattern: "ai-sse"},
 		Params: bench.Params{

@@ -122,6 +122,9 @@ func newHTMLPage(r *bench.Result, outcomes []bench.Outcome) *htmlPage {
 		for _, name := range g.metrics {
 			m := r.Metrics[name]
 			row := htmlRow{Name: name}
+			if dropped(r) > 0 {
+				row.Name += " " + droppedMark
+			}
 			for _, c := range metricCols {
 				row.Cells = append(row.Cells, c.get(m, r.DurationS))
 			}
@@ -131,6 +134,9 @@ func newHTMLPage(r *bench.Result, outcomes []bench.Outcome) *htmlPage {
 			hg.Rows = append(hg.Rows, row)
 		}
 		p.Groups = append(p.Groups, hg)
+	}
+	if n := dropped(r); n > 0 {
+		p.Notes = append(p.Notes, droppedNote(r, n))
 	}
 	for _, name := range metricOrder(r) {
 		m := r.Metrics[name]
@@ -145,6 +151,9 @@ func newHTMLPage(r *bench.Result, outcomes []bench.Outcome) *htmlPage {
 		m := r.Metrics[name]
 		if h, err := m.Histogram(); err == nil {
 			p.HistTitle = fmt.Sprintf("%s histogram: %s values, log-spaced buckets", name, count(m.Count))
+			if n := dropped(r); n > 0 {
+				p.HistTitle += fmt.Sprintf(" (%s dropped starts not in it)", count(n))
+			}
 			p.Hist = svgHistogram(h, HTMLHistWidth, HTMLHistHeight)
 		}
 	}
@@ -153,6 +162,10 @@ func newHTMLPage(r *bench.Result, outcomes []bench.Outcome) *htmlPage {
 	p.CountersTitle = fmt.Sprintf("counters (per measured second over %s)", secs(r.DurationS))
 
 	p.ErrorsTitle = errorsTitle(r)
+	if n := dropped(r); n > 0 {
+		p.Errors = append(p.Errors, htmlError{Class: bench.Dropped.String(), Count: count(n),
+			Example: "intended starts never sent: the open model's worker limit was reached", Counted: true})
+	}
 	for _, c := range errorClasses(r) {
 		e := r.Errors[c]
 		why, skip := notCounted[transport.Class(c)]

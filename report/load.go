@@ -49,7 +49,11 @@ func LoadText(w io.Writer, r *bench.Result, outcomes []bench.Outcome, o TextOpti
 		if h, err := r.Metrics[name].Histogram(); err == nil {
 			m := r.Metrics[name]
 			b.WriteByte('\n')
-			fmt.Fprintln(&b, st.title.Render(cut(fmt.Sprintf("%s histogram: %s values, log-spaced buckets", name, count(m.Count)), width)))
+			title := fmt.Sprintf("%s histogram: %s values, log-spaced buckets", name, count(m.Count))
+			if n := dropped(r); n > 0 {
+				title += fmt.Sprintf(" (%s dropped starts not in it)", count(n))
+			}
+			fmt.Fprintln(&b, st.title.Render(cut(title, width)))
 			writeHistogram(&b, h, width, st)
 		}
 	}
@@ -198,7 +202,7 @@ func runItems(r *bench.Result) []string {
 		items = append(items, "rtbench "+r.Tool.Version)
 	}
 	if r.SelfCheck != nil {
-		items = append(items, "self-check p99 "+sig3(dur(r.SelfCheck.P99Ms)))
+		items = append(items, "self-check p99.9 "+sig3(dur(r.SelfCheck.P999Ms)))
 	}
 	if p := r.Process; p != nil && p.MaxRSSBytes > 0 {
 		items = append(items, "peak RSS "+bytesText(float64(p.MaxRSSBytes)))
@@ -215,7 +219,11 @@ func resultItems(r *bench.Result) []string {
 	var items []string
 	if name, ok := resultHeadline(r); ok {
 		m := r.Metrics[name]
-		items = append(items, fmt.Sprintf("%s p50 %s p99 %s", name, sig3(dur(m.P50Ms)), sig3(dur(m.P99Ms))))
+		h := fmt.Sprintf("%s p50 %s p99 %s", name, sig3(dur(m.P50Ms)), sig3(dur(m.P99Ms)))
+		if n := dropped(r); n > 0 {
+			h += fmt.Sprintf(" (excl. %s dropped)", count(n))
+		}
+		items = append(items, h)
 	}
 	for _, c := range []bench.Counter{bench.Events, bench.Requests, bench.Tokens} {
 		if n := r.Counters[c.String()]; n > 0 {
@@ -280,20 +288,20 @@ func partialText(r *bench.Result) string {
 func saturatedText(r *bench.Result) string {
 	what := "rtbench itself was saturated"
 	if r.SelfCheck != nil {
-		what += fmt.Sprintf(" (self-check p99 %s > %s)", sig3(dur(r.SelfCheck.P99Ms)), bench.SaturationP99)
+		what += fmt.Sprintf(" (self-check p99.9 %s > %s, longest stall %s)", sig3(dur(r.SelfCheck.P999Ms)), bench.SaturationLate, sig3(dur(r.SelfCheck.MaxMs)))
 	}
-	return fmt.Sprintf("SATURATED: %s: it was short of CPU or paused, so the latencies below include its own delay and are suspect. "+
+	return fmt.Sprintf("SATURATED: %s: it was short of CPU or paused, so the latencies below include its own delay and are suspect; thresholds fail unless --allow-saturated. "+
 		"Use fewer connections, give it more cores, or run it on several machines and merge their results with `rtbench report`.", what)
 }
 
 // metricGroup maps each metric to the table it is shown in.
 var metricGroup = map[string]string{
-	"connect": "connection", "dns": "connection", "tcp": "connection", "tls": "connection",
+	"handshake": "connection", "connect": "connection", "dns": "connection", "tcp": "connection", "tls": "connection",
 	"ttfb": "connection", "first_event": "connection", "reconnect": "reconnects",
 	"delivery": "events", "wire": "events", "gap": "events",
 	"echo_rtt": "websocket", "ping_rtt": "websocket",
-	"request": "requests", "staleness": "requests",
-	"ttft": "ai stream", "itl_chunk": "ai stream", "tpot": "ai stream", "e2e": "ai stream",
+	"request": "requests", "staleness": "requests", "start_lag": "requests",
+	"ttft": "ai stream", "itl_chunk": "ai stream", "tpot": "ai stream", "tpot_chunk": "ai stream", "e2e": "ai stream",
 }
 
 type group struct {
@@ -354,6 +362,11 @@ func writeMetricTables(b *bytes.Buffer, r *bench.Result, width int, st loadStyle
 		cols = slices.DeleteFunc(cols, func(c metricCol) bool { return c.name == drop })
 	}
 	b.WriteString(out)
+	if n := dropped(r); n > 0 {
+		for _, l := range wrap(droppedNote(r, n), width-2) {
+			fmt.Fprintln(b, "  "+st.bad.Render(l))
+		}
+	}
 	for _, name := range metricOrder(r) {
 		m := r.Metrics[name]
 		var notes []string
@@ -372,6 +385,10 @@ func writeMetricTables(b *bytes.Buffer, r *bench.Result, width int, st loadStyle
 }
 
 func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st loadStyles, color bool) string {
+	mark := ""
+	if dropped(r) > 0 {
+		mark = " " + droppedMark
+	}
 	// Cells first, so every table gets the same column widths.
 	nameW := 0
 	widths := make([]int, len(cols))
@@ -382,7 +399,7 @@ func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st lo
 	for _, g := range groups {
 		nameW = max(nameW, textWidth(g.name))
 		for _, name := range g.metrics {
-			nameW = max(nameW, textWidth(name))
+			nameW = max(nameW, textWidth(name+mark))
 			row := make([]string, len(cols))
 			for i, c := range cols {
 				row[i] = c.get(r.Metrics[name], r.DurationS)
@@ -406,7 +423,7 @@ func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st lo
 		}
 		t := table.New().Border(border).BorderStyle(st.border).Headers(head...)
 		for _, name := range g.metrics {
-			row := []string{padRight(name, nameW)}
+			row := []string{padRight(name+mark, nameW)}
 			for i, v := range cells[name] {
 				row = append(row, padLeft(v, widths[i]))
 			}
@@ -427,6 +444,26 @@ func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st lo
 	return b.String()
 }
 
+// droppedMark marks the latencies that exclude the open model's dropped
+// starts.
+const droppedMark = "*"
+
+// dropped is the open model's dropped starts: requests the plan wanted
+// that were never sent, so no latency holds them.
+func dropped(r *bench.Result) int64 { return r.Counters[bench.Dropped.String()] }
+
+// droppedNote says what every latency of r excludes, and why it matters.
+func droppedNote(r *bench.Result, n int64) string {
+	intended := n + r.Counters[bench.SessionsStarted.String()]
+	limit := "the requests in flight were at their limit"
+	if p := r.Params.MaxInFlight; p > 0 {
+		limit = fmt.Sprintf("%s requests were in flight (--max-in-flight)", count(int64(p)))
+	}
+	return fmt.Sprintf("%s every latency excludes the %s dropped starts (%.2f%% of %s intended): %s, so they were never sent. "+
+		"Their latency would have been the longest, so the percentiles are biased low; the drops count as errors.",
+		droppedMark, count(n), 100*float64(n)/float64(max(intended, 1)), count(intended), limit)
+}
+
 func maxLineWidth(s string) int {
 	w := 0
 	for _, l := range strings.Split(s, "\n") {
@@ -445,7 +482,7 @@ func plural64(n int64, what string) string {
 // counterOrder is the order counters are listed in.
 var counterOrder = []bench.Counter{
 	bench.Events, bench.Bytes, bench.Tokens, bench.Connects, bench.Reconnects, bench.Lost,
-	bench.Duplicates, bench.OutOfOrder, bench.Requests, bench.LateStarts, bench.Dropped,
+	bench.Duplicates, bench.OutOfOrder, bench.Requests, bench.CutOff, bench.LateStarts, bench.Dropped,
 	bench.SessionsStarted, bench.SessionsFailed, bench.ClockSkewNegative, bench.Outages,
 	bench.ReconnectsDelayed, bench.TokensFromDeltas,
 }
@@ -523,6 +560,13 @@ func writeCounters(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, t
 		}
 		fmt.Fprintln(b, line)
 	}
+	if n := r.Counters[bench.CutOff.String()]; n > 0 {
+		note := fmt.Sprintf("cut_off: %s in flight when the run ended (or its drain) were cut off: they are not in requests, tokens, e2e, tpot or request",
+			plural64(n, "request"))
+		for _, l := range wrap(note, width-2) {
+			fmt.Fprintln(b, "  "+st.dim.Render(l))
+		}
+	}
 	if n := r.Counters[bench.TokensFromDeltas.String()]; n > 0 {
 		note := fmt.Sprintf("tokens: %s carried no usage, so their tokens are the content deltas counted (one per chunk); ask for usage (OpenAI: stream_options.include_usage) for exact counts",
 			plural64(n, "request"))
@@ -564,7 +608,11 @@ func errorsTitle(r *bench.Result) string {
 	}
 	title := "errors: " + count(errs)
 	if attempts > 0 {
-		title += fmt.Sprintf(" (%.2f%% of %s sessions and requests)", 100*float64(errs)/float64(attempts), count(attempts))
+		of := "sessions and requests"
+		if r.Params.RatePerS > 0 {
+			of = "intended starts"
+		}
+		title += fmt.Sprintf(" (%.2f%% of %s %s)", 100*float64(errs)/float64(attempts), count(attempts), of)
 	}
 	return title
 }
@@ -577,6 +625,13 @@ func writeErrors(b *bytes.Buffer, r *bench.Result, width int, st loadStyles) {
 	cw, nw := 0, 0
 	for _, c := range classes {
 		cw, nw = max(cw, textWidth(c)), max(nw, textWidth(count(r.Errors[c].Count)))
+	}
+	if n := dropped(r); n > 0 {
+		name := bench.Dropped.String()
+		cw, nw = max(cw, textWidth(name)), max(nw, textWidth(count(n)))
+		room := width - 2 - cw - 2 - nw - 2
+		fmt.Fprintf(b, "  %s  %s  %s\n", st.bad.Render(padRight(name, cw)), padLeft(count(n), nw),
+			st.dim.Render(cut("intended starts never sent: the open model's worker limit was reached", max(room, 8))))
 	}
 	var notes []string
 	for _, c := range classes {
@@ -651,7 +706,7 @@ func thresholdsTitle(outcomes []bench.Outcome) (title string, ok bool) {
 }
 
 // LoadJSON writes what `rtbench load --json` and `rtbench report --json`
-// print: the result document itself (rtbench.result/v1, bench.Marshal),
+// print: the result document itself (rtbench.result/v2, bench.Marshal),
 // with the outcomes of the thresholds in its `thresholds` field. It is the
 // document --out saves, so `rtbench report` reads either back.
 func LoadJSON(w io.Writer, r *bench.Result, outcomes []bench.Outcome) error {

@@ -132,7 +132,7 @@ func TestLoadTextSections(t *testing.T) {
 		{textCases[3], []string{"thresholds: 3 of 4 FAILED", "FAIL  errors==0 ", "PASS  delivery.p99<200ms", "FAIL  delivery.p99<5ms", "FAIL  lost==0", "3"}, nil},
 		{textCases[4], []string{
 			"!! PARTIAL RESULT: the run was interrupted (interrupt) after 3.5s measured of the 30s planned",
-			"!! SATURATED: rtbench itself was saturated (self-check p99 14.6ms > 5ms)",
+			"!! SATURATED: rtbench itself was saturated (self-check p99.9 28.2ms > 5ms, longest stall",
 			"`rtbench report`", "open model 200 starts/s", "at most 100 in flight", "request histogram",
 			"dropped", "late_starts", "http_5xx  30  503 Service Unavailable",
 		}, []string{"sessions held"}},
@@ -239,7 +239,7 @@ func TestLoadTextErrors(t *testing.T) {
 // A result with nothing in it (every session refused at once) still
 // renders: header, an empty error list.
 func TestLoadTextEmpty(t *testing.T) {
-	r := &bench.Result{Schema: bench.SchemaV1, Target: bench.TargetInfo{URL: "http://x/", Pattern: "sse"},
+	r := &bench.Result{Schema: bench.SchemaV2, Target: bench.TargetInfo{URL: "http://x/", Pattern: "sse"},
 		Errors: map[string]bench.ErrorResult{"conn_refused": {Count: 3, Example: "dial tcp 127.0.0.1:1: connect: connection refused"}}}
 	var b bytes.Buffer
 	if err := LoadText(&b, r, nil, TextOptions{}); err != nil {

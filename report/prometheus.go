@@ -71,6 +71,7 @@ var counterHelp = [bench.NumCounters]string{
 	bench.Requests:          "Requests sent: polling and AI (measured part).",
 	bench.LateStarts:        "Open model: requests started over 1 ms after their intended time.",
 	bench.Dropped:           "Open model: intended starts skipped because no worker was free.",
+	bench.CutOff:            "Requests in flight that the run's end cut off (not completed work).",
 	bench.SessionsStarted:   "Sessions started.",
 	bench.SessionsFailed:    "Sessions that ended with a fatal error.",
 	bench.ClockSkewNegative: "Latencies that came out negative (clock skew) and were clamped to 0.",

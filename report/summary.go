@@ -9,7 +9,6 @@ import (
 
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
-	"github.com/rtbench/rtbench/transport/aistream"
 )
 
 // ListenSummary writes listen's closing summary: one line of what arrived,
@@ -68,7 +67,7 @@ func ListenSummary(w io.Writer, t *bench.Tally, p transport.Pattern, end time.Ti
 
 func aiSummary(t *bench.Tally) []string {
 	x := &t.Last
-	m := aistream.ComputeMetrics(x)
+	m := bench.ComputeAI(x, x.Start)
 	source := "counted from deltas: the stream carried no usage"
 	if x.TokensFromUsage {
 		source = "from usage"
@@ -76,10 +75,15 @@ func aiSummary(t *bench.Tally) []string {
 	parts := []string{
 		fmt.Sprintf("%d tokens (%s) in %d chunks", x.Tokens, source, x.Chunks),
 		"ttft " + ms(m.TTFT),
-		"e2e " + ms(m.E2E),
 	}
-	if m.TPOT > 0 {
+	if !x.CutOff {
+		parts = append(parts, "e2e "+ms(m.E2E))
+	}
+	switch {
+	case m.TPOT > 0:
 		parts = append(parts, "tpot "+ms(m.TPOT), fmt.Sprintf("%.1f tokens/s decode", m.DecodeTPS))
+	case m.TPOTChunk > 0:
+		parts = append(parts, "tpot_chunk "+ms(m.TPOTChunk)+" (per chunk: no usage)", fmt.Sprintf("%.1f chunks/s decode", m.DecodeTPS))
 	}
 	if x.Complete {
 		parts = append(parts, x.Format+" stream complete")

@@ -112,7 +112,7 @@ type Event struct {
 
 // Exchange is one request-response exchange: a poll, or a whole AI request.
 type Exchange struct {
-	Intended time.Time // when the schedule wanted it sent; equal to Start unless a pacer is behind
+	Intended time.Time // when the session's own schedule wanted it sent (polling); zero when it has none (an AI request)
 	Start    time.Time // the request started
 	Headers  time.Time // response headers arrived (TTFB)
 	First    time.Time // AI: the first non-empty content delta (TTFT); zero if none
@@ -131,6 +131,12 @@ type Exchange struct {
 	Complete        bool // the terminator ([DONE], message_stop) arrived
 	BadChunks       int  // events whose JSON could not be read (skipped)
 	Text            []byte
+
+	// CutOff: the caller's context ended the exchange while it was in
+	// flight (the end of a run, or of its drain): End is when it was cut.
+	// It is not completed work: a recorder counts it apart and keeps it out
+	// of request counts, end-to-end latencies and tokens.
+	CutOff bool
 }
 
 // Close describes the end of one connection.

@@ -216,6 +216,7 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 	resp, err := r.open(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
+			r.cutOff()
 			return nil
 		}
 		return r.fatal(err)
@@ -226,11 +227,12 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 	stop := context.AfterFunc(ctx, func() { resp.Body.Close() })
 	defer stop()
 	r.body = countingReader{r: r, rc: resp.Body}
-	r.x = transport.Exchange{Start: r.conn.Start, Intended: r.conn.Start, Headers: r.conn.Headers, Status: resp.StatusCode}
+	r.x = transport.Exchange{Start: r.conn.Start, Headers: r.conn.Headers, Status: resp.StatusCode}
 
 	if resp.StatusCode != http.StatusOK {
 		e := rejectStatus(resp, &r.dec)
 		if ctx.Err() != nil {
+			r.cutOff()
 			return nil
 		}
 		return r.fatal(e)
@@ -253,6 +255,7 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 	}
 	quoted := excerpt(resp, nil)
 	if ctx.Err() != nil {
+		r.cutOff()
 		return nil
 	}
 	return r.fatal(&transport.Error{Class: transport.ClassBadContentType,
@@ -281,6 +284,15 @@ func (r *run) open(ctx context.Context) (*http.Response, error) {
 	return resp, nil
 }
 
+// cutOff reports a request that ctx ended before its answer was read: the
+// run's end cut it off. A request never sent is not reported.
+func (r *run) cutOff() {
+	if r.conn.Start.IsZero() {
+		return
+	}
+	r.obs.Exchange(&transport.Exchange{Start: r.conn.Start, Headers: r.conn.Headers, End: time.Now(), CutOff: true})
+}
+
 // fatal reports err as the error that ends the request and returns it.
 func (r *run) fatal(err error) error {
 	e := transport.AsError(err)
@@ -306,6 +318,7 @@ func (r *run) finish(end time.Time, err *transport.Error) error {
 		x.Tokens = x.Chunks
 	}
 	x.Text = r.text
+	x.CutOff = r.canceled
 	r.obs.Exchange(x)
 	r.close = transport.Close{At: time.Now()}
 	switch {
@@ -556,6 +569,7 @@ func (r *run) completion(ctx context.Context, resp *http.Response) error {
 	end := time.Now()
 	switch {
 	case ctx.Err() != nil:
+		r.cutOff()
 		return nil
 	case err != nil:
 		return r.fatal(&transport.Error{Class: transport.Classify(err), Err: fmt.Errorf("reading the answer: %w", err)})

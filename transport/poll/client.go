@@ -371,6 +371,7 @@ func (s *session) exchange(ctx context.Context, intended time.Time) result {
 	resp, err := transport.Do(s.hc, hreq, &s.conn)
 	if err != nil {
 		if ctx.Err() != nil {
+			s.cutOff(intended)
 			return result{kind: resCanceled}
 		}
 		return s.failed(classify(err), 0, err, true, 0)
@@ -389,6 +390,7 @@ func (s *session) handle(ctx context.Context, intended time.Time, resp *http.Res
 	end := time.Now()
 	if err != nil {
 		if ctx.Err() != nil {
+			s.cutOff(intended)
 			return result{kind: resCanceled}
 		}
 		if errors.Is(err, errBodyTooLarge) {
@@ -500,6 +502,15 @@ func (s *session) closed(at time.Time, clean, reconnect bool, reason string) {
 	s.open = false
 	s.cl = transport.Close{At: at, Clean: clean, Reconnect: reconnect, Reason: reason}
 	s.obs.Closed(&s.cl)
+}
+
+// cutOff reports the request in flight that ctx ended: the run's end cut
+// it off, so it is counted apart from the answered ones.
+func (s *session) cutOff(intended time.Time) {
+	if intended.After(s.conn.Start) {
+		intended = s.conn.Start
+	}
+	s.obs.Exchange(&transport.Exchange{Intended: intended, Start: s.conn.Start, Headers: s.conn.Headers, End: time.Now(), CutOff: true})
 }
 
 // canceled ends the session at the caller's request.
