@@ -122,7 +122,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
 	f.DurationVar(&o.PingInterval, "ping-interval", 0, "WebSocket: send a ping this often and report its round trip (0 = off)")
 	f.DurationVar(&o.PingTimeout, "ping-timeout", ws.DefaultPingTimeout, "WebSocket: wait this long for each pong; two missed in a row are ping_timeout")
-	f.BoolVar(&o.Strict, "strict", false, "WebSocket: close with 1007 on invalid UTF-8 in a text message")
+	f.BoolVar(&o.Strict, "strict", true, "WebSocket: close with 1007 on invalid UTF-8 in a text message (RFC 6455); --strict=false prints it and counts invalid_utf8_text")
 	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between requests")
 	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll, asking the server to hold each request this long (?wait=)")
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
@@ -321,7 +321,7 @@ func newSession(env *Env, o *ListenOptions, p transport.Pattern, c *http.Client,
 		return &ws.Client{
 			URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
 			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout,
-			Strict: o.Strict, Outbox: outbox(env, o.Send), Reconnect: rc,
+			AllowInvalidUTF8: !o.Strict, Outbox: outbox(env, o.Send), Reconnect: rc,
 		}
 	}
 	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, First: opened, Reconnect: rc}

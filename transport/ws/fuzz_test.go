@@ -118,7 +118,7 @@ func FuzzWSMessage(f *testing.F) {
 		want := wsReference(stream, m.limit, m.strict)
 		id, seen := srv.expect(stream, m.piece)
 		r := newRec()
-		c := &Client{URL: srv.url + id, HTTP: noHTTPClient, Lean: &Lean{}, ReadLimit: m.limit, Strict: m.strict,
+		c := &Client{URL: srv.url + id, HTTP: noHTTPClient, Lean: &Lean{}, ReadLimit: m.limit, AllowInvalidUTF8: !m.strict,
 			Reconnect: never, CloseTimeout: wait}
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
@@ -322,8 +322,11 @@ func wsReference(stream []byte, limit int64, strict bool) wsOutcome {
 					return fail(1002)
 				}
 				code := int(binary.BigEndian.Uint16(payload))
-				if !(code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999) || !utf8.Valid(payload[2:]) {
+				if !(code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999) {
 					return fail(1002)
+				}
+				if !utf8.Valid(payload[2:]) {
+					return fail(1007)
 				}
 				o.code, o.sent = code, code
 				return o
