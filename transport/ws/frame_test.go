@@ -49,6 +49,7 @@ func testClientFrames(t *testing.T) {
 		class    transport.Class // Run's error, "" for nil
 		saw      int             // the close code the server read; -2: none in the frame
 		warnings int             // non-fatal invalid_utf8_text errors
+		eof      bool            // the server half-closes after send
 	}
 	fails := func(name string, send []byte, limit int64, code int, class transport.Class) tcase {
 		return tcase{name: name, send: send, who: clientCloses, limit: limit, code: code, class: class, saw: code}
@@ -70,6 +71,12 @@ func testClientFrames(t *testing.T) {
 		{name: "close 4000", send: closeFrame(4000, "app"), code: 4000, class: transport.ClassWSClose, saw: 4000},
 		{name: "UTF-8 split across fragments", send: cat(frame(false, opText, []byte("\xc3")), frame(true, opContinuation, []byte("\xa9")), closeFrame(1000, "")),
 			messages: []string{"é"}, code: 1000, clean: true, saw: 1000},
+		// coder/websocket alone takes an EOF right after a header for the
+		// end of an empty message.
+		{name: "payload cut before its first byte", send: cat(frame(true, opText, []byte("a")), []byte{0x82, 5}), eof: true,
+			messages: []string{"a"}, code: 1006, class: transport.ClassWSAbnormal, saw: -1},
+		{name: "payload cut in the middle", send: []byte{0x82, 5, 'a', 'b'}, eof: true, code: 1006, class: transport.ClassWSAbnormal, saw: -1},
+		{name: "header cut", send: []byte{0x82, 126, 0}, eof: true, code: 1006, class: transport.ClassWSAbnormal, saw: -1},
 		{name: "invalid UTF-8 allowed", send: cat(frame(true, opText, []byte("\xff")), closeFrame(1000, "")), allow: true,
 			messages: []string{"\xff"}, code: 1000, clean: true, saw: 1000, warnings: 1},
 
@@ -123,6 +130,9 @@ func testClientFrames(t *testing.T) {
 			got := make(chan seen, 1)
 			s := rawServer(t, "", "", func(_ context.Context, c net.Conn, br *bufio.Reader) {
 				c.Write(tc.send)
+				if tc.eof {
+					c.(*net.TCPConn).CloseWrite()
+				}
 				var sw seen
 				sw.code = -1
 				defer func() { got <- sw }()
