@@ -563,8 +563,11 @@ func (s *clientSession) read(cn *clientConn) error {
 		if err == nil {
 			continue
 		}
-		if g := cn.guard; g != nil && g.err != nil {
-			err = g.err // a rule the server broke, found before coder/websocket read the frame
+		if g := cn.guard; g != nil && g.reported {
+			// coder/websocket's read failed on a rule the server broke,
+			// found before it read the frame. (A rule found in bytes not
+			// yet read is not the reason: deliver's may come first.)
+			err = g.err
 		}
 		cn.failFor(err)
 		return err

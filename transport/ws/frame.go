@@ -222,10 +222,11 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 		g.reported = true
 		return 0, bad
 	}
-	if err == io.EOF && (g.payload || g.hn > 0) {
-		// Mid-frame: coder/websocket would take an EOF that cuts a payload
-		// before its first byte for the end of the message, and deliver
-		// it truncated.
+	if err == io.EOF && (g.payload || g.hn > 0 || g.rules.inMsg) {
+		// Mid-frame or between fragments: coder/websocket would take an
+		// EOF there (before a payload's first byte, or instead of the next
+		// fragment's header) for the end of the message, and deliver it
+		// truncated.
 		err = io.ErrUnexpectedEOF
 	}
 	return n, err

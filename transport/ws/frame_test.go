@@ -76,6 +76,7 @@ func testClientFrames(t *testing.T) {
 		{name: "payload cut before its first byte", send: cat(frame(true, opText, []byte("a")), []byte{0x82, 5}), eof: true,
 			messages: []string{"a"}, code: 1006, class: transport.ClassWSAbnormal, saw: -1},
 		{name: "payload cut in the middle", send: []byte{0x82, 5, 'a', 'b'}, eof: true, code: 1006, class: transport.ClassWSAbnormal, saw: -1},
+		{name: "message cut between fragments", send: frame(false, opText, []byte("00")), eof: true, code: 1006, class: transport.ClassWSAbnormal, saw: -1},
 		{name: "header cut", send: []byte{0x82, 126, 0}, eof: true, code: 1006, class: transport.ClassWSAbnormal, saw: -1},
 		{name: "invalid UTF-8 allowed", send: cat(frame(true, opText, []byte("\xff")), closeFrame(1000, "")), allow: true,
 			messages: []string{"\xff"}, code: 1000, clean: true, saw: 1000, warnings: 1},
