@@ -563,7 +563,7 @@ func (s *clientSession) read(cn *clientConn) error {
 		if err == nil {
 			continue
 		}
-		if g := cn.guard; g != nil && g.reported {
+		if g := cn.guard; g != nil && g.reported.Load() {
 			// coder/websocket's read failed on a rule the server broke,
 			// found before it read the frame. (A rule found in bytes not
 			// yet read is not the reason: deliver's may come first.)

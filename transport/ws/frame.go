@@ -182,7 +182,8 @@ func validCloseCode(c websocket.StatusCode) bool {
 // could lose the close frame. It also notes when the server's close frame
 // has arrived: only then did a close handshake end cleanly (§7.1.4).
 //
-// Reads come from one goroutine at a time (coder/websocket's read lock).
+// Reads come from one goroutine at a time (coder/websocket's read lock);
+// reported and gotClose may be read from any.
 type frameGuard struct {
 	io.ReadWriteCloser
 	rules frameRules
@@ -197,14 +198,14 @@ type frameGuard struct {
 	closed  bool            // the close frame passed: the rest is not parsed
 
 	err      error       // the rule broken, once found
-	reported bool        // ... and returned by a read
+	reported atomic.Bool // ... and returned by a read (err is set before)
 	gotClose atomic.Bool // the server's close frame arrived
 }
 
 func (g *frameGuard) Read(p []byte) (int, error) {
 	if g.err != nil {
-		if !g.reported {
-			g.reported = true
+		if !g.reported.Load() {
+			g.reported.Store(true)
 			return 0, g.err
 		}
 		for {
@@ -219,7 +220,7 @@ func (g *frameGuard) Read(p []byte) (int, error) {
 		if at > 0 {
 			return at, nil
 		}
-		g.reported = true
+		g.reported.Store(true)
 		return 0, bad
 	}
 	if err == io.EOF && (g.payload || g.hn > 0 || g.rules.inMsg) {
