@@ -331,7 +331,10 @@ func newSession(p *plan, c *http.Client, first *transport.Opened, once bool) tra
 	case ModeAI:
 		return &aistream.Client{Request: req, HTTP: c, First: first}
 	case ModeWS:
-		wc := &ws.Client{URL: req.URL, Header: req.Header, HTTP: c, Reconnect: rc}
+		// The utf8 detector judges text that is not UTF-8 (and says browsers
+		// close with 1007 there); the session reads on, so the other
+		// assertions still measure the server.
+		wc := &ws.Client{URL: req.URL, Header: req.Header, HTTP: c, Reconnect: rc, AllowInvalidUTF8: true}
 		if p.echo {
 			wc.SendEvery = EchoInterval
 		}
