@@ -98,7 +98,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.StringVar(&o.LastID, "last-event-id", "", "SSE: resume after this event id")
 	f.StringArrayVar(&o.Send, "send", nil, "WebSocket: send this message after connecting (repeatable); stdin lines are sent too")
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
-	f.BoolVar(&o.Strict, "strict", false, "WebSocket: close with 1007 on invalid UTF-8 in a text message")
+	f.BoolVar(&o.Strict, "strict", true, "WebSocket: close with 1007 on invalid UTF-8 in a text message (RFC 6455); --strict=false prints it and counts invalid_utf8_text")
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
 	return c
 }
@@ -189,7 +189,7 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	}
 	so := o.sessionOptions()
 	so.HTTP, so.First, so.Once = hc, d.Opened, d.Once
-	so.LastEventID, so.Compress, so.Strict = o.LastID, o.Compress, o.Strict
+	so.LastEventID, so.Compress, so.AllowInvalidUTF8 = o.LastID, o.Compress, !o.Strict
 	if d.Protocol.Sends {
 		so.Outbox = outbox(env, o.Send)
 	}

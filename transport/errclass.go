@@ -62,6 +62,7 @@ const (
 	ClassWSBadHandshake    Class = "ws_bad_handshake"
 	ClassWSClose           Class = "ws_close" // closed with a code other than 1000/1001
 	ClassWSAbnormal        Class = "ws_abnormal_close"
+	ClassWSProtocol        Class = "ws_protocol_error" // the server broke RFC 6455: closed with 1002
 	ClassMessageTooBig     Class = "message_too_big"
 	ClassPingTimeout       Class = "ping_timeout"
 	ClassInvalidUTF8Text   Class = "invalid_utf8_text"

@@ -99,9 +99,11 @@ type SessionOptions struct {
 	Compress     bool
 	PingInterval time.Duration
 	PingTimeout  time.Duration
-	Strict       bool
-	SendEvery    time.Duration // send a stamped message this often (echo round trips)
-	SendSize     int
+	// AllowInvalidUTF8 reads on past a text message that is not UTF-8
+	// (counted invalid_utf8_text) instead of closing with 1007.
+	AllowInvalidUTF8 bool
+	SendEvery        time.Duration // send a stamped message this often (echo round trips)
+	SendSize         int
 	// Outbox carries messages to send on the open connection; nil none.
 	Outbox <-chan []byte
 

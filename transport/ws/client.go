@@ -44,10 +44,12 @@ const (
 
 // Close reasons the client puts on the wire.
 const (
-	reasonGoingAway   = "going away"
-	reasonPingTimeout = "ping timeout"
-	reasonInvalidUTF8 = "invalid UTF-8 in a text message"
-	reasonProtocol    = "protocol error"
+	reasonGoingAway        = "going away"
+	reasonPingTimeout      = "ping timeout"
+	reasonInvalidUTF8      = "invalid UTF-8 in a text message"
+	reasonInvalidUTF8Close = "invalid UTF-8 in the close reason"
+	reasonNoCloseFrame     = "no close frame came back"
+	reasonProtocol         = "protocol error"
 )
 
 // Outgoing is one message a Client sends.
@@ -97,10 +99,13 @@ type Client struct {
 	// ping_timeout (reported with code 1006); default DefaultMaxMissedPings.
 	MaxMissedPings int
 
-	// Strict closes the connection with 1007 at a text message that is not
-	// valid UTF-8 (the message is not delivered). Otherwise such a message
-	// is delivered and counted as a non-fatal invalid_utf8_text Error.
-	Strict bool
+	// AllowInvalidUTF8 delivers a text message that is not valid UTF-8,
+	// counted as a non-fatal invalid_utf8_text Error. By default the client
+	// fails the connection there with 1007, as RFC 6455 §8.1 says, and
+	// reports invalid_utf8_text with code 1007 (the message is not
+	// delivered). A close reason that is not UTF-8 fails with 1007 either
+	// way.
+	AllowInvalidUTF8 bool
 
 	// SendEvery, when set, sends a stamped message {"rtbench_echo":<unix
 	// ns>} this often (padded to SendSize bytes); its echo from the server
@@ -143,7 +148,7 @@ const (
 	causePingTimeout
 	causeTooBig
 	causeInvalidUTF8
-	causeProtocol // the lean path's peer broke RFC 6455 (closed with 1002)
+	causeProtocol // the server broke RFC 6455 (closed with 1002)
 )
 
 var (
@@ -271,7 +276,7 @@ func reconnects(p transport.Policy, class transport.Class, code int) (again bool
 			return true, TryAgainBackoffSteps
 		}
 		return always, 0
-	case transport.ClassMessageTooBig, transport.ClassInvalidUTF8Text:
+	case transport.ClassMessageTooBig, transport.ClassInvalidUTF8Text, transport.ClassWSProtocol:
 		return always, 0
 	case transport.ClassWSHandshakeStatus:
 		return always && (code == http.StatusTooManyRequests || code >= 500), 0
@@ -427,17 +432,23 @@ func (s *clientSession) attempt(ctx context.Context, n int) outcome {
 }
 
 // captureRT remembers the connection of a 101 answer, so that a close
-// handshake can be cut short: coder/websocket would wait 5 s for the peer.
+// handshake can be cut short (coder/websocket would wait 5 s for the peer),
+// and puts a frameGuard with the read limit between it and
+// coder/websocket.
 type captureRT struct {
-	base http.RoundTripper
-	rwc  io.Closer
+	base  http.RoundTripper
+	limit int64
+	rwc   io.Closer
+	guard *frameGuard
 }
 
 func (rt *captureRT) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := rt.base.RoundTrip(req)
 	if err == nil && resp.StatusCode == http.StatusSwitchingProtocols {
-		if c, ok := resp.Body.(io.Closer); ok {
+		if c, ok := resp.Body.(io.ReadWriteCloser); ok {
 			rt.rwc = c
+			rt.guard = &frameGuard{ReadWriteCloser: c, rules: frameRules{limit: rt.limit}}
+			resp.Body = rt.guard
 		}
 	}
 	return resp, err
@@ -458,7 +469,7 @@ func (s *clientSession) dial(ctx context.Context, cn *clientConn, attempt int) o
 		GotConn:              func(i httptrace.GotConnInfo) { ci.Reused = i.Reused },
 		GotFirstResponseByte: func() { ci.Headers = time.Now() },
 	}
-	rt := &captureRT{base: s.rt}
+	rt := &captureRT{base: s.rt, limit: s.limit}
 	hc := *s.http
 	hc.Transport = rt
 	opts := s.opts
@@ -480,7 +491,7 @@ func (s *clientSession) dial(ctx context.Context, cn *clientConn, attempt int) o
 		}
 		return o
 	}
-	if rt.rwc == nil { // not reachable with net/http: coder/websocket needs the same body
+	if rt.guard == nil { // not reachable with net/http: coder/websocket needs the same body
 		ws.CloseNow()
 		return outcome{class: transport.ClassOther, err: errors.New("the HTTP client gave no connection for the 101 answer")}
 	}
@@ -493,8 +504,24 @@ func (s *clientSession) dial(ctx context.Context, cn *clientConn, attempt int) o
 	ci.Header = resp.Header
 	ci.Subprotocol = ws.Subprotocol()
 	ws.SetReadLimit(s.limit)
-	cn.ws, cn.rwc = ws, rt.rwc
+	// No frame has been read yet: coder/websocket reads only when asked to.
+	rt.guard.rules.deflate = deflateAccepted(resp.Header)
+	cn.ws, cn.rwc, cn.guard = ws, rt.rwc, rt.guard
 	return outcome{connected: true}
+}
+
+// deflateAccepted says whether a 101 answer accepts permessage-deflate,
+// which lets RSV1 mark compressed messages.
+func deflateAccepted(h http.Header) bool {
+	for _, v := range h.Values("Sec-WebSocket-Extensions") {
+		for ext := range strings.SplitSeq(v, ",") {
+			name, _, _ := strings.Cut(ext, ";")
+			if strings.EqualFold(strings.TrimSpace(name), "permessage-deflate") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date.
@@ -525,29 +552,50 @@ func (s *clientSession) read(cn *clientConn) error {
 	ctx := context.Background() // no Done channel: no timer per frame; closes end reads
 	for {
 		typ, r, err := ws.Reader(ctx)
-		if err != nil {
-			return err
-		}
-		first := time.Now()
-		n, err := s.readMessage(r)
-		if err != nil {
-			if errors.Is(err, websocket.ErrMessageTooBig) {
-				cn.closeWith(causeTooBig, websocket.StatusMessageTooBig, "message too big")
+		if err == nil {
+			first := time.Now()
+			var n int
+			if n, err = s.readMessage(r); err == nil {
+				// exact size for one uncompressed frame
+				err = s.deliver(cn, typ, s.buf[:n], n+frameHeaderLen(n), first)
 			}
-			return err
 		}
-		// exact size for one uncompressed frame
-		if err := s.deliver(cn, typ, s.buf[:n], n+frameHeaderLen(n), first); err != nil {
-			cn.closeWith(causeInvalidUTF8, websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
-			return err
+		if err == nil {
+			continue
 		}
+		if g := cn.guard; g != nil && g.reported.Load() {
+			// coder/websocket's read failed on a rule the server broke,
+			// found before it read the frame. (A rule found in bytes not
+			// yet read is not the reason: deliver's may come first.)
+			err = g.err
+		}
+		cn.failFor(err)
+		return err
+	}
+}
+
+// failFor fails the connection as RFC 6455 says for err, when the reader
+// ended because the server broke a rule: 1002 for a protocol error, 1009
+// for a message over the read limit, 1007 for text or a close reason that
+// is not UTF-8. Other ends (a close frame, a lost connection) need nothing.
+func (cn *clientConn) failFor(err error) {
+	var pe protocolError
+	switch {
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		cn.closeWith(causeTooBig, websocket.StatusMessageTooBig, "message too big")
+	case errors.As(err, &pe):
+		cn.closeWith(causeProtocol, websocket.StatusProtocolError, reasonProtocol+": "+string(pe))
+	case errors.Is(err, errInvalidUTF8):
+		cn.closeWith(causeInvalidUTF8, websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
+	case errors.Is(err, errCloseReasonUTF8):
+		cn.closeWith(causeInvalidUTF8, websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8Close)
 	}
 }
 
 // deliver reports one message (data, size bytes on the wire, its first
 // byte at first) to the Observer, after checking a text message's UTF-8:
-// with Strict, an invalid one is not delivered and deliver returns
-// errInvalidUTF8, for the caller to close with 1007.
+// an invalid one is not delivered and deliver returns errInvalidUTF8, for
+// the caller to close with 1007, unless AllowInvalidUTF8.
 func (s *clientSession) deliver(cn *clientConn, typ websocket.MessageType, data []byte, size int, first time.Time) error {
 	ev := &s.ev
 	at := time.Now()
@@ -555,7 +603,7 @@ func (s *clientSession) deliver(cn *clientConn, typ websocket.MessageType, data 
 	if typ == websocket.MessageText {
 		ev.Type = "text"
 		if !utf8.Valid(data) {
-			if s.c.Strict {
+			if !s.c.AllowInvalidUTF8 {
 				return errInvalidUTF8 // the caller closes with 1007
 			}
 			s.warn = transport.Error{Class: transport.ClassInvalidUTF8Text, Err: errInvalidUTF8, At: at}
@@ -633,7 +681,12 @@ func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
 	o.err = err
 	switch cn.cause.Load() {
 	case causeCanceled:
+		// Clean only when the server's close frame came back (RFC 6455
+		// §7.1.4); otherwise the connection was lost mid-handshake: 1006.
 		cl.Code, cl.Reason, cl.Clean = int(websocket.StatusGoingAway), reasonGoingAway, true
+		if !cn.gotClose() {
+			cl.Code, cl.Reason, cl.Clean = int(websocket.StatusAbnormalClosure), reasonNoCloseFrame, false
+		}
 		return
 	case causePingTimeout:
 		cl.Code, cl.Reason = int(websocket.StatusAbnormalClosure), reasonPingTimeout
@@ -645,12 +698,12 @@ func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
 		o.class, o.code = transport.ClassMessageTooBig, cl.Code
 		return
 	case causeInvalidUTF8:
-		cl.Code, cl.Reason = int(websocket.StatusInvalidFramePayloadData), reasonInvalidUTF8
+		cl.Code, cl.Reason = int(websocket.StatusInvalidFramePayloadData), cn.reason
 		o.class, o.code = transport.ClassInvalidUTF8Text, cl.Code
 		return
 	case causeProtocol:
-		cl.Code, cl.Reason = int(websocket.StatusProtocolError), reasonProtocol
-		o.class, o.code = transport.ClassWSAbnormal, cl.Code
+		cl.Code, cl.Reason = int(websocket.StatusProtocolError), cn.reason
+		o.class, o.code = transport.ClassWSProtocol, cl.Code
 		return
 	}
 	var ce websocket.CloseError
@@ -675,6 +728,14 @@ func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
 	o.class, o.code = transport.ClassWSAbnormal, cl.Code
 }
 
+// gotClose says whether the server's close frame arrived.
+func (cn *clientConn) gotClose() bool {
+	if cn.lean != nil {
+		return cn.lean.gotClose.Load()
+	}
+	return cn.guard != nil && cn.guard.gotClose.Load()
+}
+
 // wire is what a clientConn's goroutines need of a connection:
 // *websocket.Conn, or the lean path's *leanConn.
 type wire interface {
@@ -687,13 +748,15 @@ type wire interface {
 // clientConn is one open connection and the goroutines around it.
 type clientConn struct {
 	s            *clientSession
-	ws           wire      // coder/websocket's *websocket.Conn, or lean
-	lean         *leanConn // the lean path's connection, else nil
-	rwc          io.Closer // the connection under ws, for a hard close
+	ws           wire        // coder/websocket's *websocket.Conn, or lean
+	lean         *leanConn   // the lean path's connection, else nil
+	guard        *frameGuard // coder/websocket's connection, else nil
+	rwc          io.Closer   // the connection under ws, for a hard close
 	closeTimeout time.Duration
 	delivered    int
 
 	cause   atomic.Int32 // causeNone until this client closes the connection
+	reason  string       // the reason of that close; written by the CAS winner
 	closing atomic.Bool  // a close handshake runs, maybe on another goroutine
 
 	// The ping in flight, for the pong callback.
@@ -799,7 +862,12 @@ func (cn *clientConn) finish() {
 // closeWith starts the close handshake with code and reason and waits for
 // it, at most closeTimeout; then the connection is dropped.
 func (cn *clientConn) closeWith(cause int32, code websocket.StatusCode, reason string) {
-	cn.cause.CompareAndSwap(causeNone, cause)
+	if len(reason) > 123 { // what a close frame holds; the reasons here are ASCII
+		reason = reason[:123]
+	}
+	if cn.cause.CompareAndSwap(causeNone, cause) {
+		cn.reason = reason
+	}
 	cn.closing.Store(true)
 	t := time.AfterFunc(cn.closeTimeout, func() { cn.rwc.Close() })
 	cn.ws.Close(code, reason)

@@ -651,12 +651,13 @@ func testClientReadLimit(t *testing.T) {
 }
 
 // TestClientInvalidUTF8Text: coder/websocket does not check text messages; the
-// client counts them, or with Strict closes with 1007.
+// client fails the connection with 1007 (RFC 6455 §8.1), or with
+// AllowInvalidUTF8 delivers them and counts them.
 func TestClientInvalidUTF8Text(t *testing.T) { bothPaths(t, testClientInvalidUTF8Text) }
 
 func testClientInvalidUTF8Text(t *testing.T) {
-	for _, strict := range []bool{false, true} {
-		t.Run(fmt.Sprint("strict=", strict), func(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		t.Run(fmt.Sprint("allow=", allow), func(t *testing.T) {
 			seen := make(chan int, 1)
 			s := wsServer(t, func(ctx context.Context, c *websocket.Conn) {
 				c.Write(ctx, websocket.MessageText, []byte("\xff\xfe not UTF-8"))
@@ -669,9 +670,9 @@ func testClientInvalidUTF8Text(t *testing.T) {
 				}
 			})
 			r := newRec()
-			err := runToEnd(t, &Client{URL: s.url, Strict: strict, Reconnect: never}, r)
+			err := runToEnd(t, &Client{URL: s.url, AllowInvalidUTF8: allow, Reconnect: never}, r)
 			_, events, errs, closes := r.Snapshot()
-			if !strict {
+			if allow {
 				if err != nil || len(events) != 2 || len(errs) != 1 || errs[0].Class != transport.ClassInvalidUTF8Text || errs[0].Fatal {
 					t.Fatalf("Run: %v; %d events, errors %+v; want 2 events and one non-fatal invalid_utf8_text", err, len(events), errs)
 				}
@@ -942,6 +943,8 @@ func testClientAbnormalClose(t *testing.T) {
 
 // TestClientCancel: cancelling Run closes with 1001 "going away"; a server that
 // never answers the close, or never reads, holds Run up only CloseTimeout.
+// The close is clean only when the server's close frame came back (RFC 6455
+// §7.1.4); otherwise it is reported as 1006, which no one put on the wire.
 func TestClientCancel(t *testing.T) { bothPaths(t, testClientCancel) }
 
 func testClientCancel(t *testing.T) {
@@ -954,6 +957,7 @@ func testClientCancel(t *testing.T) {
 		name   string
 		server func(t *testing.T, got chan<- seen) *server
 		outbox bool
+		clean  bool
 	}{
 		{"answering", func(t *testing.T, got chan<- seen) *server {
 			return wsServer(t, func(ctx context.Context, c *websocket.Conn) {
@@ -962,19 +966,40 @@ func testClientCancel(t *testing.T) {
 				errors.As(err, &ce)
 				got <- seen{int(ce.Code), ce.Reason}
 			})
-		}, false},
+		}, false, true},
+		{"answering with another code", func(t *testing.T, got chan<- seen) *server {
+			return rawServer(t, "", "", func(_ context.Context, c net.Conn, br *bufio.Reader) {
+				code, reason := readClientClose(br)
+				got <- seen{code, reason}
+				c.Write(closeFrame(1000, ""))
+			})
+		}, false, true},
 		{"not answering the close", func(t *testing.T, got chan<- seen) *server {
 			return rawServer(t, "", "", func(_ context.Context, c net.Conn, br *bufio.Reader) {
 				code, reason := readClientClose(br)
 				got <- seen{code, reason}
 				io.Copy(io.Discard, br)
 			})
-		}, false},
+		}, false, false},
+		{"closing TCP without a close frame", func(t *testing.T, got chan<- seen) *server {
+			return rawServer(t, "", "", func(_ context.Context, c net.Conn, br *bufio.Reader) {
+				code, reason := readClientClose(br)
+				got <- seen{code, reason}
+			})
+		}, false, false},
+		{"sending data but no close frame", func(t *testing.T, got chan<- seen) *server {
+			return rawServer(t, "", "", func(_ context.Context, c net.Conn, br *bufio.Reader) {
+				code, reason := readClientClose(br)
+				got <- seen{code, reason}
+				c.Write(frame(true, opText, []byte("late")))
+				io.Copy(io.Discard, br)
+			})
+		}, false, false},
 		{"not reading while the client writes", func(t *testing.T, got chan<- seen) *server {
 			return rawServer(t, "", "", func(ctx context.Context, c net.Conn, br *bufio.Reader) {
 				<-ctx.Done() // it cannot see the close; the test's cleanup ends it
 			})
-		}, true},
+		}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := make(chan seen, 1)
@@ -1001,8 +1026,13 @@ func testClientCancel(t *testing.T) {
 				}
 			}
 			_, _, errs, closes := r.Snapshot()
-			if len(errs) != 0 || len(closes) != 1 || closes[0].Code != 1001 || !closes[0].Clean || closes[0].Reconnect {
-				t.Errorf("errors %+v, closes %+v", errs, closes)
+			want := transport.Close{Code: 1001, Reason: "going away", Clean: true}
+			if !tc.clean {
+				want = transport.Close{Code: 1006, Reason: "no close frame came back"}
+			}
+			if len(errs) != 0 || len(closes) != 1 || closes[0].Code != want.Code || closes[0].Reason != want.Reason ||
+				closes[0].Clean != want.Clean || closes[0].Reconnect {
+				t.Errorf("errors %+v, closes %+v; want %+v", errs, closes, want)
 			}
 		})
 	}

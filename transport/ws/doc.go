@@ -8,9 +8,15 @@
 // Client is the session behind `rtbench listen` and `rtbench load`: it dials
 // with the shared HTTP client (TLS, proxies, redirects), reads into one
 // reused buffer up to a read limit (1 MiB by default; bigger closes with
-// 1009), sends an Outbox, keeps the connection alive with pings whose round
-// trips it reports, validates UTF-8 (coder/websocket does not), records every
-// close code and reason, and reconnects as its policy says.
+// 1009, as soon as a frame's header declares more), sends an Outbox, keeps
+// the connection alive with pings whose round trips it reports, records
+// every close code and reason (a close is clean only when the server's close
+// frame came back), and reconnects as its policy says. It holds the server
+// to RFC 6455 on both paths with the same rules (frame.go): a masked frame,
+// RSV bits, a reserved opcode, a bad control frame or close code fail the
+// connection with 1002, and text or a close reason that is not UTF-8 with
+// 1007; under coder/websocket, which checks less of this as a client,
+// frameGuard applies them to the bytes before it reads them.
 //
 // Both are built on github.com/coder/websocket with compression off by
 // default and no allocation per message once warm. For held sessions

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -53,14 +54,18 @@ func (m fuzzMode) byte() byte {
 }
 
 // FuzzWSMessage feeds any byte stream, as the server's frames after a valid
-// 101, to a real lean session (Client.Run over loopback) and checks what it
-// delivers, reports and sends back against wsReference, a plain reading of
-// RFC 6455 §5–7: the same messages (type, payload, size on the wire), in
-// strict mode only valid UTF-8 text, every message within the read limit, a
-// pong for each ping before the end, the same close reported (the server's
-// valid code, or 1002, 1006, 1007, 1009) and the same close frame put on the
-// wire. Each input must end within the test bound, and allocate a bounded
-// amount (linear in its length, not in the lengths its frames claim).
+// 101, to a real session on each client path (Client.Run over loopback:
+// lean, and coder/websocket under frameGuard) and checks what it delivers,
+// reports and sends back against wsReference, a plain reading of RFC 6455
+// §5–8: the same messages (type, payload, size on the wire), in strict mode
+// only valid UTF-8 text, every message within the read limit, a pong for
+// each ping before the end, the same close reported (the server's valid
+// code, or 1002, 1006, 1007, 1009) with the class of the rule broken, clean
+// only when the server's own close frame ended it, and the same close frame
+// put on the wire. Each input must end within the test bound (a frame that
+// declares more than the limit is refused before its payload), and allocate
+// a bounded amount (linear in its length, not in the lengths its frames
+// claim).
 func FuzzWSMessage(f *testing.F) {
 	cat := func(frames ...[]byte) []byte { return bytes.Join(frames, nil) }
 	text := func(s string) []byte { return frame(true, opText, []byte(s)) }
@@ -108,98 +113,144 @@ func FuzzWSMessage(f *testing.F) {
 		{length(127, 1<<63), plain},
 		{cat(text("abc"), []byte{0x81}), fuzzMode{limit: 100, piece: 1}},
 		{cat(text("a"), frame(true, opPing, nil), text("b"), closeFrame(1000, "")), fuzzMode{limit: 16, piece: 3}},
+		{closeFrame(1015, ""), plain},
+		{closeFrame(999, "x"), plain},
+		{frame(true, 0xC, []byte("abc")), plain},
+		{[]byte{0x8B, 5, 'a'}, plain},
+		{[]byte{0x82, 101}, plain},
+		{cat(frame(false, opText, []byte("\xc3")), frame(true, opContinuation, []byte("("))), strict},
+		{cat(frame(true, opText, []byte("ok")), length(127, 1<<63-1)), fuzzMode{piece: 2}},
 		{nil, plain},
 	} {
 		f.Add(s.stream, s.m.byte())
 	}
 	srv := newFuzzServer(f)
+	coderHTTP := &http.Client{Transport: &http.Transport{}}
+	f.Cleanup(coderHTTP.CloseIdleConnections)
 	f.Fuzz(func(t *testing.T, stream []byte, mode byte) {
 		m := parseFuzzMode(mode)
 		want := wsReference(stream, m.limit, m.strict)
-		id, seen := srv.expect(stream, m.piece)
-		r := newRec()
-		c := &Client{URL: srv.url + id, HTTP: noHTTPClient, Lean: &Lean{}, ReadLimit: m.limit, Strict: m.strict,
-			Reconnect: never, CloseTimeout: wait}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		err := c.Run(ctx, r)
-		runtime.ReadMemStats(&after)
-		if ctx.Err() != nil {
-			t.Fatalf("the session did not end within %v", wait)
-		}
-		// The handshake, the recorder's copies and the server cost a few
-		// KiB; what the client's buffer may grow to is twice what arrived.
-		if alloc, most := after.TotalAlloc-before.TotalAlloc, uint64(256<<10+8*len(stream)); alloc > most {
-			t.Fatalf("%d bytes allocated for a %d-byte stream (at most %d)", alloc, len(stream), most)
-		}
-		var sw fuzzSeen
-		select {
-		case sw = <-seen:
-		case <-time.After(wait):
-			t.Fatalf("the server did not see the connection end within %v", wait)
-		}
-		if sw.err != "" {
-			t.Fatalf("server: %s", sw.err)
-		}
-		connects, events, errs, closes := r.Snapshot()
-		if len(connects) != 1 || len(closes) != 1 {
-			t.Fatalf("%d connects and %d closes (Run: %v), want 1 each", len(connects), len(closes), err)
-		}
-		// The messages, as the reference reads them.
-		limit := m.limit
-		if limit == 0 {
-			limit = DefaultReadLimit
-		}
-		var got []wsMsg
-		for _, e := range events {
-			switch e.Kind {
-			case transport.KindMessage, transport.KindEcho:
-			default:
-				t.Fatalf("event of kind %v (%+v), but no ping was sent", e.Kind, e)
-			}
-			if limit > 0 && int64(len(e.Data)) > limit {
-				t.Fatalf("a %d-byte message delivered past the %d-byte limit", len(e.Data), limit)
-			}
-			if m.strict && e.Type == "text" && !utf8.Valid(e.Data) {
-				t.Fatalf("strict mode delivered invalid UTF-8 text %q", e.Data)
-			}
-			if e.FirstByte.After(e.At) {
-				t.Fatalf("first byte %v after the message ended %v", e.FirstByte, e.At)
-			}
-			got = append(got, wsMsg{text: e.Type == "text", data: e.Data, size: e.Size})
-		}
-		if !sameMsgs(got, want.msgs) {
-			t.Fatalf("messages\n got %s\nwant %s", fmtMsgs(got), fmtMsgs(want.msgs))
-		}
-		invalid := 0
-		for _, e := range errs {
-			if e.Class == transport.ClassInvalidUTF8Text && !e.Fatal {
-				invalid++
-			}
-		}
-		if invalid != want.invalid {
-			t.Fatalf("%d invalid_utf8_text warnings, want %d", invalid, want.invalid)
-		}
-		// How it ended, on both sides.
-		cl := closes[0]
-		if cl.Code != want.code {
-			t.Fatalf("close %d %q reported (Run: %v), want %d", cl.Code, cl.Reason, err, want.code)
-		}
-		if !validCloseCode(websocket.StatusCode(cl.Code)) && cl.Code != 1005 && cl.Code != 1006 {
-			t.Fatalf("close code %d reported: not a valid one, 1005 or 1006", cl.Code)
-		}
-		if clean := cl.Code == 1000 || cl.Code == 1001 || cl.Code == 1005; cl.Clean != clean || (err == nil) != clean {
-			t.Fatalf("close %d: clean %v, Run error %v", cl.Code, cl.Clean, err)
-		}
-		if sw.close != want.sent {
-			t.Fatalf("the client sent close %d, want %d (-1: none, -2: no code)", sw.close, want.sent)
-		}
-		if !slicesEqual(sw.pongs, want.pongs) {
-			t.Fatalf("pongs %q, want %q", sw.pongs, want.pongs)
-		}
+		t.Run("lean", func(t *testing.T) {
+			fuzzSession(t, srv, &Client{HTTP: noHTTPClient, Lean: &Lean{}}, stream, m, want)
+		})
+		t.Run("coder", func(t *testing.T) {
+			fuzzSession(t, srv, &Client{HTTP: coderHTTP}, stream, m, want)
+		})
 	})
+}
+
+// fuzzSession runs c (lean or over coder/websocket) against srv playing
+// stream, and checks the outcome against want. coder/websocket does not
+// expose frames, so its messages' sizes are counted as one frame each.
+func fuzzSession(t *testing.T, srv *fuzzServer, c *Client, stream []byte, m fuzzMode, want wsOutcome) {
+	id, seen := srv.expect(stream, m.piece)
+	r := newRec()
+	c.URL = srv.url + id
+	c.ReadLimit, c.AllowInvalidUTF8 = m.limit, !m.strict
+	c.Reconnect, c.CloseTimeout = never, wait
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := c.Run(ctx, r)
+	runtime.ReadMemStats(&after)
+	if ctx.Err() != nil {
+		t.Fatalf("the session did not end within %v", wait)
+	}
+	// The handshake, the recorder's copies and the server cost a few
+	// KiB; what the client's buffer may grow to is twice what arrived.
+	if alloc, most := after.TotalAlloc-before.TotalAlloc, uint64(256<<10+8*len(stream)); alloc > most {
+		t.Fatalf("%d bytes allocated for a %d-byte stream (at most %d)", alloc, len(stream), most)
+	}
+	var sw fuzzSeen
+	select {
+	case sw = <-seen:
+	case <-time.After(wait):
+		t.Fatalf("the server did not see the connection end within %v", wait)
+	}
+	if sw.err != "" {
+		t.Fatalf("server: %s", sw.err)
+	}
+	connects, events, errs, closes := r.Snapshot()
+	if len(connects) != 1 || len(closes) != 1 {
+		t.Fatalf("%d connects and %d closes (Run: %v), want 1 each", len(connects), len(closes), err)
+	}
+	// The messages, as the reference reads them.
+	limit := m.limit
+	if limit == 0 {
+		limit = DefaultReadLimit
+	}
+	var got []wsMsg
+	for _, e := range events {
+		switch e.Kind {
+		case transport.KindMessage, transport.KindEcho:
+		default:
+			t.Fatalf("event of kind %v (%+v), but no ping was sent", e.Kind, e)
+		}
+		if limit > 0 && int64(len(e.Data)) > limit {
+			t.Fatalf("a %d-byte message delivered past the %d-byte limit", len(e.Data), limit)
+		}
+		if m.strict && e.Type == "text" && !utf8.Valid(e.Data) {
+			t.Fatalf("strict mode delivered invalid UTF-8 text %q", e.Data)
+		}
+		if e.FirstByte.After(e.At) {
+			t.Fatalf("first byte %v after the message ended %v", e.FirstByte, e.At)
+		}
+		got = append(got, wsMsg{text: e.Type == "text", data: e.Data, size: e.Size})
+	}
+	wantMsgs := want.msgs
+	if c.Lean == nil {
+		wantMsgs = make([]wsMsg, len(want.msgs))
+		for i, w := range want.msgs {
+			w.size = len(w.data) + frameHeaderLen(len(w.data))
+			wantMsgs[i] = w
+		}
+	}
+	if !sameMsgs(got, wantMsgs) {
+		t.Fatalf("messages\n got %s\nwant %s", fmtMsgs(got), fmtMsgs(wantMsgs))
+	}
+	invalid := 0
+	for _, e := range errs {
+		if e.Class == transport.ClassInvalidUTF8Text && !e.Fatal {
+			invalid++
+		}
+	}
+	if invalid != want.invalid {
+		t.Fatalf("%d invalid_utf8_text warnings, want %d", invalid, want.invalid)
+	}
+	// How it ended, on both sides.
+	cl := closes[0]
+	if cl.Code != want.code {
+		t.Fatalf("close %d %q reported (Run: %v), want %d", cl.Code, cl.Reason, err, want.code)
+	}
+	if !validCloseCode(websocket.StatusCode(cl.Code)) && cl.Code != 1005 && cl.Code != 1006 {
+		t.Fatalf("close code %d reported: not a valid one, 1005 or 1006", cl.Code)
+	}
+	// Clean only for the server's own close frame with 1000, 1001 or none.
+	if clean := want.serverClosed && (cl.Code == 1000 || cl.Code == 1001 || cl.Code == 1005); cl.Clean != clean || (err == nil) != clean {
+		t.Fatalf("close %d: clean %v, Run error %v", cl.Code, cl.Clean, err)
+	}
+	// The class says which rule failed the connection.
+	if wantClass, ok := fuzzClasses[want.code]; ok && !want.serverClosed {
+		var e *transport.Error
+		if !errors.As(err, &e) || e.Class != wantClass || e.Code != want.code {
+			t.Fatalf("Run: %v, want %s (%d)", err, wantClass, want.code)
+		}
+	}
+	if sw.close != want.sent {
+		t.Fatalf("the client sent close %d, want %d (-1: none, -2: no code)", sw.close, want.sent)
+	}
+	if !slicesEqual(sw.pongs, want.pongs) {
+		t.Fatalf("pongs %q, want %q", sw.pongs, want.pongs)
+	}
+}
+
+// fuzzClasses is the class of each close the client starts.
+var fuzzClasses = map[int]transport.Class{
+	1002: transport.ClassWSProtocol,
+	1006: transport.ClassWSAbnormal,
+	1007: transport.ClassInvalidUTF8Text,
+	1009: transport.ClassMessageTooBig,
 }
 
 // wsMsg is one delivered message.
@@ -248,6 +299,9 @@ type wsOutcome struct {
 	pongs   [][]byte // the pongs sent, in order
 	code    int      // the close the session reports
 	sent    int      // the close code the client sends; -1: no close frame, -2: one without a code
+	// serverClosed: the server's valid close frame ended it (code is the
+	// server's); only then may the close be clean.
+	serverClosed bool
 }
 
 // wsReference reads stream frame by frame, as RFC 6455 says a client must:
@@ -256,10 +310,12 @@ type wsOutcome struct {
 // §5.5 control frames (at most 125 bytes, not fragmented; ping answered by
 // a pong with its payload), §7.4 close codes and §8.1 UTF-8. A broken rule
 // fails the connection with 1002, a message over limit with 1009, invalid
-// UTF-8 text in strict mode with 1007; a stream that ends first is 1006.
-// Where two failures are possible, the one found first when bytes are read
-// in order wins: a header is checked once it is whole, a data frame's type
-// and length before its payload, a control frame's opcode after it.
+// UTF-8 text (unless allowed) or close reason with 1007; a stream that ends
+// first is 1006. Where two failures are possible, the one found first when
+// bytes are read in order wins: a header is judged once it is whole (its
+// opcode, and a data frame's declared length against the limit, the
+// message so far included: 2 GiB without a limit), before its payload
+// arrives.
 func wsReference(stream []byte, limit int64, strict bool) wsOutcome {
 	o := wsOutcome{sent: -1}
 	if limit == 0 {
@@ -297,7 +353,7 @@ func wsReference(stream []byte, limit int64, strict bool) wsOutcome {
 		case 10:
 			n = binary.BigEndian.Uint64(p[2:])
 		}
-		if n>>63 != 0 || rsv != 0 || masked {
+		if n>>63 != 0 || rsv != 0 || masked || op > opBinary && op < opClose || op > opPong {
 			return fail(1002)
 		}
 		if op&0x8 != 0 {
@@ -313,33 +369,34 @@ func wsReference(stream []byte, limit int64, strict bool) wsOutcome {
 			case opPing:
 				o.pongs = append(o.pongs, payload)
 			case opPong:
-			case opClose:
+			default: // opClose
 				switch {
 				case len(payload) == 0:
-					o.code, o.sent = 1005, -2
+					o.code, o.sent, o.serverClosed = 1005, -2, true
 					return o
 				case len(payload) == 1:
 					return fail(1002)
 				}
 				code := int(binary.BigEndian.Uint16(payload))
-				if !(code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999) || !utf8.Valid(payload[2:]) {
+				if !(code >= 1000 && code <= 1003 || code >= 1007 && code <= 1014 || code >= 3000 && code <= 4999) {
 					return fail(1002)
 				}
-				o.code, o.sent = code, code
+				if !utf8.Valid(payload[2:]) {
+					return fail(1007)
+				}
+				o.code, o.sent, o.serverClosed = code, code, true
 				return o
-			default:
-				return fail(1002)
 			}
 			continue
 		}
 		switch {
-		case op > opBinary, op == opContinuation && !inMsg, op != opContinuation && inMsg:
+		case op == opContinuation && !inMsg, op != opContinuation && inMsg:
 			return fail(1002)
 		}
 		if !inMsg {
 			inMsg, text = true, op == opText
 		}
-		if limit >= 0 && uint64(len(msg))+n > uint64(limit) || limit < 0 && n > math.MaxInt32 {
+		if limit >= 0 && uint64(len(msg))+n > uint64(limit) || limit < 0 && uint64(len(msg))+n > math.MaxInt32 {
 			return fail(1009)
 		}
 		if uint64(len(p)-hdr) < n {

@@ -74,6 +74,54 @@ func TestReadLimit(t *testing.T) {
 	ts.waitReturned(t, 1)
 }
 
+// TestEchoInvalidUTF8: a text message that is not UTF-8, whole or across
+// fragments, is not echoed: the server closes with 1007 (RFC 6455 §8.1).
+// Binary is not text, and a character split across fragments is valid.
+func TestEchoInvalidUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		typ   websocket.MessageType
+		parts []string
+		close bool // 1007 instead of an echo
+	}{
+		{"invalid text", websocket.MessageText, []string{"ok \xff\xfe"}, true},
+		{"invalid across fragments", websocket.MessageText, []string{"\xc3", "("}, true},
+		{"truncated at the end", websocket.MessageText, []string{"abc\xe2\x82"}, true},
+		{"valid split across fragments", websocket.MessageText, []string{"\xc3", "\xa9"}, false},
+		{"binary", websocket.MessageBinary, []string{"\xff\xfe"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := newTestServer(t, &Handler{})
+			c := ts.dial(t, "?rate=0", nil)
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			w, err := c.Writer(ctx, tc.typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range tc.parts { // one frame each
+				if _, err := w.Write([]byte(p)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			whole := strings.Join(tc.parts, "")
+			if tc.close {
+				if ce := readClose(t, c); ce.Code != websocket.StatusInvalidFramePayloadData {
+					t.Fatalf("close = %v, want 1007", ce)
+				}
+				ts.waitReturned(t, 1)
+				return
+			}
+			if typ, got := read(t, c); typ != tc.typ || string(got) != whole {
+				t.Fatalf("echo = %v %q, want %v %q", typ, got, tc.typ, whole)
+			}
+		})
+	}
+}
+
 type tick struct {
 	Seq     uint64 `json:"seq"`
 	SchedNS int64  `json:"sched_ns"`

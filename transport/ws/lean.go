@@ -20,7 +20,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -81,14 +80,7 @@ const (
 var (
 	errLeanRedirect = errors.New("ws: the handshake was redirected; the lean path does not follow redirects")
 	errLeanClosed   = errors.New("ws: connection closed")
-	errLeanTooBig   = fmt.Errorf("%w: message larger than the read limit", websocket.ErrMessageTooBig)
 )
-
-// protocolError is a frame that breaks RFC 6455: the connection is closed
-// with 1002.
-type protocolError string
-
-func (e protocolError) Error() string { return "ws: protocol error: " + string(e) }
 
 // leanApplies says whether the URL u can go over the lean path: ws:// or
 // http://, with no proxy in the environment.
@@ -177,9 +169,14 @@ func (s *clientSession) leanDial(ctx context.Context, cn *clientConn, attempt in
 	ci.Subprotocol = resp.Header.Get("Sec-WebSocket-Protocol")
 
 	lc := &leanConn{s: s, cn: cn, nc: nc, pongs: make(chan int64, 1), done: make(chan struct{})}
-	lc.limit = s.limit
+	lc.rules.limit = s.limit
 	if s.limit > 0 {
-		lc.maxBuf = int(min(s.limit+maxHeader, math.MaxInt))
+		// The largest frame: a message at the limit, or a 125-byte control
+		// frame when the limit is smaller.
+		lc.maxBuf = math.MaxInt
+		if most := max(s.limit, 125); most < math.MaxInt-maxHeader {
+			lc.maxBuf = int(most) + maxHeader
+		}
 	}
 	// Bytes the server sent right after its 101 are the first frames.
 	size := max(LeanReadBuffer, br.Buffered())
@@ -247,9 +244,6 @@ func checkHandshake(h http.Header, key string, offered []string) error {
 	return nil
 }
 
-// maxHeader is the longest server frame header (no mask).
-const maxHeader = 10
-
 // leanConn is one lean connection: the frame reader (only ever used by
 // the session's reader, or by a close handshake once the reader is done)
 // and the masked frame writer (any goroutine, serialised by wmu).
@@ -262,8 +256,8 @@ type leanConn struct {
 	// read but not yet parsed in buf[r:w]; m <= r.
 	buf     []byte
 	m, r, w int
-	limit   int64 // -1: none
-	maxBuf  int   // 0: unbounded
+	rules   frameRules
+	maxBuf  int // 0: unbounded
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -290,15 +284,7 @@ func (s *clientSession) readLean(cn *clientConn) error {
 			continue
 		}
 		close(l.done)
-		var pe protocolError
-		switch {
-		case errors.Is(err, websocket.ErrMessageTooBig):
-			cn.closeWith(causeTooBig, websocket.StatusMessageTooBig, "message too big")
-		case errors.As(err, &pe):
-			cn.closeWith(causeProtocol, websocket.StatusProtocolError, reasonProtocol)
-		case errors.Is(err, errInvalidUTF8):
-			cn.closeWith(causeInvalidUTF8, websocket.StatusInvalidFramePayloadData, reasonInvalidUTF8)
-		}
+		cn.failFor(err)
 		return err
 	}
 }
@@ -315,7 +301,7 @@ func (l *leanConn) fill(n int) error {
 		l.r = l.m
 	}
 	if need := l.r + n; need > len(l.buf) && l.maxBuf > 0 && need > l.maxBuf {
-		return errLeanTooBig
+		return errFrameTooBig
 	}
 	for l.w-l.r < n {
 		if l.w == len(l.buf) {
@@ -358,58 +344,33 @@ func (l *leanConn) skip(n uint64) error {
 }
 
 // next reads the next data message: its type, payload (valid until the next
-// call), size on the wire and the time its first frame was parsed. It
-// answers pings, reports pongs and returns a close frame as a
-// websocket.CloseError, after echoing it. discard (a close handshake's
-// drain) skips data frames instead of assembling them.
+// call), size on the wire and the time its first frame was parsed. Each
+// header is judged by frameRules the moment it is whole. It answers pings,
+// reports pongs and returns a close frame as a websocket.CloseError, after
+// echoing it. discard (a close handshake's drain) skips data frames instead
+// of assembling them.
 func (l *leanConn) next(discard bool) (typ websocket.MessageType, data []byte, size int, first time.Time, err error) {
 	l.m = 0
-	inMsg := false
 	for {
 		if err = l.fill(2); err != nil {
 			return
 		}
-		b0, b1 := l.buf[l.r], l.buf[l.r+1]
-		fin, op := b0&0x80 != 0, b0&0x0f
-		hdr, n := 2, uint64(b1&0x7f)
-		switch n {
-		case 126:
-			hdr = 4
-		case 127:
-			hdr = 10
-		}
+		hdr := headerLen(l.buf[l.r+1])
 		if err = l.fill(hdr); err != nil {
 			return
 		}
-		switch hdr {
-		case 4:
-			n = uint64(binary.BigEndian.Uint16(l.buf[l.r+2:]))
-		case 10:
-			n = binary.BigEndian.Uint64(l.buf[l.r+2:])
-			if n > math.MaxInt64 {
-				err = protocolError("64-bit length with its most significant bit set")
-				return
-			}
-		}
-		switch {
-		case b0&0x70 != 0:
-			err = protocolError("reserved bits set without an extension")
-			return
-		case b1&0x80 != 0:
-			err = protocolError("masked frame from the server")
+		h := parseHeader(l.buf[l.r:])
+		if err = l.rules.check(h); err != nil {
 			return
 		}
-		if op&0x8 != 0 { // control
-			if !fin || n > 125 {
-				err = protocolError("fragmented or over 125-byte control frame")
-				return
-			}
+		n := h.n
+		if h.op&0x8 != 0 { // control: at most 125 bytes
 			if err = l.fill(hdr + int(n)); err != nil {
 				return
 			}
 			p := l.buf[l.r+hdr : l.r+hdr+int(n)]
 			l.r += hdr + int(n)
-			switch op {
+			switch h.op {
 			case opPing:
 				if !l.sentClose.Load() {
 					if err = l.writeFrame(opPong, p); err != nil {
@@ -421,27 +382,13 @@ func (l *leanConn) next(discard bool) (typ websocket.MessageType, data []byte, s
 			case opClose:
 				err = l.gotCloseFrame(p)
 				return
-			default:
-				err = protocolError(fmt.Sprintf("reserved opcode %#x", op))
-				return
 			}
 			continue
 		}
-		switch {
-		case op > opBinary:
-			err = protocolError(fmt.Sprintf("reserved opcode %#x", op))
-			return
-		case op == opContinuation && !inMsg:
-			err = protocolError("continuation frame outside a message")
-			return
-		case op != opContinuation && inMsg:
-			err = protocolError("new message inside a fragmented one")
-			return
-		}
-		if !inMsg {
-			inMsg, first = true, time.Now()
+		if h.op != opContinuation {
+			first = time.Now()
 			typ = websocket.MessageText
-			if op == opBinary {
+			if h.op == opBinary {
 				typ = websocket.MessageBinary
 			}
 		}
@@ -452,22 +399,19 @@ func (l *leanConn) next(discard bool) (typ websocket.MessageType, data []byte, s
 				return
 			}
 		} else {
-			if l.limit >= 0 && n > uint64(l.limit)-uint64(l.m) || l.limit < 0 && n > math.MaxInt32 {
-				err = errLeanTooBig
-				return
-			}
+			// frameRules has bounded n by the read limit (or 2 GiB).
 			if err = l.fill(hdr + int(n)); err != nil {
 				return
 			}
 			start := l.r + hdr
-			if fin && l.m == 0 { // one frame: delivered where it lies
+			if h.fin && l.m == 0 { // one frame: delivered where it lies
 				l.r = start + int(n)
 				return typ, l.buf[start:l.r], size, first, nil
 			}
 			l.m += copy(l.buf[l.m:], l.buf[start:start+int(n)])
 			l.r = start + int(n)
 		}
-		if fin {
+		if h.fin {
 			data = l.buf[:l.m]
 			if discard {
 				data = nil
@@ -480,19 +424,9 @@ func (l *leanConn) next(discard bool) (typ websocket.MessageType, data []byte, s
 // gotCloseFrame reads the peer's close frame, echoes it (unless this side
 // closed first) and returns it as a websocket.CloseError.
 func (l *leanConn) gotCloseFrame(p []byte) error {
-	ce := websocket.CloseError{Code: websocket.StatusNoStatusRcvd}
-	switch {
-	case len(p) == 1:
-		return protocolError("close frame with a 1-byte payload")
-	case len(p) >= 2:
-		ce.Code = websocket.StatusCode(binary.BigEndian.Uint16(p))
-		if !validCloseCode(ce.Code) {
-			return protocolError(fmt.Sprintf("invalid close code %d", ce.Code))
-		}
-		if !utf8.Valid(p[2:]) {
-			return protocolError("close reason is not valid UTF-8")
-		}
-		ce.Reason = string(p[2:])
+	ce, err := parseClose(p)
+	if err != nil {
+		return err
 	}
 	l.gotClose.Store(true)
 	if l.sentClose.CompareAndSwap(false, true) {
@@ -506,15 +440,6 @@ func (l *leanConn) gotCloseFrame(p []byte) error {
 		}
 	}
 	return ce
-}
-
-// validCloseCode: the codes a close frame may carry (RFC 6455 §7.4).
-func validCloseCode(c websocket.StatusCode) bool {
-	switch {
-	case c >= 1000 && c <= 1003, c >= 1007 && c <= 1014:
-		return true
-	}
-	return c >= 3000 && c <= 4999
 }
 
 // gotPong reports a pong that answers the ping in flight.
@@ -622,10 +547,22 @@ func (l *leanConn) Close(code websocket.StatusCode, reason string) error {
 	<-l.done
 	l.drainMu.Lock()
 	defer l.drainMu.Unlock()
+	l.rules.draining = true // a frame over the limit is skipped, not refused again
 	for !l.gotClose.Load() {
 		if _, _, _, _, err := l.next(true); err != nil {
 			if l.gotClose.Load() {
 				return nil
+			}
+			var pe protocolError
+			if errors.As(err, &pe) {
+				// The stream no longer parses: what still comes is thrown
+				// away until the server closes (closing with unread bytes
+				// would reset the connection, and lose our close frame).
+				for {
+					if _, err := l.nc.Read(l.buf); err != nil {
+						break
+					}
+				}
 			}
 			return err
 		}

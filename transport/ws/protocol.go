@@ -36,7 +36,7 @@ var Protocol = transport.Protocol{
 		c := &Client{
 			URL: o.Request.URL, Header: o.Request.Header, Subprotocols: o.Subprotocols, HTTP: o.HTTP,
 			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout,
-			Strict: o.Strict, Reconnect: o.Reconnect, SendEvery: o.SendEvery, SendSize: o.SendSize,
+			AllowInvalidUTF8: o.AllowInvalidUTF8, Reconnect: o.Reconnect, SendEvery: o.SendEvery, SendSize: o.SendSize,
 		}
 		if o.Lean {
 			c.Lean = &Lean{LocalAddr: o.LocalAddr, TTFBTimeout: o.TTFBTimeout}

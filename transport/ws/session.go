@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -32,6 +33,7 @@ var (
 	errShutdown     = &closeErr{websocket.StatusGoingAway, "server shutting down"}
 	errTooLarge     = &closeErr{websocket.StatusMessageTooBig, "message too large for a channel"}
 	errPublish      = &closeErr{websocket.StatusInternalError, "publish failed"}
+	errInvalidText  = &closeErr{websocket.StatusInvalidFramePayloadData, "invalid UTF-8 in a text message"}
 
 	errStopping = errors.New("connection closing")
 )
@@ -250,6 +252,11 @@ func (s *session) readLoop() error {
 		}
 		if b, err = readMessage(r, b); err != nil {
 			return err
+		}
+		// coder/websocket does not check text; RFC 6455 §8.1 fails the
+		// connection with 1007 rather than echo or publish it.
+		if typ == websocket.MessageText && !utf8.Valid(b) {
+			return errInvalidText
 		}
 		if s.sub != nil {
 			if err := s.publish(b); err != nil {
