@@ -12,8 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtbench/rtbench/transport/bounds"
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/sse"
 )
 
 // ServeOptions are the parsed flags of `rtbench serve`.
@@ -122,18 +124,17 @@ func (o *ServeOptions) validate() error {
 		return UsageError("--ring %d: want 1 to %d messages", o.Mock.Hub.RingSize, 1<<20)
 	}
 	for _, d := range []struct {
-		name string
-		v    time.Duration
-		zero bool
+		b bounds.Duration
+		v time.Duration
 	}{
-		{"--heartbeat", o.Mock.Heartbeat, true},
-		{"--retry", o.Mock.Retry, true},
-		{"--write-timeout", o.Mock.WriteTimeout, false},
-		{"--stream-interval", o.Mock.StreamInterval, false},
-		{"--shutdown-timeout", o.Mock.ShutdownTimeout, false},
+		{sse.HeartbeatBounds.As("--heartbeat"), o.Mock.Heartbeat},
+		{sse.RetryBounds.As("--retry"), o.Mock.Retry},
+		{bounds.Interval("--write-timeout", "", "10s"), o.Mock.WriteTimeout},
+		{sse.IntervalBounds.As("--stream-interval"), o.Mock.StreamInterval},
+		{bounds.Interval("--shutdown-timeout", "", "5s"), o.Mock.ShutdownTimeout},
 	} {
-		if d.v < 0 || (d.v == 0 && !d.zero) {
-			return UsageError("%s %v: want a positive duration such as 500ms or 15s", d.name, d.v)
+		if err := d.b.Check(d.v); err != nil {
+			return UsageError("%v", err)
 		}
 	}
 	if r := o.Mock.Fault.Rate; r < 0 || r > 1 || r != r {
