@@ -15,6 +15,7 @@ import (
 	"github.com/rtbench/rtbench/transport/bounds"
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/sse"
 )
 
@@ -22,6 +23,7 @@ import (
 type ServeOptions struct {
 	Addr        string
 	AllowRemote bool
+	HubMemory   int64 // --hub-memory, MiB; sets Mock.Hub.MaxBytes
 	Mock        mock.Config
 }
 
@@ -93,6 +95,7 @@ gracefully: event streams end, WebSockets close with 1001, all within
 	f.DurationVar(&opts.Mock.WriteTimeout, "write-timeout", 10*time.Second, "deadline of each write on a stream; a client that stops reading for longer is dropped")
 	f.DurationVar(&opts.Mock.StreamInterval, "stream-interval", time.Second, "tick interval of /api/stream")
 	f.IntVar(&opts.Mock.Hub.RingSize, "ring", 1024, "messages kept per channel for Last-Event-ID resume and polling")
+	f.Int64Var(&opts.HubMemory, "hub-memory", pubsub.DefaultMaxBytes>>20, "MiB of channel history kept by all channels together (each at most 16 MiB); the oldest messages go first")
 	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	addPatternFlags(f, opts)
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
@@ -123,6 +126,10 @@ func (o *ServeOptions) validate() error {
 	if o.Mock.Hub.RingSize < 1 || o.Mock.Hub.RingSize > 1<<20 {
 		return UsageError("--ring %d: want 1 to %d messages", o.Mock.Hub.RingSize, 1<<20)
 	}
+	if o.HubMemory < 1 || o.HubMemory > 1<<20 {
+		return UsageError("--hub-memory %d: want MiB of channel history from 1 to %d", o.HubMemory, 1<<20)
+	}
+	o.Mock.Hub.MaxBytes = o.HubMemory << 20
 	for _, d := range []struct {
 		b bounds.Duration
 		v time.Duration

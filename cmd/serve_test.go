@@ -45,8 +45,10 @@ func TestServeFlags(t *testing.T) {
 		check func(*ServeOptions) bool
 	}{
 		{nil, func(o *ServeOptions) bool {
-			return o.Addr == "127.0.0.1:8080" && o.Mock.Heartbeat == 15*time.Second && o.Mock.Tokens.TPS == 50 && o.Mock.Hub.RingSize == 1024
+			return o.Addr == "127.0.0.1:8080" && o.Mock.Heartbeat == 15*time.Second && o.Mock.Tokens.TPS == 50 && o.Mock.Hub.RingSize == 1024 &&
+				o.Mock.Hub.MaxBytes == 256<<20
 		}},
+		{[]string{"--hub-memory", "64"}, func(o *ServeOptions) bool { return o.Mock.Hub.MaxBytes == 64<<20 }},
 		{[]string{"--addr", "127.0.0.1:0", "--ttft", "800ms", "--tps", "20", "--chunk-tokens", "3"}, func(o *ServeOptions) bool {
 			return o.Addr == "127.0.0.1:0" && o.Mock.Tokens.TTFT == 800*time.Millisecond && o.Mock.Tokens.TPS == 20 && o.Mock.Tokens.PerChunk == 3
 		}},
@@ -93,6 +95,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--tps", "fast"}, "invalid argument"},
 		{[]string{"serve", "--chunk-tokens", "0"}, "--chunk-tokens"},
 		{[]string{"serve", "--ring", "0"}, "--ring"},
+		{[]string{"serve", "--hub-memory", "0"}, "--hub-memory 0: want MiB of channel history from 1"},
 		{[]string{"serve", "--fault", "stall:x"}, `fault "stall:x"`},
 		{[]string{"serve", "--fault-rate", "1.5"}, "--fault-rate"},
 		{[]string{"serve", "--write-timeout", "0s"}, "--write-timeout"},
