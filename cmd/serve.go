@@ -62,13 +62,13 @@ route's maximum (0 = none where allowed); intervals (heartbeat=, retry=,
 interval=) 0 (off) or 1ms to 1h; other durations 0 to at most 1h. Past them: 400
 (exit 2 for a flag) naming the parameter and its bounds.
 
-Memory: channels keep at most --ring messages and 16 MiB each, and --hub-memory
+` + fmt.Sprintf(`Memory: channels keep at most --ring messages and %d MiB each, and --hub-memory
 MiB in all (oldest dropped first); a channel with no subscriber and no publish
-for 5m is evicted. --max-conns counts every open connection (idle keep-alives
-too); at the cap idle keep-alives are closed first, and 8 connections past it
+for %v is evicted. --max-conns counts every open connection (idle keep-alives
+too); at the cap idle keep-alives are closed first, and %d connections past it
 answer only /healthz and /metrics.
 
-` + fault.Help,
+`, pubsub.DefaultChannelBytes>>20, pubsub.DefaultIdleTTL, mock.ReserveConns) + fault.Help,
 		Example: `  # Serve on 127.0.0.1:8080 and watch a stream
   rtbench serve &
   curl -N http://127.0.0.1:8080/sse
@@ -107,7 +107,7 @@ answer only /healthz and /metrics.
 	f.DurationVar(&opts.Mock.WriteTimeout, "write-timeout", 10*time.Second, "deadline of each write on a stream; a client that stops reading for longer is dropped")
 	f.DurationVar(&opts.Mock.StreamInterval, "stream-interval", time.Second, "tick interval of /api/stream")
 	f.IntVar(&opts.Mock.Hub.RingSize, "ring", 1024, "messages kept per channel for Last-Event-ID resume and polling")
-	f.Int64Var(&opts.HubMemory, "hub-memory", pubsub.DefaultMaxBytes>>20, "MiB of channel history kept by all channels together (each at most 16 MiB); the oldest messages go first")
+	f.Int64Var(&opts.HubMemory, "hub-memory", pubsub.DefaultMaxBytes>>20, fmt.Sprintf("MiB of channel history kept by all channels together (each at most %d MiB); the oldest messages go first", pubsub.DefaultChannelBytes>>20))
 	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	addPatternFlags(f, opts)
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
