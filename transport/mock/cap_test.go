@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
@@ -109,8 +110,8 @@ func TestMaxConnsCountsKeepAlives(t *testing.T) {
 	if code, _ := rawGet(t, c, br, "/healthz"); code != 200 {
 		t.Fatalf("healthz over the cap: %d", code)
 	}
-	if code, _ := rawGet(t, c, br, "/metrics"); code != 200 {
-		t.Fatalf("metrics over the cap: %d", code)
+	if code, body := rawGet(t, c, br, "/metrics"); code != 200 || !strings.Contains(body, fmt.Sprintf("\nrtbench_serve_connections %d\n", max+1)) {
+		t.Fatalf("metrics over the cap: %d, want 200 counting %d connections:\n%s", code, max+1, body)
 	}
 	c2, br2 := dialKeepAlive(t, base)
 	if code, body := rawGet(t, c2, br2, "/sse"); code != 503 || !strings.Contains(body, "--max-conns") {
@@ -195,5 +196,26 @@ func TestAcceptEMFILELogsOnce(t *testing.T) {
 	defer mu.Unlock()
 	if len(lines) != 1 || !strings.Contains(lines[0], "too many open files") || !strings.Contains(lines[0], "ulimit -n") {
 		t.Fatalf("log lines %q: want one naming the error and the fix", lines)
+	}
+}
+
+// TestHubBudgetThroughPublish: messages published over HTTP to many
+// channels stay within --hub-memory, and /metrics shows what is kept.
+func TestHubBudgetThroughPublish(t *testing.T) {
+	s, base := start(t, Config{Hub: pubsub.Options{MaxBytes: 1 << 20}})
+	data := strings.Repeat("z", 30<<10)
+	for i := range 60 {
+		resp, body := do(t, "POST", base+"/api/publish", fmt.Sprintf(`{"channel":"c%d","data":%q}`, i%40, data), nil)
+		if resp.StatusCode != 200 {
+			t.Fatalf("publish %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	u := s.Hub().Usage()
+	if u.Bytes > 1<<20 || u.Bytes < 512<<10 {
+		t.Fatalf("hub keeps %d B after 1.8 MiB published, want just under its 1 MiB budget", u.Bytes)
+	}
+	_, metrics := do(t, "GET", base+"/metrics", "", nil)
+	if want := fmt.Sprintf("\nrtbench_serve_hub_bytes %d\n", u.Bytes); !strings.Contains(metrics, want) {
+		t.Fatalf("/metrics lacks %q:\n%s", want, metrics)
 	}
 }

@@ -251,6 +251,18 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		func(b []byte) []byte {
 			return fmt.Appendf(b, "rtbench_serve_requests_rejected_total %d\n", snap.Rejected)
 		})
+	u := s.hub.Usage()
+	family("rtbench_serve_hub_bytes", "gauge", "Bytes of channel history kept, counted against --hub-memory.",
+		func(b []byte) []byte { return fmt.Appendf(b, "rtbench_serve_hub_bytes %d\n", u.Bytes) })
+	family("rtbench_serve_hub_channels", "gauge", "Channels that exist (idle ones are evicted).",
+		func(b []byte) []byte { return fmt.Appendf(b, "rtbench_serve_hub_channels %d\n", u.Channels) })
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		family("rtbench_serve_connections", "gauge", "Open connections, counted against --max-conns.",
+			func(b []byte) []byte { return fmt.Appendf(b, "rtbench_serve_connections %d\n", ln.Open()) })
+	}
 	family("rtbench_serve_uptime_seconds", "gauge", "Seconds since the server started.",
 		func(b []byte) []byte {
 			return fmt.Appendf(b, "rtbench_serve_uptime_seconds %.3f\n", time.Since(s.started).Seconds())
