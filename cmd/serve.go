@@ -12,14 +12,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtbench/rtbench/transport/bounds"
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/pubsub"
+	"github.com/rtbench/rtbench/transport/sse"
 )
 
 // ServeOptions are the parsed flags of `rtbench serve`.
 type ServeOptions struct {
 	Addr        string
 	AllowRemote bool
+	HubMemory   int64 // --hub-memory, MiB; sets Mock.Hub.MaxBytes
 	Mock        mock.Config
 }
 
@@ -50,9 +54,21 @@ Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter
 
 The server binds to 127.0.0.1 unless told otherwise. SIGINT or SIGTERM shut it down
 gracefully: event streams end, WebSockets close with 1001, all within
---shutdown-timeout; then it exits 0.
+--shutdown-timeout; connections still stuck then (a client trickling a body or
+not reading its stream) are cut and counted ("cut N stuck connections"); it exits 0.
 
-` + fault.Help,
+Bounds, the same on every route and flag: rates (rate=, tps=) 0.001/s to the
+route's maximum (0 = none where allowed); intervals (heartbeat=, retry=,
+interval=) 0 (off) or 1ms to 1h; other durations 0 to at most 1h. Past them: 400
+(exit 2 for a flag) naming the parameter and its bounds.
+
+` + fmt.Sprintf(`Memory: channels keep at most --ring messages and %d MiB each, and --hub-memory
+MiB in all (oldest dropped first); a channel with no subscriber and no publish
+for %v is evicted. --max-conns counts every open connection (idle keep-alives
+too); at the cap idle keep-alives are closed first, and %d connections past it
+answer only /healthz and /metrics.
+
+`, pubsub.DefaultChannelBytes>>20, pubsub.DefaultIdleTTL, mock.ReserveConns) + fault.Help,
 		Example: `  # Serve on 127.0.0.1:8080 and watch a stream
   rtbench serve &
   curl -N http://127.0.0.1:8080/sse
@@ -84,13 +100,14 @@ gracefully: event streams end, WebSockets close with 1001, all within
 	f := c.Flags()
 	f.StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow an --addr that is not a loopback address")
-	f.IntVar(&opts.Mock.MaxConns, "max-conns", defaultMaxConns(), "requests in flight before new ones get 503 + Retry-After (0 = no cap; default: open-files limit - 512)")
+	f.IntVar(&opts.Mock.MaxConns, "max-conns", defaultMaxConns(), "open connections (idle keep-alives included) before new ones get 503 + Retry-After (0 = no cap; default: open-files limit - 512)")
 	f.StringSliceVar(&opts.Mock.Origins, "origins", nil, "allow CORS and WebSocket upgrades only from these origin host patterns (e.g. 'localhost:*,*.example.com'); default any")
 	f.DurationVar(&opts.Mock.Heartbeat, "heartbeat", 15*time.Second, "SSE comment heartbeat interval")
 	f.DurationVar(&opts.Mock.Retry, "retry", 3*time.Second, "SSE retry: value sent at the start of each stream")
 	f.DurationVar(&opts.Mock.WriteTimeout, "write-timeout", 10*time.Second, "deadline of each write on a stream; a client that stops reading for longer is dropped")
 	f.DurationVar(&opts.Mock.StreamInterval, "stream-interval", time.Second, "tick interval of /api/stream")
 	f.IntVar(&opts.Mock.Hub.RingSize, "ring", 1024, "messages kept per channel for Last-Event-ID resume and polling")
+	f.Int64Var(&opts.HubMemory, "hub-memory", pubsub.DefaultMaxBytes>>20, fmt.Sprintf("MiB of channel history kept by all channels together (each at most %d MiB); the oldest messages go first", pubsub.DefaultChannelBytes>>20))
 	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	addPatternFlags(f, opts)
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
@@ -121,19 +138,22 @@ func (o *ServeOptions) validate() error {
 	if o.Mock.Hub.RingSize < 1 || o.Mock.Hub.RingSize > 1<<20 {
 		return UsageError("--ring %d: want 1 to %d messages", o.Mock.Hub.RingSize, 1<<20)
 	}
+	if o.HubMemory < 1 || o.HubMemory > 1<<20 {
+		return UsageError("--hub-memory %d: want MiB of channel history from 1 to %d", o.HubMemory, 1<<20)
+	}
+	o.Mock.Hub.MaxBytes = o.HubMemory << 20
 	for _, d := range []struct {
-		name string
-		v    time.Duration
-		zero bool
+		b bounds.Duration
+		v time.Duration
 	}{
-		{"--heartbeat", o.Mock.Heartbeat, true},
-		{"--retry", o.Mock.Retry, true},
-		{"--write-timeout", o.Mock.WriteTimeout, false},
-		{"--stream-interval", o.Mock.StreamInterval, false},
-		{"--shutdown-timeout", o.Mock.ShutdownTimeout, false},
+		{sse.HeartbeatBounds.As("--heartbeat"), o.Mock.Heartbeat},
+		{sse.RetryBounds.As("--retry"), o.Mock.Retry},
+		{bounds.Interval("--write-timeout", "", "10s"), o.Mock.WriteTimeout},
+		{sse.IntervalBounds.As("--stream-interval"), o.Mock.StreamInterval},
+		{bounds.Interval("--shutdown-timeout", "", "5s"), o.Mock.ShutdownTimeout},
 	} {
-		if d.v < 0 || (d.v == 0 && !d.zero) {
-			return UsageError("%s %v: want a positive duration such as 500ms or 15s", d.name, d.v)
+		if err := d.b.Check(d.v); err != nil {
+			return UsageError("%v", err)
 		}
 	}
 	if r := o.Mock.Fault.Rate; r < 0 || r > 1 || r != r {
@@ -200,15 +220,18 @@ func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
 	}
 	fmt.Fprintln(env.ErrOut, "rtbench serve: shutting down")
 	snap := srv.Stats().Snapshot()
-	if err := srv.Close(context.Background()); err != nil {
-		return fmt.Errorf("shutdown did not finish within %v: remaining connections were closed hard", opts.Mock.ShutdownTimeout)
-	}
+	// Clients that are stuck (trickling a body, not reading a stream) are
+	// cut at --shutdown-timeout: that is still a clean stop (exit 0).
+	cut, _ := srv.Shutdown(context.Background())
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	var open int64
 	for _, n := range snap.Open {
 		open += n
+	}
+	if cut > 0 {
+		fmt.Fprintf(env.ErrOut, "rtbench serve: cut %d stuck connections at --shutdown-timeout %v\n", cut, opts.Mock.ShutdownTimeout)
 	}
 	fmt.Fprintf(env.ErrOut, "rtbench serve: stopped; %d open connections were closed\n", open)
 	return nil

@@ -1,9 +1,12 @@
 package cmd
 
 import (
+	"time"
+
 	"github.com/spf13/pflag"
 
 	"github.com/rtbench/rtbench/transport/aistream"
+	"github.com/rtbench/rtbench/transport/bounds"
 	"github.com/rtbench/rtbench/transport/poll"
 )
 
@@ -26,8 +29,14 @@ func addPatternFlags(f *pflag.FlagSet, o *ServeOptions) {
 
 func (o *ServeOptions) validatePatterns() error {
 	t := o.Mock.Tokens
-	if t.TPS <= 0 {
-		return UsageError("--tps %v: want tokens per second above 0", t.TPS)
+	if err := aistream.TPSBounds.As("--tps").Check(t.TPS); err != nil {
+		return UsageError("%v", err)
+	}
+	if err := aistream.TTFTBounds.As("--ttft").Check(t.TTFT); err != nil {
+		return UsageError("%v", err)
+	}
+	if err := aistream.JitterBounds.As("--token-jitter").Check(t.Jitter); err != nil {
+		return UsageError("%v", err)
 	}
 	if t.PerChunk < 1 {
 		return UsageError("--chunk-tokens %d: want 1 or more", t.PerChunk)
@@ -35,19 +44,22 @@ func (o *ServeOptions) validatePatterns() error {
 	if t.Length < 1 {
 		return UsageError("--tokens %d: want 1 or more", t.Length)
 	}
-	if t.TTFT < 0 {
-		return UsageError("--ttft %v: want 0 or more", t.TTFT)
-	}
 	if err := t.Validate(); err != nil {
 		return UsageError("AI stream flags: %v", err)
 	}
 	j := o.Mock.Jobs
-	switch {
-	case j.Queued < 0 || j.Queued > poll.MaxQueued:
-		return UsageError("--job-queued %v: want 0 to %v", j.Queued, poll.MaxQueued)
-	case j.Duration < 0 || j.Duration > poll.MaxDuration:
-		return UsageError("--job-duration %v: want 0 to %v", j.Duration, poll.MaxDuration)
-	case j.Steps < 1 || j.Steps > poll.MaxSteps:
+	for _, d := range []struct {
+		b bounds.Duration
+		v time.Duration
+	}{
+		{bounds.Upto("--job-queued", poll.MaxQueued, "500ms"), j.Queued},
+		{bounds.Upto("--job-duration", poll.MaxDuration, "2s"), j.Duration},
+	} {
+		if err := d.b.Check(d.v); err != nil {
+			return UsageError("%v", err)
+		}
+	}
+	if j.Steps < 1 || j.Steps > poll.MaxSteps {
 		return UsageError("--job-steps %d: want 1 to %d", j.Steps, poll.MaxSteps)
 	}
 	return nil

@@ -45,8 +45,10 @@ func TestServeFlags(t *testing.T) {
 		check func(*ServeOptions) bool
 	}{
 		{nil, func(o *ServeOptions) bool {
-			return o.Addr == "127.0.0.1:8080" && o.Mock.Heartbeat == 15*time.Second && o.Mock.Tokens.TPS == 50 && o.Mock.Hub.RingSize == 1024
+			return o.Addr == "127.0.0.1:8080" && o.Mock.Heartbeat == 15*time.Second && o.Mock.Tokens.TPS == 50 && o.Mock.Hub.RingSize == 1024 &&
+				o.Mock.Hub.MaxBytes == 256<<20
 		}},
+		{[]string{"--hub-memory", "64"}, func(o *ServeOptions) bool { return o.Mock.Hub.MaxBytes == 64<<20 }},
 		{[]string{"--addr", "127.0.0.1:0", "--ttft", "800ms", "--tps", "20", "--chunk-tokens", "3"}, func(o *ServeOptions) bool {
 			return o.Addr == "127.0.0.1:0" && o.Mock.Tokens.TTFT == 800*time.Millisecond && o.Mock.Tokens.TPS == 20 && o.Mock.Tokens.PerChunk == 3
 		}},
@@ -93,10 +95,22 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--tps", "fast"}, "invalid argument"},
 		{[]string{"serve", "--chunk-tokens", "0"}, "--chunk-tokens"},
 		{[]string{"serve", "--ring", "0"}, "--ring"},
+		{[]string{"serve", "--hub-memory", "0"}, "--hub-memory 0: want MiB of channel history from 1"},
 		{[]string{"serve", "--fault", "stall:x"}, `fault "stall:x"`},
 		{[]string{"serve", "--fault-rate", "1.5"}, "--fault-rate"},
 		{[]string{"serve", "--write-timeout", "0s"}, "--write-timeout"},
 		{[]string{"serve", "--job-steps", "1000"}, "--job-steps"},
+		// The rate and interval bounds every route shares (issue 12.2).
+		{[]string{"serve", "--tps", "1e-9"}, `--tps: want tokens per second, a number from 0.001 to 1e+06; got "1e-09"`},
+		{[]string{"serve", "--tps", "1e-300"}, `--tps: want tokens per second, a number from 0.001`},
+		{[]string{"serve", "--heartbeat", "1ns"}, `--heartbeat: want a duration, 0 (no heartbeat) or from 1ms to 1h, such as 15s; got "1ns"`},
+		{[]string{"serve", "--heartbeat", "2h"}, `--heartbeat: want a duration, 0 (no heartbeat) or from 1ms to 1h`},
+		{[]string{"serve", "--retry", "1ns"}, `--retry: want a duration, 0 (no retry: line) or from 1ms`},
+		{[]string{"serve", "--stream-interval", "999us"}, `--stream-interval: want a duration from 1ms to 1h`},
+		{[]string{"serve", "--shutdown-timeout", "1ns"}, `--shutdown-timeout: want a duration from 1ms to 1h`},
+		{[]string{"serve", "--ttft", "6m"}, `--ttft: want a duration from 0s to 5m`},
+		{[]string{"serve", "--token-jitter", "-1ms"}, `--token-jitter: want a duration from 0s to 1m`},
+		{[]string{"serve", "--job-queued", "11m"}, `--job-queued: want a duration from 0s to 10m`},
 		{[]string{"serve", "--nope"}, "unknown flag: --nope"},
 		{[]string{"serve", "extra"}, "unknown command"},
 		{[]string{"bogus"}, `unknown command "bogus"`},

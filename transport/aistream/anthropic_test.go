@@ -36,7 +36,7 @@ func TestMessagesErrors(t *testing.T) {
 		{name: "max_tokens negative", body: `{"max_tokens":-1,"messages":[{"role":"user","content":"Hi"}]}`, status: 400,
 			wantBody: `{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens must be an integer from 1 to 100000, not -1"}}`},
 		{name: "bad header override", body: ok, headers: []string{"X-RTBench-TTFT: later"}, status: 400,
-			wantBody: `{"type":"error","error":{"type":"invalid_request_error","message":"invalid header X-RTBench-TTFT: \"later\"; send a duration from 0 to 5m0s, e.g. 200ms"}}`},
+			wantBody: `{"type":"error","error":{"type":"invalid_request_error","message":"invalid header X-RTBench-TTFT: \"later\"; send a duration from 0s to 5m, such as 200ms (or a bare number of ms)"}}`},
 		{name: "bad query override", target: "?seed=x", body: ok, status: 400,
 			wantBody: `{"type":"error","error":{"type":"invalid_request_error","message":"invalid query parameter seed: \"x\"; send an unsigned 64-bit integer, e.g. 42"}}`},
 		{name: "body too large", body: `{"messages":[{"role":"user","content":"` + strings.Repeat("x", MaxBody) + `"}]}`, status: 413,

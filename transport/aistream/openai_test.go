@@ -47,7 +47,7 @@ func TestChatCompletionsErrors(t *testing.T) {
 		{name: "max_completion_tokens huge", body: `{"messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":100001}`, status: 400,
 			wantBody: `{"error":{"message":"max_completion_tokens must be an integer from 1 to 100000, not 100001","type":"invalid_request_error","param":"max_completion_tokens","code":null}}`},
 		{name: "bad header override", body: ok, headers: []string{"X-RTBench-TPS: fast"}, status: 400,
-			wantBody: `{"error":{"message":"invalid header X-RTBench-TPS: \"fast\"; send tokens per second, a number above 0 and at most 1e+06, e.g. 50","type":"invalid_request_error","param":"X-RTBench-TPS","code":null}}`},
+			wantBody: `{"error":{"message":"invalid header X-RTBench-TPS: \"fast\"; send tokens per second, a number from 0.001 to 1e+06, such as 50","type":"invalid_request_error","param":"X-RTBench-TPS","code":null}}`},
 		{name: "bad query override", target: "?chunk=-2", body: ok, status: 400,
 			wantBody: `{"error":{"message":"invalid query parameter chunk: \"-2\"; send tokens per chunk, an integer from 1 to 1000","type":"invalid_request_error","param":"chunk","code":null}}`},
 		{name: "generation too long", target: "?tps=0.5&tokens=5000", body: ok, status: 400,

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/bounds"
 )
 
 // Request headers that override the server's Tokens for one request. Each
@@ -13,7 +15,7 @@ import (
 // when both are present the header wins.
 const (
 	HeaderTTFT   = "X-RTBench-TTFT"   // ?ttft=   duration ("250ms", or a bare number of ms), 0..5m
-	HeaderTPS    = "X-RTBench-TPS"    // ?tps=    tokens per second, (0, 1e6]
+	HeaderTPS    = "X-RTBench-TPS"    // ?tps=    tokens per second, [0.001, 1e6]
 	HeaderJitter = "X-RTBench-Jitter" // ?jitter= duration, 0..1m
 	HeaderChunk  = "X-RTBench-Chunk"  // ?chunk=  tokens per chunk, 1..1000
 	HeaderTokens = "X-RTBench-Tokens" // ?tokens= output length, 1..100000 (max_tokens still caps it)
@@ -27,11 +29,19 @@ type override struct {
 	apply         func(t *Tokens, v string) (want string)
 }
 
+// The bounds of the timing overrides, shared with Tokens.Validate and the
+// serve flags (which use them under their own names, bounds.Rate.As).
+var (
+	TTFTBounds   = bounds.Upto("ttft", MaxTTFT, "200ms")
+	TPSBounds    = bounds.Rate{Name: "tps", Unit: "tokens", Max: MaxTPS}
+	JitterBounds = bounds.Upto("jitter", MaxJitter, "20ms")
+)
+
 var overrides = [...]override{
 	{HeaderTTFT, "ttft", func(t *Tokens, v string) string {
 		d, ok := parseDuration(v, MaxTTFT)
-		if !ok {
-			return fmt.Sprintf("a duration from 0 to %v, e.g. 200ms", MaxTTFT)
+		if !ok || TTFTBounds.Check(d) != nil {
+			return TTFTBounds.Want() + " (or a bare number of ms)"
 		}
 		if d == 0 {
 			d = noTTFT
@@ -40,17 +50,17 @@ var overrides = [...]override{
 		return ""
 	}},
 	{HeaderTPS, "tps", func(t *Tokens, v string) string {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || f <= 0 || f > MaxTPS {
-			return fmt.Sprintf("tokens per second, a number above 0 and at most %g, e.g. 50", MaxTPS)
+		f, err := TPSBounds.Parse(v)
+		if err != nil {
+			return TPSBounds.Want() + ", such as 50"
 		}
 		t.TPS = f
 		return ""
 	}},
 	{HeaderJitter, "jitter", func(t *Tokens, v string) string {
 		d, ok := parseDuration(v, MaxJitter)
-		if !ok {
-			return fmt.Sprintf("a duration from 0 to %v, e.g. 20ms", MaxJitter)
+		if !ok || JitterBounds.Check(d) != nil {
+			return JitterBounds.Want() + " (or a bare number of ms)"
 		}
 		t.Jitter = d
 		return ""

@@ -3,9 +3,10 @@ package aistream
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/bounds"
 )
 
 // Defaults for Tokens.
@@ -85,12 +86,12 @@ func (t Tokens) WithDefaults() Tokens {
 // value and the accepted range. Zero fields are valid (they mean defaults).
 func (t Tokens) Validate() error {
 	switch {
-	case t.TTFT > MaxTTFT:
-		return fmt.Errorf("TTFT %v is over the limit of %v", t.TTFT, MaxTTFT)
-	case math.IsNaN(t.TPS) || t.TPS < 0 || t.TPS > MaxTPS:
-		return fmt.Errorf("TPS %v is out of range: want tokens per second in (0, %g]", t.TPS, MaxTPS)
-	case t.Jitter < 0 || t.Jitter > MaxJitter:
-		return fmt.Errorf("jitter %v is out of range: want [0, %v]", t.Jitter, MaxJitter)
+	case t.TTFT != noTTFT && TTFTBounds.Check(t.TTFT) != nil:
+		return TTFTBounds.Check(t.TTFT)
+	case t.TPS != 0 && TPSBounds.Check(t.TPS) != nil:
+		return TPSBounds.Check(t.TPS)
+	case JitterBounds.Check(t.Jitter) != nil:
+		return JitterBounds.Check(t.Jitter)
 	case t.PerChunk < 0 || t.PerChunk > MaxPerChunk:
 		return fmt.Errorf("tokens per chunk %d is out of range: want [1, %d]", t.PerChunk, MaxPerChunk)
 	case t.Length < 0 || t.Length > MaxTokens:
@@ -114,7 +115,9 @@ func generationError(t Tokens, n int) string {
 // arrival: TTFT + i/TPS + jitter(i).
 func (t Tokens) Due(i int) time.Duration {
 	t = t.WithDefaults()
-	return max(t.TTFT, 0) + time.Duration(float64(i)*float64(time.Second)/t.TPS) + t.jitter(i)
+	// Saturating arithmetic: a tiny TPS must give a huge Due, which the
+	// MaxGeneration check refuses, never an overflow to a negative one.
+	return bounds.Add(max(t.TTFT, 0), bounds.Span(float64(i), t.TPS), t.jitter(i))
 }
 
 // Chunks returns how many chunks carry n output tokens.

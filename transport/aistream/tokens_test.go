@@ -38,11 +38,11 @@ func TestValidate(t *testing.T) {
 		{"zero", Tokens{}, ""},
 		{"typical", Tokens{TTFT: 300 * time.Millisecond, TPS: 80, Jitter: 5 * time.Millisecond, PerChunk: 3, Length: 500}, ""},
 		{"no ttft", Tokens{TTFT: -1}, ""},
-		{"ttft", Tokens{TTFT: 6 * time.Minute}, "TTFT 6m0s is over the limit of 5m0s"},
-		{"tps negative", Tokens{TPS: -1}, "TPS -1 is out of range"},
-		{"tps nan", Tokens{TPS: math.NaN()}, "TPS NaN is out of range"},
-		{"tps huge", Tokens{TPS: 2e6}, "TPS 2e+06 is out of range"},
-		{"jitter", Tokens{Jitter: -time.Millisecond}, "jitter -1ms is out of range"},
+		{"ttft", Tokens{TTFT: 6 * time.Minute}, `ttft: want a duration from 0s to 5m, such as 200ms; got "6m0s"`},
+		{"tps negative", Tokens{TPS: -1}, `tps: want tokens per second, a number from 0.001 to 1e+06; got "-1"`},
+		{"tps nan", Tokens{TPS: math.NaN()}, `tps: want tokens per second, a number from 0.001 to 1e+06; got "NaN"`},
+		{"tps huge", Tokens{TPS: 2e6}, `tps: want tokens per second, a number from 0.001 to 1e+06; got "2e+06"`},
+		{"jitter", Tokens{Jitter: -time.Millisecond}, `jitter: want a duration from 0s to 1m, such as 20ms; got "-1ms"`},
 		{"chunk", Tokens{PerChunk: 1001}, "tokens per chunk 1001 is out of range"},
 		{"length", Tokens{Length: MaxTokens + 1}, "length 100001 is out of range"},
 		{"model", Tokens{Model: strings.Repeat("m", 257)}, "model name is 257 bytes"},
@@ -224,4 +224,19 @@ func ExampleTokens_Text() {
 	// Output:
 	// Sometimes no to point stop soon model, than way. Together
 	// 200ms 420ms 200ms
+}
+
+// TestGenerationNeverOverflows: a TPS far below the floor (as Tokens{} built
+// in code may hold) gives a generation time past MaxGeneration, not a
+// negative one from a float-to-int overflow that slips past the cap.
+func TestGenerationNeverOverflows(t *testing.T) {
+	for _, tps := range []float64{1e-9, 1e-300} {
+		tok := Tokens{TPS: tps, Length: 100}
+		if g := tok.Generation(100); g <= MaxGeneration {
+			t.Errorf("TPS %g: Generation(100) = %v, want past %v", tps, g, MaxGeneration)
+		}
+		if err := tok.Validate(); err == nil {
+			t.Errorf("TPS %g: Validate accepted it", tps)
+		}
+	}
 }

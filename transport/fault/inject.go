@@ -239,7 +239,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 // ResetConn closes c with SO_LINGER 0, so the peer gets a TCP RST instead of
 // a FIN: no clean end of stream, no WebSocket close frame.
 func ResetConn(c net.Conn) error {
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := c.(interface{ SetLinger(int) error }); ok { // *net.TCPConn or a wrapper
 		tc.SetLinger(0)
 	}
 	return c.Close()

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
@@ -148,25 +147,17 @@ func (c cors) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.next.ServeHTTP(w, r)
 }
 
-// limit caps the requests in flight (streams, WebSockets and long-polls are
-// the ones that stay). Past the cap a request gets 503 with Retry-After, so
-// an overloaded mock says so instead of accepting connections it cannot
-// serve. Health and metrics stay reachable.
+// limit answers 503 with Retry-After to every request but health and
+// metrics on a reserve connection, one accepted past --max-conns (see
+// capListener), so an overloaded mock says so while it can still be
+// watched.
 type limit struct {
-	max      int64
-	inflight atomic.Int64
-	stats    *transport.ServerStats
-	next     http.Handler
+	stats *transport.ServerStats
+	next  http.Handler
 }
 
 func (l *limit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if l.max <= 0 || r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
-		l.next.ServeHTTP(w, r)
-		return
-	}
-	n := l.inflight.Add(1)
-	defer l.inflight.Add(-1)
-	if n > l.max {
+	if onReserve(r) && r.URL.Path != "/healthz" && r.URL.Path != "/metrics" {
 		l.stats.Rejected()
 		w.Header().Set("Retry-After", "1")
 		w.Header().Set("Connection", "close")

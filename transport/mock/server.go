@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -40,9 +41,16 @@ type Config struct {
 	// Epoch anchors the tick timeline of /sse, /ws and /poll; default: the
 	// time New is called.
 	Epoch time.Time
-	// MaxConns caps requests in flight; past it requests get 503 with
-	// Retry-After. 0 means no cap.
+	// MaxConns caps the open connections: every accepted connection counts
+	// (idle keep-alives, streams, WebSockets) until it closes. At the cap an
+	// idle keep-alive connection is closed to make room; past it
+	// ReserveConns more are accepted for /healthz and /metrics only (503
+	// with Retry-After for the rest), and beyond those a connection gets
+	// 503 at once. 0 means no cap.
 	MaxConns int
+	// Logf logs what the server does on its own (accept failures); default
+	// log.Printf.
+	Logf func(format string, args ...any)
 	// Origins restricts CORS and WebSocket upgrades to matching origins
 	// (host patterns such as "localhost:*" or "*.example.com"); empty allows
 	// any origin.
@@ -83,10 +91,11 @@ type Server struct {
 
 	base     context.Context
 	cancel   context.CancelFunc
-	inflight sync.WaitGroup
+	inflight handlers
 
 	mu  sync.Mutex
 	srv *http.Server
+	ln  *capListener
 }
 
 // New builds the server and its routes.
@@ -105,7 +114,7 @@ func New(cfg Config) *Server {
 	s.routes(mux)
 	var h http.Handler = bodyDeadline{timeout: or(cfg.BodyTimeout, DefaultBodyTimeout), next: mux}
 	h = fault.New(h, cfg.Fault)
-	h = &limit{max: int64(cfg.MaxConns), stats: s.stats, next: h}
+	h = &limit{stats: s.stats, next: h}
 	h = cors{patterns: cfg.Origins, next: h}
 	s.handler = s.track(h)
 	return s
@@ -127,8 +136,8 @@ func (s *Server) BaseContext(net.Listener) context.Context { return s.base }
 
 func (s *Server) track(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.inflight.Add(1)
-		defer s.inflight.Done()
+		s.inflight.add()
+		defer s.inflight.done()
 		next.ServeHTTP(w, r)
 	})
 }
@@ -242,6 +251,18 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		func(b []byte) []byte {
 			return fmt.Appendf(b, "rtbench_serve_requests_rejected_total %d\n", snap.Rejected)
 		})
+	u := s.hub.Usage()
+	family("rtbench_serve_hub_bytes", "gauge", "Bytes of channel history kept, counted against --hub-memory.",
+		func(b []byte) []byte { return fmt.Appendf(b, "rtbench_serve_hub_bytes %d\n", u.Bytes) })
+	family("rtbench_serve_hub_channels", "gauge", "Channels that exist (idle ones are evicted).",
+		func(b []byte) []byte { return fmt.Appendf(b, "rtbench_serve_hub_channels %d\n", u.Channels) })
+	s.mu.Lock()
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		family("rtbench_serve_connections", "gauge", "Open connections, counted against --max-conns.",
+			func(b []byte) []byte { return fmt.Appendf(b, "rtbench_serve_connections %d\n", ln.Open()) })
+	}
 	family("rtbench_serve_uptime_seconds", "gauge", "Seconds since the server started.",
 		func(b []byte) []byte {
 			return fmt.Appendf(b, "rtbench_serve_uptime_seconds %.3f\n", time.Since(s.started).Seconds())
@@ -259,16 +280,23 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:       or(s.cfg.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		BaseContext:       s.BaseContext,
+		ConnContext:       connContext,
 		// No WriteTimeout: it would cut every stream (golang/go#16100).
 		// Streams set a deadline per write instead.
 	}
 	if srv.MaxHeaderBytes <= 0 {
 		srv.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	logf := s.cfg.Logf
+	if logf == nil {
+		logf = log.Printf
+	}
+	cl := newCapListener(ln, s.cfg.MaxConns, s.stats, logf)
+	srv.ConnState = cl.connState
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, cl
 	s.mu.Unlock()
-	return srv.Serve(ln)
+	return srv.Serve(cl)
 }
 
 func or(v, def time.Duration) time.Duration {
@@ -278,13 +306,63 @@ func or(v, def time.Duration) time.Duration {
 	return def
 }
 
-// Close shuts the server down gracefully within ctx (or ShutdownTimeout when
-// ctx has no deadline): every request context is cancelled, so SSE streams
-// end and WebSockets close with 1001 Going Away; then it waits for every
-// handler, hijacked WebSockets included, which http.Server.Shutdown alone
-// does not (golang/go#17721). Past the deadline the remaining connections are
-// closed hard and the context's error is returned.
+// handlers counts the handlers running. Unlike a sync.WaitGroup it may be
+// waited on while requests still arrive (a request that starts during a
+// shutdown is legal and gets a cancelled context).
+type handlers struct {
+	mu      sync.Mutex
+	n       int
+	waiters []chan struct{}
+}
+
+func (h *handlers) add() {
+	h.mu.Lock()
+	h.n++
+	h.mu.Unlock()
+}
+
+func (h *handlers) done() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.n--; h.n == 0 {
+		for _, w := range h.waiters {
+			close(w)
+		}
+		h.waiters = nil
+	}
+}
+
+// idle returns a channel closed once no handler runs.
+func (h *handlers) idle() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ch := make(chan struct{})
+	if h.n == 0 {
+		close(ch)
+	} else {
+		h.waiters = append(h.waiters, ch)
+	}
+	return ch
+}
+
+// Close is Shutdown without the count: it returns ctx's error when
+// connections had to be cut.
 func (s *Server) Close(ctx context.Context) error {
+	_, err := s.Shutdown(ctx)
+	return err
+}
+
+// cutGrace bounds the wait for handlers once their connections are cut.
+const cutGrace = 2 * time.Second
+
+// Shutdown shuts the server down gracefully within ctx (or ShutdownTimeout
+// when ctx has no deadline): every request context is cancelled, so SSE
+// streams end and WebSockets close with 1001 Going Away; then it waits for
+// every handler, hijacked WebSockets included, which http.Server.Shutdown
+// alone does not (golang/go#17721). Connections still open at the deadline
+// (a client trickling a body, a client not reading its stream) are cut:
+// cut says how many, and err is the context's error.
+func (s *Server) Shutdown(ctx context.Context) (cut int, err error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, or(s.cfg.ShutdownTimeout, DefaultShutdownTimeout))
@@ -292,24 +370,32 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	s.cancel()
 	s.mu.Lock()
-	srv := s.srv
+	srv, ln := s.srv, s.ln
 	s.mu.Unlock()
-	var err error
 	if srv != nil {
 		err = srv.Shutdown(ctx)
 	}
-	done := make(chan struct{})
-	go func() {
-		s.inflight.Wait()
-		close(done)
-	}()
+	done := s.inflight.idle()
 	select {
 	case <-done:
-	case <-ctx.Done():
-		if srv != nil {
-			srv.Close()
+		if err == nil {
+			return 0, nil
 		}
-		err = ctx.Err()
+	case <-ctx.Done():
 	}
-	return err
+	// Past the deadline: cut what is left, hijacked connections included,
+	// and give the handlers a moment to see their writes fail.
+	if ln != nil {
+		cut = ln.cutAll()
+	}
+	if srv != nil {
+		srv.Close()
+	}
+	t := time.NewTimer(cutGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	return cut, ctx.Err()
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/bounds"
 )
 
 // paramError is a 400's message: the parameter, the accepted form, and what
@@ -43,16 +45,13 @@ func checkQuery(q url.Values, accepted ...string) error {
 
 // durationForm describes a Go duration in [0, hi].
 func durationForm(hi time.Duration, example string) string {
-	return "a Go duration from 0s to " + hi.String() + ", like " + example
+	return bounds.Upto("", hi, example).Want()
 }
 
-// parseDuration parses a Go duration in [0, hi].
+// parseDuration parses a Go duration in [0, hi], with the bounds every
+// route shares.
 func parseDuration(name, s string, hi time.Duration, example string) (time.Duration, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 || d > hi {
-		return 0, &paramError{name, durationForm(hi, example), s}
-	}
-	return d, nil
+	return bounds.Upto(name, hi, example).Parse(s)
 }
 
 // queryDuration reads an optional duration parameter.
@@ -90,19 +89,11 @@ func querySeq(q url.Values, name string) (uint64, bool, error) {
 	return n, true, nil
 }
 
-// minRate is the slowest /poll timeline: one tick every 1000 s.
-const minRate = 0.001
-
-// queryRate reads an optional rate in [minRate, hi].
+// queryRate reads an optional rate in [bounds.MinRate, hi].
 func queryRate(q url.Values, name string, hi float64) (float64, bool, error) {
 	if !q.Has(name) {
 		return 0, false, nil
 	}
-	s := q.Get(name)
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(f >= minRate && f <= hi) { // also rejects NaN
-		return 0, false, &paramError{name, "ticks per second, a number from " +
-			strconv.FormatFloat(minRate, 'g', -1, 64) + " to " + strconv.FormatFloat(hi, 'g', -1, 64) + " like 10", s}
-	}
-	return f, true, nil
+	f, err := (bounds.Rate{Name: name, Unit: "ticks", Max: hi}).Parse(q.Get(name))
+	return f, err == nil, err
 }

@@ -3,13 +3,18 @@
 // polling subscriber of that channel, in order, each with a per-channel
 // sequence number.
 //
-// Each channel keeps its last RingSize messages in a ring. Subscribers do not
-// own queues: each holds a cursor into the ring and waits on a broadcast
+// Each channel keeps its last messages: at most RingSize of them and at most
+// ChannelBytes bytes, and all channels together at most MaxBytes bytes; past
+// either bound the oldest messages are dropped first (the hub-wide oldest for
+// MaxBytes). A channel with no subscriber and no publish for IdleTTL is
+// evicted with its history. So the hub's memory is bounded whatever clients
+// publish: MaxBytes of kept messages plus MaxChannels empty channels.
+// Subscribers do not own queues: each holds a cursor into the kept messages and waits on a broadcast
 // channel that is closed on every publish, so publishing costs the same for
 // one subscriber or ten thousand, a slow subscriber never blocks a fast one,
 // and resuming after a reconnect (SSE Last-Event-ID, a poll's ?since=N) is a
-// read of the ring from the client's cursor: no gap and no duplicate as long
-// as the client is less than RingSize messages behind.
+// read of the kept messages from the client's cursor: no gap and no duplicate as long
+// as the client is less than the kept messages behind.
 package pubsub
 
 import (
@@ -24,9 +29,12 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultRingSize    = 1024
-	DefaultMaxChannels = 10000
-	DefaultMaxData     = 64 << 10
+	DefaultRingSize     = 1024
+	DefaultMaxChannels  = 10000
+	DefaultMaxData      = 64 << 10
+	DefaultMaxBytes     = 256 << 20
+	DefaultChannelBytes = 16 << 20
+	DefaultIdleTTL      = 5 * time.Minute
 )
 
 // Options configures a Hub. The zero value gives the defaults.
@@ -34,6 +42,17 @@ type Options struct {
 	RingSize    int // messages kept per channel for replay and polling; default 1024
 	MaxChannels int // channels that may exist at once; default 10000
 	MaxData     int // bytes of one message's data; default 64 KiB
+	// MaxBytes bounds the messages kept by all channels together (their
+	// Size); past it the hub-wide oldest are dropped. Default 256 MiB.
+	MaxBytes int64
+	// ChannelBytes bounds the messages kept by one channel; default 16 MiB,
+	// and never more than MaxBytes.
+	ChannelBytes int64
+	// IdleTTL is how long a channel with no subscriber and no publish is
+	// kept; default 5m.
+	IdleTTL time.Duration
+
+	now func() time.Time // the clock; tests replace it
 }
 
 // Errors returned by the hub.
@@ -56,6 +75,16 @@ type Message struct {
 	head, tail []byte // the JSON envelope around sent_ns, encoded once
 }
 
+// messageOverhead is what a kept message costs beyond its bytes: the
+// Message struct, its slice headers and its slot in the channel.
+const messageOverhead = 160
+
+// Size is the bytes a kept message counts against the hub's budget: its
+// data, its encoded envelope and a fixed overhead.
+func (m *Message) Size() int64 {
+	return int64(len(m.Data)+len(m.head)+len(m.tail)) + messageOverhead
+}
+
 // AppendJSON appends the message's envelope to dst:
 //
 //	{"channel":"c","seq":N,"sched_ns":S,"sent_ns":T,"data":...}
@@ -72,19 +101,49 @@ func (m *Message) AppendJSON(dst []byte, sent int64) []byte {
 type Hub struct {
 	opts   Options
 	nextID atomic.Uint64
+	total  atomic.Int64 // bytes of the messages kept by every channel
+	count  atomic.Int64 // messages kept by every channel
+	swept  atomic.Int64 // Unix ns of the last sweep for idle channels
 
 	mu       sync.RWMutex
 	channels map[string]*channel
+
+	// fifo has one entry per kept message, in publish order, naming its
+	// channel: popping it drops that channel's oldest message, which is
+	// how MaxBytes drops the hub-wide oldest. Entries of messages a
+	// channel dropped itself are skipped (channel.skip), those of evicted
+	// channels ignored. Lock order: budget, then a channel's mu.
+	budget sync.Mutex
+	fifo   []*channel
 }
 
 type channel struct {
 	name string
 
 	mu      sync.RWMutex
-	ring    []*Message
+	kept    []*Message    // oldest first; kept[i].Seq == last-len(kept)+1+i
+	bytes   int64         // sum of the kept messages' Size
 	last    uint64        // seq of the newest message; 0 when none
 	changed chan struct{} // closed and replaced on every publish
 	subs    int           // live subscriptions
+	active  int64         // Unix ns of the last publish, subscribe or close
+	skip    int           // fifo entries of messages this channel dropped itself
+	gone    bool          // evicted: look the channel up again
+}
+
+// first is the seq of the oldest kept message (last+1 when none is kept).
+func (ch *channel) first() uint64 { return ch.last - uint64(len(ch.kept)) + 1 }
+
+// dropOldest drops the oldest kept message and returns its size.
+func (ch *channel) dropOldest() int64 {
+	m := ch.kept[0]
+	ch.kept[0] = nil
+	ch.kept = ch.kept[1:]
+	if len(ch.kept) == 0 {
+		ch.kept = nil // let the backing array go
+	}
+	ch.bytes -= m.Size()
+	return m.Size()
 }
 
 // New returns a hub.
@@ -98,11 +157,46 @@ func New(opts Options) *Hub {
 	if opts.MaxData <= 0 {
 		opts.MaxData = DefaultMaxData
 	}
-	return &Hub{opts: opts, channels: make(map[string]*channel)}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.ChannelBytes <= 0 {
+		opts.ChannelBytes = DefaultChannelBytes
+	}
+	opts.ChannelBytes = min(opts.ChannelBytes, opts.MaxBytes)
+	if opts.IdleTTL <= 0 {
+		opts.IdleTTL = DefaultIdleTTL
+	}
+	if opts.now == nil {
+		opts.now = time.Now
+	}
+	h := &Hub{opts: opts, channels: make(map[string]*channel)}
+	h.swept.Store(opts.now().UnixNano())
+	return h
 }
 
-// RingSize is the number of messages each channel keeps.
+// RingSize is the number of messages each channel keeps at most.
 func (h *Hub) RingSize() int { return h.opts.RingSize }
+
+// Usage is what the hub holds.
+type Usage struct {
+	Channels int   // channels that exist
+	Messages int   // messages kept by all of them
+	Bytes    int64 // their Size, counted against MaxBytes
+}
+
+// Usage reports what the hub holds now.
+func (h *Hub) Usage() Usage {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	u := Usage{Channels: len(h.channels), Bytes: h.total.Load()}
+	for _, ch := range h.channels {
+		ch.mu.RLock()
+		u.Messages += len(ch.kept)
+		ch.mu.RUnlock()
+	}
+	return u
+}
 
 // ValidChannel reports whether name may be used as a channel name.
 func ValidChannel(name string) bool {
@@ -121,6 +215,22 @@ func ValidChannel(name string) bool {
 	return true
 }
 
+// lock returns the channel named name, created if need be, with its mu held
+// for writing.
+func (h *Hub) lock(name string) (*channel, error) {
+	for {
+		ch, err := h.channel(name)
+		if err != nil {
+			return nil, err
+		}
+		ch.mu.Lock()
+		if !ch.gone {
+			return ch, nil
+		}
+		ch.mu.Unlock() // evicted between the lookup and the lock
+	}
+}
+
 func (h *Hub) channel(name string) (*channel, error) {
 	if !ValidChannel(name) {
 		return nil, ErrBadChannel
@@ -131,17 +241,47 @@ func (h *Hub) channel(name string) (*channel, error) {
 	if ch != nil {
 		return ch, nil
 	}
+	now := h.opts.now().UnixNano()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ch = h.channels[name]; ch != nil {
 		return ch, nil
 	}
+	if len(h.channels) >= h.opts.MaxChannels || now-h.swept.Load() >= int64(h.opts.IdleTTL)/4 {
+		h.sweepLocked(now)
+	}
 	if len(h.channels) >= h.opts.MaxChannels {
 		return nil, ErrTooManyChannels
 	}
-	ch = &channel{name: name, ring: make([]*Message, h.opts.RingSize), changed: make(chan struct{})}
+	ch = &channel{name: name, changed: make(chan struct{}), active: now}
 	h.channels[name] = ch
 	return ch, nil
+}
+
+// sweepLocked evicts the channels that had no subscriber and no publish for
+// IdleTTL. h.mu is held for writing.
+func (h *Hub) sweepLocked(now int64) {
+	h.swept.Store(now)
+	for name, ch := range h.channels {
+		ch.mu.Lock()
+		if ch.subs == 0 && now-ch.active >= int64(h.opts.IdleTTL) {
+			ch.gone = true
+			h.total.Add(-ch.bytes)
+			h.count.Add(-int64(len(ch.kept)))
+			ch.kept, ch.bytes = nil, 0
+			delete(h.channels, name)
+		}
+		ch.mu.Unlock()
+	}
+}
+
+// Sweep evicts the idle channels now. The hub also sweeps on its own, as
+// channels are created.
+func (h *Hub) Sweep() {
+	now := h.opts.now().UnixNano()
+	h.mu.Lock()
+	h.sweepLocked(now)
+	h.mu.Unlock()
 }
 
 // JSONData turns b into a compact JSON value: b itself (compacted) when it is
@@ -169,10 +309,6 @@ func (h *Hub) Publish(name string, data []byte, from uint64) (*Message, int, err
 	if !json.Valid(data) {
 		return nil, 0, ErrBadData
 	}
-	ch, err := h.channel(name)
-	if err != nil {
-		return nil, 0, err
-	}
 	var compact bytes.Buffer
 	compact.Grow(len(data))
 	if err := json.Compact(&compact, data); err != nil {
@@ -180,19 +316,81 @@ func (h *Hub) Publish(name string, data []byte, from uint64) (*Message, int, err
 	}
 	m := &Message{Channel: name, Data: compact.Bytes(), From: from}
 
-	ch.mu.Lock()
+	ch, err := h.lock(name)
+	if err != nil {
+		return nil, 0, err
+	}
 	// The timestamp is taken under the lock so that seq order and sched_ns
 	// order agree.
+	now := h.opts.now()
 	m.Seq = ch.last + 1
-	m.SchedNS = time.Now().UnixNano()
+	m.SchedNS = now.UnixNano()
 	m.encode()
-	ch.ring[m.Seq%uint64(len(ch.ring))] = m
+	ch.kept = append(ch.kept, m)
+	ch.bytes += m.Size()
 	ch.last = m.Seq
+	ch.active = m.SchedNS
+	var dropped, ndropped int64
+	for len(ch.kept) > 1 && (len(ch.kept) > h.opts.RingSize || ch.bytes > h.opts.ChannelBytes) {
+		dropped += ch.dropOldest()
+		ndropped++
+		ch.skip++
+	}
 	close(ch.changed)
 	ch.changed = make(chan struct{})
 	n := ch.subs
 	ch.mu.Unlock()
+	h.total.Add(m.Size() - dropped)
+	h.count.Add(1 - ndropped)
+	h.account(ch)
 	return m, n, nil
+}
+
+// account records a message just kept by ch and drops the hub-wide oldest
+// while the hub is over MaxBytes.
+func (h *Hub) account(ch *channel) {
+	h.budget.Lock()
+	defer h.budget.Unlock()
+	h.fifo = append(h.fifo, ch)
+	for h.total.Load() > h.opts.MaxBytes && len(h.fifo) > 0 {
+		c := h.fifo[0]
+		h.fifo[0] = nil
+		h.fifo = h.fifo[1:]
+		c.mu.Lock()
+		switch {
+		case c.gone:
+		case c.skip > 0:
+			c.skip--
+		case len(c.kept) > 0:
+			h.total.Add(-c.dropOldest())
+			h.count.Add(-1)
+		}
+		c.mu.Unlock()
+	}
+	if len(h.fifo) == 0 {
+		h.fifo = nil
+	} else if int64(len(h.fifo)) > 2*h.count.Load()+1024 {
+		h.compactLocked()
+	}
+}
+
+// compactLocked removes the fifo entries that no longer stand for a kept
+// message (evicted channels, messages a channel dropped itself), so the
+// fifo stays proportional to the messages kept.
+func (h *Hub) compactLocked() {
+	out := make([]*channel, 0, len(h.fifo))
+	for _, c := range h.fifo {
+		c.mu.Lock()
+		switch {
+		case c.gone:
+		case c.skip > 0:
+			c.skip--
+		default:
+			out = append(out, c)
+		}
+		c.mu.Unlock()
+	}
+	h.fifo = out
 }
 
 func (m *Message) encode() {
@@ -214,16 +412,16 @@ func (m *Message) encode() {
 // Latest returns the newest message of a channel, or nil, and a channel that
 // is closed when a newer one is published.
 func (h *Hub) Latest(name string) (*Message, <-chan struct{}, error) {
-	ch, err := h.channel(name)
+	ch, err := h.lock(name)
 	if err != nil {
 		return nil, nil, err
 	}
-	ch.mu.RLock()
-	defer ch.mu.RUnlock()
-	if ch.last == 0 {
+	defer ch.mu.Unlock()
+	ch.active = h.opts.now().UnixNano()
+	if len(ch.kept) == 0 {
 		return nil, ch.changed, nil
 	}
-	return ch.ring[ch.last%uint64(len(ch.ring))], ch.changed, nil
+	return ch.kept[len(ch.kept)-1], ch.changed, nil
 }
 
 // Subscription is one subscriber's cursor into a channel. It is used by one
@@ -233,6 +431,7 @@ type Subscription struct {
 	SkipOwn bool // skip messages this subscription published (a chat member's own echo)
 
 	ch     *channel
+	hub    *Hub
 	cursor uint64
 	closed bool
 }
@@ -241,12 +440,11 @@ type Subscription struct {
 // after (an SSE Last-Event-ID or a poll's since); otherwise it starts with the
 // next message published. Close it when done.
 func (h *Hub) Subscribe(name string, after uint64, resume bool) (*Subscription, error) {
-	ch, err := h.channel(name)
+	ch, err := h.lock(name)
 	if err != nil {
 		return nil, err
 	}
-	s := &Subscription{ID: h.nextID.Add(1), ch: ch}
-	ch.mu.Lock()
+	s := &Subscription{ID: h.nextID.Add(1), ch: ch, hub: h}
 	ch.subs++
 	s.cursor = ch.last
 	if resume && after < ch.last {
@@ -257,21 +455,20 @@ func (h *Hub) Subscribe(name string, after uint64, resume bool) (*Subscription, 
 }
 
 // Next appends to dst the messages after the cursor, oldest first, and moves
-// the cursor past them. missed counts messages that had already left the ring
-// and cannot be delivered (the subscriber was more than RingSize behind); the
+// the cursor past them. missed counts messages that had already been dropped
+// and cannot be delivered (the subscriber was further behind than the kept
+// messages reach); the
 // receiver sees them as a gap in seq. changed is closed when a message newer
 // than the ones returned is published.
 func (s *Subscription) Next(dst []*Message) (msgs []*Message, missed uint64, changed <-chan struct{}) {
 	ch := s.ch
 	ch.mu.RLock()
 	defer ch.mu.RUnlock()
-	size := uint64(len(ch.ring))
-	if ch.last > size && s.cursor < ch.last-size {
-		missed = ch.last - size - s.cursor
-		s.cursor = ch.last - size
+	if first := ch.first(); s.cursor+1 < first {
+		missed = first - 1 - s.cursor
+		s.cursor = first - 1
 	}
-	for seq := s.cursor + 1; seq <= ch.last; seq++ {
-		m := ch.ring[seq%size]
+	for _, m := range ch.kept[s.cursor+1-ch.first():] {
 		if s.SkipOwn && m.From == s.ID {
 			continue
 		}
@@ -292,5 +489,6 @@ func (s *Subscription) Close() {
 	s.closed = true
 	s.ch.mu.Lock()
 	s.ch.subs--
+	s.ch.active = s.hub.opts.now().UnixNano()
 	s.ch.mu.Unlock()
 }

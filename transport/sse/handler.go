@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/bounds"
 	"github.com/rtbench/rtbench/transport/pubsub"
 )
 
@@ -18,6 +19,15 @@ const (
 	DefaultRetry     = 3 * time.Second
 	DefaultMaxRate   = 10000.0
 	DefaultReplay    = 1024
+)
+
+// The bounds of /sse's and /api/stream's durations, shared with the serve
+// flags (which use them under their own names, bounds.Duration.As).
+var (
+	JitterBounds    = bounds.Upto("jitter", bounds.MaxDuration, "5ms")
+	HeartbeatBounds = bounds.Interval("heartbeat", "no heartbeat", "15s")
+	RetryBounds     = bounds.Interval("retry", "no retry: line", "3s")
+	IntervalBounds  = bounds.Interval("interval", "", "500ms")
 )
 
 // Handler serves GET /sse, the measurement stream: unnamed events (so a
@@ -80,9 +90,9 @@ func (h *Handler) params(r *http.Request) (streamParams, error) {
 		}
 	}
 	var err error
-	if v := q.Get("rate"); v != "" {
-		if p.rate, err = strconv.ParseFloat(v, 64); err != nil || p.rate < 0 || p.rate > maxRate || p.rate != p.rate {
-			return p, fmt.Errorf("rate=%q: want events per second, a number from 0 to %g", v, maxRate)
+	if q.Has("rate") {
+		if p.rate, err = (bounds.Rate{Name: "rate", Unit: "events", Max: maxRate, Zero: "no events"}).Parse(q.Get("rate")); err != nil {
+			return p, err
 		}
 	}
 	if v := q.Get("count"); v != "" {
@@ -96,15 +106,18 @@ func (h *Handler) params(r *http.Request) (streamParams, error) {
 		}
 	}
 	for _, d := range []struct {
-		name string
-		dst  *time.Duration
-	}{{"jitter", &p.jitter}, {"heartbeat", &p.heartbeat}, {"retry", &p.retry}} {
-		v := q.Get(d.name)
-		if v == "" {
+		b   bounds.Duration
+		dst *time.Duration
+	}{
+		{JitterBounds, &p.jitter},
+		{HeartbeatBounds, &p.heartbeat},
+		{RetryBounds, &p.retry},
+	} {
+		if !q.Has(d.b.Name) {
 			continue
 		}
-		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 || *d.dst > time.Hour {
-			return p, fmt.Errorf("%s=%q: want a duration such as 250ms or 15s, at most 1h", d.name, v)
+		if *d.dst, err = d.b.Parse(q.Get(d.b.Name)); err != nil {
+			return p, err
 		}
 	}
 	return p, nil
@@ -334,9 +347,9 @@ type TutorialStream struct {
 func (t *TutorialStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	interval := cmp(t.Interval, time.Second)
 	if v := r.URL.Query().Get("interval"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Millisecond || d > time.Hour {
-			badRequest(w, fmt.Errorf("interval=%q: want a duration from 1ms to 1h, such as 500ms", v))
+		d, err := IntervalBounds.Parse(v)
+		if err != nil {
+			badRequest(w, err)
 			return
 		}
 		interval = d

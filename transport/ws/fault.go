@@ -7,11 +7,45 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/fault"
 )
 
 // InvalidUTF8Message is the text frame the invalid-utf8 fault sends.
 var InvalidUTF8Message = []byte("invalid \xff\xfe utf-8")
+
+// oversizedChunk is written repeatedly to make an oversized message.
+var oversizedChunk = bytes.Repeat([]byte{'x'}, 32<<10)
+
+// sendOversized streams one text message of n bytes of 'x' in frames of
+// oversizedChunk: a client that does not read holds the session at one
+// chunk, not n bytes (up to fault.MaxOversized, 64 MiB, per client). Each
+// frame has WriteTimeout, as every send.
+func (s *session) sendOversized(n int) error {
+	w, err := s.conn.Writer(context.Background(), websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for left := n; left > 0; {
+		c := oversizedChunk[:min(left, len(oversizedChunk))]
+		if err := s.raw.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil {
+			return err
+		}
+		if _, err := w.Write(c); err != nil {
+			s.raw.SetWriteDeadline(time.Time{})
+			return err
+		}
+		left -= len(c)
+	}
+	s.raw.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	err = w.Close()
+	s.raw.SetWriteDeadline(time.Time{})
+	if err != nil {
+		return err
+	}
+	s.stats.Sent(transport.WS, n)
+	return nil
+}
 
 // wsFault applies the WebSocket faults of a fault.Spec to a session. N counts
 // pushed messages (ticks and room messages); echoes are not counted.
@@ -36,7 +70,7 @@ func (s *session) inject(ctx context.Context) (ce *closeErr, stop bool) {
 	n := f.pushes
 	if sp.Oversized > 0 && !f.oversized {
 		f.oversized = true
-		if s.send(websocket.MessageText, bytes.Repeat([]byte{'x'}, sp.Oversized)) != nil {
+		if s.sendOversized(sp.Oversized) != nil {
 			return nil, true
 		}
 	}

@@ -3,18 +3,19 @@ package ws
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/bounds"
 	"github.com/rtbench/rtbench/transport/pubsub"
 )
 
-// MinRate is the lowest non-zero tick rate accepted (one tick per 1000 s).
-const MinRate = 0.001
+// MinRate is the lowest non-zero tick rate accepted (one tick per 1000 s),
+// the same on every route.
+const MinRate = bounds.MinRate
 
 // maxJitter bounds the jitter parameter, as on /sse.
 const maxJitter = time.Hour
@@ -47,15 +48,14 @@ func parseParams(q url.Values, maxRate float64, hub bool) (params, error) {
 	if p.channel == "" {
 		p.rate = 1
 	}
-	if v := q.Get("rate"); v != "" {
-		p.rate, err = strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(p.rate) || p.rate < 0 || p.rate > maxRate || (p.rate > 0 && p.rate < MinRate) {
-			return p, fmt.Errorf("rate=%q: want ticks per second, 0 (no ticks) or a number from %g to %g", v, MinRate, maxRate)
+	if q.Has("rate") {
+		if p.rate, err = (bounds.Rate{Name: "rate", Unit: "ticks", Max: maxRate, Zero: "no ticks"}).Parse(q.Get("rate")); err != nil {
+			return p, err
 		}
 	}
-	if v := q.Get("jitter"); v != "" {
-		if p.jitter, err = time.ParseDuration(v); err != nil || p.jitter < 0 || p.jitter > maxJitter {
-			return p, fmt.Errorf("jitter=%q: want a duration such as 5ms, from 0 to 1h", v)
+	if q.Has("jitter") {
+		if p.jitter, err = bounds.Upto("jitter", maxJitter, "5ms").Parse(q.Get("jitter")); err != nil {
+			return p, err
 		}
 	}
 	if v := q.Get("size"); v != "" {

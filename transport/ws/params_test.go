@@ -29,15 +29,15 @@ func TestParseParams(t *testing.T) {
 		{query: "size=1048576", want: params{rate: 1, size: transport.MaxPayload}},
 		{query: "other=1", want: params{rate: 1}},
 
-		{query: "rate=abc", wantErr: `rate="abc": want ticks per second, 0 (no ticks) or a number from 0.001 to 1000`},
-		{query: "rate=-1", wantErr: `rate="-1"`},
-		{query: "rate=NaN", wantErr: `rate="NaN"`},
-		{query: "rate=Inf", wantErr: `rate="Inf"`},
-		{query: "rate=1001", wantErr: `rate="1001"`},
-		{query: "rate=0.0001", wantErr: `rate="0.0001"`},
-		{query: "jitter=5", wantErr: `jitter="5": want a duration such as 5ms, from 0 to 1h`},
-		{query: "jitter=-1ms", wantErr: `jitter="-1ms"`},
-		{query: "jitter=2h", wantErr: `jitter="2h"`},
+		{query: "rate=abc", wantErr: `rate: want ticks per second, 0 (no ticks) or a number from 0.001 to 1000; got "abc"`},
+		{query: "rate=-1", wantErr: `rate: want ticks per second, 0 (no ticks) or a number from 0.001 to 1000; got "-1"`},
+		{query: "rate=NaN", wantErr: `rate: want ticks per second, 0 (no ticks) or a number from 0.001 to 1000; got "NaN"`},
+		{query: "rate=Inf", wantErr: `rate: want ticks per second, 0 (no ticks) or a number from 0.001 to 1000; got "Inf"`},
+		{query: "rate=1001", wantErr: `rate: want ticks per second, 0 (no ticks) or a number from 0.001 to 1000; got "1001"`},
+		{query: "rate=0.0001", wantErr: `rate: want ticks per second, 0 (no ticks) or a number from 0.001 to 1000; got "0.0001"`},
+		{query: "jitter=5", wantErr: `jitter: want a duration from 0s to 1h, such as 5ms; got "5"`},
+		{query: "jitter=-1ms", wantErr: `jitter: want a duration from 0s to 1h, such as 5ms; got "-1ms"`},
+		{query: "jitter=2h", wantErr: `jitter: want a duration from 0s to 1h, such as 5ms; got "2h"`},
 		{query: "size=1048577", wantErr: `size="1048577": want tick payload bytes from 0 to 1048576`},
 		{query: "size=-1", wantErr: `size="-1"`},
 		{query: "count=x", wantErr: `count="x": want a whole number of ticks (0 = no limit)`},
@@ -90,10 +90,10 @@ func TestBadRequests(t *testing.T) {
 		status  int
 		errText string
 	}{
-		{"bad rate", "?rate=fast", true, http.StatusBadRequest, `rate="fast": want ticks per second`},
+		{"bad rate", "?rate=fast", true, http.StatusBadRequest, `rate: want ticks per second, 0 (no ticks) or a number from 0.001 to 1000; got "fast"`},
 		{"bad size", "?size=2000000", true, http.StatusBadRequest, `size="2000000"`},
 		{"bad channel", "?channel=no%20spaces", true, http.StatusBadRequest, `channel="no spaces"`},
-		{"bad query without upgrade", "?jitter=x", false, http.StatusBadRequest, `jitter="x"`},
+		{"bad query without upgrade", "?jitter=x", false, http.StatusBadRequest, `jitter: want a duration from 0s to 1h, such as 5ms; got "x"`},
 		{"plain GET", "", false, http.StatusUpgradeRequired, "/ws speaks WebSocket"},
 	}
 	for _, tt := range tests {
