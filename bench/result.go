@@ -12,13 +12,14 @@ import (
 	"maps"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/rtbench/rtbench/bench/outfile"
 )
 
 // SchemaV1 is the schema string of the saved result this package writes and
@@ -427,10 +428,10 @@ func hdrGeometry(s string) (lowest, highest int64, digits int32, err error) {
 	return lowest, highest, digits, nil
 }
 
-// WriteFile saves r as indented JSON. It writes a temporary file in the same
-// directory, syncs it and renames it over path, so path never holds a
-// half-written result, even if rtbench is killed while saving.
-func WriteFile(path string, r *Result) (err error) {
+// WriteFile saves r as indented JSON through bench/outfile: a regular file
+// is replaced atomically (path never holds half a result, even if rtbench is
+// killed while saving), a device, FIFO or link target is written through.
+func WriteFile(path string, r *Result) error {
 	if r == nil || r.Schema != SchemaV1 {
 		return fmt.Errorf("write result %s: not a %s result", path, SchemaV1)
 	}
@@ -438,43 +439,8 @@ func WriteFile(path string, r *Result) (err error) {
 	if err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)
 	}
-	b = append(b, '\n')
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+	if err := outfile.WriteBytes(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-			err = fmt.Errorf("write result %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a
-	// directory, and the file is complete either way.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rtbench/rtbench/bench/outfile"
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
@@ -105,7 +106,7 @@ func gendocsRun(root *cobra.Command, o *GendocsOptions) error {
 			if err := cf.gen(root, &b); err != nil {
 				return fmt.Errorf("generating %s: %w", cf.name, err)
 			}
-			if err := os.WriteFile(filepath.Join(o.Completions, cf.name), b.Bytes(), 0o644); err != nil {
+			if err := outfile.WriteBytes(filepath.Join(o.Completions, cf.name), b.Bytes()); err != nil {
 				return fmt.Errorf("writing the completions: %w", err)
 			}
 		}
