@@ -20,6 +20,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/rtbench/rtbench/bench/outfile"
+	"github.com/rtbench/rtbench/transport"
 )
 
 // SchemaV1 is the schema string of the saved result this package writes and
@@ -232,7 +233,7 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 	r := &Result{
 		Schema:       SchemaV1,
 		Tool:         ToolInfo{Name: ToolName, Version: meta.Version},
-		Target:       TargetInfo{URL: meta.URL, Pattern: meta.Pattern},
+		Target:       TargetInfo{URL: transport.RedactURL(meta.URL), Pattern: meta.Pattern},
 		Params:       meta.Params,
 		Hosts:        []string{host},
 		StartedAt:    start,

@@ -153,7 +153,7 @@ func compile(s Spec) (*plan, error) {
 		return nil, &FieldError{Field: "url", Err: err}
 	}
 	if p.name == "" {
-		p.name = s.Request.URL
+		p.name = transport.RedactURL(s.Request.URL)
 	}
 	switch {
 	case p.timeout < 0:
