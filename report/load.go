@@ -678,7 +678,7 @@ func LoadJSON(w io.Writer, r *bench.Result, outcomes []bench.Outcome) error {
 	if err := enc.Encode(env); err != nil {
 		return fmt.Errorf("load json: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(JSONSafe(b.Bytes()))
 	return err
 }
 
