@@ -195,3 +195,38 @@ func TestOutputPathsCheckedFirst(t *testing.T) {
 		t.Errorf("%d events were sent; the paths should be refused first", after-before)
 	}
 }
+
+// TestGendocsKeepsLinks: gendocs writes its man pages and completion
+// scripts through bench/outfile too (atomically now; os.Create and
+// os.WriteFile, used before, truncated the page in place): a page that is
+// a link still stays a link and its target gets the page.
+func TestGendocsKeepsLinks(t *testing.T) {
+	dir := t.TempDir()
+	man, comp, elsewhere := filepath.Join(dir, "man"), filepath.Join(dir, "comp"), filepath.Join(dir, "elsewhere")
+	for _, d := range []string{man, comp, elsewhere} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := map[string]string{
+		filepath.Join(man, "rtbench-load.1"): filepath.Join(elsewhere, "load.1"),
+		filepath.Join(comp, "rtbench.bash"):  filepath.Join(elsewhere, "rtbench.bash"),
+	}
+	for l, target := range links {
+		if err := os.Symlink(target, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runBounded(t, "gendocs", "--man", man, "--completions", comp, "--date", "1795600000")
+	if code != 0 {
+		t.Fatalf("gendocs: exit %d: %s", code, stderr)
+	}
+	for l, target := range links {
+		if st, err := os.Lstat(l); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			t.Errorf("%s is no longer a link", l)
+		}
+		if b, err := os.ReadFile(target); err != nil || len(b) < 100 {
+			t.Errorf("%s: %d bytes, %v; want the generated file", target, len(b), err)
+		}
+	}
+}
