@@ -507,6 +507,8 @@ func Decode(rd io.Reader) (*Result, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
+	// A result saved by an older rtbench may hold a URL's secrets.
+	r.Target.URL = transport.RedactURL(r.Target.URL)
 	return &r, nil
 }
 
