@@ -152,7 +152,7 @@ func (c Compare) NewCompareResult(target string, embedded bool) *CompareResult {
 	}
 	return &CompareResult{
 		Schema: CompareSchema, Tool: ToolInfo{Name: ToolName, Version: c.Version},
-		Target: target, Embedded: embedded,
+		Target: transport.RedactURL(target), Embedded: embedded,
 		Subscribers: c.Subscribers, UpdatesPerS: c.Updates, DurationS: c.Duration.Seconds(), SizeBytes: c.Size,
 		UpdatesSent: c.UpdateCount(), SettleS: c.Settle.Seconds(), DrainS: c.Drain.Seconds(), CPUScope: scope,
 	}

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/rtbench/rtbench/transport"
 )
 
 // Decode reads a result: it checks the schema string first (another
@@ -61,6 +63,8 @@ func Decode(rd io.Reader) (*Result, error) {
 	if schema == SchemaV1 {
 		upgradeV1(&r)
 	}
+	// A result saved by an older rtbench may hold a URL's secrets.
+	r.Target.URL = transport.RedactURL(r.Target.URL)
 	return &r, nil
 }
 

@@ -3,13 +3,15 @@ package bench
 import (
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/rtbench/rtbench/bench/outfile"
 )
 
-// WriteFile saves r as indented JSON. It writes a temporary file in the same
-// directory, syncs it and renames it over path, so path never holds a
-// half-written result, even if rtbench is killed while saving.
-func WriteFile(path string, r *Result) (err error) {
+// WriteFile saves r as indented JSON (Marshal) through bench/outfile: a
+// regular file is replaced atomically (path never holds half a result, even
+// if rtbench is killed while saving), a device, FIFO or link target is
+// written through.
+func WriteFile(path string, r *Result) error {
 	if r == nil || r.Schema != SchemaV2 {
 		return fmt.Errorf("write result %s: not a %s result", path, SchemaV2)
 	}
@@ -17,42 +19,8 @@ func WriteFile(path string, r *Result) (err error) {
 	if err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+	if err := outfile.WriteBytes(path, b); err != nil {
 		return fmt.Errorf("write result %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-			err = fmt.Errorf("write result %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	// Make the rename itself durable; not every platform can sync a
-	// directory, and the file is complete either way.
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

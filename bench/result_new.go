@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/rtbench/rtbench/transport"
 )
 
 // NewResult turns a Recording into a Result.
@@ -32,7 +34,7 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 	r := &Result{
 		Schema:       SchemaV2,
 		Tool:         ToolInfo{Name: ToolName, Version: meta.Version},
-		Target:       TargetInfo{URL: meta.URL, Pattern: meta.Pattern},
+		Target:       TargetInfo{URL: transport.RedactURL(meta.URL), Pattern: meta.Pattern},
 		Params:       meta.Params,
 		Hosts:        []string{host},
 		StartedAt:    start,

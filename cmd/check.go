@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/rtbench/rtbench/bench/check"
+	"github.com/rtbench/rtbench/bench/outfile"
 	"github.com/rtbench/rtbench/report"
 )
 
@@ -145,13 +145,8 @@ func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
 	if o.Timeout <= 0 {
 		return UsageError("--timeout %v: want a positive duration such as 30s", o.Timeout)
 	}
-	if o.JUnit != "" {
-		if st, err := os.Stat(o.JUnit); err == nil && st.IsDir() {
-			return UsageError("--junit %s is a directory; give a file name such as check.xml", o.JUnit)
-		}
-		if _, err := os.Stat(filepath.Dir(o.JUnit)); err != nil {
-			return UsageError("--junit %s: the directory %s does not exist", o.JUnit, filepath.Dir(o.JUnit))
-		}
+	if err := checkOutFile("--junit", o.JUnit, "check.xml"); err != nil {
+		return err
 	}
 	switch {
 	case o.File != "" && o.URL != "":
@@ -285,24 +280,8 @@ func checkRun(ctx context.Context, e *Env, o *CheckOptions) error {
 	return nil
 }
 
-// writeJUnit writes the report next to its final name, then renames it, so
-// a CI system never reads half a file.
+// writeJUnit writes the JUnit report (bench/outfile: all at once, never
+// destroying what is at the path).
 func writeJUnit(path string, results []*check.Result) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".rtbench-junit-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := report.CheckJUnit(tmp, results); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return outfile.Write(path, func(w io.Writer) error { return report.CheckJUnit(w, results) })
 }

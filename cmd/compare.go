@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/bench/outfile"
 	"github.com/rtbench/rtbench/report"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
@@ -186,7 +186,7 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 		if err := report.CompareHTML(&b, res); err != nil {
 			return err
 		}
-		if err := os.WriteFile(o.HTML, b.Bytes(), 0o644); err != nil {
+		if err := outfile.WriteBytes(o.HTML, b.Bytes()); err != nil {
 			return fmt.Errorf("writing --html %s: %w", o.HTML, err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/rtbench/rtbench/report"
 )
 
 // Exit codes, the same for every command (README "Exit codes").
@@ -49,7 +51,7 @@ func failedRun(events int64, errs map[string]int64, examples map[string]string) 
 	}
 	var parts []string
 	for _, c := range slices.Sorted(maps.Keys(errs)) {
-		parts = append(parts, fmt.Sprintf("%s ×%d (%s)", c, errs[c], oneLine(examples[c])))
+		parts = append(parts, fmt.Sprintf("%s ×%d (%s)", c, errs[c], report.ErrorLine(examples[c])))
 	}
 	return FailedError(fmt.Errorf("nothing was delivered and every attempt failed: %s", strings.Join(parts, "; ")))
 }

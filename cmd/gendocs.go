@@ -2,14 +2,19 @@ package cmd
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+
+	"github.com/rtbench/rtbench/bench/outfile"
 )
 
 // GendocsOptions are the parsed flags of the hidden `rtbench gendocs`.
@@ -92,7 +97,7 @@ func gendocsRun(root *cobra.Command, o *GendocsOptions) error {
 		}
 		noAutoGenTag(root)
 		hdr := &doc.GenManHeader{Section: "1", Date: &o.date, Source: "rtbench", Manual: "rtbench manual"}
-		if err := doc.GenManTree(root, hdr, o.Man); err != nil {
+		if err := genManTree(root, hdr, o.Man); err != nil {
 			return fmt.Errorf("writing the man pages to %s: %w", o.Man, err)
 		}
 	}
@@ -105,7 +110,7 @@ func gendocsRun(root *cobra.Command, o *GendocsOptions) error {
 			if err := cf.gen(root, &b); err != nil {
 				return fmt.Errorf("generating %s: %w", cf.name, err)
 			}
-			if err := os.WriteFile(filepath.Join(o.Completions, cf.name), b.Bytes(), 0o644); err != nil {
+			if err := outfile.WriteBytes(filepath.Join(o.Completions, cf.name), b.Bytes()); err != nil {
 				return fmt.Errorf("writing the completions: %w", err)
 			}
 		}
@@ -120,4 +125,22 @@ func noAutoGenTag(c *cobra.Command) {
 	for _, s := range c.Commands() {
 		noAutoGenTag(s)
 	}
+}
+
+// genManTree is cobra's doc.GenManTree (the same pages and file names:
+// rtbench.1, rtbench-load.1 …) written through bench/outfile, which
+// replaces a page atomically and never destroys a link, device or FIFO at
+// its path as os.Create would.
+func genManTree(c *cobra.Command, hdr *doc.GenManHeader, dir string) error {
+	for _, sub := range c.Commands() {
+		if !sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
+			continue
+		}
+		if err := genManTree(sub, hdr, dir); err != nil {
+			return err
+		}
+	}
+	h := *hdr
+	name := strings.ReplaceAll(c.CommandPath(), " ", "-") + "." + cmp.Or(h.Section, "1")
+	return outfile.Write(filepath.Join(dir, name), func(w io.Writer) error { return doc.GenMan(c, &h, w) })
 }

@@ -259,7 +259,7 @@ func listenError(err error, url string) error {
 			return errInterrupted
 		}
 		msg := te.Error()
-		if !strings.Contains(msg, url) {
+		if !strings.Contains(msg, transport.RedactURL(url)) {
 			msg = url + ": " + msg
 		}
 		return FailedError(fmt.Errorf("%s (%s)%s", msg, te.Class, advice))

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/bench/outfile"
 	"github.com/rtbench/rtbench/report"
 )
 
@@ -123,57 +123,13 @@ func reportRun(env *Env, o *ReportOptions) error {
 	return nil
 }
 
-// writeHTML writes the HTML report to a temp file and renames it, like the
-// result file.
+// writeHTML writes the HTML report (bench/outfile: never destroying what
+// is at the path).
 func writeHTML(path string, r *bench.Result, outcomes []bench.Outcome) error {
-	tmp, err := os.CreateTemp(dirOf(path), ".rtbench-*.html")
-	if err != nil {
-		return fmt.Errorf("--html %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := report.LoadHTML(tmp, r, outcomes); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("--html %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// checkOutFile checks, before any work is done, that path (the value of
-// flag) can be written as a file: not a directory, in a directory that
-// exists. example is a file name to suggest.
-func checkOutFile(flag, path, example string) error {
-	if path == "" {
-		return nil
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return UsageError("%s %s is a directory; give a file name such as %s", flag, path, example)
-	}
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return UsageError("%s %s: the directory %s does not exist; create it first or save elsewhere", flag, path, dir)
-	case err != nil:
-		return UsageError("%s %s: %v", flag, path, errors.Unwrap(err))
-	case !st.IsDir():
-		return UsageError("%s %s: %s is not a directory", flag, path, dir)
+	if err := outfile.Write(path, func(w io.Writer) error { return report.LoadHTML(w, r, outcomes) }); err != nil {
+		return fmt.Errorf("writing --html %s: %w", path, err)
 	}
 	return nil
-}
-
-func dirOf(path string) string {
-	for i := len(path) - 1; i >= 0; i-- {
-		if path[i] == '/' || path[i] == os.PathSeparator {
-			return path[:i+1]
-		}
-	}
-	return "."
 }
 
 // distinctFiles refuses a file given twice (by any path or link): merging a

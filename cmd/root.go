@@ -16,6 +16,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rtbench/rtbench/report"
 )
 
 // BuildInfo is stamped into the binary by the release build (-ldflags -X).
@@ -41,13 +43,9 @@ func Run(ctx context.Context, env *Env, build BuildInfo, args []string) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil && !errors.Is(err, errInterrupted) {
-		fmt.Fprintf(env.ErrOut, "rtbench: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(env.ErrOut, "rtbench: %s\n", report.ErrorLine(err.Error()))
 	}
 	return exitCode(err)
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM, so commands can

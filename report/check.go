@@ -34,7 +34,7 @@ func CheckText(w io.Writer, results []*check.Result, o CheckOptions) error {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		b.WriteString(st.title.Render(checkHeader(r)))
+		b.WriteString(st.title.Render(Visible(checkHeader(r))))
 		b.WriteByte('\n')
 		for _, oc := range r.Outcomes {
 			var word string
@@ -48,7 +48,7 @@ func CheckText(w io.Writer, results []*check.Result, o CheckOptions) error {
 			default:
 				word = st.dim.Render("SKIP")
 			}
-			fmt.Fprintf(&b, "%s  %-*s %s\n", word, checkNameWidth-1, oc.Kind, CheckLine(oc))
+			fmt.Fprintf(&b, "%s  %-*s %s\n", word, checkNameWidth-1, oc.Kind, Visible(CheckLine(oc)))
 		}
 	}
 	b.WriteString(checkVerdict(results, st))
@@ -212,7 +212,7 @@ func CheckJSON(w io.Writer, results []*check.Result) error {
 	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("check json: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(JSONSafe(b.Bytes()))
 	return err
 }
 

@@ -334,6 +334,6 @@ func CompareJSON(w io.Writer, r *bench.CompareResult) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(b, '\n'))
+	_, err = w.Write(append(JSONSafe(b), '\n'))
 	return err
 }

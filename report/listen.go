@@ -90,7 +90,7 @@ func (l *Listener) Connected(c *transport.Connect) {
 	if c.Attempt > 0 {
 		verb = fmt.Sprintf("reconnected (attempt %d)", c.Attempt)
 	}
-	fmt.Fprintf(l.err, "%s\n", l.st.dim.Render(fmt.Sprintf("%s to %s: %s, headers after %s", verb, c.URL, what, ms(c.Headers.Sub(c.Start)))))
+	fmt.Fprintf(l.err, "%s\n", l.st.dim.Render(Visible(fmt.Sprintf("%s to %s: %s, headers after %s", verb, transport.RedactURL(c.URL), what, ms(c.Headers.Sub(c.Start))))))
 }
 
 // Event prints one event.
@@ -121,7 +121,7 @@ func (l *Listener) eventPlain(e *transport.Event) {
 
 func (l *Listener) eventTTY(e *transport.Event) {
 	if e.Kind == transport.KindToken {
-		l.out.Write(e.Data)
+		io.WriteString(l.out, Visible(string(e.Data)))
 		l.inText = true
 		return
 	}
@@ -131,21 +131,24 @@ func (l *Listener) eventTTY(e *transport.Event) {
 		fmt.Fprintf(l.out, "%s  %s\n", l.st.dim.Render(rel), l.st.dim.Render("pong "+ms(e.RTT)))
 		return
 	}
-	head := e.Type
-	if e.ID != "" {
-		head += " #" + e.ID
+	typ, id := oneLine(e.Type), oneLine(e.ID)
+	head := typ
+	if id != "" {
+		head += " #" + id
 	}
 	tail := ""
 	if d, ok := e.Delivery(); ok {
 		tail = "  +" + ms(d)
 	}
 	data := string(e.Data)
-	if !l.o.Full {
+	if l.o.Full {
+		data = Visible(data)
+	} else {
 		data = oneLine(data)
 		room := l.o.Width - len(rel) - 2 - utf8.RuneCountInString(head) - 2 - len(tail)
 		data = cut(data, max(room, 8))
 	}
-	fmt.Fprintf(l.out, "%s  %s  %s%s\n", l.st.dim.Render(rel), l.renderHead(e.Type, e.ID), data, l.st.latency.Render(tail))
+	fmt.Fprintf(l.out, "%s  %s  %s%s\n", l.st.dim.Render(rel), l.renderHead(typ, id), data, l.st.latency.Render(tail))
 }
 
 func (l *Listener) renderHead(typ, id string) string {
@@ -205,7 +208,7 @@ func (l *Listener) eventJSON(e *transport.Event) {
 		j.Data = ""
 	}
 	b, _ := json.Marshal(j)
-	l.out.Write(append(b, '\n'))
+	l.out.Write(append(JSONSafe(b), '\n'))
 }
 
 // Exchange closes an AI answer's line; polls print nothing more.
@@ -232,7 +235,7 @@ func (l *Listener) Error(e *transport.Error) {
 	if e.Fatal {
 		style = l.st.bad
 	}
-	fmt.Fprintln(l.err, style.Render("! "+msg))
+	fmt.Fprintln(l.err, style.Render("! "+Visible(msg)))
 }
 
 // Closed prints a notice on a terminal.
@@ -241,7 +244,7 @@ func (l *Listener) Closed(c *transport.Close) {
 		return
 	}
 	l.endText()
-	fmt.Fprintln(l.err, l.st.dim.Render(CloseText(c)))
+	fmt.Fprintln(l.err, l.st.dim.Render(Visible(CloseText(c))))
 }
 
 // CloseText says how a connection ended, in words.
@@ -273,11 +276,13 @@ func (l *Listener) endText() {
 // Finish ends an open line of streamed text.
 func (l *Listener) Finish() { l.endText() }
 
+// oneLine puts s on one line (↵ for a line break) with every control
+// character visible (Visible): for data, reasons and error examples.
 func oneLine(s string) string {
-	if !strings.ContainsAny(s, "\r\n\t") {
-		return s
+	if strings.ContainsAny(s, "\r\n\t") {
+		s = strings.NewReplacer("\r\n", "↵", "\n", "↵", "\r", "↵", "\t", " ").Replace(s)
 	}
-	return strings.NewReplacer("\r\n", "↵", "\n", "↵", "\r", "↵", "\t", " ").Replace(s)
+	return Visible(s)
 }
 
 // cut shortens s to n runes, ending with "…" when it cut.

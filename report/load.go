@@ -720,7 +720,7 @@ func LoadJSON(w io.Writer, r *bench.Result, outcomes []bench.Outcome) error {
 	if err != nil {
 		return fmt.Errorf("load json: %w", err)
 	}
-	_, err = w.Write(b)
+	_, err = w.Write(JSONSafe(b))
 	return err
 }
 

@@ -49,7 +49,7 @@ func ListenSummary(w io.Writer, t *bench.Tally, p transport.Pattern, end time.Ti
 	if t.LastClose != nil {
 		parts = append(parts, "last: "+CloseText(t.LastClose))
 	}
-	fmt.Fprintln(w, strings.Join(parts, " · "))
+	fmt.Fprintln(w, Visible(strings.Join(parts, " · ")))
 	if len(t.Errors) > 0 {
 		classes := make([]string, 0, len(t.Errors))
 		for c := range t.Errors {

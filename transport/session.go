@@ -157,11 +157,13 @@ type Error struct {
 	Fatal bool // the session ends: no reconnect follows
 }
 
+// Error is the cause's message with any URL in it redacted (RedactText):
+// Go's HTTP errors quote the request URL, query and all.
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return string(e.Class)
 	}
-	return e.Err.Error()
+	return RedactText(e.Err.Error())
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -42,7 +42,7 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
-	res := &Result{Name: p.name, URL: s.Request.URL, Sessions: p.sessions, Start: start}
+	res := &Result{Name: p.name, URL: transport.RedactURL(s.Request.URL), Sessions: p.sessions, Start: start}
 	cctx, cancel := context.WithTimeoutCause(ctx, p.timeout, errTimeout)
 	defer cancel()
 

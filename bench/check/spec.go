@@ -159,7 +159,7 @@ func compile(s Spec) (*plan, error) {
 	}
 	isWS := byScheme != nil && byScheme.Name == ModeWS
 	if p.name == "" {
-		p.name = s.Request.URL
+		p.name = transport.RedactURL(s.Request.URL)
 	}
 	switch {
 	case p.timeout < 0:
