@@ -39,6 +39,10 @@ func CheckFiles(connections int) error {
 	return checkFiles(connections, openFileLimit)
 }
 
+// OpenFileLimit returns this process's soft and hard open-files limit
+// (RLIMIT_NOFILE), or errors.ErrUnsupported where the OS has none (Windows).
+func OpenFileLimit() (soft, hard uint64, err error) { return openFileLimit() }
+
 func checkFiles(connections int, limit func() (soft, hard uint64, err error)) error {
 	soft, hard, err := limit()
 	if err != nil || connections <= 0 {

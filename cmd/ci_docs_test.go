@@ -78,12 +78,12 @@ func ecoRunSteps(t *testing.T, dir string, env []string, steps []ecoStep) {
 	for _, st := range steps {
 		c := exec.CommandContext(ctx, bash, "--noprofile", "--norc", "-eo", "pipefail", "-c", st.script)
 		c.Dir, c.Env = dir, env
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		newProcessGroup(c)
 		c.WaitDelay = 5 * time.Second // a background child holding the output pipes
 		out, err := c.CombinedOutput()
 		if c.Process != nil {
 			pgid := c.Process.Pid
-			t.Cleanup(func() { syscall.Kill(-pgid, syscall.SIGTERM) })
+			t.Cleanup(func() { _ = killProcessGroup(pgid, syscall.SIGTERM) })
 		}
 		if err != nil {
 			t.Fatalf("step %q: %v\n%s\n%s", st.name, err, st.script, out)

@@ -94,8 +94,8 @@ func procStartShell(t *testing.T, shell string, args ...string) *proc {
 	p.cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), procEnvVar+"=1", "NO_COLOR=1", "COLUMNS=100")
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.Cancel = func() error { return syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) }
+	newProcessGroup(p.cmd)
+	p.cmd.Cancel = func() error { return killProcessGroup(p.cmd.Process.Pid, syscall.SIGKILL) }
 	p.cmd.WaitDelay = 5 * time.Second
 	if err := p.cmd.Start(); err != nil {
 		cancel()
@@ -112,7 +112,7 @@ func procStartShell(t *testing.T, shell string, args ...string) *proc {
 		select {
 		case <-p.done:
 		default:
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			_ = killProcessGroup(p.cmd.Process.Pid, syscall.SIGKILL)
 			<-p.done
 			t.Logf("rtbench %q was still running at the end of the test: killed", args)
 		}
@@ -635,8 +635,8 @@ func TestMatrixRow39Interrupt(t *testing.T) {
 // TestMatrixRow37LowUlimit: REFERENCE §5 row 37, a low `ulimit -n` with
 // -c 500.
 func TestMatrixRow37LowUlimit(t *testing.T) {
-	var own syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &own); err != nil {
+	_, hard, err := bench.OpenFileLimit()
+	if err != nil {
 		t.Skipf("RLIMIT_NOFILE: %v", err)
 	}
 
@@ -675,8 +675,8 @@ func TestMatrixRow37LowUlimit(t *testing.T) {
 	// the hard one at start-up (os/rlimit.go, go.dev/issue/46279), so
 	// pre-flight passes and all 500 sessions run.
 	t.Run("soft limit 256, hard limit high", func(t *testing.T) {
-		if own.Max < 1024 {
-			t.Skipf("the hard limit is %d here; this needs at least 1024", own.Max)
+		if hard < 1024 {
+			t.Skipf("the hard limit is %d here; this needs at least 1024", hard)
 		}
 		t.Parallel()
 		_, base := procMock(t, mock.Config{})

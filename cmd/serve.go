@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport/bounds"
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/mock"
@@ -100,7 +101,7 @@ answer only /healthz and /metrics.
 	f := c.Flags()
 	f.StringVar(&opts.Addr, "addr", "127.0.0.1:8080", "address to listen on (host:port; port 0 picks a free one)")
 	f.BoolVar(&opts.AllowRemote, "allow-remote", false, "allow an --addr that is not a loopback address")
-	f.IntVar(&opts.Mock.MaxConns, "max-conns", defaultMaxConns(), "open connections (idle keep-alives included) before new ones get 503 + Retry-After (0 = no cap; default: open-files limit - 512)")
+	f.IntVar(&opts.Mock.MaxConns, "max-conns", defaultMaxConns(), "open connections (idle keep-alives included) before new ones get 503 + Retry-After (0 = no cap; default: open-files limit - 512, at least 64; 0 on Windows, which has no such limit)")
 	f.StringSliceVar(&opts.Mock.Origins, "origins", nil, "allow CORS and WebSocket upgrades only from these origin host patterns (e.g. 'localhost:*,*.example.com'); default any")
 	f.DurationVar(&opts.Mock.Heartbeat, "heartbeat", 15*time.Second, "SSE comment heartbeat interval")
 	f.DurationVar(&opts.Mock.Retry, "retry", 3*time.Second, "SSE retry: value sent at the start of each stream")
@@ -188,13 +189,19 @@ func isLoopback(host string) bool {
 }
 
 // defaultMaxConns leaves headroom below the open-files limit, so the server
-// answers 503 instead of failing accept with EMFILE.
+// answers 503 instead of failing accept with EMFILE. Where the OS has no such
+// limit (Windows: sockets are bounded by memory and ports, not a per-process
+// count) or it is effectively unlimited, there is no cap (0).
 func defaultMaxConns() int {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<20 {
+	soft, _, err := bench.OpenFileLimit()
+	return maxConnsFor(soft, err)
+}
+
+func maxConnsFor(soft uint64, err error) int {
+	if err != nil || soft > 1<<20 {
 		return 0
 	}
-	return max(int(rl.Cur)-512, 64)
+	return max(int(soft)-512, 64)
 }
 
 func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
