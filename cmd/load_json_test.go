@@ -18,7 +18,7 @@ func TestLoadJSONReadsBack(t *testing.T) {
 	dir := t.TempDir()
 	saved := filepath.Join(dir, "out.json")
 	code, stdout, stderr := runLoad(t, t.Context(), "-c", "2", "-d", "1s", "--json", "--out", saved,
-		"--threshold", "errors<1%", base+"/sse?rate=10")
+		"--threshold", "errors<1%", "--allow-saturated", base+"/sse?rate=10")
 	if code != 0 {
 		t.Fatalf("load: exit %d\n%s", code, stderr)
 	}

@@ -54,7 +54,7 @@ func TestLoadPatterns(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "result.json")
-			args := append([]string{"-c", "500", "-d", "3s", "--ramp", "2000/s", "--out", out}, tt.args...)
+			args := append([]string{"-c", "500", "-d", "6s", "--ramp", "2000/s", "--out", out}, tt.args...)
 			code, stdout, stderr := runLoad(t, t.Context(), args...)
 			if code != 0 {
 				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)

@@ -1554,12 +1554,23 @@ func matrixGone(t *testing.T, kill bool) {
 		code, stdout, stderr := matrixLoad(t, t.Context(), "--out", out, "-c", "3", "-d", "5s", u)
 		loaded <- run{code, stdout, stderr}
 	}()
+	// Should the wait below fail, the server still goes and both runs are
+	// waited for, so that neither reports to a test that has ended.
+	var goneOnce sync.Once
+	drained := false
+	defer func() {
+		if !drained {
+			goneOnce.Do(gone)
+			<-listened
+			<-loaded
+		}
+	}()
 	// listen's one session and load's three, and a few events each.
 	transporttest.Eventually(t, 10*time.Second, "the sessions did not all connect", func() bool {
 		s := mk.Stats().Snapshot()
 		return s.Open[transport.SSE] >= 4 && s.Events[transport.SSE] >= 12
 	})
-	gone()
+	goneOnce.Do(gone)
 
 	l := <-listened
 	if l.code != 0 || !strings.Contains(l.stderr, "! conn_refused") || !strings.Contains(l.stderr, "connection refused") {
@@ -1570,6 +1581,7 @@ func matrixGone(t *testing.T, kill bool) {
 	}
 
 	ld := <-loaded
+	drained = true
 	if ld.code != 0 {
 		t.Fatalf("load: exit %d\n%s\n%s", ld.code, ld.stdout, ld.stderr)
 	}

@@ -32,6 +32,9 @@ TARGETS=(
   "FuzzParseThreshold  ./bench"               # --threshold grammar: round trip, opposite verdicts
   "FuzzFlagValues      ./cmd"                 # --rate, --stages, --ramp: range and round trip
   "FuzzDecode          ./bench"               # result files: round trip, merge with itself
+  "FuzzRedactURL       ./transport"           # URL secrets: none survives, redaction idempotent
+  "FuzzVisible         ./report"              # terminal text: no control byte reaches a terminal
+  "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
 )
 
 FUZZTIME=${FUZZTIME:-30s}
