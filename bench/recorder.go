@@ -643,7 +643,9 @@ func (r *Recorder) Error(e *transport.Error) {
 }
 
 // Closed counts the end of a connection. An established connection lost
-// while the session will reconnect starts its wait (see Outage).
+// while the session will reconnect starts its wait (see Outage), unless it
+// ended idle between two requests (Close.Idle): a poll's keep-alive
+// connection replaced at the next request is no outage.
 func (r *Recorder) Closed(c *transport.Close) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -657,7 +659,7 @@ func (r *Recorder) Closed(c *transport.Close) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if c.Reconnect {
+	if c.Reconnect && !c.Idle {
 		r.downSince = at
 		if r.out != nil {
 			r.out.lost(at)

@@ -131,11 +131,31 @@ type Params struct {
 	Stages      []StageParams `json:"stages,omitempty"`
 	RatePerS    float64       `json:"rate_per_s"`    // open model: intended starts per second; 0 = closed model
 	MaxInFlight int           `json:"max_in_flight"` // open model: worker cap, past it starts are dropped
+	// Model names how requests were timed (one of the Model constants);
+	// empty in results written before it existed.
+	Model string `json:"model,omitempty"`
 	// Defaults holds the protocol knobs the command filled (timeouts, read
 	// limits, reconnect policy, buffer sizes), by flag name, as text with
 	// units ("ttfb_timeout": "10s").
 	Defaults map[string]string `json:"defaults,omitempty"`
 }
+
+// The load models a Result names in Params.Model.
+const (
+	// ModelOpen: one central pacer starts each request at its intended
+	// time (--rate); latency counts from that time.
+	ModelOpen = "open"
+	// ModelHeld: streams held open (SSE, WebSocket); latency is delivery.
+	ModelHeld = "held"
+	// ModelScheduled: each held polling session sends a request every
+	// interval on its own fixed schedule; latency counts from the intended
+	// time, so a slow server shows as lateness, not as fewer requests.
+	ModelScheduled = "scheduled"
+	// ModelClosedLoop: each held session sends its next request as soon as
+	// the previous one is answered (polling --interval 0, AI streams);
+	// latency counts from the actual send: the response time.
+	ModelClosedLoop = "closed-loop"
+)
 
 // RampParams is how sessions were started: at a rate, or spread over a time
 // to reach Connections; both zero means all at once.

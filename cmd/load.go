@@ -116,7 +116,7 @@ result is still printed and saved).`,
 	f.Var(&o.Rate, "rate", "open model for polling and AI: requests per second across the run (500/s)")
 	f.Var(&o.Stages, "stages", "ramping shape 'duration:target,…' (sessions, or requests/s with --rate), e.g. 30s:100,1m:1000,30s:0")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
-	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between one session's requests")
+	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between one session's requests; 0 = closed loop, each request as soon as the last is answered")
 	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll with ?wait= of this length")
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v1 JSON) to this file")
@@ -153,8 +153,8 @@ func (o *LoadOptions) validate() error {
 		return UsageError("-d %v: want a positive duration such as 30s", o.Duration)
 	case o.Warmup < 0 || (o.Warmup > 0 && o.Warmup >= o.Duration):
 		return UsageError("--warmup %v: want less than the duration %v", o.Warmup, o.Duration)
-	case o.Interval <= 0:
-		return UsageError("--interval %v: want a positive duration", o.Interval)
+	case o.Interval < 0:
+		return UsageError("--interval %v: want a positive duration, or 0 to poll as fast as the server answers", o.Interval)
 	case o.MaxInFlight < 1:
 		return UsageError("--max-in-flight %d: want at least 1", o.MaxInFlight)
 	case o.SendRate.perSecond > 1000:
@@ -320,7 +320,8 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 // httpClients returns one HTTP client per source address (one in all when
 // none are given), so sessions can be spread over them.
 func (o *LoadOptions) httpClients() []*http.Client {
-	base := transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, TTFBTimeout: o.TTFBTimeout}
+	base := transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, TTFBTimeout: o.TTFBTimeout,
+		IdleConnsPerHost: max(o.Connections, o.MaxInFlight)} // the open model's requests reuse connections
 	if len(o.sources) == 0 {
 		return []*http.Client{transport.NewHTTPClient(base)}
 	}
@@ -396,9 +397,11 @@ func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean leanPath
 		}
 		return transport.Repeat{New: newAI}
 	}
-	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, Reconnect: rc}
+	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, ClosedLoop: o.Interval == 0, LongPoll: o.LongPoll, Reconnect: rc}
 	if one {
 		pc.MaxRequests = 1
+	} else { // a held session keeps a connection of its own, as wrk's do
+		pc.HTTP, pc.HTTPOptions = nil, transport.HTTPOptions{Insecure: o.Insecure, RootCAs: o.roots, TTFBTimeout: o.TTFBTimeout, LocalAddr: lean.sse.LocalAddr}
 	}
 	return pc
 }
@@ -408,7 +411,7 @@ func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params 
 	pr := bench.Params{
 		Connections: plan.Connections, DurationS: plan.Duration.Seconds(), WarmupS: plan.Warmup.Seconds(),
 		Ramp:     bench.RampParams{SessionsPerS: plan.RampRate, TimeS: plan.RampTime.Seconds()},
-		RatePerS: plan.Rate, MaxInFlight: plan.MaxInFlight,
+		RatePerS: plan.Rate, MaxInFlight: plan.MaxInFlight, Model: o.model(plan, p),
 		Defaults: map[string]string{
 			"dial_timeout":   transport.DefaultDialTimeout.String(),
 			"tls_timeout":    transport.DefaultTLSTimeout.String(),
@@ -436,12 +439,28 @@ func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params 
 		d["send_rate"] = o.SendRate.String()
 	case transport.Poll:
 		d["interval"] = o.Interval.String()
+		if o.Interval == 0 {
+			d["interval"] = "0 (closed loop)"
+		}
 		d["long_poll"] = durOrOff(o.LongPoll)
 	}
 	if len(o.sources) > 0 {
 		d["source_ips"] = fmt.Sprint(len(o.sources))
 	}
 	return pr
+}
+
+// model names how the run timed its requests.
+func (o *LoadOptions) model(plan bench.Plan, p transport.Pattern) string {
+	switch {
+	case plan.Open():
+		return bench.ModelOpen
+	case p == transport.SSE || p == transport.WS:
+		return bench.ModelHeld
+	case p == transport.Poll && o.Interval > 0 && o.LongPoll == 0:
+		return bench.ModelScheduled
+	}
+	return bench.ModelClosedLoop
 }
 
 func durOrOff(d time.Duration) string {

@@ -154,6 +154,12 @@ func loadShape(p bench.Params) []string {
 		}
 	} else {
 		items = append(items, fmt.Sprintf("%s sessions held", count(int64(p.Connections))))
+		switch p.Model {
+		case bench.ModelClosedLoop:
+			items = append(items, "closed loop: each session's next request as soon as the last is answered")
+		case bench.ModelScheduled:
+			items = append(items, "scheduled: each session on its own interval, latency from the intended time")
+		}
 		switch {
 		case p.Ramp.SessionsPerS > 0:
 			items = append(items, fmt.Sprintf("ramp %s sessions/s", si(p.Ramp.SessionsPerS)))

@@ -140,6 +140,12 @@ type Close struct {
 	Reason    string
 	Clean     bool // the peer ended it normally: EOF at an event boundary, close 1000/1001, the AI terminator
 	Reconnect bool // the session will open another connection
+	// Idle: the connection ended between two requests of a request-response
+	// session (a keep-alive connection the server closed while idle, or a
+	// shared pool that gave the next request another connection). No
+	// request failed and the session did not wait, so it is not an outage;
+	// the next Connected still counts as a reconnect.
+	Idle bool
 }
 
 // Error is one failure, classified.

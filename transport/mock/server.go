@@ -242,6 +242,10 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		func(b []byte) []byte {
 			return fmt.Appendf(b, "rtbench_serve_requests_rejected_total %d\n", snap.Rejected)
 		})
+	family("rtbench_serve_connections_accepted_total", "counter", "TCP connections accepted (keep-alive reuse shows as fewer connections than requests).",
+		func(b []byte) []byte {
+			return fmt.Appendf(b, "rtbench_serve_connections_accepted_total %d\n", snap.Accepted)
+		})
 	family("rtbench_serve_uptime_seconds", "gauge", "Seconds since the server started.",
 		func(b []byte) []byte {
 			return fmt.Appendf(b, "rtbench_serve_uptime_seconds %.3f\n", time.Since(s.started).Seconds())
@@ -259,6 +263,11 @@ func (s *Server) Serve(ln net.Listener) error {
 		IdleTimeout:       or(s.cfg.IdleTimeout, DefaultIdleTimeout),
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		BaseContext:       s.BaseContext,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.stats.Accepted()
+			}
+		},
 		// No WriteTimeout: it would cut every stream (golang/go#16100).
 		// Streams set a deadline per write instead.
 	}
