@@ -185,15 +185,17 @@ type Session interface {
 }
 
 // Delivery is the event's end-to-end latency: its arrival (At) minus the
-// time the sender's schedule meant it to go out (sched_ns, or else a "ts"
-// field). ok is false when the payload carries neither. Across hosts with
-// skewed clocks it can be negative; the caller decides how to count that.
+// time the sender's schedule meant it to go out (sched_ns), or else minus
+// the payload's own clock (Stamp.Clock: ts, time, timestamp, sent_at,
+// created_at, or the field --stamp names, which wins over sched_ns). ok is
+// false when the payload carries none. Across hosts with skewed clocks it
+// can be negative; the caller decides how to count that.
 func (e *Event) Delivery() (d time.Duration, ok bool) {
-	if e.Stamp.HasSched {
+	if e.Stamp.HasSched && !(e.Stamp.HasClock && e.Stamp.ClockFirst) {
 		return time.Duration(e.At.UnixNano() - e.Stamp.SchedNS), true
 	}
-	if ts, ok := e.Stamp.TSUnixNano(); ok {
-		return time.Duration(e.At.UnixNano() - ts), true
+	if e.Stamp.HasClock {
+		return time.Duration(e.At.UnixNano() - e.Stamp.Clock), true
 	}
 	return 0, false
 }
