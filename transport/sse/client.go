@@ -62,7 +62,9 @@ const MediaType = "text/event-stream"
 // clamped to [Floor, Cap], with backoff and jitter), then Reconnect.Gate, with
 // Last-Event-ID. Errors that cannot heal by retrying end the session under
 // every policy: too_many_redirects, the TLS certificate classes, a request
-// that cannot be built. Reconnect.MaxAttempts reconnects in a row that
+// that cannot be built, and event_too_large for the second time in a row
+// after the same last event ID (the resumed stream refuses the same event
+// again, so retrying it for ever would only hammer the server). Reconnect.MaxAttempts reconnects in a row that
 // deliver no event end the session with the last error.
 //
 // The Observer sees, per connection: Connected (only for an accepted 200
@@ -156,6 +158,11 @@ type session struct {
 	close   transport.Close
 	invalid int  // p.InvalidUTF8() already reported
 	warned  bool // not_streaming was reported
+
+	// The last connection ended refusing an event over the cap (refused),
+	// after the event with this last event ID.
+	refused   bool
+	refusedID string
 }
 
 // reconnectOn says which policies reconnect after a connection ended.
@@ -206,6 +213,20 @@ func (s *session) run(ctx context.Context) error {
 		if giveUp {
 			again = false
 		}
+		// An event over the cap is refused again on every reconnect (the
+		// stream resumes at it): the second refusal in a row of the event
+		// after the same last event ID ends the session with the error.
+		refusedTwice := false
+		if end.err != nil && end.err.Class == transport.ClassEventTooLarge {
+			id := s.p.LastEventID()
+			refusedTwice = s.refused && id == s.refusedID
+			s.refused, s.refusedID = true, id
+		} else {
+			s.refused = false
+		}
+		if refusedTwice {
+			again = false
+		}
 		reason := ""
 		if end.err != nil {
 			reason = string(end.err.Class)
@@ -221,7 +242,10 @@ func (s *session) run(ctx context.Context) error {
 			if e == nil {
 				e = &transport.Error{Class: transport.ClassEOF, Err: errors.New("the server ended the stream without sending an event")}
 			}
-			if giveUp {
+			switch {
+			case refusedTwice:
+				e = &transport.Error{Class: e.Class, Code: e.Code, Err: fmt.Errorf("the same event was refused twice in a row: %w", e.Err)}
+			case giveUp:
 				e = &transport.Error{Class: e.Class, Code: e.Code, Err: fmt.Errorf("gave up after %d reconnects in a row with no event: %w", rc.MaxAttempts, e.Err)}
 			}
 			e.Fatal, e.At = true, time.Now()
