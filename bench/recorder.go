@@ -448,6 +448,8 @@ func (r *Recorder) Event(e *transport.Event) {
 	case transport.KindEcho:
 		r.add(EchoRTT, e.RTT, measured)
 		return
+	case transport.KindComment:
+		return // traffic, not a message
 	}
 	size := int64(e.Size)
 	if size <= 0 {

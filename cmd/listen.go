@@ -183,7 +183,7 @@ func (s *stopper) Exchange(*transport.Exchange) {}
 func (s *stopper) Error(*transport.Error)       {}
 func (s *stopper) Closed(*transport.Close)      {}
 func (s *stopper) Event(e *transport.Event) {
-	if e.Kind == transport.KindPong {
+	if e.Kind == transport.KindPong || e.Kind == transport.KindComment {
 		return
 	}
 	s.seen++
@@ -314,7 +314,7 @@ func newSession(env *Env, o *ListenOptions, p transport.Pattern, c *http.Client,
 	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent, Raise: "--max-event"}
 	switch p {
 	case transport.SSE:
-		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, LastEventID: o.LastID, First: opened}
+		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, LastEventID: o.LastID, First: opened, Comments: o.JSON}
 	case transport.AIStream:
 		return &aistream.Client{Request: req, HTTP: c, Parser: parser, First: opened}
 	case transport.WS:

@@ -1,8 +1,11 @@
 package cmd
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rtbench/rtbench/transport/mock"
 )
@@ -23,5 +26,29 @@ func TestListenOneMiBEvent(t *testing.T) {
 	code, stdout, stderr = runLoad(t, t.Context(), "-c", "1", "-d", "1s", "--reconnect", "never", url)
 	if !strings.Contains(stdout, "event_too_large") || !strings.Contains(stdout, "(raise --max-event)") {
 		t.Errorf("load: exit %d, want event_too_large naming --max-event\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// TestListenJSONComments: listen --json shows SSE heartbeats as their own
+// kind, and they do not count towards -n.
+func TestListenJSONComments(t *testing.T) {
+	base := startMock(t, mock.Config{Heartbeat: 20 * time.Millisecond})
+	code, stdout, stderr := runListen(t, "", "-n", "2", "--json", base+"/sse?rate=5")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var kinds []string
+	for line := range strings.Lines(stdout) {
+		var e struct{ Kind, Type, Data string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		kinds = append(kinds, e.Kind)
+		if e.Kind == "comment" && (e.Type != "comment" || e.Data == "") {
+			t.Errorf("comment %q: want type comment and its text", line)
+		}
+	}
+	if n := strings.Count(strings.Join(kinds, " "), "message"); n != 2 || !slices.Contains(kinds, "comment") {
+		t.Errorf("kinds %v: want 2 messages and the heartbeats between them", kinds)
 	}
 }

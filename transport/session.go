@@ -93,6 +93,11 @@ const (
 	KindToken                    // an AI stream content delta: Data is its text
 	KindPong                     // a WebSocket pong: RTT is set
 	KindEcho                     // a stamped message echoed back by the server: RTT is set
+	// KindComment is an SSE comment line (": ping" heartbeats and the like),
+	// reported only by clients asked to (sse.Client.Comments): Data is the
+	// text after the colon, one leading space removed. It is traffic, not a
+	// message: observers do not count it as an event.
+	KindComment
 )
 
 // Event is one message a session received.

@@ -13,6 +13,7 @@ type Tally struct {
 	Events      int       // messages and tokens (not pongs)
 	Tokens      int       // KindToken events
 	Pongs       int
+	Comments    int // SSE comment lines (heartbeats), when the client reports them
 	Bytes       int64
 	FirstEvent  time.Time
 	LastEvent   time.Time
@@ -37,8 +38,12 @@ func (t *Tally) Connected(c *Connect) {
 }
 
 func (t *Tally) Event(e *Event) {
-	if e.Kind == KindPong || e.Kind == KindEcho {
+	switch e.Kind {
+	case KindPong, KindEcho:
 		t.Pongs++
+		return
+	case KindComment:
+		t.Comments++
 		return
 	}
 	if t.Events == 0 {

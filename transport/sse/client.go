@@ -101,6 +101,10 @@ type Client struct {
 	// Lean, when set, reads plain http:// streams without net/http's
 	// Transport: see Lean. nil: every connection goes through HTTP.
 	Lean *Lean
+	// Comments reports each comment line (": ping" heartbeats) as an Event
+	// of Kind transport.KindComment, as listen --json shows them. Whether or
+	// not it is set, every line, comments included, resets the idle timeout.
+	Comments bool
 
 	wait func(ctx context.Context, d time.Duration) error // tests; default transport.Wait
 }
@@ -120,6 +124,7 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 		s.wait = transport.Wait
 	}
 	opts := c.Parser
+	opts.Comments = opts.Comments || c.Comments
 	if c.Lean != nil && opts.ReadSize <= 0 {
 		opts.ReadSize = LeanReadSize
 	}
@@ -548,6 +553,10 @@ func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
 		if ctx.Err() != nil {
 			return end // no event after cancel, even one already buffered
 		}
+		if ev.Comment {
+			s.comment(&ev)
+			continue
+		}
 		end.events = true
 		if n := s.p.InvalidUTF8(); n != s.invalid {
 			s.warn(transport.ClassInvalidUTF8, invalidUTF8(ev.ID, n-s.invalid))
@@ -559,6 +568,14 @@ func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
 		e.Stamp, _ = transport.ParseStamp(ev.Data)
 		s.obs.Event(e)
 	}
+}
+
+// comment reports a comment line.
+func (s *session) comment(ev *Event) {
+	e := &s.ev
+	*e = transport.Event{Kind: transport.KindComment, Type: "comment", Data: ev.Data, Size: ev.Size, FirstByte: ev.FirstByte, At: ev.Dispatched}
+	s.obs.Event(e)
+	e.Kind = transport.KindMessage
 }
 
 func invalidUTF8(id string, n int) error {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -535,6 +536,19 @@ func testClientFaults(t *testing.T) {
 			setup:  func(c *Client) { c.IdleTimeout = 150 * time.Millisecond },
 			steps:  []http.HandlerFunc{ctComments(25, 20*time.Millisecond)}, // 500ms of comments
 			events: []string{"done"},
+		},
+		{
+			name: "comments reported as their own kind keep it alive too", row: 20, rc: never,
+			setup:  func(c *Client) { c.IdleTimeout = 150 * time.Millisecond; c.Comments = true },
+			steps:  []http.HandlerFunc{ctComments(25, 20*time.Millisecond)},
+			events: append(slices.Repeat([]string{"ping"}, 25), "done"),
+			check: func(t *testing.T, r ctResult) {
+				for i, e := range r.events {
+					if want := i < 25; (e.Kind == transport.KindComment) != want || (e.Type == "comment") != want || e.Stamp != (transport.Stamp{}) {
+						t.Fatalf("event %d: kind %d type %q stamp %+v", i, e.Kind, e.Type, e.Stamp)
+					}
+				}
+			},
 		},
 		{
 			name: "headers never sent", row: 21, rc: transport.Reconnect{MaxAttempts: 1},
