@@ -87,7 +87,8 @@ type shard struct {
 	errors   map[transport.Class]*ErrorCount
 	iv       ivCounts           // since the last interval tick
 	ivHists  [numHeadline]*Hist // headline values since the last tick
-	_        [64]byte           // keep neighbouring shards' mutexes apart
+	clock    ClockSource
+	_        [64]byte // keep neighbouring shards' mutexes apart
 }
 
 func (s *shard) hist(m Metric) *Hist {
@@ -165,6 +166,9 @@ func (ss *shards) mergeInto(rec *Recording) {
 		}
 		s.mu.Unlock()
 	}
+	for _, s := range ss.s {
+		rec.Clock.coarser(s.clock)
+	}
 	// A late arrival of an event counted lost takes it back; one counted
 	// lost during the warmup can take it below zero.
 	rec.Counters[Lost] = max(rec.Counters[Lost], 0)
@@ -224,6 +228,8 @@ type Recorder struct {
 	// The newest polled state's sched_ns, until the exchange that read it.
 	stateSched int64
 	hasState   bool
+
+	clock ClockSource // the coarsest payload clock delivery came from
 
 	connected bool // some connection was established
 	fatal     bool // a fatal error was reported
@@ -322,6 +328,7 @@ func (r *Recorder) flushLocked() {
 		s.counters[c] += n
 	}
 	s.iv.add(&r.iv)
+	s.clock.coarser(r.clock)
 	s.mu.Unlock()
 	r.vals, r.tags = r.vals[:0], r.tags[:0]
 	r.counters = [NumCounters]int64{}
@@ -470,6 +477,9 @@ func (r *Recorder) Event(e *transport.Event) {
 	if d, ok := e.Delivery(); ok {
 		skew = d < 0
 		r.add(Delivery, d, measured)
+		if st := &e.Stamp; st.HasClock && (st.ClockFirst || !st.HasSched) && st.ClockRes > r.clock.Res {
+			r.clock = ClockSource{Field: st.ClockField, Unit: st.ClockUnit.String(), Res: st.ClockRes}
+		}
 	}
 	if d, ok := e.Wire(); ok {
 		skew = skew || d < 0

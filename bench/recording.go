@@ -40,8 +40,27 @@ type Recording struct {
 	// most; Counters[Outages] counts them all).
 	Outages []Outage
 
+	// Clock is the payload clock delivery was measured from, when it was
+	// not sched_ns: the coarsest seen.
+	Clock ClockSource
+
 	Interrupted bool   // stopped by a signal or a cancel before the plan ended
 	Reason      string // why it stopped early, when it did
+}
+
+// ClockSource is a payload clock that delivery latency was measured from:
+// its field, the unit it was read in and its resolution (zero: none).
+type ClockSource struct {
+	Field string
+	Unit  string
+	Res   time.Duration
+}
+
+// coarser keeps the coarser of c and o in c.
+func (c *ClockSource) coarser(o ClockSource) {
+	if o.Res > c.Res {
+		*c = o
+	}
 }
 
 // ErrorCount is one error class's count and one example message. Codes

@@ -78,6 +78,21 @@ type Result struct {
 	// most, largest first; counters.outages counts them all). After a
 	// merge, each machine's view of one server restart is its own entry.
 	Outages []OutageResult `json:"outages,omitempty"`
+	// Clock names the payload clock delivery latency was measured from when
+	// it was not rtbench's sched_ns (a third-party server's time, ts …).
+	Clock *ClockResult `json:"clock,omitempty"`
+}
+
+// ClockResult is the payload clock delivery came from: the field and the
+// unit it was read in, its resolution, and Coarse when that resolution is
+// coarser than the median delivery latency it measured (a millisecond clock
+// on a sub-millisecond loopback): the delivery figures are then quantised
+// to the clock's ticks. After a merge, the coarsest.
+type ClockResult struct {
+	Field        string  `json:"field"`
+	Unit         string  `json:"unit"`
+	ResolutionMs float64 `json:"resolution_ms"`
+	Coarse       bool    `json:"coarse"`
 }
 
 // ProcessResult is the load generator's own footprint: a leak check
@@ -298,6 +313,12 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 				er.Codes[strconv.Itoa(c)] = n
 			}
 			r.Errors[string(class)] = er
+		}
+	}
+	if c := rec.Clock; c.Res > 0 {
+		r.Clock = &ClockResult{Field: c.Field, Unit: c.Unit, ResolutionMs: ms(c.Res)}
+		if d, ok := r.Metrics[Delivery.String()]; ok && d.P50Ms < r.Clock.ResolutionMs {
+			r.Clock.Coarse = true
 		}
 	}
 	if rec.GoroutinesStart > 0 {
@@ -701,6 +722,13 @@ func Merge(rs ...*Result) (*Result, error) {
 		}
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.Saturated = out.Saturated || r.Saturated
+		if c := r.Clock; c != nil && (out.Clock == nil || c.ResolutionMs > out.Clock.ResolutionMs) {
+			cp := *c
+			out.Clock = &cp
+		}
+		if c := r.Clock; c != nil && c.Coarse && out.Clock != nil {
+			out.Clock.Coarse = true
+		}
 		if r.SelfCheck != nil {
 			h, err := checkMetric(*r.SelfCheck)
 			if err != nil {

@@ -125,6 +125,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.BoolVar(&o.Strict, "strict", false, "WebSocket: close with 1007 on invalid UTF-8 in a text message")
 	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between requests")
 	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll, asking the server to hold each request this long (?wait=)")
+	o.addStampFlag(f)
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
 	return c
 }
@@ -314,17 +315,17 @@ func newSession(env *Env, o *ListenOptions, p transport.Pattern, c *http.Client,
 	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent, Raise: "--max-event"}
 	switch p {
 	case transport.SSE:
-		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, LastEventID: o.LastID, First: opened, Comments: o.JSON}
+		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, LastEventID: o.LastID, First: opened, Comments: o.JSON, Stamp: o.stamp}
 	case transport.AIStream:
 		return &aistream.Client{Request: req, HTTP: c, Parser: parser, First: opened}
 	case transport.WS:
 		return &ws.Client{
 			URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
 			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout,
-			Strict: o.Strict, Outbox: outbox(env, o.Send), Reconnect: rc,
+			Strict: o.Strict, Outbox: outbox(env, o.Send), Reconnect: rc, Stamp: o.stamp,
 		}
 	}
-	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, First: opened, Reconnect: rc}
+	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, LongPoll: o.LongPoll, First: opened, Reconnect: rc, Stamp: o.stamp}
 	if once {
 		// A request with a body answered with something other than a stream
 		// (a POST that creates a job, say): show the answer once rather than

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -118,6 +119,7 @@ result is still printed and saved).`,
 	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
 	f.DurationVar(&o.Interval, "interval", poll.DefaultInterval, "polling: time between one session's requests; 0 = closed loop, each request as soon as the last is answered")
 	f.DurationVar(&o.LongPoll, "long-poll", 0, "polling: long-poll with ?wait= of this length")
+	o.addStampFlag(f)
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v1 JSON) to this file")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON instead of the text report")
@@ -380,10 +382,10 @@ func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean leanPath
 	parser := sse.ParserOptions{MaxLine: o.MaxEvent, MaxEvent: o.MaxEvent, Raise: "--max-event"}
 	switch p {
 	case transport.SSE:
-		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, Lean: lean.sse}
+		return &sse.Client{Request: req, HTTP: c, Parser: parser, Reconnect: rc, IdleTimeout: o.IdleTimeout, Lean: lean.sse, Stamp: o.stamp}
 	case transport.WS:
 		wc := &ws.Client{URL: o.URL, Header: o.header, Subprotocols: o.Subprotocols, HTTP: c,
-			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, Reconnect: rc, SendSize: o.SendSize, Lean: lean.ws}
+			ReadLimit: o.ReadLimit, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout, Reconnect: rc, SendSize: o.SendSize, Lean: lean.ws, Stamp: o.stamp}
 		if o.SendRate.perSecond > 0 {
 			wc.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
 		}
@@ -397,7 +399,7 @@ func (o *LoadOptions) session(p transport.Pattern, c *http.Client, lean leanPath
 		}
 		return transport.Repeat{New: newAI}
 	}
-	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, ClosedLoop: o.Interval == 0, LongPoll: o.LongPoll, Reconnect: rc}
+	pc := &poll.Client{Request: req, HTTP: c, Interval: o.Interval, ClosedLoop: o.Interval == 0, LongPoll: o.LongPoll, Reconnect: rc, Stamp: o.stamp}
 	if one {
 		pc.MaxRequests = 1
 	} else { // a held session keeps a connection of its own, as wrk's do
@@ -421,6 +423,7 @@ func (o *LoadOptions) params(plan bench.Plan, p transport.Pattern) bench.Params 
 			"retry_cap":      transport.DefaultRetryCap.String(),
 			"reconnect_rate": o.ReconnectRate.String(),
 			"idle_timeout":   durOrOff(o.IdleTimeout),
+			"stamp":          cmp.Or(o.stamp.String(), "auto"),
 		},
 	}
 	for _, st := range o.Stages.stages {

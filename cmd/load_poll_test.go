@@ -31,14 +31,15 @@ func TestLoadPollKeepsConnections(t *testing.T) {
 	accepted := srv.Stats().Snapshot().Accepted
 	c := r.Counters
 	t.Logf("%d requests, %d connections accepted, %d connects, %d reconnects", c["requests"], accepted, c["connects"], c["reconnects"])
-	if accepted != c["connects"]+1 {
-		t.Errorf("the server accepted %d connections, the sessions reported %d (+1 for the probe)", accepted, c["connects"])
+	// Every connection reported was accepted; the server accepted no more
+	// than one per session, the probe's and the reconnects (a session still
+	// in its first request at the end accepted but never reported).
+	if opened := accepted - 1; opened < c["connects"] || opened > sessions+c["reconnects"] {
+		t.Errorf("the server accepted %d connections (+1 for the probe), the sessions reported %d with %d reconnects; want one per session",
+			opened, c["connects"], c["reconnects"])
 	}
-	if first := c["connects"] - c["reconnects"]; first != sessions || c["sessions_started"] != sessions {
-		t.Errorf("%d first connections, %d sessions started; want %d", first, c["sessions_started"], sessions)
-	}
-	if c["requests"] < 4*sessions || c["reconnects"]*50 > c["requests"] {
-		t.Errorf("%d reconnects for %d requests: connections are not kept", c["reconnects"], c["requests"])
+	if c["sessions_started"] != sessions || c["requests"] < 2*sessions || c["reconnects"]*50 > c["requests"] {
+		t.Errorf("%d sessions, %d reconnects for %d requests: connections are not kept", c["sessions_started"], c["reconnects"], c["requests"])
 	}
 	if c["outages"] != 0 || len(r.Errors) != 0 {
 		t.Errorf("outages %d, errors %+v; want none", c["outages"], r.Errors)

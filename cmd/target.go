@@ -28,12 +28,19 @@ type TargetOptions struct {
 	Insecure  bool
 	CACert    string
 	Reconnect string
+	Stamp     string // --stamp (listen, load)
 
 	Body     []byte // Data resolved
 	dataFlag string // how the body flag is spelled in messages
 	header   http.Header
 	policy   transport.Policy
 	roots    *x509.CertPool
+	stamp    *transport.StampSpec
+}
+
+// addStampFlag adds --stamp, for the commands that measure delivery.
+func (t *TargetOptions) addStampFlag(f *pflag.FlagSet) {
+	f.StringVar(&t.Stamp, "stamp", "", "the payload field delivery latency is measured from, PATH[:s|ms|us|ns|rfc3339] (data.meta.ts:ms), or none; default sched_ns, else ts, time, timestamp, sent_at or created_at")
 }
 
 // addFlags adds the target flags; dataShort is -d's letter for listen and
@@ -66,6 +73,10 @@ func (t *TargetOptions) validate() error {
 	case "", "sse", "ws", "poll", "ai":
 	default:
 		return UsageError("--mode %q: want sse, ws, poll or ai", t.Mode)
+	}
+	var err error
+	if t.stamp, err = transport.ParseStampSpec(t.Stamp); err != nil {
+		return UsageError("%v", err)
 	}
 	var ok bool
 	if t.policy, ok = transport.ParsePolicy(t.Reconnect); !ok {

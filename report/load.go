@@ -229,6 +229,9 @@ func resultItems(r *bench.Result) []string {
 			items = append(items, fmt.Sprintf("%s %s (%s)", count(n), c, perSecond(float64(n), r.DurationS)))
 		}
 	}
+	if c := r.Clock; c != nil {
+		items = append(items, fmt.Sprintf("delivery from the payload's %s (%s, %s resolution)", oneLine(c.Field), c.Unit, sig3(dur(c.ResolutionMs))))
+	}
 	errs, _ := r.ErrorTotals()
 	switch errs {
 	case 0:
@@ -260,7 +263,8 @@ func writeWarnings(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, c
 			fmt.Fprintln(b, st.loud.Render(prefix+l))
 		}
 	}
-	if r.Interrupted || r.Saturated {
+	coarse := r.Clock != nil && r.Clock.Coarse
+	if r.Interrupted || r.Saturated || coarse {
 		b.WriteByte('\n')
 	}
 	if r.Interrupted {
@@ -269,6 +273,22 @@ func writeWarnings(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, c
 	if r.Saturated {
 		loud(saturatedText(r))
 	}
+	if coarse {
+		loud(coarseClockText(r))
+	}
+}
+
+// coarseClockText warns that the payload clock ticks more coarsely than
+// the delivery latencies it measured.
+func coarseClockText(r *bench.Result) string {
+	c := r.Clock
+	p50 := ""
+	if m, ok := r.Metrics[bench.Delivery.String()]; ok {
+		p50 = fmt.Sprintf(" (p50 %s)", sig3(dur(m.P50Ms)))
+	}
+	return fmt.Sprintf("COARSE CLOCK: the payload's %s counts in steps of %s, coarser than the delivery latencies it measured%s: "+
+		"each delivery figure is off by up to one step. A finer clock (sched_ns, or a ns/µs field named with --stamp) measures them.",
+		oneLine(c.Field), sig3(dur(c.ResolutionMs)), p50)
 }
 
 // partialText says that r is partial, and why.

@@ -101,6 +101,9 @@ type Client struct {
 	// Interval is the time between the starts of two polls; default
 	// DefaultInterval (2s). Ignored with LongPoll and ClosedLoop.
 	Interval time.Duration
+	// Stamp says where each payload's clock is (--stamp): nil reads
+	// sched_ns, else the first of transport.ClockFields.
+	Stamp *transport.StampSpec
 	// ClosedLoop polls as fast as the server answers: each request starts
 	// as soon as the previous response was read, and its latency counts
 	// from its actual send (Exchange.Intended is Exchange.Start), which is
@@ -495,7 +498,7 @@ func (s *session) state(h http.Header, end time.Time) (more bool) {
 
 // event reports one message and returns its stamp.
 func (s *session) event(typ string, data []byte, end time.Time) transport.Stamp {
-	st, _ := transport.ParseStamp(data)
+	st, _ := s.c.Stamp.Parse(data)
 	s.ev = transport.Event{
 		Kind: transport.KindMessage, Type: typ, Data: data, Size: len(data),
 		FirstByte: s.conn.Headers, At: end, Stamp: st,

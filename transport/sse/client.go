@@ -101,6 +101,9 @@ type Client struct {
 	// Lean, when set, reads plain http:// streams without net/http's
 	// Transport: see Lean. nil: every connection goes through HTTP.
 	Lean *Lean
+	// Stamp says where each payload's clock is (--stamp): nil reads
+	// sched_ns, else the first of transport.ClockFields.
+	Stamp *transport.StampSpec
 	// Comments reports each comment line (": ping" heartbeats) as an Event
 	// of Kind transport.KindComment, as listen --json shows them. Whether or
 	// not it is set, every line, comments included, resets the idle timeout.
@@ -565,7 +568,7 @@ func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
 		e := &s.ev
 		e.Type, e.ID, e.Data, e.Size = ev.Type, ev.ID, ev.Data, ev.Size
 		e.FirstByte, e.At = ev.FirstByte, ev.Dispatched
-		e.Stamp, _ = transport.ParseStamp(ev.Data)
+		e.Stamp, _ = s.c.Stamp.Parse(ev.Data)
 		s.obs.Event(e)
 	}
 }
