@@ -75,9 +75,14 @@ latency counts from the intended time, so a stalled server cannot hide behind a
 generator that slowed down with it (coordinated omission); late starts and drops are
 counted.
 
-Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event);
-wire latency arrival − sent_ns. A 1 ms self-check ticker reports when rtbench itself
-was saturated.
+Held polling sessions keep one keep-alive connection each; --interval D sends each
+session's requests on a fixed schedule (latency from the intended time), --interval 0
+as fast as the server answers (latency from the send). The report names the model.
+
+Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event),
+else its own clock: the first of ts, time, timestamp, sent_at, created_at (epoch s, ms,
+µs or ns by magnitude, or RFC 3339), or the field --stamp names; wire latency arrival −
+sent_ns. A 1 ms self-check ticker reports when rtbench itself was saturated.
 
 Thresholds (--threshold, repeatable) fail the run with exit code 1 after the report:
 ` + bench.ThresholdHelp + `
