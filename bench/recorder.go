@@ -167,7 +167,7 @@ func (ss *shards) mergeInto(rec *Recording) {
 		s.mu.Unlock()
 	}
 	for _, s := range ss.s {
-		rec.Clock.coarser(s.clock)
+		rec.Clock.finer(s.clock)
 	}
 	// A late arrival of an event counted lost takes it back; one counted
 	// lost during the warmup can take it below zero.
@@ -229,7 +229,7 @@ type Recorder struct {
 	stateSched int64
 	hasState   bool
 
-	clock ClockSource // the coarsest payload clock delivery came from
+	clock ClockSource // the payload clock delivery came from, its finest resolution
 
 	connected bool // some connection was established
 	fatal     bool // a fatal error was reported
@@ -328,7 +328,7 @@ func (r *Recorder) flushLocked() {
 		s.counters[c] += n
 	}
 	s.iv.add(&r.iv)
-	s.clock.coarser(r.clock)
+	s.clock.finer(r.clock)
 	s.mu.Unlock()
 	r.vals, r.tags = r.vals[:0], r.tags[:0]
 	r.counters = [NumCounters]int64{}
@@ -477,7 +477,7 @@ func (r *Recorder) Event(e *transport.Event) {
 	if d, ok := e.Delivery(); ok {
 		skew = d < 0
 		r.add(Delivery, d, measured)
-		if st := &e.Stamp; st.HasClock && (st.ClockFirst || !st.HasSched) && st.ClockRes > r.clock.Res {
+		if st := &e.Stamp; st.HasClock && (st.ClockFirst || !st.HasSched) && (r.clock.Res == 0 || st.ClockRes < r.clock.Res) {
 			r.clock = ClockSource{Field: st.ClockField, Unit: st.ClockUnit.String(), Res: st.ClockRes}
 		}
 	}

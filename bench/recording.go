@@ -41,7 +41,7 @@ type Recording struct {
 	Outages []Outage
 
 	// Clock is the payload clock delivery was measured from, when it was
-	// not sched_ns: the coarsest seen.
+	// not sched_ns, at the finest resolution seen.
 	Clock ClockSource
 
 	Interrupted bool   // stopped by a signal or a cancel before the plan ended
@@ -56,9 +56,11 @@ type ClockSource struct {
 	Res   time.Duration
 }
 
-// coarser keeps the coarser of c and o in c.
-func (c *ClockSource) coarser(o ClockSource) {
-	if o.Res > c.Res {
+// finer keeps the finer of c and o in c (o with a resolution at all). The
+// finest value seen is the clock's resolution: a fraction written without
+// its trailing zeros (Python's repr of time.time()) is not a coarser clock.
+func (c *ClockSource) finer(o ClockSource) {
+	if o.Res > 0 && (c.Res == 0 || o.Res < c.Res) {
 		*c = o
 	}
 }

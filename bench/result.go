@@ -87,7 +87,9 @@ type Result struct {
 // unit it was read in, its resolution, and Coarse when that resolution is
 // coarser than the median delivery latency it measured (a millisecond clock
 // on a sub-millisecond loopback): the delivery figures are then quantised
-// to the clock's ticks. After a merge, the coarsest.
+// to the clock's ticks. The resolution is the finest seen (a value written
+// without its trailing zeros does not make a clock coarser). After a merge,
+// the finest, coarse when any result was.
 type ClockResult struct {
 	Field        string  `json:"field"`
 	Unit         string  `json:"unit"`
@@ -722,11 +724,12 @@ func Merge(rs ...*Result) (*Result, error) {
 		}
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.Saturated = out.Saturated || r.Saturated
-		if c := r.Clock; c != nil && (out.Clock == nil || c.ResolutionMs > out.Clock.ResolutionMs) {
+		if c := r.Clock; c != nil && (out.Clock == nil || c.ResolutionMs < out.Clock.ResolutionMs) {
+			coarse := out.Clock != nil && out.Clock.Coarse
 			cp := *c
 			out.Clock = &cp
-		}
-		if c := r.Clock; c != nil && c.Coarse && out.Clock != nil {
+			out.Clock.Coarse = out.Clock.Coarse || coarse
+		} else if c != nil && c.Coarse {
 			out.Clock.Coarse = true
 		}
 		if r.SelfCheck != nil {

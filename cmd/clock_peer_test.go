@@ -22,7 +22,7 @@ func TestPayloadClockPeers(t *testing.T) {
 		maxResMs           float64
 	}{
 		{"node Date.now()", node + "/api/stream?ms=50", node + "/api/state", "time", "ms", 1},
-		{"python time.time()", python + "/events?ms=50", python + "/state", "timestamp", "s", 0.5}, // repr() drops trailing digits
+		{"python time.time()", python + "/events?ms=50", python + "/state", "timestamp", "s", 0.01},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,3 +52,14 @@ func TestListenJSONComments(t *testing.T) {
 		t.Errorf("kinds %v: want 2 messages and the heartbeats between them", kinds)
 	}
 }
+
+// messages are the lines of listen --json output that are not comments.
+func messages(out string) []string {
+	var ms []string
+	for _, l := range lines(out) {
+		if !strings.Contains(l, `"kind":"comment"`) {
+			ms = append(ms, l)
+		}
+	}
+	return ms
+}
