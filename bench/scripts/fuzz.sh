@@ -32,6 +32,8 @@ TARGETS=(
   "FuzzParseThreshold  ./bench"               # --threshold grammar: round trip, opposite verdicts
   "FuzzFlagValues      ./cmd"                 # --rate, --stages, --ramp: range and round trip
   "FuzzDecode          ./bench"               # result files: round trip, merge with itself
+  "FuzzParseStamp      ./transport"           # payload stamps and clocks vs encoding/json, math/big, time.Parse
+  "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
 )
 
 FUZZTIME=${FUZZTIME:-30s}
