@@ -271,6 +271,11 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		e.Progress = func(p bench.Progress) { progress.Update(p); live.Update(p) }
 	}
 	rec, err := e.Run(parent)
+	// The shared clients keep up to -c/--max-in-flight idle keep-alive
+	// connections: give their descriptors back before the result is saved.
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
 	stopMetrics()
 	if progress != nil {
 		progress.Done()
