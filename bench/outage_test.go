@@ -207,3 +207,25 @@ func TestOutagesKeepLargest(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleCloseIsNoOutage: a polling session whose keep-alive connection
+// ended idle between two requests (transport.Close.Idle) reconnects without
+// an outage; a connection lost with the session waiting to reconnect is one.
+func TestIdleCloseIsNoOutage(t *testing.T) {
+	for _, idle := range []bool{true, false} {
+		out := &outages{}
+		r := newRecorder(&shard{}, time.Time{}, time.Time{})
+		r.out = out
+		t0 := time.Unix(1000, 0)
+		r.Connected(&transport.Connect{Start: t0, Headers: t0.Add(time.Millisecond)})
+		r.Closed(&transport.Close{At: t0.Add(time.Second), Clean: true, Reconnect: true, Idle: idle})
+		r.Connected(&transport.Connect{Attempt: 1, Start: t0.Add(time.Second), Headers: t0.Add(time.Second + time.Millisecond)})
+		r.flush()
+		if _, n := out.finish(); (n == 0) != idle {
+			t.Errorf("idle %v: %d outages", idle, n)
+		}
+		if got := r.shard.counters[Reconnects]; got != 1 {
+			t.Errorf("idle %v: %d reconnects, want 1", idle, got)
+		}
+	}
+}

@@ -87,7 +87,8 @@ type shard struct {
 	errors   map[transport.Class]*ErrorCount
 	iv       ivCounts           // since the last interval tick
 	ivHists  [numHeadline]*Hist // headline values since the last tick
-	_        [64]byte           // keep neighbouring shards' mutexes apart
+	clock    ClockSource
+	_        [64]byte // keep neighbouring shards' mutexes apart
 }
 
 func (s *shard) hist(m Metric) *Hist {
@@ -165,6 +166,9 @@ func (ss *shards) mergeInto(rec *Recording) {
 		}
 		s.mu.Unlock()
 	}
+	for _, s := range ss.s {
+		rec.Clock.finer(s.clock)
+	}
 	// A late arrival of an event counted lost takes it back; one counted
 	// lost during the warmup can take it below zero.
 	rec.Counters[Lost] = max(rec.Counters[Lost], 0)
@@ -221,6 +225,8 @@ type Recorder struct {
 	// The newest polled state's sched_ns, until the exchange that read it.
 	stateSched int64
 	hasState   bool
+
+	clock ClockSource // the payload clock delivery came from, its finest resolution
 
 	connected bool // some connection was established
 	fatal     bool // a fatal error was reported
@@ -319,6 +325,7 @@ func (r *Recorder) flushLocked() {
 		s.counters[c] += n
 	}
 	s.iv.add(&r.iv)
+	s.clock.finer(r.clock)
 	s.mu.Unlock()
 	r.vals, r.tags = r.vals[:0], r.tags[:0]
 	r.counters = [NumCounters]int64{}
@@ -449,6 +456,8 @@ func (r *Recorder) Event(e *transport.Event) {
 	case transport.KindEcho:
 		r.add(EchoRTT, e.RTT, measured)
 		return
+	case transport.KindComment:
+		return // traffic, not a message
 	}
 	size := int64(e.Size)
 	if size <= 0 {
@@ -469,6 +478,9 @@ func (r *Recorder) Event(e *transport.Event) {
 	if d, ok := e.Delivery(); ok {
 		skew = d < 0
 		r.add(Delivery, d, measured)
+		if st := &e.Stamp; st.HasClock && (st.ClockFirst || !st.HasSched) && (r.clock.Res == 0 || st.ClockRes < r.clock.Res) {
+			r.clock = ClockSource{Field: st.ClockField, Unit: st.ClockUnit.String(), Res: st.ClockRes}
+		}
 	}
 	if d, ok := e.Wire(); ok {
 		skew = skew || d < 0
@@ -663,7 +675,9 @@ func (r *Recorder) Error(e *transport.Error) {
 }
 
 // Closed counts the end of a connection. An established connection lost
-// while the session will reconnect starts its wait (see Outage).
+// while the session will reconnect starts its wait (see Outage), unless it
+// ended idle between two requests (Close.Idle): a poll's keep-alive
+// connection replaced at the next request is no outage.
 func (r *Recorder) Closed(c *transport.Close) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -677,7 +691,7 @@ func (r *Recorder) Closed(c *transport.Close) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	if c.Reconnect {
+	if c.Reconnect && !c.Idle {
 		r.downSince = at
 		if r.out != nil {
 			r.out.lost(at)

@@ -160,7 +160,7 @@ func TestRecorderObservations(t *testing.T) {
 		},
 		{
 			name:     "ts field when there is no sched_ns",
-			steps:    []step{event(&transport.Event{At: recAt(100 * msec), Size: 1, Stamp: transport.Stamp{TS: recAt(90 * msec).UnixMilli(), HasTS: true}})},
+			steps:    []step{event(&transport.Event{At: recAt(100 * msec), Size: 1, Stamp: transport.Stamp{Clock: recAt(90 * msec).UnixNano(), HasClock: true}})},
 			hists:    map[Metric][]time.Duration{Delivery: {10 * msec}},
 			counters: map[Counter]int64{Events: 1, Bytes: 1},
 			iv:       ivCounts{events: 1, bytes: 1},

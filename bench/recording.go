@@ -40,8 +40,29 @@ type Recording struct {
 	// most; Counters[Outages] counts them all).
 	Outages []Outage
 
+	// Clock is the payload clock delivery was measured from, when it was
+	// not sched_ns, at the finest resolution seen.
+	Clock ClockSource
+
 	Interrupted bool   // stopped by a signal or a cancel before the plan ended
 	Reason      string // why it stopped early, when it did
+}
+
+// ClockSource is a payload clock that delivery latency was measured from:
+// its field, the unit it was read in and its resolution (zero: none).
+type ClockSource struct {
+	Field string
+	Unit  string
+	Res   time.Duration
+}
+
+// finer keeps the finer of c and o in c (o with a resolution at all). The
+// finest value seen is the clock's resolution: a fraction written without
+// its trailing zeros (Python's repr of time.time()) is not a coarser clock.
+func (c *ClockSource) finer(o ClockSource) {
+	if o.Res > 0 && (c.Res == 0 || o.Res < c.Res) {
+		*c = o
+	}
 }
 
 // ErrorCount is one error class's count and one example message. Codes

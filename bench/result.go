@@ -67,6 +67,23 @@ type Result struct {
 	// Thresholds are the outcomes of the thresholds the command that wrote
 	// the result checked (load, report), in order; absent when none.
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Clock names the payload clock delivery latency was measured from when
+	// it was not rtbench's sched_ns (a third-party server's time, ts …).
+	Clock *ClockResult `json:"clock,omitempty"`
+}
+
+// ClockResult is the payload clock delivery came from: the field and the
+// unit it was read in, its resolution, and Coarse when that resolution is
+// coarser than the median delivery latency it measured (a millisecond clock
+// on a sub-millisecond loopback): the delivery figures are then quantised
+// to the clock's ticks. The resolution is the finest seen (a value written
+// without its trailing zeros does not make a clock coarser). After a merge,
+// the finest, coarse when any result was.
+type ClockResult struct {
+	Field        string  `json:"field"`
+	Unit         string  `json:"unit"`
+	ResolutionMs float64 `json:"resolution_ms"`
+	Coarse       bool    `json:"coarse"`
 }
 
 // ProcessResult is the load generator's own footprint: a leak check
@@ -120,11 +137,31 @@ type Params struct {
 	Stages      []StageParams `json:"stages,omitempty"`
 	RatePerS    float64       `json:"rate_per_s"`    // open model: intended starts per second; 0 = closed model
 	MaxInFlight int           `json:"max_in_flight"` // open model: worker cap, past it starts are dropped
+	// Model names how requests were timed (one of the Model constants);
+	// empty in results written before it existed.
+	Model string `json:"model,omitempty"`
 	// Defaults holds the protocol knobs the command filled (timeouts, read
 	// limits, reconnect policy, buffer sizes), by flag name, as text with
 	// units ("ttfb_timeout": "10s").
 	Defaults map[string]string `json:"defaults,omitempty"`
 }
+
+// The load models a Result names in Params.Model.
+const (
+	// ModelOpen: one central pacer starts each request at its intended
+	// time (--rate); latency counts from that time.
+	ModelOpen = "open"
+	// ModelHeld: streams held open (SSE, WebSocket); latency is delivery.
+	ModelHeld = "held"
+	// ModelScheduled: each held polling session sends a request every
+	// interval on its own fixed schedule; latency counts from the intended
+	// time, so a slow server shows as lateness, not as fewer requests.
+	ModelScheduled = "scheduled"
+	// ModelClosedLoop: each held session sends its next request as soon as
+	// the previous one is answered (polling --interval 0, AI streams);
+	// latency counts from the actual send: the response time.
+	ModelClosedLoop = "closed-loop"
+)
 
 // RampParams is how sessions were started: at a rate, or spread over a time
 // to reach Connections; both zero means all at once.

@@ -84,6 +84,14 @@ func Merge(rs ...*Result) (*Result, error) {
 		}
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.Saturated = out.Saturated || r.Saturated
+		if c := r.Clock; c != nil && (out.Clock == nil || c.ResolutionMs < out.Clock.ResolutionMs) {
+			coarse := out.Clock != nil && out.Clock.Coarse
+			cp := *c
+			out.Clock = &cp
+			out.Clock.Coarse = out.Clock.Coarse || coarse
+		} else if c != nil && c.Coarse {
+			out.Clock.Coarse = true
+		}
 		if r.SelfCheck != nil {
 			h, err := checkMetric(*r.SelfCheck)
 			if err != nil {

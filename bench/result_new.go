@@ -83,6 +83,12 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 			r.Errors[string(class)] = er
 		}
 	}
+	if c := rec.Clock; c.Res > 0 {
+		r.Clock = &ClockResult{Field: c.Field, Unit: c.Unit, ResolutionMs: ms(c.Res)}
+		if d, ok := r.Metrics[Delivery.String()]; ok && d.P50Ms < r.Clock.ResolutionMs {
+			r.Clock.Coarse = true
+		}
+	}
 	if rec.GoroutinesStart > 0 {
 		r.Process = &ProcessResult{GoroutinesStart: rec.GoroutinesStart, GoroutinesEnd: rec.GoroutinesEnd, MaxRSSBytes: rec.MaxRSS}
 	}

@@ -885,3 +885,30 @@ func TestUpgradeV1TPOT(t *testing.T) {
 		})
 	}
 }
+
+// TestResultClock: a result names the payload clock delivery came from and
+// calls it coarse when it ticks more slowly than the median delivery.
+func TestResultClock(t *testing.T) {
+	for _, tc := range []struct {
+		res    time.Duration
+		coarse bool
+	}{{time.Millisecond, true}, {100 * time.Nanosecond, false}} {
+		rec := NewRecording()
+		rec.Start, rec.End = time.Unix(100, 0), time.Unix(101, 0)
+		for range 10 {
+			rec.Hists[Delivery].Record(400 * time.Microsecond)
+		}
+		rec.Clock = ClockSource{Field: "time", Unit: "ms", Res: tc.res}
+		r, err := NewResult(rec, Meta{URL: "http://x/", Pattern: "sse"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := r.Clock; c == nil || c.Field != "time" || c.Unit != "ms" || c.ResolutionMs != ms(tc.res) || c.Coarse != tc.coarse {
+			t.Errorf("resolution %v: clock %+v, want coarse %v", tc.res, c, tc.coarse)
+		}
+		m, err := Merge(r, r)
+		if err != nil || m.Clock == nil || *m.Clock != *r.Clock {
+			t.Errorf("merged clock %+v, %v; want %+v", m.Clock, err, r.Clock)
+		}
+	}
+}

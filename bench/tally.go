@@ -18,6 +18,7 @@ type Tally struct {
 	Events      int       // messages and tokens (not pongs)
 	Tokens      int       // transport.KindToken events
 	Pongs       int
+	Comments    int // SSE comment lines (heartbeats), when the client reports them
 	Bytes       int64
 	FirstEvent  time.Time
 	LastEvent   time.Time
@@ -42,8 +43,12 @@ func (t *Tally) Connected(c *transport.Connect) {
 }
 
 func (t *Tally) Event(e *transport.Event) {
-	if e.Kind == transport.KindPong || e.Kind == transport.KindEcho {
+	switch e.Kind {
+	case transport.KindPong, transport.KindEcho:
 		t.Pongs++
+		return
+	case transport.KindComment:
+		t.Comments++
 		return
 	}
 	if t.Events == 0 {

@@ -17,6 +17,7 @@ func TestTally(t *testing.T) {
 		tl.Event(&transport.Event{Kind: transport.KindMessage, Size: 10, At: t0.Add(time.Duration(100*(i+1)) * time.Millisecond), Stamp: transport.Stamp{Seq: seq, HasSeq: true}})
 	}
 	tl.Event(&transport.Event{Kind: transport.KindPong})
+	tl.Event(&transport.Event{Kind: transport.KindComment, Size: 99})
 	tl.Event(&transport.Event{Kind: transport.KindToken, Size: 3, At: t0.Add(time.Second)})
 	tl.Error(&transport.Error{Class: transport.ClassIdleTimeout, Err: errors.New("first")})
 	tl.Error(&transport.Error{Class: transport.ClassIdleTimeout, Err: errors.New("second")})
@@ -25,7 +26,7 @@ func TestTally(t *testing.T) {
 	tl.Error(&transport.Error{Class: transport.ClassHTTP5xx, Fatal: true})
 	tl.Exchange(&transport.Exchange{Tokens: 7, Text: []byte("x")})
 
-	if tl.Connects != 2 || tl.Reconnects() != 1 || tl.Events != 5 || tl.Tokens != 1 || tl.Pongs != 1 || tl.Bytes != 43 {
+	if tl.Connects != 2 || tl.Reconnects() != 1 || tl.Events != 5 || tl.Tokens != 1 || tl.Pongs != 1 || tl.Comments != 1 || tl.Bytes != 43 {
 		t.Errorf("counts: %+v", tl)
 	}
 	if tl.SeqGaps != 1 || tl.MaxSeq != 9 {

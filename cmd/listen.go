@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -90,6 +91,10 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f := c.Flags()
 	o.addSessionFlags(f, "spec")
 	o.addNoShortData(f)
+	// One connection can afford a larger event than load's many sessions.
+	o.MaxEvent = listenMaxEvent
+	f.Lookup("max-event").DefValue = strconv.Itoa(listenMaxEvent)
+	f.Lookup("max-event").Usage += " (one connection can afford 16 MiB; load keeps 1 MiB per session)"
 	f.IntVarP(&o.Count, "count", "n", 0, "stop after this many events (0 = no limit)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "stop after this long; with -n, not reaching the count is a failure (exit 1)")
 	f.BoolVar(&o.JSON, "json", false, "one JSON object per event on stdout")
@@ -99,6 +104,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.StringArrayVar(&o.Send, "send", nil, "WebSocket: send this message after connecting (repeatable); stdin lines are sent too")
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
 	f.BoolVar(&o.Strict, "strict", true, "WebSocket: close with 1007 on invalid UTF-8 in a text message (RFC 6455); --strict=false prints it and counts invalid_utf8_text")
+	o.addStampFlag(f)
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
 	return c
 }
@@ -145,7 +151,7 @@ func (s *stopper) Exchange(*transport.Exchange) {}
 func (s *stopper) Error(*transport.Error)       {}
 func (s *stopper) Closed(*transport.Close)      {}
 func (s *stopper) Event(e *transport.Event) {
-	if e.Kind == transport.KindPong {
+	if e.Kind == transport.KindPong || e.Kind == transport.KindComment {
 		return
 	}
 	s.seen++
@@ -190,6 +196,7 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	so := o.sessionOptions()
 	so.HTTP, so.First, so.Once = hc, d.Opened, d.Once
 	so.LastEventID, so.Compress, so.AllowInvalidUTF8 = o.LastID, o.Compress, !o.Strict
+	so.Comments = o.JSON // heartbeats are their own events in --json
 	if d.Protocol.Sends {
 		so.Outbox = outbox(env, o.Send)
 	}

@@ -22,8 +22,8 @@ func TestListenNodePeer(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		ls := lines(out)
-		if len(ls) != 6 {
+		ls := messages(out) // the peer's comments come too, as kind "comment"
+		if len(ls) != 6 || !strings.Contains(out, `"kind":"comment","type":"comment","data":"comment before 1"`) {
 			t.Fatalf("%d events, want 6: %q", len(ls), out)
 		}
 		for i, l := range ls {
@@ -51,7 +51,7 @@ func TestListenNodePeer(t *testing.T) {
 			t.Fatalf("exit %d, stderr %q", code, errOut)
 		}
 		// The peer resumes from Last-Event-ID: seqs 1..5 with no repeat.
-		for i, l := range lines(out) {
+		for i, l := range messages(out) {
 			var ev struct {
 				ID  string
 				Seq uint64

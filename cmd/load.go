@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,10 +67,15 @@ latency counts from the intended time, so a stalled server cannot hide behind a
 generator that slowed down with it (coordinated omission); late starts and drops are
 counted.
 
-Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event);
-wire latency arrival − sent_ns. A 1 ms self-check ticker reports when rtbench itself
-was saturated: over 5 ms late for more than 0.1 % of the run; thresholds then fail
-unless --allow-saturated.
+Held polling sessions keep one keep-alive connection each; --interval D sends each
+session's requests on a fixed schedule (latency from the intended time), --interval 0
+as fast as the server answers (latency from the send). The report names the model.
+
+Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event),
+else its own clock: the first of ts, time, timestamp, sent_at, created_at (epoch s, ms,
+µs or ns by magnitude, or RFC 3339), or the field --stamp names; wire latency arrival −
+sent_ns. A 1 ms self-check ticker reports when rtbench itself was saturated: over 5 ms
+late for more than 0.1 % of the run; thresholds then fail unless --allow-saturated.
 
 ` + bench.MetricsHelp + `
 
@@ -105,6 +111,8 @@ result is still printed and saved).`,
 	}
 	f := c.Flags()
 	o.addSessionFlags(f, "spec")
+	o.closedLoop = true
+	f.Lookup("interval").Usage += "; 0 = closed loop, each request as soon as the last is answered"
 	f.IntVarP(&o.Connections, "connections", "c", 100, "sessions held at once (closed model)")
 	durationFlag(f, &o.Duration, 30*time.Second, "length of the run, warmup included (default with --stages: their sum)", "--data")
 	f.DurationVar(&o.Warmup, "warmup", 0, "first part of the run not counted in the results")
@@ -112,6 +120,7 @@ result is still printed and saved).`,
 	f.Var(&o.Rate, "rate", "open model for polling and AI: requests per second across the run (500/s)")
 	f.Var(&o.Stages, "stages", "ramping shape 'duration:target,…' (sessions, or requests/s with --rate), e.g. 30s:100,1m:1000,30s:0")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
+	o.addStampFlag(f)
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
 	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although rtbench itself was saturated (its self-check p99.9 over 5ms)")
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v2 JSON) to this file")
@@ -232,6 +241,10 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	if o.SendRate.perSecond > 0 {
 		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
 	}
+	// A held polling session keeps a keep-alive connection of its own (as
+	// wrk's do); the shared clients serve the open model's requests.
+	own := o.httpOptions()
+	base.OwnHTTP = &own
 	session := func(n int, one bool) transport.Session {
 		so := base
 		so.HTTP = clients[n%len(clients)]
@@ -258,6 +271,11 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		e.Progress = func(p bench.Progress) { progress.Update(p); live.Update(p) }
 	}
 	rec, err := e.Run(parent)
+	// The shared clients keep up to -c/--max-in-flight idle keep-alive
+	// connections: give their descriptors back before the result is saved.
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
 	stopMetrics()
 	if progress != nil {
 		progress.Done()
@@ -311,6 +329,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 // none are given), so sessions can be spread over them.
 func (o *LoadOptions) httpClients() []*http.Client {
 	base := o.httpOptions()
+	base.IdleConnsPerHost = max(o.Connections, o.MaxInFlight) // the open model's requests reuse connections
 	if len(o.sources) == 0 {
 		return []*http.Client{transport.NewHTTPClient(base)}
 	}
@@ -357,7 +376,7 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 	pr := bench.Params{
 		Connections: plan.Connections, DurationS: plan.Duration.Seconds(), WarmupS: plan.Warmup.Seconds(),
 		Ramp:     bench.RampParams{SessionsPerS: plan.RampRate, TimeS: plan.RampTime.Seconds()},
-		RatePerS: plan.Rate, MaxInFlight: plan.MaxInFlight,
+		RatePerS: plan.Rate, MaxInFlight: plan.MaxInFlight, Model: o.model(plan, proto),
 		Defaults: map[string]string{
 			"dial_timeout":   transport.DefaultDialTimeout.String(),
 			"tls_timeout":    transport.DefaultTLSTimeout.String(),
@@ -366,6 +385,7 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 			"retry_floor":    transport.DefaultRetryFloor.String(),
 			"retry_cap":      transport.DefaultRetryCap.String(),
 			"reconnect_rate": o.ReconnectRate.String(),
+			"stamp":          cmp.Or(o.stamp.String(), "auto"),
 		},
 	}
 	for _, st := range o.Stages.stages {
@@ -382,6 +402,19 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 		d["source_ips"] = fmt.Sprint(len(o.sources))
 	}
 	return pr
+}
+
+// model names how the run timed its requests.
+func (o *LoadOptions) model(plan bench.Plan, proto *transport.Protocol) string {
+	switch {
+	case plan.Open():
+		return bench.ModelOpen
+	case !proto.Requests:
+		return bench.ModelHeld
+	case proto.Pattern == transport.Poll && o.Interval > 0 && o.LongPoll == 0:
+		return bench.ModelScheduled
+	}
+	return bench.ModelClosedLoop
 }
 
 func durOrOff(d time.Duration) string {

@@ -1063,9 +1063,9 @@ func (m *matrix) rows15to23(t *testing.T) []matrixCase {
 		}},
 	})
 
-	// 16: a line over the cap (1 MiB by default, --max-event) fails the
-	// connection with event_too_large.
-	big := matrixURL(m.base, "/sse?rate=50", "oversized:10485760")
+	// 16: a line over the cap (--max-event: 16 MiB for listen, 1 MiB per
+	// load session by default) fails the connection with event_too_large.
+	big := matrixURL(m.base, "/sse?rate=50", "oversized:20971520")
 	noNewline, _ := matrixServe(t, matrixSSE("", func(w io.Writer) bool {
 		chunk := strings.Repeat("x", 64<<10)
 		io.WriteString(w, "data: ")
@@ -1082,8 +1082,8 @@ func (m *matrix) rows15to23(t *testing.T) []matrixCase {
 	}
 	cs = append(cs,
 		matrixCase{
-			name:   "16_event_too_large/10MiB_line",
-			listen: &matrixListenRun{args: []string{"--reconnect", "never", big}, code: 1, stderr: []string{"! event_too_large", "1048576 bytes"}},
+			name:   "16_event_too_large/20MiB_line",
+			listen: &matrixListenRun{args: []string{"--reconnect", "never", big}, code: 1, stderr: []string{"! event_too_large", "16777216 bytes"}},
 			load:   &matrixLoadRun{args: matrixLoadArgs(big), check: tooLarge},
 		},
 		matrixCase{

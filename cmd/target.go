@@ -21,6 +21,7 @@ import (
 // Defaults of the session flags.
 const (
 	defaultMaxEvent  = 1 << 20
+	listenMaxEvent   = 16 << 20 // listen's one connection affords more than load's sessions
 	defaultReadLimit = 1 << 20
 	defaultPingWait  = 10 * time.Second
 	defaultInterval  = 2 * time.Second
@@ -41,6 +42,7 @@ type SessionFlags struct {
 	Insecure  bool
 	CACert    string
 	Reconnect string
+	Stamp     string // --stamp (listen, load)
 
 	IdleTimeout  time.Duration
 	TTFBTimeout  time.Duration
@@ -58,6 +60,16 @@ type SessionFlags struct {
 	roots  *x509.CertPool
 	proto  *transport.Protocol // --mode's, nil: detect
 	misuse *misusedFlag
+	stamp  *transport.StampSpec
+	// closedLoop allows --interval 0: polling as fast as the server
+	// answers (load).
+	closedLoop bool
+}
+
+// addStampFlag adds --stamp, for the commands that measure delivery
+// (listen, load).
+func (t *SessionFlags) addStampFlag(f *pflag.FlagSet) {
+	f.StringVar(&t.Stamp, "stamp", "", "the payload field delivery latency is measured from, PATH[:s|ms|us|ns|rfc3339] (data.meta.ts:ms), or none; default sched_ns, else ts, time, timestamp, sent_at or created_at")
 }
 
 // addSessionFlags adds the session flags; reconnect is the --reconnect
@@ -123,6 +135,9 @@ func (t *SessionFlags) validate() error {
 	if t.Method != "" && !isToken(t.Method) {
 		return UsageError("-X %q: want an HTTP method such as GET or POST", t.Method)
 	}
+	if t.stamp, err = transport.ParseStampSpec(t.Stamp); err != nil {
+		return UsageError("%v", err)
+	}
 	var ok bool
 	if t.policy, ok = transport.ParsePolicy(t.Reconnect); !ok {
 		return UsageError("--reconnect %q: want spec, always or never", t.Reconnect)
@@ -170,7 +185,10 @@ func (t *SessionFlags) validateKnobs() error {
 		}
 	}
 	switch {
-	case t.Interval <= 0:
+	case t.Interval < 0 || t.Interval == 0 && !t.closedLoop:
+		if t.closedLoop {
+			return UsageError("--interval %v: want a positive duration, or 0 to poll as fast as the server answers", t.Interval)
+		}
 		return UsageError("--interval %v: want a positive duration such as 2s", t.Interval)
 	case t.MaxEvent < 64:
 		return UsageError("--max-event %d: want at least 64 bytes", t.MaxEvent)
@@ -250,6 +268,8 @@ func (t *SessionFlags) sessionOptions() transport.SessionOptions {
 		PingInterval: t.PingInterval,
 		PingTimeout:  t.PingTimeout,
 		Interval:     t.Interval,
+		ClosedLoop:   t.closedLoop && t.Interval == 0,
 		LongPoll:     t.LongPoll,
+		Stamp:        t.stamp,
 	}
 }

@@ -107,7 +107,7 @@ func (l *Listener) Event(e *transport.Event) {
 
 func (l *Listener) eventPlain(e *transport.Event) {
 	switch e.Kind {
-	case transport.KindPong:
+	case transport.KindPong, transport.KindComment:
 		return
 	case transport.KindToken:
 		l.out.Write(e.Data)
@@ -124,6 +124,9 @@ func (l *Listener) eventTTY(e *transport.Event) {
 		io.WriteString(l.out, Visible(string(e.Data)))
 		l.inText = true
 		return
+	}
+	if e.Kind == transport.KindComment {
+		return // shown by --json only
 	}
 	l.endText()
 	rel := fmt.Sprintf("%8.3fs", e.At.Sub(l.o.Start).Seconds())
@@ -178,6 +181,7 @@ var kindNames = map[transport.EventKind]string{
 	transport.KindToken:   "token",
 	transport.KindPong:    "pong",
 	transport.KindEcho:    "echo",
+	transport.KindComment: "comment",
 }
 
 func (l *Listener) eventJSON(e *transport.Event) {

@@ -157,6 +157,12 @@ func loadShape(p bench.Params) []string {
 		}
 	} else {
 		items = append(items, fmt.Sprintf("%s sessions held", count(int64(p.Connections))))
+		switch p.Model {
+		case bench.ModelClosedLoop:
+			items = append(items, "closed loop: each session's next request as soon as the last is answered")
+		case bench.ModelScheduled:
+			items = append(items, "scheduled: each session on its own interval, latency from the intended time")
+		}
 		switch {
 		case p.Ramp.SessionsPerS > 0:
 			items = append(items, fmt.Sprintf("ramp %s sessions/s", si(p.Ramp.SessionsPerS)))
@@ -230,6 +236,9 @@ func resultItems(r *bench.Result) []string {
 			items = append(items, fmt.Sprintf("%s %s (%s)", count(n), c, perSecond(float64(n), r.DurationS)))
 		}
 	}
+	if c := r.Clock; c != nil {
+		items = append(items, fmt.Sprintf("delivery from the payload's %s (%s, %s resolution)", oneLine(c.Field), c.Unit, sig3(dur(c.ResolutionMs))))
+	}
 	errs, _ := r.ErrorTotals()
 	switch errs {
 	case 0:
@@ -261,7 +270,8 @@ func writeWarnings(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, c
 			fmt.Fprintln(b, st.loud.Render(prefix+l))
 		}
 	}
-	if r.Interrupted || r.Saturated {
+	coarse := r.Clock != nil && r.Clock.Coarse
+	if r.Interrupted || r.Saturated || coarse {
 		b.WriteByte('\n')
 	}
 	if r.Interrupted {
@@ -270,6 +280,22 @@ func writeWarnings(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, c
 	if r.Saturated {
 		loud(saturatedText(r))
 	}
+	if coarse {
+		loud(coarseClockText(r))
+	}
+}
+
+// coarseClockText warns that the payload clock ticks more coarsely than
+// the delivery latencies it measured.
+func coarseClockText(r *bench.Result) string {
+	c := r.Clock
+	p50 := ""
+	if m, ok := r.Metrics[bench.Delivery.String()]; ok {
+		p50 = fmt.Sprintf(" (p50 %s)", sig3(dur(m.P50Ms)))
+	}
+	return fmt.Sprintf("COARSE CLOCK: the payload's %s counts in steps of %s, coarser than the delivery latencies it measured%s: "+
+		"each delivery figure is off by up to one step. A finer clock (sched_ns, or a ns/µs field named with --stamp) measures them.",
+		oneLine(c.Field), sig3(dur(c.ResolutionMs)), p50)
 }
 
 // partialText says that r is partial, and why.

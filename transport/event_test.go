@@ -15,7 +15,7 @@ func TestEventLatency(t *testing.T) {
 		hasD, hasW    bool
 	}{
 		{"sched and sent", Stamp{SchedNS: ns - 10_000_000, HasSched: true, SentNS: ns - 1_000_000, HasSent: true}, 10 * time.Millisecond, time.Millisecond, true, true},
-		{"ts in ms", Stamp{TS: 1_795_000_004_900, HasTS: true}, 100 * time.Millisecond, 0, true, false},
+		{"ts in ms", Stamp{Clock: 1_795_000_004_900_000_000, HasClock: true}, 100 * time.Millisecond, 0, true, false},
 		{"skew: negative", Stamp{SchedNS: ns + 2_000_000, HasSched: true}, -2 * time.Millisecond, 0, true, false},
 		{"no stamp", Stamp{}, 0, 0, false, false},
 	}

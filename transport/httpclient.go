@@ -37,6 +37,16 @@ type HTTPOptions struct {
 	LocalAddr net.Addr // source address of outgoing connections
 	// Warn receives non-fatal findings such as an https → http redirect.
 	Warn func(*Error)
+	// IdleConnsPerHost is how many idle keep-alive connections per host the
+	// client keeps for reuse; default DefaultIdleConnsHost. A client shared
+	// by N polling sessions needs N, or every request past the first few
+	// dials a new connection.
+	IdleConnsPerHost int
+	// MaxConnsPerHost caps the connections per host, dialling and in use
+	// included; 0 means no cap. A polling session's own client sets 1, so a
+	// request never dials a second connection while the first is being
+	// returned to the pool: the session keeps exactly one connection.
+	MaxConnsPerHost int
 }
 
 // NewHTTPClient builds a client for streams: no overall Client.Timeout
@@ -45,6 +55,10 @@ type HTTPOptions struct {
 // compression off, so an event stream is read exactly as sent.
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	dialer := &net.Dialer{Timeout: or(o.DialTimeout, DefaultDialTimeout), KeepAlive: 30 * time.Second, LocalAddr: o.LocalAddr}
+	idle := o.IdleConnsPerHost
+	if idle <= 0 {
+		idle = DefaultIdleConnsHost
+	}
 	proxy := o.Proxy
 	if proxy == nil {
 		proxy = http.ProxyFromEnvironment
@@ -55,7 +69,8 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 		TLSHandshakeTimeout:   or(o.TLSTimeout, DefaultTLSTimeout),
 		ResponseHeaderTimeout: or(o.TTFBTimeout, DefaultTTFBTimeout),
 		DisableCompression:    true,
-		MaxIdleConnsPerHost:   DefaultIdleConnsHost,
+		MaxIdleConnsPerHost:   idle,
+		MaxConnsPerHost:       max(o.MaxConnsPerHost, 0),
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     false,
 		TLSClientConfig: &tls.Config{

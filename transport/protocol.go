@@ -92,6 +92,12 @@ type SessionOptions struct {
 	MaxEvent int
 	// LastEventID is the SSE event id to resume after.
 	LastEventID string
+	// Comments reports SSE comment lines (": ping" heartbeats) as events
+	// of Kind KindComment (listen --json shows them).
+	Comments bool
+	// Stamp says where each payload's clock is (--stamp); nil: sched_ns,
+	// else the first of ClockFields.
+	Stamp *StampSpec
 
 	// WebSocket.
 	Subprotocols []string
@@ -111,6 +117,16 @@ type SessionOptions struct {
 	Interval      time.Duration
 	LongPoll      time.Duration
 	NoConditional bool
+	// ClosedLoop polls as fast as the server answers: each request as soon
+	// as the previous one was read, latency from its actual send
+	// (--interval 0). Interval is then ignored.
+	ClosedLoop bool
+	// OwnHTTP, when set, gives each held (not One, not Once) polling
+	// session a client of its own built from these options, so it keeps
+	// one keep-alive connection for the whole run, as wrk's connections
+	// do; LocalAddr, when set, is its source address. HTTP then serves
+	// only the one-request sessions. Nil: every session uses HTTP.
+	OwnHTTP *HTTPOptions
 
 	// Lean runs plain (unencrypted, unproxied) held streams on the
 	// protocol's lean path, when it has one, from LocalAddr (nil: any).

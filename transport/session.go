@@ -93,6 +93,11 @@ const (
 	KindToken                    // an AI stream content delta: Data is its text
 	KindPong                     // a WebSocket pong: RTT is set
 	KindEcho                     // a stamped message echoed back by the server: RTT is set
+	// KindComment is an SSE comment line (": ping" heartbeats and the like),
+	// reported only by clients asked to (sse.Client.Comments): Data is the
+	// text after the colon, one leading space removed. It is traffic, not a
+	// message: observers do not count it as an event.
+	KindComment
 )
 
 // Event is one message a session received.
@@ -146,6 +151,12 @@ type Close struct {
 	Reason    string
 	Clean     bool // the peer ended it normally: EOF at an event boundary, close 1000/1001, the AI terminator
 	Reconnect bool // the session will open another connection
+	// Idle: the connection ended between two requests of a request-response
+	// session (a keep-alive connection the server closed while idle, or a
+	// shared pool that gave the next request another connection). No
+	// request failed and the session did not wait, so it is not an outage;
+	// the next Connected still counts as a reconnect.
+	Idle bool
 }
 
 // Error is one failure, classified.
@@ -187,15 +198,17 @@ type Session interface {
 }
 
 // Delivery is the event's end-to-end latency: its arrival (At) minus the
-// time the sender's schedule meant it to go out (sched_ns, or else a "ts"
-// field). ok is false when the payload carries neither. Across hosts with
-// skewed clocks it can be negative; the caller decides how to count that.
+// time the sender's schedule meant it to go out (sched_ns), or else minus
+// the payload's own clock (Stamp.Clock: ts, time, timestamp, sent_at,
+// created_at, or the field --stamp names, which wins over sched_ns). ok is
+// false when the payload carries none. Across hosts with skewed clocks it
+// can be negative; the caller decides how to count that.
 func (e *Event) Delivery() (d time.Duration, ok bool) {
-	if e.Stamp.HasSched {
+	if e.Stamp.HasSched && !(e.Stamp.HasClock && e.Stamp.ClockFirst) {
 		return time.Duration(e.At.UnixNano() - e.Stamp.SchedNS), true
 	}
-	if ts, ok := e.Stamp.TSUnixNano(); ok {
-		return time.Duration(e.At.UnixNano() - ts), true
+	if e.Stamp.HasClock {
+		return time.Duration(e.At.UnixNano() - e.Stamp.Clock), true
 	}
 	return 0, false
 }

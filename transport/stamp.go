@@ -1,11 +1,16 @@
 package transport
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // Stamp is the timing information read from one payload: the top-level
 // fields seq, sched_ns and sent_ns that AppendTick and the pub/sub envelope
-// write, and ts, which some third-party servers send. Each Has flag reports
-// that the field was present with an integer value in range.
+// write, and the sender's own clock, which servers written elsewhere send
+// under many names (ClockFields: ts, time, timestamp, sent_at, created_at)
+// and units. Each Has flag reports that the field was present with a value
+// in range.
 type Stamp struct {
 	Seq    uint64 // "seq": sequence number, from 1
 	HasSeq bool
@@ -13,35 +18,26 @@ type Stamp struct {
 	SchedNS, SentNS   int64 // "sched_ns", "sent_ns": Unix nanoseconds
 	HasSched, HasSent bool
 
-	// TS is the "ts" field as written: a Unix timestamp whose unit the
-	// sender chose, usually milliseconds or nanoseconds. TSUnixNano
-	// converts it.
-	TS    int64
-	HasTS bool
+	// Clock is the payload's own clock in Unix nanoseconds: the first of
+	// ClockFields holding a timestamp, or the field a StampSpec names.
+	// ClockField names it, ClockUnit says how its value was read and
+	// ClockRes is its resolution (the weight of its last digit: 1ms for
+	// Date.now(), 100ns for a time.time() written with 7 decimals).
+	// ClockFirst: a StampSpec named the field, so it is the delivery clock
+	// even when sched_ns is present.
+	Clock      int64
+	HasClock   bool
+	ClockField string
+	ClockUnit  ClockUnit
+	ClockRes   time.Duration
+	ClockFirst bool
 }
 
-// TSUnixNano returns TS in Unix nanoseconds, inferring its unit from its
-// magnitude: below 1e11 it is seconds, below 1e14 milliseconds, below 1e17
-// microseconds, otherwise nanoseconds. Every instant after March 1973 is read
-// right in each unit.
-func (s Stamp) TSUnixNano() (int64, bool) {
-	if !s.HasTS {
-		return 0, false
-	}
-	ts := s.TS
-	abs := ts
-	if abs < 0 {
-		abs = -abs
-	}
-	switch {
-	case abs < 1e11:
-		return ts * 1e9, true
-	case abs < 1e14:
-		return ts * 1e6, true
-	case abs < 1e17:
-		return ts * 1e3, true
-	}
-	return ts, true
+// TSUnixNano returns the payload's clock (Clock) in Unix nanoseconds.
+func (s Stamp) TSUnixNano() (int64, bool) { return s.Clock, s.HasClock }
+
+func (s *Stamp) clearClock() {
+	s.Clock, s.HasClock, s.ClockField, s.ClockUnit, s.ClockRes, s.ClockFirst = 0, false, "", 0, 0, false
 }
 
 // maxNesting is encoding/json's limit on nested objects and arrays, so that
@@ -60,6 +56,12 @@ const maxNesting = 10000
 // whitespace allowed): exactly the inputs for which json.Valid is true and
 // the value is an object. When ok is false, s is the zero Stamp.
 func ParseStamp(payload []byte) (s Stamp, ok bool) {
+	return parseStamp(payload, true)
+}
+
+// parseStamp is ParseStamp; clock says whether to read ClockFields.
+func parseStamp(payload []byte, clock bool) (s Stamp, ok bool) {
+	var clocks [len(ClockFields)]clockValue // by rank; unit 0: none
 	b := payload
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
@@ -79,7 +81,19 @@ func ParseStamp(payload []byte) (s Stamp, ok bool) {
 			if i >= len(b) {
 				return Stamp{}, false
 			}
-			if c := b[i]; field != fieldNone && (c == '-' || c >= '0' && c <= '9') {
+			if field >= fieldClock {
+				end, ok := skipValue(b, i)
+				if !ok {
+					return Stamp{}, false
+				}
+				if clock {
+					c := &clocks[field-fieldClock]
+					if !c.read(b[i:end], ClockAuto) {
+						*c = clockValue{}
+					}
+				}
+				i = end
+			} else if c := b[i]; field != fieldNone && (c == '-' || c >= '0' && c <= '9') {
 				end, isInt := scanNumber(b, i)
 				if end < 0 {
 					return Stamp{}, false
@@ -110,6 +124,13 @@ func ParseStamp(payload []byte) (s Stamp, ok bool) {
 	if skipSpace(b, i) != len(b) {
 		return Stamp{}, false
 	}
+	for rank, c := range clocks {
+		if c.unit != 0 {
+			s.Clock, s.HasClock, s.ClockUnit, s.ClockRes = c.ns, true, c.unit, c.res
+			s.ClockField = ClockFields[rank]
+			break
+		}
+	}
 	return s, true
 }
 
@@ -120,7 +141,7 @@ const (
 	fieldSeq
 	fieldSched
 	fieldSent
-	fieldTS
+	fieldClock // fieldClock + i is ClockFields[i]
 )
 
 // set records the value of field f; a value that is not an integer in range
@@ -142,17 +163,12 @@ func (s *Stamp) set(f field, num []byte, isInt bool) {
 		if isInt {
 			s.SentNS, s.HasSent = parseInt(num)
 		}
-	case fieldTS:
-		s.TS, s.HasTS = 0, false
-		if isInt {
-			s.TS, s.HasTS = parseInt(num)
-		}
 	}
 }
 
 func stampField(key []byte, esc bool) field {
 	if esc {
-		var buf [8]byte
+		var buf [16]byte
 		n, ok := unescapeASCII(buf[:], key)
 		if !ok {
 			return fieldNone
@@ -166,8 +182,18 @@ func stampField(key []byte, esc bool) field {
 		return fieldSched
 	case FieldSent:
 		return fieldSent
+	// One switch over every name (ClockFields' order): cheaper than a loop
+	// for the keys that are none of them, which is most keys.
 	case "ts":
-		return fieldTS
+		return fieldClock
+	case "time":
+		return fieldClock + 1
+	case "timestamp":
+		return fieldClock + 2
+	case "sent_at":
+		return fieldClock + 3
+	case "created_at":
+		return fieldClock + 4
 	}
 	return fieldNone
 }

@@ -38,8 +38,8 @@ func TestParseStamp(t *testing.T) {
 			S{Seq: 1, HasSeq: true, SchedNS: 2, SentNS: 3, HasSched: true, HasSent: true}, true},
 		{"nested seq is not the stamp", `{"data":{"seq":99,"sent_ns":5},"seq":1,"list":[{"seq":3}],"s":"\"seq\":4"}`,
 			S{Seq: 1, HasSeq: true}, true},
-		{"ts in ms", `{"ts":1767225600123}`, S{TS: 1767225600123, HasTS: true}, true},
-		{"whitespace everywhere", " \t\r\n{ \"seq\" : 5 , \"ts\" :\n-3 }\n", S{Seq: 5, HasSeq: true, TS: -3, HasTS: true}, true},
+		{"ts in ms", `{"ts":1767225600123}`, S{Clock: 1767225600123000000, HasClock: true, ClockField: "ts", ClockUnit: transport.ClockMS, ClockRes: time.Millisecond}, true},
+		{"whitespace everywhere, a negative clock is none", " \t\r\n{ \"seq\" : 5 , \"ts\" :\n-3 }\n", S{Seq: 5, HasSeq: true}, true},
 		{"escaped key", `{"se\u0071":2,"sent\u005fns":4,"s\u00e9q":9,"\u0173eq":8}`, S{Seq: 2, HasSeq: true, SentNS: 4, HasSent: true}, true},
 		{"keys are case-sensitive", `{"Seq":2,"SEQ":3}`, S{}, true},
 		{"last duplicate wins", `{"seq":1,"seq":2}`, S{Seq: 2, HasSeq: true}, true},
@@ -99,36 +99,13 @@ func TestParseStampEnvelope(t *testing.T) {
 		t.Run(tc.channel, func(t *testing.T) {
 			payload := stampEnvelope(t, tc.channel, tc.data, tc.sent)
 			got, ok := transport.ParseStamp(payload)
-			if !ok || !got.HasSeq || got.Seq != 1 || !got.HasSched || !got.HasSent || got.SentNS != tc.sent || got.HasTS {
-				t.Errorf("case %d: %s\nParseStamp = %+v, %v; want seq 1, sent_ns %d, no ts", i, payload, got, ok, tc.sent)
+			if !ok || !got.HasSeq || got.Seq != 1 || !got.HasSched || !got.HasSent || got.SentNS != tc.sent || got.HasClock {
+				t.Errorf("case %d: %s\nParseStamp = %+v, %v; want seq 1, sent_ns %d, no clock", i, payload, got, ok, tc.sent)
 			}
 			if want, wantOK := stampOracle(payload); got != want || ok != wantOK {
 				t.Errorf("encoding/json reads %+v, %v", want, wantOK)
 			}
 		})
-	}
-}
-
-func TestStampTSUnixNano(t *testing.T) {
-	instant := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tests := []struct {
-		ts   int64
-		want int64
-	}{
-		{instant.Unix(), instant.UnixNano()},
-		{instant.UnixMilli(), instant.UnixNano()},
-		{instant.UnixMicro(), instant.UnixNano()},
-		{instant.UnixNano(), instant.UnixNano()},
-		{time.Date(1973, 3, 4, 0, 0, 0, 0, time.UTC).UnixMilli(), time.Date(1973, 3, 4, 0, 0, 0, 0, time.UTC).UnixNano()},
-	}
-	for _, tc := range tests {
-		got, ok := transport.Stamp{TS: tc.ts, HasTS: true}.TSUnixNano()
-		if !ok || got != tc.want {
-			t.Errorf("TSUnixNano(%d) = %d, %v; want %d", tc.ts, got, ok, tc.want)
-		}
-	}
-	if _, ok := (transport.Stamp{TS: 5}).TSUnixNano(); ok {
-		t.Error("TSUnixNano without HasTS reported ok")
 	}
 }
 
@@ -202,8 +179,13 @@ func stampOracle(in []byte) (transport.Stamp, bool) {
 	if v, err := strconv.ParseInt(string(m["sent_ns"]), 10, 64); err == nil {
 		s.SentNS, s.HasSent = v, true
 	}
-	if v, err := strconv.ParseInt(string(m["ts"]), 10, 64); err == nil {
-		s.TS, s.HasTS = v, true
+	for _, name := range transport.ClockFields {
+		if raw, ok := m[name]; ok {
+			if ns, unit, res, ok := clockOracle(raw, transport.ClockAuto); ok {
+				s.Clock, s.HasClock, s.ClockField, s.ClockUnit, s.ClockRes = ns, true, name, unit, res
+				break
+			}
+		}
 	}
 	return s, true
 }

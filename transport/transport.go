@@ -44,6 +44,7 @@ type ServerStats struct {
 	bytes     [numPatterns]atomic.Int64
 	published atomic.Int64
 	rejected  atomic.Int64
+	accepted  atomic.Int64
 }
 
 // Opened records a connection of pattern p that was opened; call the returned
@@ -72,6 +73,15 @@ func (s *ServerStats) Published() {
 	}
 }
 
+// Accepted records one TCP connection accepted by the server, whatever it
+// then carries: how many connections the clients opened, keep-alive reuse
+// showing as fewer connections than requests.
+func (s *ServerStats) Accepted() {
+	if s != nil {
+		s.accepted.Add(1)
+	}
+}
+
 // Rejected records one request refused by the connection cap.
 func (s *ServerStats) Rejected() {
 	if s != nil {
@@ -86,6 +96,7 @@ type StatsSnapshot struct {
 	Bytes     [numPatterns]int64
 	Published int64
 	Rejected  int64
+	Accepted  int64 // TCP connections accepted
 }
 
 // Snapshot copies the counters. Each counter is read atomically; the set is
@@ -102,6 +113,7 @@ func (s *ServerStats) Snapshot() StatsSnapshot {
 	}
 	out.Published = s.published.Load()
 	out.Rejected = s.rejected.Load()
+	out.Accepted = s.accepted.Load()
 	return out
 }
 

@@ -87,10 +87,10 @@ func TestBurstTracker(t *testing.T) {
 	if b.worst.Events != 0 {
 		t.Fatalf("burst across a reconnect: %+v", b.worst)
 	}
-	// ts in milliseconds counts as a stamp too.
+	// A payload clock (ts, time, …) counts as a stamp too.
 	b = burstTracker{}
 	for i := range 3 {
-		b.add(t0, transport.Stamp{TS: t0.UnixMilli() + int64(100*i), HasTS: true})
+		b.add(t0, transport.Stamp{Clock: t0.Add(time.Duration(100*i) * time.Millisecond).UnixNano(), HasClock: true})
 	}
 	if b.worst.Events != 3 {
 		t.Fatalf("ts stamps: %+v", b.worst)

@@ -35,6 +35,8 @@ TARGETS=(
   "FuzzRedactURL       ./transport"           # URL secrets: none survives, redaction idempotent
   "FuzzVisible         ./report"              # terminal text: no control byte reaches a terminal
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
+  "FuzzParseStamp      ./transport"           # payload stamps and clocks vs encoding/json, math/big, time.Parse
+  "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
 )
 
 FUZZTIME=${FUZZTIME:-30s}

@@ -796,3 +796,35 @@ func TestClientCutOff(t *testing.T) {
 		})
 	}
 }
+
+// TestClientCommentsKeepAlive: ": keep-alive" comments between chunks are
+// traffic: a stream that sends only them for several idle timeouts is not
+// idle, and completes.
+func TestClientCommentsKeepAlive(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		io.WriteString(w, roleChunk)
+		rc.Flush()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for range 30 { // 300 ms of comments, six idle timeouts
+			select {
+			case <-r.Context().Done():
+				return
+			case <-tick.C:
+			}
+			io.WriteString(w, ": keep-alive\n\n")
+			rc.Flush()
+		}
+		io.WriteString(w, tokenChunk+doneChunk)
+	}))
+	t.Cleanup(srv.Close)
+	log, err := runClient(t, &Client{Request: transport.Request{URL: srv.URL, Body: []byte(`{}`)}, HTTP: testHTTP(t), IdleTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Run: %v, want the stream to complete", err)
+	}
+	if x := log.exchange(t); !x.Complete || x.Chunks != 1 {
+		t.Errorf("exchange %+v: want 1 chunk, complete", x)
+	}
+}

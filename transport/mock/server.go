@@ -263,6 +263,10 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		family("rtbench_serve_connections", "gauge", "Open connections, counted against --max-conns.",
 			func(b []byte) []byte { return fmt.Appendf(b, "rtbench_serve_connections %d\n", ln.Open()) })
 	}
+	family("rtbench_serve_connections_accepted_total", "counter", "TCP connections accepted (keep-alive reuse shows as fewer connections than requests).",
+		func(b []byte) []byte {
+			return fmt.Appendf(b, "rtbench_serve_connections_accepted_total %d\n", snap.Accepted)
+		})
 	family("rtbench_serve_uptime_seconds", "gauge", "Seconds since the server started.",
 		func(b []byte) []byte {
 			return fmt.Appendf(b, "rtbench_serve_uptime_seconds %.3f\n", time.Since(s.started).Seconds())
@@ -292,7 +296,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		logf = log.Printf
 	}
 	cl := newCapListener(ln, s.cfg.MaxConns, s.stats, logf)
-	srv.ConnState = cl.connState
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.stats.Accepted()
+		}
+		cl.connState(c, st)
+	}
 	s.mu.Lock()
 	s.srv, s.ln = srv, cl
 	s.mu.Unlock()

@@ -2,6 +2,7 @@ package poll
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,15 +85,31 @@ var errBodyTooLarge = errors.New("response body larger than the limit")
 type Client struct {
 	// Request is what each poll sends.
 	Request transport.Request
-	// HTTP sends the polls. Nil: a client of its own from
-	// transport.NewHTTPClient, whose time-to-headers timeout is
-	// transport.DefaultTTFBTimeout plus LongPoll, and whose idle connection
-	// is closed when Run returns. A client given here must allow LongPoll
+	// HTTP sends the polls. Nil: a client of each Run's own, built by
+	// transport.NewHTTPClient from HTTPOptions with one connection at most
+	// (MaxConnsPerHost 1) and a time-to-headers timeout of HTTPOptions'
+	// (default transport.DefaultTTFBTimeout) plus LongPoll; its connection
+	// is closed when Run returns. That is how a session keeps its own
+	// keep-alive connection for the whole run, as a browser tab or wrk's
+	// connection does. A client given here is shared: its pool decides which
+	// connection each request gets (size it to the sessions, see
+	// transport.HTTPOptions.IdleConnsPerHost), and it must allow LongPoll
 	// before the response headers.
 	HTTP *http.Client
+	// HTTPOptions configure the session's own client when HTTP is nil.
+	HTTPOptions transport.HTTPOptions
 	// Interval is the time between the starts of two polls; default
-	// DefaultInterval (2s). Ignored with LongPoll.
+	// DefaultInterval (2s). Ignored with LongPoll and ClosedLoop.
 	Interval time.Duration
+	// Stamp says where each payload's clock is (--stamp): nil reads
+	// sched_ns, else the first of transport.ClockFields.
+	Stamp *transport.StampSpec
+	// ClosedLoop polls as fast as the server answers: each request starts
+	// as soon as the previous response was read, and its latency counts
+	// from its actual send (Exchange.Intended is Exchange.Start), which is
+	// the server's response time. Without it the session follows its
+	// Interval schedule (open loop per session, see Schedule above).
+	ClosedLoop bool
 	// NoConditional turns off If-None-Match and If-Modified-Since. Change
 	// detection (ETag, else body) works either way.
 	NoConditional bool
@@ -197,7 +214,10 @@ func (c *Client) newSession(obs transport.Observer) (*session, error) {
 	u.RawQuery = dropParams(raw, "since")
 	s.base = u.String()
 	if s.hc == nil {
-		s.hc = transport.NewHTTPClient(transport.HTTPOptions{TTFBTimeout: transport.DefaultTTFBTimeout + c.LongPoll})
+		o := c.HTTPOptions
+		o.TTFBTimeout = cmp.Or(o.TTFBTimeout, transport.DefaultTTFBTimeout) + c.LongPoll
+		o.MaxConnsPerHost, o.IdleConnsPerHost = 1, 1
+		s.hc = transport.NewHTTPClient(o)
 		s.own = true
 	}
 	return s, nil
@@ -326,7 +346,7 @@ func (s *session) run(ctx context.Context) error {
 			}
 			delay := s.c.Reconnect.Delay(s.failures, res.retry, nil)
 			at := now.Add(delay)
-			if s.c.LongPoll > 0 {
+			if s.c.LongPoll > 0 || s.c.ClosedLoop {
 				intended = at
 			} else { // the first slot of the schedule after the backoff
 				k := (at.Sub(intended) + s.interval - 1) / s.interval
@@ -344,7 +364,7 @@ func (s *session) run(ctx context.Context) error {
 				// No change, and answered long before the wait: this server
 				// does not hold requests. Poll it, do not hammer it.
 				intended = now.Add(s.interval)
-			case res.more || s.c.LongPoll > 0:
+			case res.more || s.c.LongPoll > 0 || s.c.ClosedLoop:
 				intended = now
 			default:
 				intended = intended.Add(s.interval)
@@ -404,8 +424,10 @@ func (s *session) handle(ctx context.Context, intended time.Time, resp *http.Res
 		Intended: intended, Start: s.conn.Start, Headers: s.conn.Headers, End: end,
 		Status: resp.StatusCode, Bytes: int64(len(s.body)),
 	}
-	if x.Intended.After(x.Start) {
-		x.Intended = x.Start // a First response sent before its Connect.Start was noted
+	if x.Intended.After(x.Start) || s.c.ClosedLoop {
+		// A First response sent before its Connect.Start was noted; in a
+		// closed loop the request was meant to go when it went.
+		x.Intended = x.Start
 	}
 	code := resp.StatusCode
 	switch {
@@ -478,7 +500,7 @@ func (s *session) state(h http.Header, end time.Time) (more bool) {
 
 // event reports one message and returns its stamp.
 func (s *session) event(typ string, data []byte, end time.Time) transport.Stamp {
-	st, _ := transport.ParseStamp(data)
+	st, _ := s.c.Stamp.Parse(data)
 	s.ev = transport.Event{
 		Kind: transport.KindMessage, Type: typ, Data: data, Size: len(data),
 		FirstByte: s.conn.Headers, At: end, Stamp: st,
@@ -487,10 +509,17 @@ func (s *session) event(typ string, data []byte, end time.Time) transport.Stamp 
 	return st
 }
 
-// connected reports a new connection, closing the one it replaced.
+// connected reports a new connection. One that replaces an open connection
+// after an answered exchange means the old one ended while idle between
+// requests (the server closed the keep-alive connection, or a shared pool
+// handed this request another one): it is closed as Idle, a reconnect but not
+// an outage, since no request failed and the session did not wait.
 func (s *session) connected() {
 	if s.open {
-		s.closed(s.conn.Start, true, true, "the server closed the idle keep-alive connection")
+		s.open = false
+		s.cl = transport.Close{At: s.conn.Start, Clean: true, Reconnect: true, Idle: true,
+			Reason: "the keep-alive connection ended while idle"}
+		s.obs.Closed(&s.cl)
 	}
 	s.conn.Attempt = s.conns
 	s.conns++

@@ -16,11 +16,15 @@ var Protocol = transport.Protocol{
 	Requests: true,
 	Claims:   func(*transport.Request, *http.Response) bool { return true },
 	Knobs: func(o transport.SessionOptions) map[string]string {
-		return map[string]string{"interval": cmp.Or(o.Interval, DefaultInterval).String(), "long_poll": transport.DurationOrOff(o.LongPoll)}
+		interval := cmp.Or(o.Interval, DefaultInterval).String()
+		if o.ClosedLoop {
+			interval = "0 (closed loop)"
+		}
+		return map[string]string{"interval": interval, "long_poll": transport.DurationOrOff(o.LongPoll)}
 	},
 	New: func(o transport.SessionOptions) transport.Session {
 		c := &Client{Request: o.Request, HTTP: o.HTTP, Interval: o.Interval, LongPoll: o.LongPoll,
-			NoConditional: o.NoConditional, First: o.First, Reconnect: o.Reconnect}
+			NoConditional: o.NoConditional, First: o.First, Reconnect: o.Reconnect, ClosedLoop: o.ClosedLoop, Stamp: o.Stamp}
 		switch {
 		case o.Once:
 			// A request with a body answered with something other than a
@@ -30,6 +34,11 @@ var Protocol = transport.Protocol{
 			c.MaxRequests = 1
 		case o.One:
 			c.MaxRequests = 1
+		case o.OwnHTTP != nil: // a held session keeps a connection of its own
+			c.HTTP, c.HTTPOptions = nil, *o.OwnHTTP
+			if o.LocalAddr != nil {
+				c.HTTPOptions.LocalAddr = o.LocalAddr
+			}
 		}
 		return c
 	},

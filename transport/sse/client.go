@@ -62,7 +62,9 @@ const MediaType = "text/event-stream"
 // clamped to [Floor, Cap], with backoff and jitter), then Reconnect.Gate, with
 // Last-Event-ID. Errors that cannot heal by retrying end the session under
 // every policy: too_many_redirects, the TLS certificate classes, a request
-// that cannot be built. Reconnect.MaxAttempts reconnects in a row that
+// that cannot be built, and event_too_large for the second time in a row
+// after the same last event ID (the resumed stream refuses the same event
+// again, so retrying it for ever would only hammer the server). Reconnect.MaxAttempts reconnects in a row that
 // deliver no event end the session with the last error.
 //
 // The Observer sees, per connection: Connected (only for an accepted 200
@@ -99,6 +101,13 @@ type Client struct {
 	// Lean, when set, reads plain http:// streams without net/http's
 	// Transport: see Lean. nil: every connection goes through HTTP.
 	Lean *Lean
+	// Stamp says where each payload's clock is (--stamp): nil reads
+	// sched_ns, else the first of transport.ClockFields.
+	Stamp *transport.StampSpec
+	// Comments reports each comment line (": ping" heartbeats) as an Event
+	// of Kind transport.KindComment, as listen --json shows them. Whether or
+	// not it is set, every line, comments included, resets the idle timeout.
+	Comments bool
 
 	wait func(ctx context.Context, d time.Duration) error // tests; default transport.Wait
 }
@@ -118,6 +127,7 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 		s.wait = transport.Wait
 	}
 	opts := c.Parser
+	opts.Comments = opts.Comments || c.Comments
 	if c.Lean != nil && opts.ReadSize <= 0 {
 		opts.ReadSize = LeanReadSize
 	}
@@ -156,6 +166,11 @@ type session struct {
 	close   transport.Close
 	invalid int  // p.InvalidUTF8() already reported
 	warned  bool // not_streaming was reported
+
+	// The last connection ended refusing an event over the cap (refused),
+	// after the event with this last event ID.
+	refused   bool
+	refusedID string
 }
 
 // reconnectOn says which policies reconnect after a connection ended.
@@ -206,6 +221,20 @@ func (s *session) run(ctx context.Context) error {
 		if giveUp {
 			again = false
 		}
+		// An event over the cap is refused again on every reconnect (the
+		// stream resumes at it): the second refusal in a row of the event
+		// after the same last event ID ends the session with the error.
+		refusedTwice := false
+		if end.err != nil && end.err.Class == transport.ClassEventTooLarge {
+			id := s.p.LastEventID()
+			refusedTwice = s.refused && id == s.refusedID
+			s.refused, s.refusedID = true, id
+		} else {
+			s.refused = false
+		}
+		if refusedTwice {
+			again = false
+		}
 		reason := ""
 		if end.err != nil {
 			reason = string(end.err.Class)
@@ -221,7 +250,10 @@ func (s *session) run(ctx context.Context) error {
 			if e == nil {
 				e = &transport.Error{Class: transport.ClassEOF, Err: errors.New("the server ended the stream without sending an event")}
 			}
-			if giveUp {
+			switch {
+			case refusedTwice:
+				e = &transport.Error{Class: e.Class, Code: e.Code, Err: fmt.Errorf("the same event was refused twice in a row: %w", e.Err)}
+			case giveUp:
 				e = &transport.Error{Class: e.Class, Code: e.Code, Err: fmt.Errorf("gave up after %d reconnects in a row with no event: %w", rc.MaxAttempts, e.Err)}
 			}
 			e.Fatal, e.At = true, time.Now()
@@ -524,6 +556,10 @@ func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
 		if ctx.Err() != nil {
 			return end // no event after cancel, even one already buffered
 		}
+		if ev.Comment {
+			s.comment(&ev)
+			continue
+		}
 		end.events = true
 		if n := s.p.InvalidUTF8(); n != s.invalid {
 			s.warn(transport.ClassInvalidUTF8, invalidUTF8(ev.ID, n-s.invalid))
@@ -532,9 +568,17 @@ func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
 		e := &s.ev
 		e.Type, e.ID, e.Data, e.Size = ev.Type, ev.ID, ev.Data, ev.Size
 		e.FirstByte, e.At = ev.FirstByte, ev.Dispatched
-		e.Stamp, _ = transport.ParseStamp(ev.Data)
+		e.Stamp, _ = s.c.Stamp.Parse(ev.Data)
 		s.obs.Event(e)
 	}
+}
+
+// comment reports a comment line.
+func (s *session) comment(ev *Event) {
+	e := &s.ev
+	*e = transport.Event{Kind: transport.KindComment, Type: "comment", Data: ev.Data, Size: ev.Size, FirstByte: ev.FirstByte, At: ev.Dispatched}
+	s.obs.Event(e)
+	e.Kind = transport.KindMessage
 }
 
 func invalidUTF8(id string, n int) error {

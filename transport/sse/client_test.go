@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -489,6 +490,24 @@ func testClientFaults(t *testing.T) {
 			msg: []string{"line longer than 1048576 bytes"}, delays: 1,
 		},
 		{
+			name: "the same oversize event twice in a row ends the session", row: 16, rc: spec,
+			steps: []http.HandlerFunc{ctStream("id: 4\ndata: small\n\n" + bigLine)},
+			errs:  []transport.Class{transport.ClassEventTooLarge, transport.ClassEventTooLarge}, fatal: transport.ClassEventTooLarge,
+			msg: []string{"line longer than 1048576 bytes"}, delays: 1,
+			events: []string{"small", "small"},
+			check: func(t *testing.T, r ctResult) {
+				if m := r.errs[1].Error(); !strings.Contains(m, "the same event was refused twice in a row: sse: line longer") {
+					t.Errorf("fatal error %q does not say the event was refused twice", m)
+				}
+			},
+		},
+		{
+			name: "oversize events after different IDs are retried", row: 16, rc: spec,
+			steps: []http.HandlerFunc{ctStream("id: 1\ndata: a\n\n" + bigLine), ctStream("id: 2\ndata: b\n\n" + bigLine), ctStop},
+			errs:  []transport.Class{transport.ClassEventTooLarge, transport.ClassEventTooLarge, transport.ClassHTTPStatus}, fatal: transport.ClassHTTPStatus,
+			delays: 2, events: []string{"a", "b"},
+		},
+		{
 			name: "a line that never ends", row: 16, rc: never,
 			steps: []http.HandlerFunc{ctNoNewline(3 << 20)},
 			errs:  []transport.Class{transport.ClassEventTooLarge}, fatal: transport.ClassEventTooLarge,
@@ -520,6 +539,19 @@ func testClientFaults(t *testing.T) {
 			setup:  func(c *Client) { c.IdleTimeout = 600 * time.Millisecond },
 			steps:  []http.HandlerFunc{ctComments(60, 20*time.Millisecond)},
 			events: []string{"done"},
+		},
+		{
+			name: "comments reported as their own kind keep it alive too", row: 20, rc: never,
+			setup:  func(c *Client) { c.IdleTimeout = 150 * time.Millisecond; c.Comments = true },
+			steps:  []http.HandlerFunc{ctComments(25, 20*time.Millisecond)},
+			events: append(slices.Repeat([]string{"ping"}, 25), "done"),
+			check: func(t *testing.T, r ctResult) {
+				for i, e := range r.events {
+					if want := i < 25; (e.Kind == transport.KindComment) != want || (e.Type == "comment") != want || e.Stamp != (transport.Stamp{}) {
+						t.Fatalf("event %d: kind %d type %q stamp %+v", i, e.Kind, e.Type, e.Stamp)
+					}
+				}
+			},
 		},
 		{
 			name: "headers never sent", row: 21, rc: transport.Reconnect{MaxAttempts: 1},

@@ -39,6 +39,11 @@ type ParserOptions struct {
 	// blank lines included, so a caller can reset an idle timer on any
 	// traffic that is not an event (": ping" keep-alives).
 	OnLine func()
+	// Comments, when set, makes Next return each comment line as an Event
+	// with Comment set (Data: the text after the colon, one leading space
+	// removed), in stream order between the events. Off by default: a
+	// comment is then only traffic (OnLine).
+	Comments bool
 	// Raise names, in a LimitError's message, what a person changes to
 	// raise MaxLine and MaxEvent: a command sets its flag ("--max-event").
 	// Default: the option itself, ParserOptions.MaxLine or .MaxEvent.
@@ -69,6 +74,9 @@ type Event struct {
 	// line ends (and comments inside the block) included. The LF of a CRLF
 	// blank line counts only when it arrived in the same read as its CR.
 	Size int
+	// Comment: this is a comment line, not a dispatched event
+	// (ParserOptions.Comments); ID, Type and Retry are unset.
+	Comment bool
 }
 
 // ErrLineTooLong and ErrEventTooLarge are matched, with errors.Is, by the
@@ -146,6 +154,7 @@ type Parser struct {
 	readSize int
 	now      func() time.Time
 	onLine   func()
+	comments bool
 	raise    string
 
 	buf        []byte
@@ -198,6 +207,7 @@ func NewParser(r io.Reader, opts ParserOptions) *Parser {
 		readSize: opts.ReadSize,
 		now:      opts.Now,
 		onLine:   opts.OnLine,
+		comments: opts.Comments,
 		raise:    opts.Raise,
 	}
 }
@@ -385,7 +395,14 @@ func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ev Event, ok b
 		return p.dispatch()
 	}
 	if line[0] == ':' {
-		return Event{}, false, nil
+		if !p.comments {
+			return Event{}, false, nil
+		}
+		text := line[1:]
+		if len(text) > 0 && text[0] == ' ' {
+			text = text[1:]
+		}
+		return Event{Data: text, Comment: true, FirstByte: at, Dispatched: at, Size: len(line) + 1}, true, nil
 	}
 	if !p.inBlock {
 		p.inBlock = true

@@ -110,3 +110,49 @@ func installPeer(t testing.TB, peerDir string) string {
 	}
 	return modules
 }
+
+// ScriptPeer runs a peer server written in another language, with no
+// dependencies to install: interpreter ("node", "python3") running script,
+// which prints {"port":N} on stdout, serves 127.0.0.1:N and exits when its
+// stdin ends. It returns the base URL; the server is stopped when the test
+// ends. The test fails, not skips, when the interpreter is missing.
+func ScriptPeer(t testing.TB, interpreter, script string) string {
+	t.Helper()
+	bin, err := exec.LookPath(interpreter)
+	if err != nil {
+		t.Fatalf("the interop tests need %s on PATH: %v", interpreter, err)
+	}
+	cmd := exec.Command(bin, script)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the %s peer %s did not start: %v", interpreter, script, err)
+	}
+	var hello struct{ Port int }
+	if err := json.Unmarshal([]byte(line), &hello); err != nil || hello.Port == 0 {
+		t.Fatalf("the %s peer printed %q, want {\"port\":N}", interpreter, line)
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", hello.Port)
+}

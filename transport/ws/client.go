@@ -137,6 +137,9 @@ type Client struct {
 	// RFC 6455 implementation instead of coder/websocket: see Lean. nil:
 	// every connection goes through coder/websocket and HTTP.
 	Lean *Lean
+	// Stamp says where each payload's clock is (--stamp): nil reads
+	// sched_ns, else the first of transport.ClockFields.
+	Stamp *transport.StampSpec
 }
 
 var _ transport.Session = (*Client)(nil)
@@ -616,7 +619,7 @@ func (s *clientSession) deliver(cn *clientConn, typ websocket.MessageType, data 
 	ev.Size = size
 	ev.FirstByte = first
 	ev.At = at
-	ev.Stamp, _ = transport.ParseStamp(data)
+	ev.Stamp, _ = s.c.Stamp.Parse(data)
 	ev.RTT = 0
 	if sent, ok := parseEcho(data); ok {
 		ev.Kind = transport.KindEcho

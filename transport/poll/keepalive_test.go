@@ -1,0 +1,90 @@
+package poll_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/poll"
+)
+
+// acceptCounter counts the TCP connections a listener accepts.
+type acceptCounter struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *acceptCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// countingServer serves a changing JSON state and counts the connections
+// and requests it gets.
+func countingServer(t *testing.T) (url string, accepted, requests *atomic.Int64) {
+	t.Helper()
+	requests = new(atomic.Int64)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"seq":%d}`, requests.Add(1))
+	}))
+	ln := &acceptCounter{Listener: srv.Listener}
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL, &ln.n, requests
+}
+
+// TestSessionsKeepTheirConnection: polling sessions that use their own
+// client (HTTP nil, as `load` runs them) open one TCP connection each,
+// however many requests they send, and report no reconnect; in a closed
+// loop each exchange's latency counts from its actual send.
+func TestSessionsKeepTheirConnection(t *testing.T) {
+	const sessions, each = 500, 8
+	url, accepted, requests := countingServer(t)
+	var wg sync.WaitGroup
+	obs := make([]*observer, sessions)
+	errs := make([]error, sessions)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for i := range sessions {
+		obs[i] = &observer{}
+		c := &poll.Client{Request: transport.Request{URL: url}, ClosedLoop: true, MaxRequests: each}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.Run(ctx, obs[i])
+		}()
+	}
+	wg.Wait()
+	if got := requests.Load(); got != sessions*each {
+		t.Fatalf("the server got %d requests, want %d", got, sessions*each)
+	}
+	if got := accepted.Load(); got != sessions {
+		t.Errorf("the server accepted %d connections for %d requests, want one per session (%d)", got, sessions*each, sessions)
+	}
+	for i, o := range obs {
+		if errs[i] != nil {
+			t.Fatalf("session %d: %v", i, errs[i])
+		}
+		connects, _, es, closes := o.Snapshot()
+		if len(connects) != 1 || len(closes) != 1 || closes[0].Reconnect || len(es) != 0 {
+			t.Fatalf("session %d: %d connects, closes %+v, errors %+v; want one connection, closed at the end", i, len(connects), closes, es)
+		}
+		for _, x := range o.exchanges() {
+			if !x.Intended.Equal(x.Start) {
+				t.Fatalf("session %d: intended %v, start %v: a closed loop counts from the actual send", i, x.Intended, x.Start)
+			}
+		}
+	}
+}
