@@ -31,38 +31,7 @@ func NodePeer(t testing.TB, peerDir string) string {
 	modules := installPeer(t, peerDir)
 	cmd := exec.Command(node, filepath.Join(peerDir, "server.js"))
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close() // the server exits when its stdin ends
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("the Node peer did not start: %v", err)
-	}
-	var hello struct{ Port int }
-	if err := json.Unmarshal([]byte(line), &hello); err != nil || hello.Port == 0 {
-		t.Fatalf("the Node peer printed %q, want {\"port\":N}", line)
-	}
-	return fmt.Sprintf("http://127.0.0.1:%d", hello.Port)
+	return startPeer(t, cmd, "the Node peer")
 }
 
 // installPeer runs npm ci for the peer's lockfile into a directory keyed by
@@ -123,6 +92,14 @@ func ScriptPeer(t testing.TB, interpreter, script string) string {
 		t.Fatalf("the interop tests need %s on PATH: %v", interpreter, err)
 	}
 	cmd := exec.Command(bin, script)
+	return startPeer(t, cmd, "the "+interpreter+" peer "+script)
+}
+
+// startPeer starts cmd, a server that prints {"port":N} on stdout, serves
+// 127.0.0.1:N and exits when its stdin ends; it returns the base URL and
+// stops the server (killing it after 5 s) when the test ends.
+func startPeer(t testing.TB, cmd *exec.Cmd, name string) string {
+	t.Helper()
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -136,7 +113,7 @@ func ScriptPeer(t testing.TB, interpreter, script string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		stdin.Close()
+		stdin.Close() // the server exits when its stdin ends
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -148,11 +125,11 @@ func ScriptPeer(t testing.TB, interpreter, script string) string {
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		t.Fatalf("the %s peer %s did not start: %v", interpreter, script, err)
+		t.Fatalf("%s did not start: %v", name, err)
 	}
 	var hello struct{ Port int }
 	if err := json.Unmarshal([]byte(line), &hello); err != nil || hello.Port == 0 {
-		t.Fatalf("the %s peer printed %q, want {\"port\":N}", interpreter, line)
+		t.Fatalf("%s printed %q, want {\"port\":N}", name, line)
 	}
 	return fmt.Sprintf("http://127.0.0.1:%d", hello.Port)
 }
