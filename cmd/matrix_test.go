@@ -1089,7 +1089,10 @@ func (m *matrix) rows15to23(t *testing.T) []matrixCase {
 			// cap is 1 MiB, so a slow (-race) reader meets it long before
 			// the server's write deadline cuts the 20 MiB line.
 			listen: &matrixListenRun{args: []string{"--reconnect", "never", "--max-event", "1048576", big}, code: 1, stderr: []string{"! event_too_large", "1048576 bytes"}},
-			load:   &matrixLoadRun{args: matrixLoadArgs(big), check: tooLarge},
+			// load's cap is 1 MiB too; -d 6s because under -race on two
+			// busy cores a session met its first 20 MiB event only after
+			// 3 s in CI (ttfb 1.3 s, then no megabyte in the rest).
+			load: &matrixLoadRun{args: []string{"-c", "2", "-d", "6s", big}, check: tooLarge},
 		},
 		matrixCase{
 			name:   "16_event_too_large/no_newline",

@@ -4,9 +4,12 @@
 // what rtbench measured can be compared with it.
 //
 //	calib serve -addr 127.0.0.1:18097
+//	calib ref -url http://127.0.0.1:18097/fixed?d=20ms -rate 200 -d 10s -out ref.json
 //	calib compare -truth http://127.0.0.1:18097/truth -result r.json -metric request [-loopback loop.json]
 //
-// Routes (every delay is recorded in the truth histogram of its route):
+// Routes (every delay is recorded in the truth histogram of its route as it
+// was applied, measured from the handler's start to its answer, so the
+// server's own timer lateness is in the truth, not in rtbench's error):
 //
 //	/fixed?d=20ms                       answers after d
 //	/bimodal?fast=5ms&slow=50ms&every=10 every 10th request slow, the others fast
@@ -43,7 +46,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: calib serve|compare [flags]")
+		fmt.Fprintln(os.Stderr, "usage: calib serve|compare|ref [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -52,6 +55,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "compare":
 		err = compare(os.Args[2:], os.Stdout)
+	case "ref":
+		err = ref(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q: want serve or compare", os.Args[1])
 	}
@@ -115,7 +120,10 @@ func num(r *http.Request, name string, def int) int {
 	return def
 }
 
-// sleepCtx waits d or until the request ends.
+// sleepCtx waits d or until the request ends. The truth is not d but the
+// time the handler really took, measured around it: Go's timers wake up to a
+// millisecond late (more on a VM), and that lateness is the server's, not
+// rtbench's.
 func sleepCtx(r *http.Request, d time.Duration) bool {
 	if d <= 0 {
 		return true
@@ -153,23 +161,26 @@ func serve(args []string) error {
 		io.WriteString(w, `{"ok":true}`)
 	}
 	mux.HandleFunc("/fixed", func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
 		d := dur(r, "d", 0)
 		if sleepCtx(r, d) {
-			tr.record("fixed", d)
+			tr.record("fixed", time.Since(began))
 			answer(w)
 		}
 	})
 	mux.HandleFunc("/bimodal", func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
 		d := dur(r, "fast", 5*time.Millisecond)
 		if bimodal.Add(1)%int64(num(r, "every", 10)) == 0 {
 			d = dur(r, "slow", 50*time.Millisecond)
 		}
 		if sleepCtx(r, d) {
-			tr.record("bimodal", d)
+			tr.record("bimodal", time.Since(began))
 			answer(w)
 		}
 	})
 	mux.HandleFunc("/stall", func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
 		base, period, stall := dur(r, "base", 2*time.Millisecond), dur(r, "period", 2*time.Second), dur(r, "for", 200*time.Millisecond)
 		d := base
 		if period > 0 {
@@ -178,7 +189,7 @@ func serve(args []string) error {
 			}
 		}
 		if sleepCtx(r, d) {
-			tr.record("stall", d)
+			tr.record("stall", time.Since(began))
 			answer(w)
 		}
 	})
@@ -198,7 +209,8 @@ func serve(args []string) error {
 		}
 		start := time.Now()
 		// Deadlines from the start, so a late wake-up does not push the
-		// tokens after it: the truth is the schedule.
+		// tokens after it. The truth is when each token was written.
+		var first, last time.Time
 		for i := 0; i < n; i++ {
 			at := ttft + time.Duration(i)*itl
 			if !sleepCtx(r, time.Until(start.Add(at))) {
@@ -207,14 +219,18 @@ func serve(args []string) error {
 			if !chunk(fmt.Sprintf(`{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"t%d "}}]}`, i)) {
 				return
 			}
+			last = time.Now()
+			if i == 0 {
+				first = last
+			}
 		}
 		chunk(fmt.Sprintf(`{"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":%d}}`, n))
 		chunk("[DONE]")
-		tr.record("ttft", ttft)
+		tr.record("ttft", first.Sub(start))
 		if n > 1 {
-			tr.record("tpot", itl)
+			tr.record("tpot", last.Sub(first)/time.Duration(n-1))
 		}
-		tr.record("e2e", ttft+time.Duration(n-1)*itl)
+		tr.record("e2e", last.Sub(start))
 	})
 	mux.HandleFunc("/truth", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -269,6 +285,7 @@ func compare(args []string, w io.Writer) error {
 	loopPath := fs.String("loopback", "", "the result of a run against d=0, whose same metric is the loopback cost")
 	loopMetric := fs.String("loopback-metric", "request", "the loopback run's metric")
 	label := fs.String("label", "", "the case's name in the table")
+	noTarget := fs.Bool("no-target", false, "print the row without errors or targets (the loopback row)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -307,7 +324,7 @@ func compare(args []string, w io.Writer) error {
 		{"p99", truth.P99, got.P99, loop.P99, 5},
 	} {
 		errPct, beyond, verdict := "–", "–", "–"
-		if q.truth > 0 {
+		if q.truth > 0 && !*noTarget {
 			errPct = fmt.Sprintf("%+.2f %%", 100*(q.got-q.truth)/q.truth)
 			b := 100 * (q.got - q.truth - q.loop) / q.truth
 			beyond = fmt.Sprintf("%+.2f %%", b)
@@ -329,4 +346,58 @@ func compare(args []string, w io.Writer) error {
 			*label, q.name, got.Count, truth.Count, q.truth, q.got, errPct, q.loop, beyond, verdict, self)
 	}
 	return nil
+}
+
+// ref is the reference client the calibration measures beside rtbench in
+// the same run: the least a Go program can do for the open model (net/http
+// with a pool as large as the run needs, each request started at its
+// intended time by time.Sleep, latency from that intended time to the end of
+// the body). What it measures beyond the truth is the platform's own cost
+// (timer wake-ups, the scheduler, loopback), which no Go client avoids.
+func ref(args []string) error {
+	fs := flag.NewFlagSet("ref", flag.ContinueOnError)
+	url := fs.String("url", "", "the URL to request")
+	rate := fs.Int("rate", 200, "requests per second")
+	d := fs.Duration("d", 10*time.Second, "how long")
+	out := fs.String("out", "", "where to write the result (the part of an rtbench result compare reads)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *url == "" || *out == "" || *rate <= 0 {
+		return fmt.Errorf("ref needs -url, -out and a positive -rate")
+	}
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 10000}, Timeout: time.Minute}
+	h := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	n := int(d.Seconds() * float64(*rate))
+	every := time.Second / time.Duration(*rate)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		at := start.Add(time.Duration(i) * every)
+		time.Sleep(time.Until(at))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get(*url)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			took := time.Since(at)
+			mu.Lock()
+			_ = h.RecordValue(took.Microseconds())
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	ms := func(q float64) float64 { return float64(h.ValueAtQuantile(q)) / 1000 }
+	b, err := json.Marshal(result{Schema: "calib.ref", Metrics: map[string]Quantiles{
+		"request": {Count: h.TotalCount(), P50: ms(50), P90: ms(90), P99: ms(99)},
+	}})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(*out, b, 0o644)
 }

@@ -10,7 +10,10 @@
 #   bash bench/scripts/calibrate.sh            # D=10 seconds per case
 #   D=30 RATE=200 bash bench/scripts/calibrate.sh
 #
-# Loopback only, bounded in time (about 8 × D seconds). docs/calibration.md
+# The request cases run again through `calib ref`, a minimal Go open-model
+# client, in the same run: its error is what the platform costs any client.
+#
+# Loopback only, bounded in time (about 12 × D seconds). docs/calibration.md
 # holds a table this script printed, with the machine it ran on.
 set -euo pipefail
 D=${D:-10}
@@ -33,6 +36,13 @@ load() { # name, then rtbench load arguments
 	"$tmp/rtbench" load --out "$tmp/$name.json" --json "$@" >/dev/null 2>"$tmp/$name.log" || {
 		echo "rtbench load failed for $name:" >&2; cat "$tmp/$name.log" >&2; exit 1; }
 }
+refrun() { # name, URL: the reference client (a minimal Go open-model client) in the same run
+	curl -sf "$base/reset" >/dev/null
+	"$tmp/calib" ref -url "$2" -rate "$RATE" -d "${D}s" -out "$tmp/$1.json"
+}
+refrow() { # label, truth route, result
+	"$tmp/calib" compare -label "$1" -truth "$base/truth?route=$2" -result "$tmp/$3.json" -metric request -loopback "$tmp/ref-loopback.json"
+}
 row() { # label, truth route, result, metric
 	"$tmp/calib" compare -label "$1" -truth "$base/truth?route=$2" -result "$tmp/$3.json" -metric "$4" -loopback "$tmp/loopback.json"
 }
@@ -43,7 +53,7 @@ echo
 echo "| case | quantile | values (rtbench / truth) | truth ms | rtbench ms | error | loopback ms | error beyond loopback | target | rtbench self-check p99.9 ms |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 load loopback --mode poll --rate "$RATE/s" -d "${D}s" "$base/fixed?d=0s"
-"$tmp/calib" compare -label "loopback (d=0)" -truth "$base/truth?route=fixed" -result "$tmp/loopback.json" -metric request
+"$tmp/calib" compare -no-target -label "loopback (d=0)" -truth "$base/truth?route=fixed" -result "$tmp/loopback.json" -metric request
 load fixed --mode poll --rate "$RATE/s" -d "${D}s" "$base/fixed?d=20ms"
 row "fixed 20 ms" fixed fixed request
 load bimodal --mode poll --rate "$RATE/s" -d "${D}s" "$base/bimodal?fast=5ms&slow=50ms&every=10"
@@ -56,6 +66,16 @@ row "AI ttft 200 ms" ttft ai ttft
 # tpot is a difference of two arrival times: no loopback cost in it.
 "$tmp/calib" compare -label "AI tpot 20 ms" -truth "$base/truth?route=tpot" -result "$tmp/ai.json" -metric tpot
 row "AI e2e 580 ms" e2e ai e2e
+# The same request cases through the reference client: what any Go client
+# measures beyond the truth on this machine.
+refrun ref-loopback "$base/fixed?d=0s"
+"$tmp/calib" compare -no-target -label "reference: loopback (d=0)" -truth "$base/truth?route=fixed" -result "$tmp/ref-loopback.json" -metric request
+refrun ref-fixed "$base/fixed?d=20ms"
+refrow "reference: fixed 20 ms" fixed ref-fixed
+refrun ref-bimodal "$base/bimodal?fast=5ms&slow=50ms&every=10"
+refrow "reference: bimodal 5/50 ms" bimodal ref-bimodal
+refrun ref-stall "$base/stall?base=2ms&period=2s&for=200ms"
+refrow "reference: stalls of 200 ms every 2 s" stall ref-stall
 
 # The generator stalled: rtbench stopped for STALL_MS in the middle of a run.
 curl -sf "$base/reset" >/dev/null
