@@ -28,15 +28,28 @@ func NodePeer(t testing.TB, peerDir string) string {
 	if err != nil {
 		t.Fatalf("the interop tests need Node.js (node on PATH): %v", err)
 	}
-	modules := installPeer(t, peerDir)
+	modules := NodeModules(t, peerDir)
 	cmd := exec.Command(node, filepath.Join(peerDir, "server.js"))
 	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
 	return startPeer(t, cmd, "the Node peer")
 }
 
-// installPeer runs npm ci for the peer's lockfile into a directory keyed by
-// the lockfile's hash, once; concurrent test binaries race safely because
-// each installs into its own directory and renames it into place.
+// NodeModules installs the npm packages locked in dir (a testdata folder
+// with package.json and package-lock.json) and returns the node_modules
+// path to give Node as NODE_PATH. It runs npm ci once per lockfile into a
+// directory of the system temp directory keyed by the lockfile's hash;
+// concurrent test binaries race safely because each installs into its own
+// directory and renames it into place, and a marker file written after npm
+// ci says the install is whole. npm must be on PATH: the test fails, not
+// skips, without it.
+func NodeModules(t testing.TB, dir string) string {
+	t.Helper()
+	return installPeer(t, dir)
+}
+
+// installedMarker is written into an install's directory after npm ci.
+const installedMarker = ".rtbench-installed"
+
 func installPeer(t testing.TB, peerDir string) string {
 	t.Helper()
 	lock, err := os.ReadFile(filepath.Join(peerDir, "package-lock.json"))
@@ -46,7 +59,7 @@ func installPeer(t testing.TB, peerDir string) string {
 	sum := sha256.Sum256(lock)
 	dir := filepath.Join(os.TempDir(), "rtbench-peer-"+hex.EncodeToString(sum[:6]))
 	modules := filepath.Join(dir, "node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "ws", "package.json")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, installedMarker)); err == nil {
 		return modules
 	}
 	npm, err := exec.LookPath("npm")
@@ -70,10 +83,18 @@ func installPeer(t testing.TB, peerDir string) string {
 	cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci for the Node peer failed: %v\n%s", err, out)
+		t.Fatalf("npm ci in %s failed: %v\n%s", peerDir, err, out)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, installedMarker), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		if _, statErr := os.Stat(filepath.Join(modules, "ws", "package.json")); statErr != nil {
+		if _, statErr := os.Stat(filepath.Join(dir, installedMarker)); statErr != nil {
+			// An install without the marker was cut short: replace it.
+			os.RemoveAll(dir)
+			err = os.Rename(tmp, dir)
+		}
+		if _, statErr := os.Stat(filepath.Join(dir, installedMarker)); statErr != nil {
 			t.Fatalf("installing the Node peer: %v", err)
 		}
 	}
