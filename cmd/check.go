@@ -14,6 +14,8 @@ import (
 	"github.com/rtbench/rtbench/bench/check"
 	"github.com/rtbench/rtbench/bench/outfile"
 	"github.com/rtbench/rtbench/report"
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/client"
 )
 
 // CheckOptions are the parsed flags of `rtbench check`.
@@ -50,7 +52,7 @@ var checkFlagNames = map[string]string{
 // apply to every check of the file.
 var checkFileFlags = map[string]bool{"file": true, "timeout": true, "json": true, "junit": true, "insecure": true, "cacert": true,
 	"idle-timeout": true, "ttfb-timeout": true, "max-event": true, "read-limit": true, "ping-interval": true, "ping-timeout": true,
-	"interval": true, "long-poll": true}
+	"interval": true, "long-poll": true, "http1.1": true, "http2": true}
 
 // NewCmdCheck builds `rtbench check`. runF replaces the run step in tests.
 func NewCmdCheck(env *Env, runF func(context.Context, *CheckOptions) error) *cobra.Command {
@@ -219,6 +221,9 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 	if err := o.validateKnobs(); err != nil {
 		return err
 	}
+	if err := o.httpVersion(false); err != nil {
+		return err
+	}
 	file, err := check.LoadFile(o.File, env.Getenv)
 	if err != nil {
 		return UsageError("-f %s: %v", o.File, err)
@@ -234,6 +239,10 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 		s.HTTP.Insecure = s.HTTP.Insecure || o.Insecure
 		s.HTTP.RootCAs = roots
 		s.HTTP.TTFBTimeout = o.TTFBTimeout
+		s.HTTP.Version = o.version
+		if p, _ := client.Scheme(s.Request.URL); o.HTTP2 && (s.Mode == "ws" || p != nil && p.Pattern == transport.WS) {
+			return UsageError("-f %s: check %q is a WebSocket: WebSockets over HTTP/2 (RFC 8441) are not supported, so --http2 cannot apply to it", o.File, s.Name)
+		}
 		s.Session = o.sessionOptions()
 		if err := s.Validate(); err != nil {
 			return UsageError("-f %s: check %q: %v", o.File, s.Name, err)

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,6 +41,8 @@ type LoadOptions struct {
 
 	SendRate rateValue
 	SendSize int
+
+	H2Connections int // --h2-connections
 
 	ReconnectRate rateValue
 	gate          *bench.Gate
@@ -130,6 +134,7 @@ result is still printed and saved).`,
 	f.Var(&o.ReconnectRate, "reconnect-rate", "cap on the reconnects of the whole run (all sessions together), so a server restart does not meet a storm; 0 = no cap")
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
+	f.IntVar(&o.H2Connections, "h2-connections", 1, "HTTP/2: connections per origin (and per --source-ips address) the sessions are multiplexed over, as a browser's one")
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
 	return c
@@ -152,6 +157,8 @@ func (o *LoadOptions) validate() error {
 		return UsageError("--send-rate %v: at most 1000/s per session", o.SendRate.String())
 	case o.SendSize < 0 || o.SendSize > 1<<20:
 		return UsageError("--send-size %d: want 0 to 1 MiB", o.SendSize)
+	case o.H2Connections < 1 || o.H2Connections > maxH2Connections:
+		return UsageError("--h2-connections %d: want 1 to %d connections per origin", o.H2Connections, maxH2Connections)
 	}
 	if err := o.validatePrometheus(); err != nil {
 		return err
@@ -223,10 +230,31 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		}
 	}
 
+	// Over HTTP/2 the sessions share --h2-connections connections per
+	// origin (per source address), each dialed before the run starts: the
+	// first by the probe, when it can speak HTTP/2.
 	clients := o.httpClients()
-	proto, err := o.probe(parent, clients[0])
+	wire := &transport.WireCounter{}
+	var h2Clients []*http.Client
+	probeClient := clients[0]
+	if o.version == transport.HTTP2 || o.version == transport.HTTPAuto && strings.HasPrefix(o.URL, "https:") {
+		h2Clients = o.h2Clients(wire)
+		probeClient = h2Clients[0]
+	}
+	proto, h2, err := o.probe(parent, probeClient)
 	if err != nil {
 		return err
+	}
+	var warm transport.WireCounts
+	if h2 {
+		clients = h2Clients
+		warmUp(parent, clients[1:], o.URL)
+		warm = wire.Counts()
+	} else {
+		for _, c := range h2Clients {
+			c.CloseIdleConnections()
+		}
+		wire = nil
 	}
 	pattern := proto.Pattern
 	if plan.Open() && !proto.Requests {
@@ -236,7 +264,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e := &bench.Engine{Plan: plan}
 	base := o.sessionOptions()
 	base.Reconnect.Gate = o.gateWait()
-	base.Lean = true
+	base.Lean = !h2 // the lean paths speak HTTP/1.1
 	base.SendSize = o.SendSize
 	if o.SendRate.perSecond > 0 {
 		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
@@ -244,7 +272,9 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	// A held polling session keeps a keep-alive connection of its own (as
 	// wrk's do); the shared clients serve the open model's requests.
 	own := o.httpOptions()
-	base.OwnHTTP = &own
+	if !h2 { // over HTTP/2 they are streams of the shared connections
+		base.OwnHTTP = &own
+	}
 	session := func(n int, one bool) transport.Session {
 		so := base
 		so.HTTP = clients[n%len(clients)]
@@ -287,9 +317,13 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		rec.Interrupted = true
 		rec.Reason = "interrupted by Ctrl-C or SIGTERM"
 	}
-	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, proto, base)})
+	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, proto, base, h2)})
 	if err != nil {
 		return fmt.Errorf("building the result: %w", err)
+	}
+	if wire != nil {
+		c := wire.Counts()
+		result.HTTP2 = bench.NewHTTP2Result(len(clients), c.Dialed, c.Peak, c.Streams-warm.Streams)
 	}
 	// One document: what --out saves is what --json prints.
 	outcomes, failed := o.thresholds.Check(result, o.AllowSaturated)
@@ -344,23 +378,95 @@ func (o *LoadOptions) httpClients() []*http.Client {
 
 // probe picks the protocol: detection sends one probe request (whose
 // response is discarded: every session sends its own), unless --mode says
-// it, when a TCP connection checks that the target can be reached.
-func (o *LoadOptions) probe(ctx context.Context, c *http.Client) (*transport.Protocol, error) {
+// it, when a TCP connection checks that the target can be reached. h2 says
+// the sessions will speak HTTP/2: --http2, or the probe's answer (with
+// --mode, an OPTIONS request asks) came over it.
+func (o *LoadOptions) probe(ctx context.Context, c *http.Client) (proto *transport.Protocol, h2 bool, err error) {
 	d, err := client.Open(ctx, c, o.request(), o.Mode)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted before the run started: nothing was measured")}
+			return nil, false, &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted before the run started: nothing was measured")}
 		}
-		return nil, listenError(err, o.URL)
+		return nil, false, listenError(err, o.URL)
+	}
+	if d.Protocol.Pattern == transport.WS {
+		return d.Protocol, false, nil // WebSockets speak HTTP/1.1
 	}
 	if op := d.Opened; op != nil {
 		op.Resp.Body.Close()
 		if st := op.Connect.Status; st < 200 || st > 299 {
-			return nil, listenError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
+			return nil, false, listenError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
 				Err: fmt.Errorf("the probe request got HTTP %d; fix the URL, method or headers before loading it", st)}, o.URL)
 		}
+		return d.Protocol, op.Resp.ProtoMajor == 2, nil
 	}
-	return d.Protocol, nil
+	switch {
+	case o.version == transport.HTTP2:
+		return d.Protocol, true, nil
+	case o.version == transport.HTTP1 || !strings.HasPrefix(o.URL, "https:"):
+		return d.Protocol, false, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, o.URL, nil)
+	if err != nil {
+		return d.Protocol, false, nil
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return d.Protocol, false, nil // the run will say what fails
+	}
+	resp.Body.Close()
+	return d.Protocol, resp.ProtoMajor == 2, nil
+}
+
+// maxH2Connections bounds --h2-connections.
+const maxH2Connections = 10_000
+
+// h2Clients returns --h2-connections HTTP/2 clients per source address
+// (per origin when none are given): each keeps one connection, which
+// carries the streams of the sessions given that client. The wait for
+// response headers allows --long-poll, as a polling session's own client
+// does.
+func (o *LoadOptions) h2Clients(wire *transport.WireCounter) []*http.Client {
+	base := o.httpOptions()
+	base.TTFBTimeout = cmp.Or(base.TTFBTimeout, transport.DefaultTTFBTimeout) + o.LongPoll
+	base.Wire = wire
+	sources := []net.IP{nil}
+	if len(o.sources) > 0 {
+		sources = o.sources
+	}
+	var out []*http.Client
+	for range o.H2Connections {
+		for _, ip := range sources {
+			opts := base
+			if ip != nil {
+				opts.LocalAddr = &net.TCPAddr{IP: ip}
+			}
+			out = append(out, transport.NewHTTPClient(opts))
+		}
+	}
+	return out
+}
+
+// warmUp opens each HTTP/2 client's connection with an OPTIONS request
+// before the run: sessions started at once on a client with no connection
+// yet would each dial one (net/http does not wait for the first dial's
+// ALPN answer), where a browser shares one. The answers do not matter;
+// a failure shows in the run.
+func warmUp(ctx context.Context, clients []*http.Client, url string) {
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodOptions, url, nil)
+			if err != nil {
+				return
+			}
+			if resp, err := c.Do(req); err == nil {
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // gateWait is the reconnect gate of every session: the --reconnect-rate cap.
@@ -372,7 +478,7 @@ func (o *LoadOptions) gateWait() func(context.Context) error {
 }
 
 // params records the load shape and every default that shapes load.
-func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so transport.SessionOptions) bench.Params {
+func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so transport.SessionOptions, h2 bool) bench.Params {
 	pr := bench.Params{
 		Connections: plan.Connections, DurationS: plan.Duration.Seconds(), WarmupS: plan.Warmup.Seconds(),
 		Ramp:     bench.RampParams{SessionsPerS: plan.RampRate, TimeS: plan.RampTime.Seconds()},
@@ -386,7 +492,11 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 			"retry_cap":      transport.DefaultRetryCap.String(),
 			"reconnect_rate": o.ReconnectRate.String(),
 			"stamp":          cmp.Or(o.stamp.String(), "auto"),
+			"http_version":   o.version.String(),
 		},
+	}
+	if h2 {
+		pr.Defaults["h2_connections"] = fmt.Sprint(o.H2Connections)
 	}
 	for _, st := range o.Stages.stages {
 		pr.Stages = append(pr.Stages, bench.StageParams{DurationS: st.Duration.Seconds(), Target: st.Target})

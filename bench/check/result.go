@@ -73,7 +73,10 @@ type Result struct {
 	// which does not tell the pattern.
 	Mode     string
 	Detected bool // the mode was detected rather than given
-	Sessions int  // sessions asked for
+	// Protocol is the HTTP version of the first session's answer
+	// ("HTTP/2.0", "HTTP/1.1"); empty when none came.
+	Protocol string
+	Sessions int // sessions asked for
 	Start    time.Time
 	Duration time.Duration
 	Outcomes []Outcome

@@ -163,6 +163,13 @@ func finish(ctx context.Context, res *Result, p *plan, probes []*probe, br *benc
 	if len(ran) == 0 {
 		ran = probes[:1]
 	}
+	for _, pr := range ran {
+		pr.mu.Lock()
+		if pr.head != nil && res.Protocol == "" {
+			res.Protocol = pr.head.proto
+		}
+		pr.mu.Unlock()
+	}
 	// Unreachable: no session got any answer, each for a reason of reach.
 	var reach *transport.Error
 	for _, pr := range ran {
