@@ -1,7 +1,9 @@
 package mock
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -33,6 +35,10 @@ const (
 	// in time followed by a body trickled a byte at a time (slowloris on the
 	// body) are cut off here. 1 MiB in 30 s is 35 KB/s at the least.
 	DefaultBodyTimeout = 30 * time.Second
+	// DefaultMaxStreams is the HTTP/2 streams one connection may have open
+	// at once: a browser's, or rtbench load's, sessions multiplexed on one
+	// connection fit (Go's own default is 250).
+	DefaultMaxStreams = 10_000
 )
 
 // Config shapes the mock server. The zero value serves every route with the
@@ -69,6 +75,15 @@ type Config struct {
 	// applies to (--fault, --fault-rate, --fault-seed). Per-request faults
 	// (?fault=, X-RTBench-Fault) work on every route whatever it says.
 	Fault fault.Options
+
+	// TLS, when set, serves HTTPS with it (its Certificates): HTTP/2 and
+	// HTTP/1.1 by ALPN. Without it the server speaks HTTP/1.1, and HTTP/2
+	// to clients that start with its preface (h2c with prior knowledge;
+	// Go's server does not take the Upgrade: h2c exchange).
+	TLS *tls.Config
+	// MaxStreams is how many HTTP/2 streams one connection may have open
+	// at once (SETTINGS_MAX_CONCURRENT_STREAMS); default DefaultMaxStreams.
+	MaxStreams int
 
 	ReadHeaderTimeout time.Duration // default 5s (slowloris)
 	BodyTimeout       time.Duration // reading a request body; default 30s (slowloris on the body)
@@ -287,6 +302,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		ConnContext:       connContext,
 		// No WriteTimeout: it would cut every stream (golang/go#16100).
 		// Streams set a deadline per write instead.
+		Protocols: s.protocols(),
+		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: cmp.Or(s.cfg.MaxStreams, DefaultMaxStreams)},
+		TLSConfig: s.cfg.TLS,
 	}
 	if srv.MaxHeaderBytes <= 0 {
 		srv.MaxHeaderBytes = DefaultMaxHeaderBytes
@@ -305,7 +323,23 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.srv, s.ln = srv, cl
 	s.mu.Unlock()
+	if s.cfg.TLS != nil {
+		return srv.ServeTLS(cl, "", "") // the certificates are in TLSConfig
+	}
 	return srv.Serve(cl)
+}
+
+// protocols are the HTTP versions served: HTTP/1.1 and HTTP/2, the latter
+// by ALPN over TLS and with prior knowledge (h2c) without it.
+func (s *Server) protocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	if s.cfg.TLS != nil {
+		p.SetHTTP2(true)
+	} else {
+		p.SetUnencryptedHTTP2(true)
+	}
+	return &p
 }
 
 func or(v, def time.Duration) time.Duration {
