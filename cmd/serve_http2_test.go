@@ -23,7 +23,9 @@ func startServe(t *testing.T, args ...string) (base string, errOut *syncBuffer) 
 	env.ErrOut = errOut
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, env, BuildInfo{}, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)) }()
+	go func() {
+		done <- Run(ctx, env, BuildInfo{}, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...))
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {

@@ -27,7 +27,7 @@ func TestHTTPVersions(t *testing.T) {
 	_, secure := mocktest.Start(t, mock.Config{TLS: &tls.Config{Certificates: []tls.Certificate{cert.TLS}}})
 	secure = "https://" + strings.TrimPrefix(secure, "http://")
 	for _, tc := range []struct {
-		name, url string
+		name, url   string
 		h1, h2, h2c bool // the client's protocols
 		want        string
 	}{
