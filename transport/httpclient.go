@@ -262,9 +262,18 @@ func Do(c *http.Client, req *http.Request, conn *Connect) (*http.Response, error
 	conn.DNS, conn.TCP, conn.TLS, conn.Reused, conn.Headers = ph.dns, ph.tcp, ph.tls, ph.reused, ph.headers
 	ph.mu.Unlock()
 	if err != nil {
-		if noALPN(err) {
+		switch {
+		case noALPN(err):
 			err = &Error{Class: ClassHTTPVersion, At: time.Now(), Err: fmt.Errorf("%w: the server accepts none of the HTTP versions offered (ALPN); "+
 				"an HTTP/2-only server needs HTTP/2 (drop --http1.1), an HTTP/1.1-only one HTTP/1.1 (drop --http2)", err)}
+		case req.URL.Scheme == "https" && strings.Contains(err.Error(), "readLoopPeekFailLocked"):
+			// net/http read an answer on a new TLS connection before it
+			// sent the request: Node's http2 module without allowHTTP1
+			// answers 403 as soon as the handshake chose no protocol, and
+			// the 403 path of refusedHTTP1 sees it only when the request
+			// went out first.
+			err = &Error{Class: ClassHTTPVersion, At: time.Now(), Err: fmt.Errorf("%s %s: the server answered before the request was sent, "+
+				"as an HTTP/2-only server refuses HTTP/1.1; drop --http1.1 (WebSockets need HTTP/1.1)", req.Method, RedactURL(req.URL.String()))}
 		}
 		return nil, err
 	}

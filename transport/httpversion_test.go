@@ -150,6 +150,40 @@ func TestRefusedHTTP1(t *testing.T) {
 	}
 }
 
+// TestRefusedHTTP1Early: Node writes its 403 as soon as the TLS handshake
+// chose no protocol, before reading a request; whether net/http reads it as
+// the answer or as one that came before the request, it is http_version.
+func TestRefusedHTTP1Early(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS() // for its certificate
+	srv.Close()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: srv.TLS.Certificates})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				io.WriteString(c, "HTTP/1.0 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nMissing ALPN Protocol, expected `h2` to be available.\n")
+			}()
+		}
+	}()
+	for range 5 {
+		c := NewHTTPClient(HTTPOptions{Insecure: true, Version: HTTP1})
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "https://"+ln.Addr().String()+"/sse", nil)
+		if _, err := Do(c, req, &Connect{}); Classify(err) != ClassHTTPVersion || !strings.Contains(err.Error(), "drop --http1.1") {
+			t.Errorf("err %v (%s), want http_version naming --http1.1", err, Classify(err))
+		}
+		c.CloseIdleConnections()
+	}
+}
+
 // TestWireCounter: a client with a WireCounter counts its dials and its
 // HTTP/2 streams; HTTP/1.1 answers are no streams.
 func TestWireCounter(t *testing.T) {
