@@ -75,6 +75,10 @@ Held polling sessions keep one keep-alive connection each; --interval D sends ea
 session's requests on a fixed schedule (latency from the intended time), --interval 0
 as fast as the server answers (latency from the send). The report names the model.
 
+Over HTTP/2 (the server's ALPN answer, or --http2) the sessions are streams multiplexed
+over --h2-connections connections per origin (default 1, as a browser shares one),
+opened before the run; the report shows the streams per connection.
+
 Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event),
 else its own clock: the first of ts, time, timestamp, sent_at, created_at (epoch s, ms,
 µs or ns by magnitude, or RFC 3339), or the field --stamp names; wire latency arrival −
