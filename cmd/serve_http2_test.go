@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport/tlscert"
 )
 
@@ -117,5 +119,36 @@ func TestServeH2C(t *testing.T) {
 		if got := strings.Contains(stderr, "over HTTP/2"); got != (tc.want != "") {
 			t.Errorf("%s: summary %q", tc.flag, stderr)
 		}
+	}
+
+	// load --http2: 100 sessions as streams of one h2c connection, which
+	// is the one connection the server accepted for them.
+	hc := &http.Client{}
+	defer hc.CloseIdleConnections()
+	accepted := func() int {
+		resp, err := hc.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`(?m)^rtbench_serve_connections_accepted_total (\d+)$`).FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no accepted count in /metrics")
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	before := accepted()
+	code, out, errOut := runCmd(t, t.Context(), "load", "--http2", "--json", "-c", "100", "-d", "1s", base+"/sse?rate=10")
+	if code != 0 {
+		t.Fatalf("load --http2: exit %d: %s", code, errOut)
+	}
+	r, err := bench.Decode(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := accepted() - before; got != 1 || r.HTTP2 == nil || r.HTTP2.ConnectionsOpened != 1 || r.HTTP2.Streams < 1 || r.HTTP2.Streams != r.Counters["connects"] {
+		t.Errorf("the server accepted %d connections; http2 %+v, connects %d; want 1 connection carrying every session's stream", got, r.HTTP2, r.Counters["connects"])
 	}
 }
