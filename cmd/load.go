@@ -138,7 +138,7 @@ result is still printed and saved).`,
 	f.Var(&o.ReconnectRate, "reconnect-rate", "cap on the reconnects of the whole run (all sessions together), so a server restart does not meet a storm; 0 = no cap")
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
-	f.IntVar(&o.H2Connections, "h2-connections", 1, "HTTP/2: connections per origin (and per --source-ips address) the sessions are multiplexed over, as a browser's one")
+	f.IntVar(&o.H2Connections, "h2-connections", 1, "HTTP/2: connections per origin (and per --source-ips address) the sessions are multiplexed over, as a browser's one (ignored over HTTP/1.1)")
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
 	return c
