@@ -63,10 +63,10 @@ for os in $targets; do
 done
 ls dist/*.tar.gz dist/*.zip >/dev/null || fail "no archives in dist/"
 step "$n binaries, $(ls dist/*.tar.gz dist/*.zip | wc -l) archives"
-deb=$(ls dist/*_amd64.deb 2>/dev/null | head -n 1)
-rpm=$(ls dist/*.x86_64.rpm 2>/dev/null | head -n 1)
+deb=$(ls dist/*_amd64.deb 2>/dev/null | head -n 1 || true)
+rpm=$(ls dist/*_amd64.rpm 2>/dev/null | head -n 1 || true)
 [ -n "$deb" ] || fail "no amd64 .deb in dist/"
-[ -n "$rpm" ] || fail "no x86_64 .rpm in dist/"
+[ -n "$rpm" ] || fail "no amd64 .rpm in dist/"
 step "packages: $(cd dist && ls *.deb *.rpm | tr '\n' ' ')"
 commit=$(git rev-parse --short HEAD)
 
