@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -144,6 +145,10 @@ func (s *Server) Stats() *transport.ServerStats { return s.stats }
 // Handler is every route with CORS and the connection cap. Requests served
 // through it end when Close is called.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Wrap puts f around the whole handler (a test's request log, a route of
+// its own in front of the mock's). Call it before Serve.
+func (s *Server) Wrap(f func(http.Handler) http.Handler) { s.handler = f(s.handler) }
 
 // BaseContext is the parent of every request context; Close cancels it. Use it
 // as http.Server.BaseContext when serving Handler yourself (tests do).
@@ -312,6 +317,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	logf := s.cfg.Logf
 	if logf == nil {
 		logf = log.Printf
+	} else {
+		// net/http's own messages (TLS handshake errors, panics) go where
+		// the server's do.
+		srv.ErrorLog = log.New(logfWriter(logf), "", 0)
 	}
 	cl := newCapListener(ln, s.cfg.MaxConns, s.stats, logf)
 	srv.ConnState = func(c net.Conn, st http.ConnState) {
@@ -441,4 +450,12 @@ func (s *Server) Shutdown(ctx context.Context) (cut int, err error) {
 	case <-t.C:
 	}
 	return cut, ctx.Err()
+}
+
+// logfWriter is a Logf as the io.Writer a log.Logger writes to.
+type logfWriter func(format string, args ...any)
+
+func (f logfWriter) Write(p []byte) (int, error) {
+	f("%s", bytes.TrimSuffix(p, []byte("\n")))
+	return len(p), nil
 }
