@@ -19,6 +19,7 @@ import (
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/poll"
 	"github.com/rtbench/rtbench/transport/pubsub"
+	"github.com/rtbench/rtbench/transport/pusher"
 	"github.com/rtbench/rtbench/transport/sse"
 )
 
@@ -64,6 +65,9 @@ type Config struct {
 	Hub    pubsub.Options
 	Jobs   poll.JobOptions // the jobs API schedule
 	Tokens aistream.Tokens // token timing of the AI routes
+	// PusherApps are the Pusher Channels apps /app/{key} and /apps/{id}/
+	// accept; empty: pusher.DefaultApp.
+	PusherApps []pusher.App
 
 	// Fault is the server-wide fault default and the share of requests it
 	// applies to (--fault, --fault-rate, --fault-seed). Per-request faults
