@@ -53,6 +53,8 @@ type SessionFlags struct {
 	PingTimeout  time.Duration
 	Interval     time.Duration
 	LongPoll     time.Duration
+	// PublishRate is --publish-rate (load, check; addPublishFlag).
+	PublishRate rateValue
 
 	Body   []byte // Data resolved
 	header http.Header

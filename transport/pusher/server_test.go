@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,4 +398,30 @@ func TestDecode(t *testing.T) {
 			t.Errorf("Decode(%s) = %+v, want %+v", tc.in, got, tc.want)
 		}
 	}
+}
+
+// serveMock starts serve's handlers with testApp; shutdown closes the
+// server gracefully and is idempotent (it also runs at cleanup).
+func serveMock(t *testing.T) (base string, shutdown func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mock.New(mock.Config{PusherApps: []pusher.App{testApp}})
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	var once sync.Once
+	shutdown = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			s.Close(ctx)
+			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+				t.Errorf("mock Serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(shutdown)
+	return "http://" + ln.Addr().String(), shutdown
 }
