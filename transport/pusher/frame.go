@@ -43,16 +43,6 @@ type Frame struct {
 	SchedNS, SentNS int64
 }
 
-type wireFrame struct {
-	Event   *string         `json:"event"`
-	Channel *string         `json:"channel"`
-	Data    json.RawMessage `json:"data"`
-	UserID  *string         `json:"user_id"`
-	Seq     uint64          `json:"seq"`
-	SchedNS int64           `json:"sched_ns"`
-	SentNS  int64           `json:"sent_ns"`
-}
-
 // Errors of Decode.
 var (
 	ErrNotObject  = errors.New("not a JSON object")
@@ -64,7 +54,11 @@ var (
 
 // Decode reads one protocol message. It refuses what is not a JSON object
 // with a non-empty "event" string, a "channel" that is not a string, text
-// that is not UTF-8, and messages over MaxFrame.
+// that is not UTF-8, and messages over MaxFrame. Keys match exactly, as in
+// the JavaScript clients (encoding/json's struct decoding would take
+// "EVENT" for "event"); when a key repeats, the last one wins. rtbench's
+// stamps and user_id are read when they have their type and ignored
+// otherwise.
 func Decode(b []byte) (Frame, error) {
 	if len(b) > MaxFrame {
 		return Frame{}, ErrFrameSize
@@ -76,33 +70,28 @@ func Decode(b []byte) (Frame, error) {
 	if len(t) == 0 || t[0] != '{' {
 		return Frame{}, ErrNotObject
 	}
-	var w wireFrame
-	if err := json.Unmarshal(b, &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			switch te.Field {
-			case "channel":
-				return Frame{}, ErrBadChannel
-			case "event":
-				return Frame{}, ErrNoEvent
-			}
-			return Frame{}, fmt.Errorf("field %q: %v", te.Field, err)
-		}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
 		return Frame{}, ErrNotObject
 	}
-	if w.Event == nil || *w.Event == "" {
+	var f Frame
+	if json.Unmarshal(m["event"], &f.Event) != nil || f.Event == "" {
 		return Frame{}, ErrNoEvent
 	}
-	f := Frame{Event: *w.Event, Data: w.Data, Seq: w.Seq, SchedNS: w.SchedNS, SentNS: w.SentNS}
-	if w.Channel != nil {
-		f.Channel = *w.Channel
+	if raw, ok := m["channel"]; ok && !bytes.Equal(raw, []byte("null")) {
+		if json.Unmarshal(raw, &f.Channel) != nil {
+			return Frame{}, ErrBadChannel
+		}
 	}
-	if w.UserID != nil {
-		f.UserID = *w.UserID
+	if raw := m["data"]; len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		f.Data = raw
 	}
-	if len(f.Data) > 0 && bytes.Equal(f.Data, []byte("null")) {
-		f.Data = nil
+	if raw, ok := m["user_id"]; ok {
+		json.Unmarshal(raw, &f.UserID)
 	}
+	json.Unmarshal(m["seq"], &f.Seq)
+	json.Unmarshal(m["sched_ns"], &f.SchedNS)
+	json.Unmarshal(m["sent_ns"], &f.SentNS)
 	return f, nil
 }
 

@@ -316,7 +316,7 @@ func toHub(event string, data json.RawMessage, userID string) []byte {
 // itself. So {"some":"data"} reaches SSE subscribers as an object, and
 // dataText gives the same string back.
 func hubData(s string) json.RawMessage {
-	t := bytes.TrimSpace([]byte(s))
+	t := bytes.Trim([]byte(s), " \t\r\n") // JSON whitespace only
 	if len(t) > 0 && t[0] != '"' && json.Valid(t) {
 		return json.RawMessage(t)
 	}
