@@ -2,8 +2,11 @@ package cmd
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rtbench/rtbench/transport/mock"
 	"github.com/rtbench/rtbench/transport/pusher"
@@ -119,5 +122,43 @@ func TestCheckPusher(t *testing.T) {
 	if code != 1 || !strings.Contains(out.String(), "FAIL  events") || !strings.Contains(out.String(), "Invalid signature") ||
 		!strings.Contains(out.String(), "FAIL  publish") {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestListenPusher: listen prints a Pusher channel's events (published
+// here through /api/publish until listen has its two), and says where it
+// listened without the secret.
+func TestListenPusher(t *testing.T) {
+	base := startMock(t, mock.Config{})
+	stop := make(chan struct{})
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			resp, err := http.Post(base+"/api/publish", "application/json", strings.NewReader(fmt.Sprintf(`{"channel":"private-listen","data":{"n":%d}}`, i)))
+			if err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	code, stdout, stderr := runListen(t, "", "-n", "2", "--json", pusherURL(base, "private-listen"))
+	close(stop)
+	<-published
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	got := lines(stdout)
+	if len(got) != 2 || !strings.Contains(got[0], `"type":"message"`) || !strings.Contains(got[0], `{\"n\":`) {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	if strings.Contains(stdout+stderr, pusher.DefaultApp.Secret) {
+		t.Errorf("the secret is printed:\n%s%s", stdout, stderr)
 	}
 }
