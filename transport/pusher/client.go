@@ -155,7 +155,23 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, n int, obs transp
 		TLSHandshakeDone:  func(tls.ConnectionState, error) { ci.TLS = time.Since(tlsStart) },
 	}
 	u := c.Target.SocketURL()
-	conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, trace), u, &websocket.DialOptions{HTTPClient: hc})
+	// The handshake runs on a goroutine that ends with it: net/http's dial
+	// path is deep, and the stack it grows would otherwise stay with the
+	// session's goroutine, which then only reads, for the whole session.
+	type dialed struct {
+		conn *websocket.Conn
+		resp *http.Response
+		err  error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		small := *hc
+		small.Transport = smallBuffers(hc.Transport)
+		conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, trace), u, &websocket.DialOptions{HTTPClient: &small})
+		ch <- dialed{conn, resp, err}
+	}()
+	d := <-ch
+	conn, resp, err := d.conn, d.resp, d.err
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -383,6 +399,36 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn, obs transport.O
 		r.delivered++
 		obs.Event(&ev)
 	}
+}
+
+// handshakeBuffer is the read and write buffer of the HTTP connection a
+// handshake goes over; the read buffer stays under coder/websocket's own for
+// the life of the connection, so it is kept small (net/http's is 4 KiB).
+const handshakeBuffer = 512
+
+// smallTransports maps each *http.Transport to its clone with
+// handshakeBuffer-sized buffers, made once and shared by every session.
+var smallTransports sync.Map
+
+// smallBuffers returns rt with small buffers when it is an *http.Transport
+// (a clone that keeps no idle connections: a handshake's connection is
+// taken over by the WebSocket); other round trippers as they are.
+func smallBuffers(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok {
+		return rt
+	}
+	if v, ok := smallTransports.Load(t); ok {
+		return v.(*http.Transport)
+	}
+	c := t.Clone()
+	c.ReadBufferSize, c.WriteBufferSize = handshakeBuffer, handshakeBuffer
+	c.DisableKeepAlives = true
+	v, _ := smallTransports.LoadOrStore(t, c)
+	return v.(*http.Transport)
 }
 
 // isProtocolEvent says whether an event is the protocol's own.
