@@ -27,6 +27,9 @@ const (
 	MaxBatch = 10
 	// MaxEventName is the longest event name accepted.
 	MaxEventName = 200
+	// MaxSubscriptions is how many channels one connection may be
+	// subscribed to at once: each costs the server a goroutine.
+	MaxSubscriptions = 100
 	// DefaultEvent is the event name a Pusher subscriber sees for a message
 	// published through another door (/api/publish, a /ws room member).
 	DefaultEvent = "message"

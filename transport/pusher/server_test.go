@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -424,4 +425,23 @@ func serveMock(t *testing.T) (base string, shutdown func()) {
 	}
 	t.Cleanup(shutdown)
 	return "http://" + ln.Addr().String(), shutdown
+}
+
+// One connection holds at most MaxSubscriptions channels; unsubscribing
+// makes room again.
+func TestSubscriptionCap(t *testing.T) {
+	_, base := startServer(t)
+	p := connect(t, base)
+	for i := range pusher.MaxSubscriptions {
+		if f := p.subscribe(fmt.Sprintf("c%d", i), "", ""); f.Event != pusher.EventSubscriptionSucceeded {
+			t.Fatalf("subscription %d: %s %s", i, f.Event, f.Data)
+		}
+	}
+	if _, msg := errorOf(t, p.subscribe("one-more", "", "")); !strings.Contains(msg, "subscribed to 100 channels already") {
+		t.Fatalf("over the cap: %q", msg)
+	}
+	p.send(map[string]any{"event": pusher.EventUnsubscribe, "data": map[string]string{"channel": "c0"}})
+	if f := p.subscribe("one-more", "", ""); f.Event != pusher.EventSubscriptionSucceeded {
+		t.Fatalf("after unsubscribing: %s %s", f.Event, f.Data)
+	}
 }

@@ -260,6 +260,10 @@ func (so *socket) subscribe(f Frame) {
 		so.write(appendFrame(nil, EventSubscriptionSucceeded, ch, []byte("{}"), false))
 		return
 	}
+	if len(so.subs) >= MaxSubscriptions {
+		so.write(errorFrame(0, fmt.Sprintf("Cannot subscribe to %s: this connection is subscribed to %d channels already, the most rtbench serve allows", ch, MaxSubscriptions)))
+		return
+	}
 	kind := KindOf(ch)
 	sub := &subscription{channel: ch, stop: make(chan struct{}), done: make(chan struct{})}
 	if kind != Public {
