@@ -231,6 +231,16 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		}
 	}
 
+	// A billed run is refused before anything reaches the service.
+	if o.PublishRate.perSecond > 0 {
+		held := o.Connections
+		for _, st := range o.Stages.stages {
+			held = max(held, int(st.Target))
+		}
+		if err := confirmBilling(env, o.URL, o.PublishRate.perSecond, plan.Duration.Seconds(), held, o.Yes); err != nil {
+			return err
+		}
+	}
 	clients := o.httpClients()
 	proto, err := o.probe(parent, clients[0])
 	if err != nil {
@@ -248,16 +258,6 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	if err != nil {
 		return err
 	}
-	if pub != nil {
-		held := o.Connections
-		for _, st := range o.Stages.stages {
-			held = max(held, int(st.Target))
-		}
-		if err := confirmBilling(env, o.URL, o.PublishRate.perSecond, plan.Duration.Seconds(), held, o.Yes); err != nil {
-			return err
-		}
-	}
-
 	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
 	base.Lean = true

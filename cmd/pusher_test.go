@@ -162,3 +162,25 @@ func TestListenPusher(t *testing.T) {
 		t.Errorf("the secret is printed:\n%s%s", stdout, stderr)
 	}
 }
+
+// TestPusherFlagsKeepSecrets: a bad --pusher-app is refused without
+// echoing it, and a billed load is refused before anything is sent (no
+// DNS lookup of the service: exit 2, not 3).
+func TestPusherFlagsKeepSecrets(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--pusher-app", "a:b c:mysecret"},
+		{"serve", "--pusher-app", "a:mysecret"},
+		{"load", "-c", "2000", "-d", "60s", "--publish-rate", "10/s", "pushers://k:mysecret@ws-eu.pusher.com/c?app=1"},
+	} {
+		env, out, errOut := TestEnv()
+		code := Run(t.Context(), env, BuildInfo{}, args)
+		if code != 2 || strings.Contains(out.String()+errOut.String(), "mysecret") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	env, _, errOut := TestEnv()
+	Run(t.Context(), env, BuildInfo{}, []string{"load", "-c", "2000", "-d", "60s", "--publish-rate", "10/s", "pushers://k:mysecret@ws-eu.pusher.com/c?app=1"})
+	if !strings.Contains(errOut.String(), "about 1200000 message deliveries (over 10000) on a billed service; add --yes") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}

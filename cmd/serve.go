@@ -166,6 +166,9 @@ func (o *ServeOptions) validate() error {
 	if o.Mock.Fault.Rate == 0 {
 		o.Mock.Fault.Default = fault.Spec{} // no request gets it
 	}
+	if err := o.validatePusher(); err != nil {
+		return err
+	}
 	return o.validatePatterns()
 }
 
