@@ -43,7 +43,7 @@ var checkFlagNames = map[string]string{
 	"url": "URL", "mode": "--mode", "concurrency": "-c/--connections", "timeout": "--timeout",
 	"status": "--status", "content_type": "--content-type", "events": "--events", "within": "--within",
 	"first_event": "--first-event", "expect": "--expect", "ttft": "--ttft", "complete": "--complete",
-	"echo": "--echo", "thresholds": "--threshold",
+	"echo": "--echo", "thresholds": "--threshold", "publish_rate": "--publish-rate",
 }
 
 // checkFileFlags are the flags that make sense with -f: the rest is in the
@@ -137,6 +137,7 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 	f.BoolVar(&o.Complete, "complete", true, "AI streams: the stream must end with its terminator ([DONE], message_stop)")
 	f.BoolVar(&o.Assert.Echo, "echo", false, "WebSockets: a message sent must come back")
 	f.StringArrayVar(&o.Assert.Thresholds, "threshold", nil, "a load threshold on the sessions, e.g. 'first_event.p99<1s' (repeatable)")
+	o.addPublishFlag(f)
 	return c
 }
 
@@ -170,6 +171,7 @@ func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
 		HTTP:        o.httpOptions(),
 		Session:     o.sessionOptions(),
 		Assert:      o.Assert,
+		PublishRate: o.PublishRate.perSecond,
 	}
 	if c.Flags().Changed("complete") {
 		s.Assert.Complete = &o.Complete

@@ -41,6 +41,7 @@ type LoadOptions struct {
 
 	SendRate rateValue
 	SendSize int
+	Yes      bool // --yes: confirm a billed --publish-rate run
 
 	H2Connections int // --h2-connections
 
@@ -102,6 +103,9 @@ result is still printed and saved).`,
   rtbench load --rate 20/s -d 30s --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
       http://127.0.0.1:8080/v1/chat/completions --threshold 'ttft.p95<1s' --out ai.json
 
+  # 500 Pusher subscribers on rtbench serve, a publisher at 10/s through the HTTP API
+  rtbench load -c 500 -d 1m --publish-rate 10/s 'pusher://rtbench-key:rtbench-secret@127.0.0.1:8080/news?app=rtbench'
+
   # Polling every second by 1000 clients, after a 10 s warmup
   rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
 		Args: cobra.ExactArgs(1),
@@ -139,6 +143,8 @@ result is still printed and saved).`,
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
 	f.IntVar(&o.H2Connections, "h2-connections", 1, "HTTP/2: connections per origin (and per --source-ips address) the sessions are multiplexed over, as a browser's one (ignored over HTTP/1.1)")
+	o.addPublishFlag(f)
+	f.BoolVar(&o.Yes, "yes", false, fmt.Sprintf("confirm a --publish-rate run on a service that is not on this machine causing over %d deliveries (billed per message)", maxUnconfirmedDeliveries))
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
 	return c
@@ -163,6 +169,8 @@ func (o *LoadOptions) validate() error {
 		return UsageError("--send-size %d: want 0 to 1 MiB", o.SendSize)
 	case o.H2Connections < 1 || o.H2Connections > maxH2Connections:
 		return UsageError("--h2-connections %d: want 1 to %d connections per origin", o.H2Connections, maxH2Connections)
+	case o.PublishRate.perSecond > 1000:
+		return UsageError("--publish-rate %v: at most 1000/s", o.PublishRate.String())
 	}
 	if err := o.validatePrometheus(); err != nil {
 		return err
@@ -234,6 +242,16 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		}
 	}
 
+	// A billed run is refused before anything reaches the service.
+	if o.PublishRate.perSecond > 0 {
+		held := o.Connections
+		for _, st := range o.Stages.stages {
+			held = max(held, int(st.Target))
+		}
+		if err := confirmBilling(env, o.URL, o.PublishRate.perSecond, plan.Duration.Seconds(), held, o.Yes); err != nil {
+			return err
+		}
+	}
 	// Over HTTP/2 the sessions share --h2-connections connections per
 	// origin (per source address), each dialed before the run starts: the
 	// first by the probe, when it can speak HTTP/2.
@@ -265,8 +283,14 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		return UsageError("--rate is the open model for request patterns (polling, AI); %s streams are held sessions: use -c and --ramp", proto.Name)
 	}
 
-	e := &bench.Engine{Plan: plan}
 	base := o.sessionOptions()
+	publishOpts := base
+	publishOpts.HTTP = clients[0]
+	pub, err := o.publisher(proto, publishOpts)
+	if err != nil {
+		return err
+	}
+	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
 	base.Lean = !h2 // the lean paths speak HTTP/1.1
 	base.SendSize = o.SendSize
@@ -304,7 +328,18 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		e.ProgressDetail = true
 		e.Progress = func(p bench.Progress) { progress.Update(p); live.Update(p) }
 	}
+	var published *bench.PublishStats
+	pubDone := make(chan struct{})
+	pubCtx, stopPub := context.WithTimeout(parent, plan.Duration)
+	go func() {
+		defer close(pubDone)
+		if pub != nil {
+			published = bench.PublishLoop(pubCtx, o.PublishRate.perSecond, pub)
+		}
+	}()
 	rec, err := e.Run(parent)
+	stopPub()
+	<-pubDone
 	// The shared clients keep up to -c/--max-in-flight idle keep-alive
 	// connections: give their descriptors back before the result is saved.
 	for _, c := range clients {
@@ -316,6 +351,11 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	}
 	if err != nil {
 		return UsageError("%v", err)
+	}
+	if published != nil {
+		rec.AddErrors(published.Errors)
+		fmt.Fprintf(env.ErrOut, "rtbench: published %d messages through %s's HTTP API at %s (%d failed)\n",
+			published.Published, proto.Name, o.PublishRate.String(), published.Failed)
 	}
 	if parent.Err() != nil {
 		rec.Interrupted = true
@@ -511,6 +551,9 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 	}
 	if proto.Sends {
 		d["send_rate"] = o.SendRate.String()
+	}
+	if proto.Publish != nil {
+		d["publish_rate"] = o.PublishRate.String()
 	}
 	if len(o.sources) > 0 {
 		d["source_ips"] = fmt.Sprint(len(o.sources))

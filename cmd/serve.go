@@ -54,6 +54,8 @@ Routes (GET / lists them with live browser demos):
   GET  /api/channels/X/messages     channel messages ?since=N[&wait=D]
   POST /v1/chat/completions         OpenAI Chat Completions compatible (stream or not)
   POST /v1/messages                 Anthropic Messages compatible (stream or not)
+  GET  /app/KEY                     Pusher Channels protocol 7 (pusher-js: wsHost, wsPort, forceTLS: false)
+  POST /apps/ID/events, …           Pusher HTTP API, signed with the app secret (--pusher-app)
   GET  /healthz, GET /metrics       health and Prometheus metrics
 
 Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter,
@@ -130,6 +132,7 @@ answer only /healthz and /metrics.
 	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	f.BoolVar(&opts.TLS, "tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a self-signed certificate made at start; its fingerprint and PEM path are printed")
 	addPatternFlags(f, opts)
+	addPusherFlags(f, opts)
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
 	f.Float64Var(&opts.Mock.Fault.Rate, "fault-rate", 1, "share of requests (0 to 1) that get --fault")
 	f.Uint64Var(&opts.Mock.Fault.Seed, "fault-seed", 1, "seed of the choice of requests that get --fault (same seed, same requests)")
@@ -181,6 +184,9 @@ func (o *ServeOptions) validate() error {
 	}
 	if o.Mock.Fault.Rate == 0 {
 		o.Mock.Fault.Default = fault.Spec{} // no request gets it
+	}
+	if err := o.validatePusher(); err != nil {
+		return err
 	}
 	return o.validatePatterns()
 }

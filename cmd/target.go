@@ -55,6 +55,8 @@ type SessionFlags struct {
 	LongPoll     time.Duration
 	HTTP1        bool // --http1.1
 	HTTP2        bool // --http2
+	// PublishRate is --publish-rate (load, check; addPublishFlag).
+	PublishRate rateValue
 
 	Body   []byte // Data resolved
 	header http.Header

@@ -67,6 +67,11 @@ const (
 	ClassPingTimeout       Class = "ping_timeout"
 	ClassInvalidUTF8Text   Class = "invalid_utf8_text"
 
+	// Managed pub/sub services: an error the service reported in its own
+	// protocol (a pusher:error, a close with a 4000–4299 code, a refused
+	// HTTP API call), counted by the service's code (0 when it gave none).
+	ClassPusherError Class = "pusher_error"
+
 	ClassCanceled Class = "canceled"
 	ClassOther    Class = "other"
 )

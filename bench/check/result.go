@@ -40,6 +40,7 @@ const (
 	KindThreshold   = "threshold"    // a load threshold
 	KindSession     = "session"      // a session failed in a way no assertion names
 	KindReach       = "reach"        // the target could not be reached at all
+	KindPublish     = "publish"      // the messages --publish-rate sent through a managed service's HTTP API
 
 	KindBuffering   = "buffering"   // events delivered in bursts
 	KindCompression = "compression" // a compressed event stream

@@ -38,6 +38,7 @@ TARGETS=(
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
   "FuzzParseStamp      ./transport"           # payload stamps and clocks vs encoding/json, math/big, time.Parse
   "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
+  "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
 )
 
 FUZZTIME=${FUZZTIME:-30s}

@@ -22,6 +22,7 @@ import (
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/poll"
 	"github.com/rtbench/rtbench/transport/pubsub"
+	"github.com/rtbench/rtbench/transport/pusher"
 	"github.com/rtbench/rtbench/transport/sse"
 )
 
@@ -71,6 +72,9 @@ type Config struct {
 	Hub    pubsub.Options
 	Jobs   poll.JobOptions // the jobs API schedule
 	Tokens aistream.Tokens // token timing of the AI routes
+	// PusherApps are the Pusher Channels apps /app/{key} and /apps/{id}/
+	// accept; empty: pusher.DefaultApp.
+	PusherApps []pusher.App
 
 	// Fault is the server-wide fault default and the share of requests it
 	// applies to (--fault, --fault-rate, --fault-seed). Per-request faults
