@@ -26,13 +26,17 @@ const (
 	E2E                      // AI: request start → stream end
 	Reconnect                // a connection lost → the session connected again (its backoff and the reconnect gate included)
 	StartLag                 // request actually sent − its intended start (open model, polling): the generator's own delay
+	TTFR                     // AI: request start (intended, open model) → first reasoning (thinking) delta
+	Reasoning                // AI: first reasoning delta → first answer delta (→ last reasoning delta when no answer came)
+	ServerPrefill            // AI: the server's own load + prompt evaluation time (Ollama's load_duration + prompt_eval_duration)
+	ServerTPOT               // AI: the server's own time per output token (Ollama's eval_duration / eval_count)
 	NumMetrics
 )
 
 var metricNames = [NumMetrics]string{
 	"handshake", "connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
 	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e",
-	"reconnect", "start_lag",
+	"reconnect", "start_lag", "ttfr", "reasoning", "server_prefill", "server_tpot",
 }
 
 func (m Metric) String() string {
@@ -74,13 +78,17 @@ const (
 	ReconnectsDelayed                // reconnects that waited for the run's reconnect rate cap (Gate)
 	TokensFromDeltas                 // AI requests whose stream had no usage: their tokens are the content deltas counted
 	CutOff                           // requests in flight that the run's end (or the open model's drain) cut off: not completed work
+	ReasoningChunks                  // AI reasoning (thinking) deltas received: not answer text
+	ToolChunks                       // AI events that carried tool-call arguments: not answer text
+	ReasoningTokens                  // AI reasoning tokens, where the stream's usage says (part of tokens)
 	NumCounters
 )
 
 var counterNames = [NumCounters]string{
 	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
 	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
-	"outages", "reconnects_delayed", "tokens_from_deltas", "cut_off",
+	"outages", "reconnects_delayed", "tokens_from_deltas", "cut_off", "reasoning_chunks", "tool_chunks",
+	"reasoning_tokens",
 }
 
 func (c Counter) String() string {
