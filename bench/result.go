@@ -58,7 +58,7 @@ type Result struct {
 	// Counters holds every counter, by Counter name, zeros included.
 	Counters map[string]int64 `json:"counters"`
 	// Errors holds one entry per error class (transport.Class names).
-	Errors    map[string]ErrorResult `json:"errors"`
+	Errors map[string]ErrorResult `json:"errors"`
 	// TokensSources counts AI requests by the field of the stream's usage
 	// their tokens came from ("usage.output_tokens", "eval_count" …); the
 	// others were counted from deltas (counters.tokens_from_deltas).
