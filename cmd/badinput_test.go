@@ -78,6 +78,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"serve", "--heartbeat", "5x"}, 2, `invalid argument "5x"`},
 		{[]string{"serve", "--origins", "["}, 2, `--origins "["`},
 		{[]string{"serve", "--max-conns", "-1"}, 2, "--max-conns"},
+		{[]string{"serve", "--reasoning-tokens", "-1"}, 2, "--reasoning-tokens -1: want 0 to 100000"},
 
 		// listen: flags, URLs, bodies and files.
 		{[]string{"listen"}, 2, "accepts 1 arg(s), received 0"},

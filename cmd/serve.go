@@ -48,10 +48,17 @@ Routes (GET / lists them with live browser demos):
   GET  /api/channels/X/messages     channel messages ?since=N[&wait=D]
   POST /v1/chat/completions         OpenAI Chat Completions compatible (stream or not)
   POST /v1/messages                 Anthropic Messages compatible (stream or not)
+  POST /v1/responses                OpenAI Responses API compatible (stream or not)
+  POST /api/ai-sdk/ui               Vercel AI SDK 5 UI message stream (useChat's default)
+  POST /api/ai-sdk/data             Vercel AI SDK 4 data stream (0:"..." lines)
+  POST /v1beta/models/M:streamGenerateContent?alt=sse, M:generateContent   Gemini API compatible
+  POST /ollama/api/chat, /ollama/api/generate, GET /ollama/api/tags        Ollama compatible (NDJSON)
   GET  /healthz, GET /metrics       health and Prometheus metrics
 
 Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter,
--Chunk, -Tokens, -Seed or the query parameters ttft, tps, jitter, chunk, tokens, seed.
+-Chunk, -Tokens, -Seed, -Reasoning or the query parameters ttft, tps, jitter,
+chunk, tokens, seed, reasoning. --reasoning-tokens N streams N reasoning
+(thinking) tokens before the answer, in each format's own shape.
 
 The server binds to 127.0.0.1 unless told otherwise. SIGINT or SIGTERM shut it down
 gracefully: event streams end, WebSockets close with 1001, all within

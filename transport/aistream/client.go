@@ -652,8 +652,12 @@ func (r *run) completion(ctx context.Context, resp *http.Response) error {
 		sh = shapeAnthropic
 	case ch.kind != chunkOpenAIFull:
 		// An Ollama answer with "stream": false, a Gemini generateContent.
-		for _, s := range []*shape{shapeOllama, shapeGemini} {
-			if c, _ := s.decode(&r.dec, "", b); c.kind == chunkFormat && c.term {
+		for _, s := range []*shape{shapeOllama, shapeGemini, shapeResponses} {
+			c, _ := s.decode(&r.dec, "", b)
+			if s == shapeResponses {
+				c, _ = r.dec.decodeResponseObject(b)
+			}
+			if c.kind == chunkFormat && c.term {
 				ch, sh = c, s
 				break
 			}

@@ -125,3 +125,86 @@ func (d *decoder) responsesUsage(v []byte) {
 		}
 	}
 }
+
+// A non-streamed Responses answer is the response object: {"object":
+// "response", "output": [items], "usage": …}. Its text is the output_text
+// parts of its message items, its reasoning the summary_text of its
+// reasoning items; the usage is read as response.completed's.
+
+var (
+	responseObjectTop = []string{"object", "output", "usage", "error"}
+	outputItemNames   = []string{"type", "content", "summary"}
+	outputPartNames   = []string{"type", "text"}
+)
+
+func (d *decoder) decodeResponseObject(data []byte) (*chunk, error) {
+	c := d.reset()
+	top := d.top16[:len(responseObjectTop)]
+	isObj, err := d.object(data, responseObjectTop, top)
+	if err != nil || !isObj || !isString(top[0]) || string(d.stringValue(top[0])) != "response" {
+		return c, err
+	}
+	c.kind, c.term = chunkFormat, true
+	if isObject(top[3]) {
+		c.kind = chunkError
+		d.codeMessage(top[3])
+		return c, nil
+	}
+	d.responsesUsage(top[2])
+	eachElement(top[1], func(item []byte) {
+		if !isObject(item) {
+			return
+		}
+		f := d.s8[:len(outputItemNames)]
+		d.fields(item, outputItemNames, f)
+		if !isString(f[0]) {
+			return
+		}
+		var parts []byte
+		var want string
+		switch string(d.stringValue(f[0])) {
+		case "message":
+			parts, want = f[1], "output_text"
+		case "reasoning":
+			parts, want = f[2], "summary_text"
+		default:
+			return
+		}
+		eachElement(parts, func(p []byte) {
+			if !isObject(p) {
+				return
+			}
+			g := d.sub2[:len(outputPartNames)]
+			d.fields(p, outputPartNames, g)
+			if isString(g[0]) && string(d.stringValue(g[0])) == want && isString(g[1]) {
+				if want == "output_text" {
+					c.text = appendString(c.text, g[1])
+				} else {
+					c.reasoning = appendString(c.reasoning, g[1])
+				}
+			}
+		})
+	})
+	return c, nil
+}
+
+// eachElement calls f with each element of an array value (valid JSON).
+func eachElement(v []byte, f func(el []byte)) {
+	if !isArray(v) {
+		return
+	}
+	i := skipSpace(v, 1)
+	if v[i] == ']' {
+		return
+	}
+	for {
+		i = skipSpace(v, i)
+		end, _ := skipValue(v, i, 0)
+		f(v[i:end])
+		i = skipSpace(v, end)
+		if v[i] == ']' {
+			return
+		}
+		i++ // ','
+	}
+}
