@@ -60,8 +60,8 @@ type Tokens struct {
 	// Routes with a reasoning shape send them as such (see doc.go); the
 	// Next.js tutorial route has none and ignores it. Default 0.
 	Reasoning int
-	Seed     uint64        // picks the text and the jitter; default (and 0) means 1
-	Model    string        // model name when the request names none; default "rtbench-mock-1"
+	Seed      uint64 // picks the text and the jitter; default (and 0) means 1
+	Model     string // model name when the request names none; default "rtbench-mock-1"
 }
 
 // WithDefaults returns t with every zero field set to its default. Every
