@@ -54,7 +54,7 @@ func (g *generation) stream(ctx context.Context, reason, answer func(text []byte
 		gen           *generator
 		emit          func([]byte) error
 	}{
-		{g.r, 0, newGenerator(g.tok.Seed ^ reasoningStream), reason},
+		{g.r, 0, newGenerator(g.tok.WithDefaults().Seed ^ reasoningStream), reason},
 		{g.n, g.r, newGenerator(g.tok.Seed), answer},
 	}
 	for _, ph := range phases {
@@ -98,10 +98,13 @@ func (g *generation) end() time.Duration {
 }
 
 // reasoningText is the whole reasoning text.
-func (g *generation) reasoningText() string {
-	t := g.tok
-	t.Seed ^= reasoningStream
-	return t.Text(g.r)
+func (g *generation) reasoningText() string { return g.tok.ReasoningText(g.r) }
+
+// ReasoningText returns the first n reasoning tokens, concatenated: what a
+// route streams as reasoning before the answer (Reasoning tokens).
+func (t Tokens) ReasoningText(n int) string {
+	t.Seed = t.WithDefaults().Seed ^ reasoningStream
+	return t.Text(n)
 }
 
 // wait blocks until the whole answer would have been generated, or ctx ends.
