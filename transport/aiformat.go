@@ -1,5 +1,10 @@
 package transport
 
+import (
+	"mime"
+	"net/http"
+)
+
 // AIFormat is one AI token stream shape rtbench reads: its name (an
 // Exchange's Format, the value of --ai-format) and what ends it.
 type AIFormat struct {
@@ -45,4 +50,20 @@ func AIFormatNames() string {
 		s += f.Name
 	}
 	return s
+}
+
+// AIMediaType is the media type an AI stream answer must have, by what its
+// headers say of its format: text/plain for the AI SDK data stream (which
+// sends x-vercel-ai-data-stream), NDJSON when the answer is NDJSON
+// (Ollama), else text/event-stream.
+func AIMediaType(h http.Header) string {
+	if h.Get("X-Vercel-Ai-Data-Stream") != "" {
+		return "text/plain"
+	}
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	switch mt {
+	case "application/x-ndjson", "application/ndjson":
+		return mt
+	}
+	return "text/event-stream"
 }

@@ -85,6 +85,11 @@ func (pr *probe) judge(now time.Time) []verdict {
 			if ct == "" {
 				shown = "none"
 			}
+			if p.aiContentType {
+				// An AI stream's type is its format's: NDJSON (Ollama), the
+				// AI SDK data stream's text/plain, else an event stream.
+				p.contentType = transport.AIMediaType(pr.head.header)
+			}
 			if strings.EqualFold(mt, p.contentType) {
 				out = append(out, pass(KindContentType, shown, p.contentType, 0))
 				break

@@ -134,14 +134,17 @@ type plan struct {
 	mode        string // "" until detection
 	status      statusSet
 	contentType string // media type, lower case; "" none
-	events      int
-	within      time.Duration
-	firstEvent  time.Duration
-	expect      []*match.Expr
-	ttft        time.Duration
-	complete    bool
-	echo        bool
-	thresholds  bench.Thresholds
+	// aiContentType: contentType is the AI mode's default, to be replaced
+	// by the type the answer's format has (transport.AIMediaType).
+	aiContentType bool
+	events        int
+	within        time.Duration
+	firstEvent    time.Duration
+	expect        []*match.Expr
+	ttft          time.Duration
+	complete      bool
+	echo          bool
+	thresholds    bench.Thresholds
 }
 
 // Validate checks s without running it.
@@ -261,6 +264,7 @@ func (p *plan) setMode(mode string) {
 	}
 	if p.contentType == "" {
 		p.contentType = client.Lookup(mode).ContentType
+		p.aiContentType = mode == ModeAI
 	}
 	eventish := a.Events > 0 || a.Within > 0 || a.FirstEvent > 0 || len(a.Expect) > 0 || a.Echo || a.TTFT > 0
 	if !eventish {
