@@ -54,14 +54,18 @@ func ComputeAI(x *transport.Exchange, from time.Time) AIMetrics {
 	if ended {
 		m.E2E = x.End.Sub(from)
 	}
-	m.PerChunk = !x.TokensFromUsage
 	// The answer's tokens: usage's output tokens include the reasoning
-	// tokens, which came before the first answer delta.
+	// tokens, which came before the first answer delta. When the stream
+	// reasoned but its usage does not say how much of it was reasoning
+	// (Anthropic, Ollama, the AI SDK data stream), the answer's share is
+	// unknown: the figures are per answer chunk, as without usage.
+	usage := x.TokensFromUsage && (x.ReasoningChunks == 0 || x.ReasoningTokens > 0)
+	m.PerChunk = !usage
 	answer := x.Tokens
 	if x.ReasoningTokens > 0 && x.ReasoningTokens < answer {
 		answer -= x.ReasoningTokens
 	}
-	if x.TokensFromUsage && answer > 0 {
+	if usage && answer > 0 {
 		m.ChunksPerToken = float64(x.Chunks) / float64(answer)
 	}
 	if s := x.Server; s.PromptEval > 0 || s.Load > 0 {
@@ -84,7 +88,7 @@ func ComputeAI(x *transport.Exchange, from time.Time) AIMetrics {
 	}
 	m.TTFT = x.First.Sub(from)
 	n := x.Chunks
-	if x.TokensFromUsage {
+	if usage {
 		n = answer
 	}
 	if !ended || n < 2 {
@@ -139,7 +143,9 @@ field is named in the result's tokens_sources: OpenAI usage.completion_tokens wi
 stream_options.include_usage, Responses usage.output_tokens, Anthropic message_delta
 usage.output_tokens, AI SDK d: usage.completionTokens, Gemini usageMetadata, Ollama
 eval_count), less the reasoning tokens the usage names; without usage, n is the number
-of answer events ("counted from deltas": no tokenizer is run). Reasoning deltas and
+of answer events ("counted from deltas": no tokenizer is run). So it is when the stream
+reasoned and its usage does not say how many tokens were reasoning (Anthropic, Ollama, the
+AI SDK data stream): tpot_chunk, not tpot. Reasoning deltas and
 tool-call arguments are not answer text: they count in reasoning_chunks and
 tool_chunks, not in ttft, itl_chunk or n.
 Under load, a stream the run's end cuts off counts in cut_off, not in requests,

@@ -47,6 +47,8 @@ func TestComputeAI(t *testing.T) {
 			AIMetrics{TTFT: 500 * ms, E2E: 1500 * ms, TPOT: 10 * ms, DecodeTPS: 100, ChunksPerToken: 1, TTFR: 200 * ms, Reasoning: 300 * ms}},
 		{"reasoning only, no answer", reasoning(x(-1, 900*ms, 0, 0, false), 0, 100*ms, 700*ms),
 			AIMetrics{E2E: 900 * ms, PerChunk: true, TTFR: 100 * ms, Reasoning: 600 * ms}},
+		{"reasoning counted in usage but not named: per chunk", reasoning(x(500*ms, 1500*ms, 165, 101, true), 0, 200*ms, 480*ms),
+			AIMetrics{TTFT: 500 * ms, E2E: 1500 * ms, TPOTChunk: 10 * ms, DecodeTPS: 100, PerChunk: true, TTFR: 200 * ms, Reasoning: 300 * ms}},
 		{"ollama's own timings", server(x(100*ms, 300*ms, 3, 3, true), transport.ServerTiming{Load: 5 * ms, PromptEval: 45 * ms, Eval: 30 * ms, EvalCount: 3}),
 			AIMetrics{TTFT: 100 * ms, E2E: 300 * ms, TPOT: 100 * ms, DecodeTPS: 10, ChunksPerToken: 1, ServerPrefill: 50 * ms, ServerTPOT: 10 * ms}},
 	}

@@ -93,7 +93,11 @@ func aiSummary(t *bench.Tally) []string {
 	case m.TPOT > 0:
 		parts = append(parts, "tpot "+ms(m.TPOT), fmt.Sprintf("%.1f tokens/s decode", m.DecodeTPS))
 	case m.TPOTChunk > 0:
-		parts = append(parts, "tpot_chunk "+ms(m.TPOTChunk)+" (per chunk: no usage)", fmt.Sprintf("%.1f chunks/s decode", m.DecodeTPS))
+		why := "per chunk: no usage"
+		if x.TokensFromUsage {
+			why = "per chunk: the usage does not say which tokens were reasoning"
+		}
+		parts = append(parts, "tpot_chunk "+ms(m.TPOTChunk)+" ("+why+")", fmt.Sprintf("%.1f chunks/s decode", m.DecodeTPS))
 	}
 	if x.Complete {
 		parts = append(parts, x.Format+" stream complete")
