@@ -249,7 +249,7 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		return r.completion(ctx, resp)
-	case isStream || c.Format != "":
+	case isStream || c.Format != "" && mt != "text/html":
 		r.obs.Connected(&r.conn)
 		if resp.ContentLength >= 0 {
 			r.warn(transport.ClassNotStreaming, fmt.Errorf("%s sent its stream with a fixed length (Content-Length: %d): a server or proxy buffered it, so its timings are not the generation's", urlOf(resp), resp.ContentLength))

@@ -181,3 +181,17 @@ func TestClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestForcedFormatRefusesHTML: --ai-format reads a stream whatever its type
+// says, but an HTML page (a proxy's error page with 200) is still
+// bad_content_type, not a stream of bad chunks.
+func TestForcedFormatRefusesHTML(t *testing.T) {
+	srv := httptest.NewServer(serveFormat("<html><body>Gateway says hi</body></html>", "Content-Type: text/html"))
+	t.Cleanup(srv.Close)
+	c := &Client{Request: transport.Request{URL: srv.URL, Body: []byte(`{}`)}, HTTP: testHTTP(t), Format: FormatOllama}
+	_, err := runClient(t, c)
+	var e *transport.Error
+	if !errors.As(err, &e) || e.Class != transport.ClassBadContentType {
+		t.Fatalf("Run: %v, want bad_content_type", err)
+	}
+}
