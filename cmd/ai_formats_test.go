@@ -140,3 +140,27 @@ func TestAIFormatsAgainstPeerAndServe(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareAIFormats: compare's ai-formats pattern reads every format on
+// the embedded server's one schedule, each as its format, and shows what
+// each costs on the wire: the AI SDK data stream's bare lines cost fewer
+// bytes per token than the Responses API's named, sequence-numbered events.
+func TestCompareAIFormats(t *testing.T) {
+	r := runCompare(t, "-c", "2", "--patterns", "ai-formats", "--ai-tokens", "8")
+	if len(r.AIFormats) != len(aiFormatRoutes) {
+		t.Fatalf("%d formats run, want %d", len(r.AIFormats), len(aiFormatRoutes))
+	}
+	bytes := map[string]float64{}
+	for i, a := range r.AIFormats {
+		if a.Format != aiFormatRoutes[i].format || a.Completed != 2 || a.WireEventsPerToken < 1 || a.BytesPerToken <= 0 {
+			t.Errorf("format %q: %d of 2 completed, %.2f events and %.0f bytes per token", a.Format, a.Completed, a.WireEventsPerToken, a.BytesPerToken)
+		}
+		if m, ok := a.Result.Metrics["ttft"]; !ok || m.Count != 2 {
+			t.Errorf("format %q: ttft %+v, want 2 values", a.Format, m)
+		}
+		bytes[a.Format] = a.BytesPerToken
+	}
+	if bytes["ai-sdk-data"] >= bytes["openai-responses"] {
+		t.Errorf("bytes per token: data stream %.0f, Responses %.0f; want the data stream's fewer", bytes["ai-sdk-data"], bytes["openai-responses"])
+	}
+}

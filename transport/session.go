@@ -138,6 +138,7 @@ type Exchange struct {
 	PromptTokens int
 	Complete     bool // the format's terminator ([DONE], message_stop, response.completed …) arrived
 	BadChunks    int  // events whose JSON could not be read (skipped)
+	Frames       int  // events (SSE events, NDJSON or data stream lines) read, content or not
 	Text         []byte
 
 	// Reasoning (thinking) deltas, which come before the answer and are

@@ -370,6 +370,7 @@ func (r *run) stream(ctx context.Context) error {
 		if err != nil {
 			return r.ended(ctx, p, err)
 		}
+		r.x.Frames++
 		if n := p.InvalidUTF8(); n != r.invalid {
 			r.warn(transport.ClassInvalidUTF8, fmt.Errorf("an event had %d ill-formed UTF-8 sequence(s), replaced with U+FFFD", n-r.invalid))
 			r.invalid = n
@@ -677,6 +678,7 @@ func (r *run) completion(ctx context.Context, resp *http.Response) error {
 			Err: fmt.Errorf("%s answered 200 with JSON that is %s, not an event stream%s", urlOf(resp), why, excerpt(nil, b))})
 	}
 	r.obs.Connected(&r.conn)
+	r.x.Frames = 1
 	if r.asked {
 		r.warn(transport.ClassNotStreaming, fmt.Errorf(`the request asked for "stream": true but %s answered one JSON completion: TTFT is the whole latency`, urlOf(resp)))
 	}
