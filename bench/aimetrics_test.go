@@ -43,6 +43,14 @@ func TestComputeAI(t *testing.T) {
 		{"no token", x(-1, 500*ms, 0, 0, false), AIMetrics{E2E: 500 * ms, PerChunk: true}},
 		{"not ended", x(100*ms, -1, 5, 5, true), AIMetrics{TTFT: 100 * ms, ChunksPerToken: 1}},
 		{"cut off: ttft only", cut, AIMetrics{TTFT: 100 * ms, PerChunk: true}},
+		{"reasoning first: ttfr, reasoning, tpot over the answer's tokens", reasoning(x(500*ms, 1500*ms, 165, 101, true), 64, 200*ms, 480*ms),
+			AIMetrics{TTFT: 500 * ms, E2E: 1500 * ms, TPOT: 10 * ms, DecodeTPS: 100, ChunksPerToken: 1, TTFR: 200 * ms, Reasoning: 300 * ms}},
+		{"reasoning only, no answer", reasoning(x(-1, 900*ms, 0, 0, false), 0, 100*ms, 700*ms),
+			AIMetrics{E2E: 900 * ms, PerChunk: true, TTFR: 100 * ms, Reasoning: 600 * ms}},
+		{"reasoning counted in usage but not named: per chunk", reasoning(x(500*ms, 1500*ms, 165, 101, true), 0, 200*ms, 480*ms),
+			AIMetrics{TTFT: 500 * ms, E2E: 1500 * ms, TPOTChunk: 10 * ms, DecodeTPS: 100, PerChunk: true, TTFR: 200 * ms, Reasoning: 300 * ms}},
+		{"ollama's own timings", server(x(100*ms, 300*ms, 3, 3, true), transport.ServerTiming{Load: 5 * ms, PromptEval: 45 * ms, Eval: 30 * ms, EvalCount: 3}),
+			AIMetrics{TTFT: 100 * ms, E2E: 300 * ms, TPOT: 100 * ms, DecodeTPS: 10, ChunksPerToken: 1, ServerPrefill: 50 * ms, ServerTPOT: 10 * ms}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,8 +64,19 @@ func TestComputeAI(t *testing.T) {
 	}
 }
 
+func reasoning(x *transport.Exchange, tokens int, first, last time.Duration) *transport.Exchange {
+	x.ReasoningTokens = tokens
+	x.ReasoningFirst, x.ReasoningLast, x.ReasoningChunks = x.Start.Add(first), x.Start.Add(last), 2
+	return x
+}
+
+func server(x *transport.Exchange, s transport.ServerTiming) *transport.Exchange {
+	x.Server = s
+	return x
+}
+
 func TestAIMetricsHelp(t *testing.T) {
-	for _, name := range []string{"ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e", "tokens_per_s_decode", "output_tps_total", "chunks_per_token", "counted from deltas", "cut_off"} {
+	for _, name := range []string{"ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e", "tokens_per_s_decode", "output_tps_total", "chunks_per_token", "counted from deltas", "cut_off", "ttfr", "reasoning", "server_prefill", "server_tpot", "tokens_sources"} {
 		if !strings.Contains(AIMetricsHelp, name) {
 			t.Errorf("AIMetricsHelp does not define %s", name)
 		}

@@ -20,6 +20,9 @@ type AIRun struct {
 	Streams int // default Compare.Subscribers
 	Tokens  int // default DefaultCompareAITokens
 	URL     string
+	// Format names the stream format the run asked for (the per-format
+	// comparison); "" for the AI section's default run.
+	Format string
 	// Defaults are the run's protocol knobs, for the Result's params.
 	Defaults map[string]string
 	// NewSession returns stream i's session (one request), using hc.
@@ -29,9 +32,10 @@ type AIRun struct {
 // AIResult is what the AI section measured; its latencies (ttft, itl_chunk,
 // tpot, e2e) are in Result.
 type AIResult struct {
-	Streams   int   `json:"streams"`
-	Tokens    int   `json:"tokens"`
-	Completed int64 `json:"completed"` // streams that ended without a fatal error
+	Format    string `json:"format,omitempty"`
+	Streams   int    `json:"streams"`
+	Tokens    int    `json:"tokens"`
+	Completed int64  `json:"completed"` // streams that ended without a fatal error
 	// TokensPerS is every stream's tokens over the section's wall time;
 	// StreamTokensPerS one stream's rate after its first token (1/tpot p50).
 	TokensPerS       float64 `json:"tokens_per_s"`
@@ -40,7 +44,24 @@ type AIResult struct {
 	BytesWritten     int64   `json:"bytes_written"`
 	CPUMs            float64 `json:"cpu_ms"`
 	CPUMeasured      bool    `json:"cpu_measured"`
-	Result           *Result `json:"result"`
+	// WireEvents are the events (SSE events, NDJSON or data stream lines)
+	// the streams carried, content or not; WireEventsPerToken and
+	// BytesPerToken divide them, and the bytes both ways, by the tokens.
+	WireEvents         int64   `json:"wire_events"`
+	WireEventsPerToken float64 `json:"wire_events_per_token"`
+	BytesPerToken      float64 `json:"bytes_per_token"`
+	Result             *Result `json:"result"`
+}
+
+// frameCounter counts the wire events of the exchanges it sees.
+type frameCounter struct {
+	transport.Observer
+	n *atomic.Int64
+}
+
+func (f frameCounter) Exchange(x *transport.Exchange) {
+	f.n.Add(int64(x.Frames))
+	f.Observer.Exchange(x)
 }
 
 // RunAI runs the AI section: every stream starts at once and the section
@@ -59,12 +80,12 @@ func (c Compare) RunAI(ctx context.Context, ai AIRun) (*AIResult, error) {
 
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	var ended, completed atomic.Int64
+	var ended, completed, frames atomic.Int64
 	e := &Engine{
 		Plan: Plan{Connections: ai.Streams, Duration: DefaultCompareAITimeout, RestartDelay: -1},
 		NewSession: func(i int) transport.Session {
 			return aiSession(func(ctx context.Context, obs transport.Observer) error {
-				err := ai.NewSession(i, hc).Run(ctx, obs)
+				err := ai.NewSession(i, hc).Run(ctx, frameCounter{obs, &frames})
 				if err == nil {
 					completed.Add(1)
 				}
@@ -90,7 +111,7 @@ func (c Compare) RunAI(ctx context.Context, ai AIRun) (*AIResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &AIResult{Streams: ai.Streams, Tokens: ai.Tokens, Completed: completed.Load(), Result: res}
+	out := &AIResult{Format: ai.Format, Streams: ai.Streams, Tokens: ai.Tokens, Completed: completed.Load(), Result: res, WireEvents: frames.Load()}
 	if res.DurationS > 0 {
 		out.TokensPerS = round6(float64(res.Counters[Tokens.String()]) / res.DurationS)
 	}
@@ -99,6 +120,10 @@ func (c Compare) RunAI(ctx context.Context, ai AIRun) (*AIResult, error) {
 	}
 	cnt := dialer.Counts()
 	out.BytesRead, out.BytesWritten = cnt.Read, cnt.Written
+	if tok := res.Counters[Tokens.String()]; tok > 0 {
+		out.WireEventsPerToken = round6(float64(out.WireEvents) / float64(tok))
+		out.BytesPerToken = round6(float64(cnt.Read+cnt.Written) / float64(tok))
+	}
 	if cpuOK {
 		out.CPUMs, out.CPUMeasured = float64(cpu1-cpu0)/float64(time.Millisecond), true
 	}
@@ -132,9 +157,12 @@ type CompareResult struct {
 	// process, which with the embedded server includes serving.
 	CPUScope string `json:"cpu_scope"`
 
-	Patterns    []*PatternResult `json:"patterns"`
-	AI          *AIResult        `json:"ai,omitempty"`
-	Interrupted bool             `json:"interrupted"`
+	Patterns []*PatternResult `json:"patterns"`
+	AI       *AIResult        `json:"ai,omitempty"`
+	// AIFormats is the AI section once per stream format, every run on the
+	// same token schedule (compare's ai-formats pattern).
+	AIFormats   []*AIResult `json:"ai_formats,omitempty"`
+	Interrupted bool        `json:"interrupted"`
 }
 
 // CPU scopes of CompareResult.

@@ -5,34 +5,38 @@ package bench
 type Metric int
 
 const (
-	Handshake  Metric = iota // request start → response headers or 101 on a new connection: DNS, TCP, TLS and the server's answer
-	Connect                  // TCP connect + TLS handshake of a new connection (curl's time_appconnect − time_namelookup)
-	DNS                      // DNS lookup
-	TCP                      // TCP connect
-	TLS                      // TLS handshake
-	TTFB                     // request start → first response byte (headers)
-	FirstEvent               // request start → first event dispatched
-	Delivery                 // event arrival − its sched_ns (end to end, coordinated-omission safe)
-	Wire                     // event arrival − its sent_ns
-	Gap                      // time between successive events of one connection
-	EchoRTT                  // WebSocket message sent → its echo received
-	PingRTT                  // WebSocket ping → pong
-	Request                  // polling: intended start → response read (open model: from the intended time)
-	Staleness                // polling: response time − the sched_ns of the state it returned
-	TTFT                     // AI: request start (intended, open model) → first non-empty content delta
-	ITLChunk                 // AI: gap between successive content chunks
-	TPOT                     // AI: (e2e − ttft) / (tokens − 1), per request, when the stream carried usage
-	TPOTChunk                // AI: (e2e − ttft) / (chunks − 1), per request, when the stream carried no usage (per chunk, not per token)
-	E2E                      // AI: request start → stream end
-	Reconnect                // a connection lost → the session connected again (its backoff and the reconnect gate included)
-	StartLag                 // request actually sent − its intended start (open model, polling): the generator's own delay
+	Handshake     Metric = iota // request start → response headers or 101 on a new connection: DNS, TCP, TLS and the server's answer
+	Connect                     // TCP connect + TLS handshake of a new connection (curl's time_appconnect − time_namelookup)
+	DNS                         // DNS lookup
+	TCP                         // TCP connect
+	TLS                         // TLS handshake
+	TTFB                        // request start → first response byte (headers)
+	FirstEvent                  // request start → first event dispatched
+	Delivery                    // event arrival − its sched_ns (end to end, coordinated-omission safe)
+	Wire                        // event arrival − its sent_ns
+	Gap                         // time between successive events of one connection
+	EchoRTT                     // WebSocket message sent → its echo received
+	PingRTT                     // WebSocket ping → pong
+	Request                     // polling: intended start → response read (open model: from the intended time)
+	Staleness                   // polling: response time − the sched_ns of the state it returned
+	TTFT                        // AI: request start (intended, open model) → first non-empty content delta
+	ITLChunk                    // AI: gap between successive content chunks
+	TPOT                        // AI: (e2e − ttft) / (tokens − 1), per request, when the stream carried usage
+	TPOTChunk                   // AI: (e2e − ttft) / (chunks − 1), per request, when the stream carried no usage (per chunk, not per token)
+	E2E                         // AI: request start → stream end
+	Reconnect                   // a connection lost → the session connected again (its backoff and the reconnect gate included)
+	StartLag                    // request actually sent − its intended start (open model, polling): the generator's own delay
+	TTFR                        // AI: request start (intended, open model) → first reasoning (thinking) delta
+	Reasoning                   // AI: first reasoning delta → first answer delta (→ last reasoning delta when no answer came)
+	ServerPrefill               // AI: the server's own load + prompt evaluation time (Ollama's load_duration + prompt_eval_duration)
+	ServerTPOT                  // AI: the server's own time per output token (Ollama's eval_duration / eval_count)
 	NumMetrics
 )
 
 var metricNames = [NumMetrics]string{
 	"handshake", "connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
 	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e",
-	"reconnect", "start_lag",
+	"reconnect", "start_lag", "ttfr", "reasoning", "server_prefill", "server_tpot",
 }
 
 func (m Metric) String() string {
@@ -74,13 +78,17 @@ const (
 	ReconnectsDelayed                // reconnects that waited for the run's reconnect rate cap (Gate)
 	TokensFromDeltas                 // AI requests whose stream had no usage: their tokens are the content deltas counted
 	CutOff                           // requests in flight that the run's end (or the open model's drain) cut off: not completed work
+	ReasoningChunks                  // AI reasoning (thinking) deltas received: not answer text
+	ToolChunks                       // AI events that carried tool-call arguments: not answer text
+	ReasoningTokens                  // AI reasoning tokens, where the stream's usage says (part of tokens)
 	NumCounters
 )
 
 var counterNames = [NumCounters]string{
 	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
 	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
-	"outages", "reconnects_delayed", "tokens_from_deltas", "cut_off",
+	"outages", "reconnects_delayed", "tokens_from_deltas", "cut_off", "reasoning_chunks", "tool_chunks",
+	"reasoning_tokens",
 }
 
 func (c Counter) String() string {

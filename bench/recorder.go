@@ -85,6 +85,7 @@ type shard struct {
 	hists    [NumMetrics]*Hist // allocated on first use
 	counters [NumCounters]int64
 	errors   map[transport.Class]*ErrorCount
+	sources  map[string]int64
 	iv       ivCounts           // since the last interval tick
 	ivHists  [numHeadline]*Hist // headline values since the last tick
 	clock    ClockSource
@@ -155,6 +156,12 @@ func (ss *shards) mergeInto(rec *Recording) {
 		for c, n := range s.counters {
 			rec.Counters[c] += n
 		}
+		for src, n := range s.sources {
+			if rec.TokensSources == nil {
+				rec.TokensSources = make(map[string]int64)
+			}
+			rec.TokensSources[src] += n
+		}
 		for class, ec := range s.errors {
 			have := rec.Errors[class]
 			if have == nil {
@@ -206,6 +213,7 @@ type Recorder struct {
 	tags     []uint8
 	counters [NumCounters]int64
 	iv       ivCounts
+	sources  map[string]int64 // AI requests by the usage field their tokens came from
 
 	// The current connection.
 	connStart   time.Time
@@ -324,6 +332,13 @@ func (r *Recorder) flushLocked() {
 	for c, n := range r.counters {
 		s.counters[c] += n
 	}
+	for src, n := range r.sources {
+		if s.sources == nil {
+			s.sources = make(map[string]int64)
+		}
+		s.sources[src] += n
+	}
+	clear(r.sources)
 	s.iv.add(&r.iv)
 	s.clock.finer(r.clock)
 	s.mu.Unlock()
@@ -620,6 +635,9 @@ func (r *Recorder) Exchange(x *transport.Exchange) {
 	if ai && !x.First.IsZero() {
 		r.add(TTFT, m.TTFT, measured)
 	}
+	if !x.ReasoningFirst.IsZero() {
+		r.add(TTFR, m.TTFR, measured)
+	}
 	r.exchanges++
 	r.afterExchange = true
 	if x.CutOff {
@@ -637,6 +655,24 @@ func (r *Recorder) Exchange(x *transport.Exchange) {
 		r.count(Tokens, int64(x.Tokens), measured)
 		if x.Tokens > 0 && !x.TokensFromUsage {
 			r.count(TokensFromDeltas, 1, measured)
+		}
+		if x.TokensFromUsage && x.TokensSource != "" && measured {
+			if r.sources == nil {
+				r.sources = make(map[string]int64)
+			}
+			r.sources[x.TokensSource]++
+		}
+		r.count(ReasoningChunks, int64(x.ReasoningChunks), measured)
+		r.count(ToolChunks, int64(x.ToolChunks), measured)
+		r.count(ReasoningTokens, int64(x.ReasoningTokens), measured)
+		if m.Reasoning > 0 {
+			r.add(Reasoning, m.Reasoning, measured)
+		}
+		if m.ServerPrefill > 0 {
+			r.add(ServerPrefill, m.ServerPrefill, measured)
+		}
+		if m.ServerTPOT > 0 {
+			r.add(ServerTPOT, m.ServerTPOT, measured)
 		}
 		if ended {
 			r.add(E2E, m.E2E, measured)

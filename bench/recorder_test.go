@@ -655,3 +655,38 @@ func TestRecorderSampleBufferGrows(t *testing.T) {
 		})
 	}
 }
+
+// TestRecorderReasoningAndSources: an AI exchange's reasoning, tool chunks,
+// server timings and the usage field its tokens came from reach the
+// recording, and the result names the source.
+func TestRecorderReasoningAndSources(t *testing.T) {
+	s := &shard{}
+	r := newRecorder(s, time.Time{}, time.Time{})
+	r.begin()
+	t0 := time.Now()
+	ms := time.Millisecond
+	for _, src := range []string{"eval_count", "eval_count", ""} {
+		x := &transport.Exchange{Start: t0, First: t0.Add(300 * ms), End: t0.Add(600 * ms), Format: "ollama", Chunks: 10,
+			Tokens: 10, TokensFromUsage: src != "", TokensSource: src, ReasoningFirst: t0.Add(100 * ms), ReasoningLast: t0.Add(250 * ms),
+			ReasoningChunks: 4, ToolChunks: 1, Server: transport.ServerTiming{Load: ms, PromptEval: 9 * ms, Eval: 50 * ms, EvalCount: 10}, Complete: true}
+		r.Exchange(x)
+	}
+	r.end(nil, false)
+	rec := NewRecording()
+	(&shards{s: []*shard{s}}).mergeInto(rec)
+	if !equalMaps(rec.TokensSources, map[string]int64{"eval_count": 2}) {
+		t.Errorf("tokens sources %v, want eval_count: 2", rec.TokensSources)
+	}
+	if rec.Counters[ReasoningChunks] != 12 || rec.Counters[ToolChunks] != 3 || rec.Counters[TokensFromDeltas] != 1 {
+		t.Errorf("reasoning chunks %d, tool chunks %d, from deltas %d; want 12, 3, 1", rec.Counters[ReasoningChunks], rec.Counters[ToolChunks], rec.Counters[TokensFromDeltas])
+	}
+	for m, want := range map[Metric]time.Duration{TTFR: 100 * ms, Reasoning: 200 * ms, TTFT: 300 * ms, ServerPrefill: 10 * ms, ServerTPOT: 5 * ms} {
+		h := rec.Hists[m]
+		if h == nil || h.Count() != 3 {
+			t.Fatalf("%s: %v, want 3 values", m, h)
+		}
+		if got := h.Quantile(50); got < want*99/100 || got > want*101/100 {
+			t.Errorf("%s p50 %v, want %v", m, got, want)
+		}
+	}
+}

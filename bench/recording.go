@@ -18,6 +18,9 @@ type Recording struct {
 	Hists    [NumMetrics]*Hist
 	Counters [NumCounters]int64
 	Errors   map[transport.Class]*ErrorCount
+	// TokensSources counts AI requests by the usage field their tokens
+	// came from (transport.Exchange.TokensSource).
+	TokensSources map[string]int64
 
 	// Intervals has one entry per second of the run (from Start), including
 	// the warmup, so connections over time can be drawn.

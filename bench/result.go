@@ -58,8 +58,12 @@ type Result struct {
 	// Counters holds every counter, by Counter name, zeros included.
 	Counters map[string]int64 `json:"counters"`
 	// Errors holds one entry per error class (transport.Class names).
-	Errors    map[string]ErrorResult `json:"errors"`
-	Intervals []IntervalResult       `json:"intervals"`
+	Errors map[string]ErrorResult `json:"errors"`
+	// TokensSources counts AI requests by the field of the stream's usage
+	// their tokens came from ("usage.output_tokens", "eval_count" …); the
+	// others were counted from deltas (counters.tokens_from_deltas).
+	TokensSources map[string]int64 `json:"tokens_sources,omitempty"`
+	Intervals     []IntervalResult `json:"intervals"`
 	// Outages are the largest episodes of lost connections (MaxOutages at
 	// most, largest first; counters.outages counts them all). After a
 	// merge, each machine's view of one server restart is its own entry.

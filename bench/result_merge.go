@@ -82,6 +82,13 @@ func Merge(rs ...*Result) (*Result, error) {
 		if i == 0 || r.EndedAt.After(out.EndedAt) {
 			out.EndedAt = r.EndedAt
 		}
+		for src, n := range r.TokensSources {
+			if out.TokensSources == nil {
+				out.TokensSources = make(map[string]int64)
+			}
+			addChecked(&over, &n, out.TokensSources[src])
+			out.TokensSources[src] = n
+		}
 		out.Interrupted = out.Interrupted || r.Interrupted
 		out.HTTP2 = mergeHTTP2(out.HTTP2, r.HTTP2)
 		out.Saturated = out.Saturated || r.Saturated

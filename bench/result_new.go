@@ -71,6 +71,9 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 	for c, n := range rec.Counters {
 		r.Counters[Counter(c).String()] = n
 	}
+	if len(rec.TokensSources) > 0 {
+		r.TokensSources = maps.Clone(rec.TokensSources)
+	}
 	for class, e := range rec.Errors {
 		if e != nil {
 			er := ErrorResult{Count: e.Count, Example: e.Example}

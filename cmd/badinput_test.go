@@ -79,6 +79,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"serve", "--heartbeat", "5x"}, 2, `invalid argument "5x"`},
 		{[]string{"serve", "--origins", "["}, 2, `--origins "["`},
 		{[]string{"serve", "--max-conns", "-1"}, 2, "--max-conns"},
+		{[]string{"serve", "--reasoning-tokens", "-1"}, 2, "--reasoning-tokens -1: want 0 to 100000"},
 
 		// listen: flags, URLs, bodies and files.
 		{[]string{"listen"}, 2, "accepts 1 arg(s), received 0"},
@@ -89,6 +90,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"listen", "--timeout", "5x", sse}, 2, `invalid argument "5x"`},
 		{[]string{"listen", "--timeout", "-1s", sse}, 2, "--timeout -1s"},
 		{[]string{"listen", "--mode", "grpc", sse}, 2, `--mode "grpc"`},
+		{[]string{"listen", "--ai-format", "grpc", sse}, 2, `--ai-format "grpc": want openai, openai-responses`},
+		{[]string{"listen", "--ai-format", "gemini", "--mode", "sse", sse}, 2, "--ai-format gemini with --mode sse"},
+		{[]string{"load", "--ai-format", "ollama", "--data", "{bad", sse}, 2, "not valid JSON"},
 		{[]string{"listen", "--reconnect", "sometimes", sse}, 2, `--reconnect "sometimes"`},
 		{[]string{"listen", "--until", "==", sse}, 2, "--until"},
 		{[]string{"listen", "--max-event", "1", sse}, 2, "--max-event 1"},

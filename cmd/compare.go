@@ -26,7 +26,7 @@ import (
 )
 
 // comparePatterns are the names --patterns accepts, in the order they run.
-var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "ai"}
+var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "ai", "ai-formats"}
 
 // compareSecondInterval is the second short-polling run's interval, when
 // --poll-interval is not given.
@@ -63,7 +63,10 @@ for every pattern, polling's interval included.
 Patterns, run one after another on a channel of their own: SSE, WebSocket, short polling
 at --poll-interval (and a second run at 2s when it is not given), polling with ETag,
 long-polling, and the AI token stream as its own section (--ai-streams concurrent
-streams of --ai-tokens tokens: ttft, itl_chunk, tokens/s).
+streams of --ai-tokens tokens: ttft, itl_chunk, tokens/s), then once per AI stream
+format (ai-formats: OpenAI Chat Completions and Responses, Anthropic, the AI SDK's UI
+message and data streams, Gemini, Ollama, the tutorial's {"text"}) on the same token
+schedule: ttft and itl_chunk p50, bytes and events on the wire per token.
 
 Per pattern: delivery p50/p90/p99/max, updates lost and duplicated (from seq), bytes
 on the wire per delivered update (both directions, headers included, counted at the
@@ -178,6 +181,21 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 			return err
 		}
 		res.AI = ai
+	}
+	if o.want("ai-formats") {
+		for _, run := range o.aiFormatRuns(base) {
+			if ctx.Err() != nil {
+				break
+			}
+			if env.ErrTTY && !o.JSON {
+				fmt.Fprintf(env.ErrOut, "rtbench: compare ai %s: %d streams of %d tokens…\n", run.Format, max(o.AIStreams, o.Subscribers), o.AITokens)
+			}
+			ai, err := cmp.RunAI(ctx, run)
+			if err != nil {
+				return err
+			}
+			res.AIFormats = append(res.AIFormats, ai)
+		}
 	}
 	res.EndedAt = time.Now().UTC().Round(0)
 	res.Interrupted = ctx.Err() != nil
@@ -305,6 +323,37 @@ func (o *CompareOptions) aiRun(base string) bench.AIRun {
 		NewSession: func(_ int, hc *http.Client) transport.Session {
 			return newSession("ai", transport.SessionOptions{Request: req, HTTP: hc})
 		}}
+}
+
+// aiFormatRoutes are the serve routes of each AI stream format, with a
+// request each accepts.
+var aiFormatRoutes = []struct{ format, path, body string }{
+	{"openai", "/v1/chat/completions", `{"model":"rtbench-mock-1","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Compare the formats."}]}`},
+	{"openai-responses", "/v1/responses", `{"model":"rtbench-mock-1","stream":true,"input":"Compare the formats."}`},
+	{"anthropic", "/v1/messages", `{"model":"rtbench-mock-1","stream":true,"messages":[{"role":"user","content":"Compare the formats."}]}`},
+	{"ai-sdk-ui", "/api/ai-sdk/ui", `{"messages":[{"role":"user","parts":[{"type":"text","text":"Compare the formats."}]}]}`},
+	{"ai-sdk-data", "/api/ai-sdk/data", `{"messages":[{"role":"user","content":"Compare the formats."}]}`},
+	{"gemini", "/v1beta/models/rtbench-mock-1:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"Compare the formats."}]}]}`},
+	{"ollama", "/ollama/api/chat", `{"model":"rtbench-mock-1","messages":[{"role":"user","content":"Compare the formats."}]}`},
+	{"text", "/api/chat", `{"messages":[{"role":"user","content":"Compare the formats."}]}`},
+}
+
+// aiFormatRuns are the AI section once per format, on the server's one
+// token schedule (the same tokens per stream), each read as its format.
+func (o *CompareOptions) aiFormatRuns(base string) []bench.AIRun {
+	var out []bench.AIRun
+	for _, f := range aiFormatRoutes {
+		u := base + f.path
+		h := http.Header{"Content-Type": {"application/json"}, aistream.HeaderTokens: {strconv.Itoa(o.AITokens)}}
+		req := transport.Request{URL: u, Method: http.MethodPost, Header: h, Body: []byte(f.body)}
+		format := f.format
+		out = append(out, bench.AIRun{Streams: o.AIStreams, Tokens: o.AITokens, URL: u, Format: format,
+			Defaults: map[string]string{"tokens": strconv.Itoa(o.AITokens), "ai_format": format},
+			NewSession: func(_ int, hc *http.Client) transport.Session {
+				return newSession("ai", transport.SessionOptions{Request: req, HTTP: hc, AIFormat: format})
+			}})
+	}
+	return out
 }
 
 // newSession builds a session of the protocol named name from the table.

@@ -70,7 +70,7 @@ func TestListenDetection(t *testing.T) {
 			}
 		}},
 		{"ai (openai)", "", []string{"-X", "POST", "--data", chat, base + "/v1/chat/completions?ttft=1ms&tps=2000&tokens=8"}, 1, func(t *testing.T, out, errOut string) {
-			if len(strings.Fields(out)) < 5 || !strings.Contains(errOut, "8 tokens (from usage)") && !strings.Contains(errOut, "8 tokens (counted from deltas") {
+			if len(strings.Fields(out)) < 5 || !strings.Contains(errOut, "8 tokens (from usage.completion_tokens)") && !strings.Contains(errOut, "8 tokens (counted from deltas") {
 				t.Errorf("stdout %q stderr %q", out, errOut)
 			}
 			if !strings.Contains(errOut, "openai stream complete") || !strings.Contains(errOut, "ttft") {
@@ -78,7 +78,7 @@ func TestListenDetection(t *testing.T) {
 			}
 		}},
 		{"ai (anthropic) with --data @file", "", []string{"--data", "@" + writeTemp(t, `{"model":"m","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"hi"}]}`), base + "/v1/messages?ttft=1ms&tps=2000"}, 1, func(t *testing.T, out, errOut string) {
-			if !strings.Contains(errOut, "anthropic stream complete") || !strings.Contains(errOut, "5 tokens (from usage)") {
+			if !strings.Contains(errOut, "anthropic stream complete") || !strings.Contains(errOut, "5 tokens (from usage.output_tokens)") {
 				t.Errorf("summary %q", errOut)
 			}
 		}},

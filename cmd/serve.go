@@ -56,10 +56,17 @@ Routes (GET / lists them with live browser demos):
   POST /v1/messages                 Anthropic Messages compatible (stream or not)
   GET  /app/KEY                     Pusher Channels protocol 7 (pusher-js: wsHost, wsPort, forceTLS: false)
   POST /apps/ID/events, …           Pusher HTTP API, signed with the app secret (--pusher-app)
+  POST /v1/responses                OpenAI Responses API compatible (stream or not)
+  POST /api/ai-sdk/ui               Vercel AI SDK 5 UI message stream (useChat's default)
+  POST /api/ai-sdk/data             Vercel AI SDK 4 data stream (0:"..." lines)
+  POST /v1beta/models/M:streamGenerateContent?alt=sse, M:generateContent   Gemini API compatible
+  POST /ollama/api/chat, /ollama/api/generate, GET /ollama/api/tags        Ollama compatible (NDJSON)
   GET  /healthz, GET /metrics       health and Prometheus metrics
 
 Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter,
--Chunk, -Tokens, -Seed or the query parameters ttft, tps, jitter, chunk, tokens, seed.
+-Chunk, -Tokens, -Seed, -Reasoning or the query parameters ttft, tps, jitter,
+chunk, tokens, seed, reasoning. --reasoning-tokens N streams N reasoning
+(thinking) tokens before the answer, in each format's own shape.
 
 HTTP versions: HTTP/1.1, and HTTP/2 with prior knowledge (h2c: rtbench listen --http2,
 curl --http2-prior-knowledge; Go's server takes no Upgrade: h2c). With --tls it serves

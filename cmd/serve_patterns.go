@@ -18,6 +18,7 @@ func addPatternFlags(f *pflag.FlagSet, o *ServeOptions) {
 	f.DurationVar(&t.Jitter, "token-jitter", 0, "AI routes: extra random delay per token, up to this")
 	f.IntVar(&t.PerChunk, "chunk-tokens", aistream.DefaultPerChunk, "AI routes: tokens per streamed chunk")
 	f.IntVar(&t.Length, "tokens", aistream.DefaultLength, "AI routes: output tokens when a request sets no max_tokens")
+	f.IntVar(&t.Reasoning, "reasoning-tokens", 0, "AI routes: reasoning (thinking) tokens streamed before the answer, on the same schedule")
 	f.Uint64Var(&t.Seed, "seed", aistream.DefaultSeed, "AI routes: seed of the generated text and jitter")
 	f.StringVar(&t.Model, "model", aistream.DefaultModel, "AI routes: model name when a request names none")
 
@@ -43,6 +44,9 @@ func (o *ServeOptions) validatePatterns() error {
 	}
 	if t.Length < 1 {
 		return UsageError("--tokens %d: want 1 or more", t.Length)
+	}
+	if t.Reasoning < 0 || t.Reasoning > aistream.MaxTokens {
+		return UsageError("--reasoning-tokens %d: want 0 to %d", t.Reasoning, aistream.MaxTokens)
 	}
 	if err := t.Validate(); err != nil {
 		return UsageError("AI stream flags: %v", err)

@@ -36,6 +36,7 @@ const (
 type SessionFlags struct {
 	URL       string
 	Mode      string // "": detect; else a protocol of the table
+	AIFormat  string // --ai-format: "": detect; else a transport.AIFormats name (implies --mode ai)
 	Method    string
 	Headers   []string
 	Data      string // body, or @file
@@ -82,6 +83,7 @@ func (t *SessionFlags) addStampFlag(f *pflag.FlagSet) {
 // default (check's is never: one session is one connection).
 func (t *SessionFlags) addSessionFlags(f *pflag.FlagSet, reconnect string) {
 	f.StringVar(&t.Mode, "mode", "", "force the protocol: "+client.Names()+" (default: detect)")
+	f.StringVar(&t.AIFormat, "ai-format", "", "force the AI stream format (implies --mode ai): "+transport.AIFormatNames()+" (default: detect)")
 	f.StringVarP(&t.Method, "request", "X", "", "HTTP method (default GET, or POST with a body)")
 	f.StringArrayVarP(&t.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.StringVar(&t.Data, "data", "", "request body, or @file to read it from a file")
@@ -149,6 +151,15 @@ func (t *SessionFlags) validate() error {
 	}
 	if err := t.httpVersion(proto != nil && proto.Pattern == transport.WS || t.Mode == "ws"); err != nil {
 		return err
+	}
+	if t.AIFormat != "" {
+		if transport.LookupAIFormat(t.AIFormat) == nil {
+			return UsageError("--ai-format %q: want %s", t.AIFormat, transport.AIFormatNames())
+		}
+		if t.Mode != "" && t.Mode != "ai" {
+			return UsageError("--ai-format %s with --mode %s: an AI format needs --mode ai (or no --mode)", t.AIFormat, t.Mode)
+		}
+		t.Mode = "ai"
 	}
 	if t.Mode != "" {
 		if t.proto = client.Lookup(t.Mode); t.proto == nil {
@@ -289,6 +300,7 @@ func (t *SessionFlags) sessionOptions() transport.SessionOptions {
 		IdleTimeout:  t.IdleTimeout,
 		TTFBTimeout:  t.TTFBTimeout,
 		MaxEvent:     t.MaxEvent,
+		AIFormat:     t.AIFormat,
 		Subprotocols: t.Subprotocols,
 		ReadLimit:    t.ReadLimit,
 		PingInterval: t.PingInterval,

@@ -56,6 +56,13 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 			}
 		}
 	}
+	if len(r.AIFormats) > 0 {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, st.title.Render("AI stream formats on one token schedule (p50)"))
+		for _, l := range aiFormatLines(r.AIFormats) {
+			fmt.Fprintln(&b, "  "+l)
+		}
+	}
 	if hs := compareHists(r); len(hs.rows) > 0 {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, st.title.Render("delivery histograms, one log scale"))
@@ -197,6 +204,25 @@ func aiLines(a *bench.AIResult) []string {
 	if tok := a.Result.Counters[bench.Tokens.String()]; tok > 0 && a.CPUMeasured {
 		lines = append(lines, fmt.Sprintf("cost       %s and %s µs of CPU per token", bytesText(float64(a.BytesRead+a.BytesWritten)/float64(tok)),
 			trimZero(fmt.Sprintf("%.1f", a.CPUMs*1000/float64(tok)))))
+	}
+	return lines
+}
+
+// aiFormatLines is the per-format table: the same token schedule read in
+// each format, whether ttft and itl_chunk differ (p50), and what it costs
+// on the wire: bytes both ways and events (content or not) per token.
+func aiFormatLines(fs []*bench.AIResult) []string {
+	const row = "%-16s %7s %7s %6s %6s %5s"
+	lines := []string{fmt.Sprintf(row, "format", "ttft", "itl", "B/tok", "ev/tok", "done")}
+	for _, a := range fs {
+		p50 := func(name string) string {
+			if m, ok := a.Result.Metrics[name]; ok && m.Count > 0 {
+				return sig3(dur(m.P50Ms))
+			}
+			return "–"
+		}
+		lines = append(lines, fmt.Sprintf(row, a.Format, p50(bench.TTFT.String()), p50(bench.ITLChunk.String()),
+			trimZero(fmt.Sprintf("%.0f", a.BytesPerToken)), trimZero(fmt.Sprintf("%.2f", a.WireEventsPerToken)), fmt.Sprintf("%d/%d", a.Completed, a.Streams)))
 	}
 	return lines
 }

@@ -64,6 +64,23 @@ func compareFixture(t *testing.T) *bench.CompareResult {
 	})
 	r.AI = &bench.AIResult{Streams: 20, Tokens: 64, Completed: 20, TokensPerS: 182.9, StreamTokensPerS: 50,
 		BytesRead: 360000, BytesWritten: 6000, CPUMs: 300, CPUMeasured: true, Result: ai}
+	for i, f := range []struct {
+		format         string
+		bytes, events  float64
+		ttftMultiplier float64
+	}{{"openai", 347, 1.2, 1}, {"ai-sdk-data", 48, 1.15, 1.01}, {"ollama", 177, 1.05, 1.02}} {
+		res := result("ai-sse", 6, 20*time.Millisecond, func(rec *bench.Recording) {
+			for _, d := range spread(uint64(10+i), 20, time.Duration(float64(200*time.Millisecond)*f.ttftMultiplier), 1.1) {
+				rec.Hists[bench.TTFT].Record(d)
+			}
+			for _, d := range spread(uint64(20+i), 1260, 20*time.Millisecond, 1.1) {
+				rec.Hists[bench.ITLChunk].Record(d)
+			}
+			rec.Counters[bench.Tokens] = 1280
+		})
+		r.AIFormats = append(r.AIFormats, &bench.AIResult{Format: f.format, Streams: 20, Tokens: 64, Completed: 20,
+			BytesPerToken: f.bytes, WireEventsPerToken: f.events, Result: res})
+	}
 	return r
 }
 

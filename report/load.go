@@ -346,6 +346,7 @@ var metricGroup = map[string]string{
 	"echo_rtt": "websocket", "ping_rtt": "websocket",
 	"request": "requests", "staleness": "requests", "start_lag": "requests",
 	"ttft": "ai stream", "itl_chunk": "ai stream", "tpot": "ai stream", "tpot_chunk": "ai stream", "e2e": "ai stream",
+	"ttfr": "ai stream", "reasoning": "ai stream", "server_prefill": "ai stream", "server_tpot": "ai stream",
 }
 
 type group struct {

@@ -74,10 +74,20 @@ func aiSummary(t *bench.Tally) []string {
 	source := "counted from deltas: the stream carried no usage"
 	if x.TokensFromUsage {
 		source = "from usage"
+		if x.TokensSource != "" {
+			source = "from " + x.TokensSource
+		}
 	}
-	parts := []string{
-		fmt.Sprintf("%d tokens (%s) in %d chunks", x.Tokens, source, x.Chunks),
-		"ttft " + ms(m.TTFT),
+	parts := []string{fmt.Sprintf("%d tokens (%s) in %d chunks", x.Tokens, source, x.Chunks)}
+	if x.ReasoningChunks > 0 {
+		parts = append(parts, fmt.Sprintf("ttfr %s, reasoning %s in %s", ms(m.TTFR), ms(m.Reasoning), plural(x.ReasoningChunks, "chunk")))
+	}
+	if x.ToolChunks > 0 {
+		parts = append(parts, plural(x.ToolChunks, "tool-argument chunk"))
+	}
+	parts = append(parts, "ttft "+ms(m.TTFT))
+	if m.ServerPrefill > 0 || m.ServerTPOT > 0 {
+		parts = append(parts, fmt.Sprintf("server's own: prefill %s, tpot %s (%s)", ms(m.ServerPrefill), ms(m.ServerTPOT), plural(x.Server.EvalCount, "token")))
 	}
 	if !x.CutOff {
 		parts = append(parts, "e2e "+ms(m.E2E))
@@ -86,7 +96,11 @@ func aiSummary(t *bench.Tally) []string {
 	case m.TPOT > 0:
 		parts = append(parts, "tpot "+ms(m.TPOT), fmt.Sprintf("%.1f tokens/s decode", m.DecodeTPS))
 	case m.TPOTChunk > 0:
-		parts = append(parts, "tpot_chunk "+ms(m.TPOTChunk)+" (per chunk: no usage)", fmt.Sprintf("%.1f chunks/s decode", m.DecodeTPS))
+		why := "per chunk: no usage"
+		if x.TokensFromUsage {
+			why = "per chunk: the usage does not say which tokens were reasoning"
+		}
+		parts = append(parts, "tpot_chunk "+ms(m.TPOTChunk)+" ("+why+")", fmt.Sprintf("%.1f chunks/s decode", m.DecodeTPS))
 	}
 	if x.Complete {
 		parts = append(parts, x.Format+" stream complete")

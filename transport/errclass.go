@@ -54,8 +54,13 @@ const (
 	ClassEventTooLarge    Class = "event_too_large"
 	ClassInvalidUTF8      Class = "invalid_utf8"
 	ClassStreamIncomplete Class = "stream_incomplete" // an AI stream ended without its terminator
-	ClassBadChunk         Class = "bad_json_chunk"
-	ClassDowngrade        Class = "redirect_downgrade" // https → http: a warning
+	// ClassStreamError is an AI stream's own error event: OpenAI Responses
+	// response.failed or error, an AI SDK error part (3: or
+	// {"type":"error"}), an Anthropic error event, an {"error":…} chunk of
+	// any other shape. The stream ends with it.
+	ClassStreamError Class = "stream_error"
+	ClassBadChunk    Class = "bad_json_chunk"
+	ClassDowngrade   Class = "redirect_downgrade" // https → http: a warning
 
 	// WebSocket.
 	ClassWSHandshakeStatus Class = "ws_handshake_status"

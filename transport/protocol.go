@@ -100,6 +100,9 @@ type SessionOptions struct {
 	// MaxEvent caps an event stream's lines and events in bytes; the error
 	// names --max-event. 0: the parser's default.
 	MaxEvent int
+	// AIFormat forces an AI stream's format (an AIFormats name,
+	// --ai-format); "": detect it from the response.
+	AIFormat string
 	// LastEventID is the SSE event id to resume after.
 	LastEventID string
 	// Comments reports SSE comment lines (": ping" heartbeats) as events

@@ -128,20 +128,44 @@ type Exchange struct {
 	Changed bool // polling: a new state (not a 304, not the same body)
 
 	// AI streams.
-	Format          string // "openai", "anthropic" or "text" (the Next.js tutorial shape); empty for a plain stream
-	Chunks          int    // events that carried content
+	Format          string // an AIFormats name ("openai", "anthropic", "gemini" …); empty for a plain stream
+	Chunks          int    // events that carried answer text (not reasoning, not tool arguments)
 	Tokens          int    // output tokens: from usage when the stream carried it, else Chunks
 	TokensFromUsage bool
-	PromptTokens    int
-	Complete        bool // the terminator ([DONE], message_stop) arrived
-	BadChunks       int  // events whose JSON could not be read (skipped)
-	Text            []byte
+	// TokensSource names the field Tokens came from ("usage.output_tokens",
+	// "eval_count" …); empty when they were counted from deltas.
+	TokensSource string
+	PromptTokens int
+	Complete     bool // the format's terminator ([DONE], message_stop, response.completed …) arrived
+	BadChunks    int  // events whose JSON could not be read (skipped)
+	Frames       int  // events (SSE events, NDJSON or data stream lines) read, content or not
+	Text         []byte
+
+	// Reasoning (thinking) deltas, which come before the answer and are
+	// not its text: when the first and last arrived, how many events
+	// carried them, and the reasoning tokens when the usage says.
+	ReasoningFirst, ReasoningLast time.Time
+	ReasoningChunks               int
+	ReasoningTokens               int
+	// ToolChunks counts events that carried tool-call arguments (deltas or
+	// whole calls), apart from the text.
+	ToolChunks int
+	// Server is what the server said its generation took (Ollama's final
+	// line); zero when it said nothing.
+	Server ServerTiming
 
 	// CutOff: the caller's context ended the exchange while it was in
 	// flight (the end of a run, or of its drain): End is when it was cut.
 	// It is not completed work: a recorder counts it apart and keeps it out
 	// of request counts, end-to-end latencies and tokens.
 	CutOff bool
+}
+
+// ServerTiming is a server's own account of one generation, as Ollama's
+// final line gives it (total_duration, load_duration, prompt_eval_*, eval_*).
+type ServerTiming struct {
+	Total, Load, PromptEval, Eval time.Duration
+	PromptEvalCount, EvalCount    int
 }
 
 // Close describes the end of one connection.

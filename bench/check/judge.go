@@ -85,6 +85,11 @@ func (pr *probe) judge(now time.Time) []verdict {
 			if ct == "" {
 				shown = "none"
 			}
+			if p.aiContentType {
+				// An AI stream's type is its format's: NDJSON (Ollama), the
+				// AI SDK data stream's text/plain, else an event stream.
+				p.contentType = transport.AIMediaType(pr.head.header)
+			}
 			if strings.EqualFold(mt, p.contentType) {
 				out = append(out, pass(KindContentType, shown, p.contentType, 0))
 				break
@@ -273,11 +278,8 @@ func orEnded(e, def string) string {
 
 // terminator names the end marker of an AI stream format.
 func terminator(format string) string {
-	switch format {
-	case "anthropic":
-		return "message_stop"
-	case "openai", "text":
-		return "[DONE]"
+	if f := transport.LookupAIFormat(format); f != nil {
+		return strings.TrimPrefix(f.Terminator, "data: ")
 	}
 	return "its terminator"
 }
@@ -299,7 +301,7 @@ func (pr *probe) judgeComplete(usable bool, why string, end time.Time) verdict {
 	}
 	if x.Format == "" {
 		return fail(KindComplete, "not a token stream", "[DONE] or message_stop",
-			"the events are not OpenAI, Anthropic or {\"text\":…} chunks, so no terminator can end them: check the URL and the body")
+			"the events are none of the AI stream formats ("+transport.AIFormatNames()+"), so no terminator can end them: check the URL and the body, or force one with --ai-format")
 	}
 	reason := "clients that wait for " + term + " hang or drop the answer: end every stream with it (and check no proxy cuts streams short)"
 	if x.BadChunks > 0 {

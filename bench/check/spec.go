@@ -138,14 +138,17 @@ type plan struct {
 	mode        string // "" until detection
 	status      statusSet
 	contentType string // media type, lower case; "" none
-	events      int
-	within      time.Duration
-	firstEvent  time.Duration
-	expect      []*match.Expr
-	ttft        time.Duration
-	complete    bool
-	echo        bool
-	thresholds  bench.Thresholds
+	// aiContentType: contentType is the AI mode's default, to be replaced
+	// by the type the answer's format has (transport.AIMediaType).
+	aiContentType bool
+	events        int
+	within        time.Duration
+	firstEvent    time.Duration
+	expect        []*match.Expr
+	ttft          time.Duration
+	complete      bool
+	echo          bool
+	thresholds    bench.Thresholds
 }
 
 // upgrade says whether the mode's sessions are WebSockets: the handshake
@@ -291,6 +294,7 @@ func (p *plan) setMode(mode string) {
 	}
 	if p.contentType == "" {
 		p.contentType = client.Lookup(mode).ContentType
+		p.aiContentType = mode == ModeAI
 	}
 	eventish := a.Events > 0 || a.Within > 0 || a.FirstEvent > 0 || len(a.Expect) > 0 || a.Echo || a.TTFT > 0
 	if !eventish {

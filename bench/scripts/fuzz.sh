@@ -27,6 +27,12 @@ cd "$(dirname "$0")/../.."
 TARGETS=(
   "FuzzParser          ./transport/sse"       # SSE stream parser vs the WHATWG steps
   "FuzzChunk           ./transport/aistream"  # AI chunk decoder vs encoding/json
+  "FuzzResponsesChunk  ./transport/aistream"  # OpenAI Responses events vs encoding/json
+  "FuzzUIChunk         ./transport/aistream"  # AI SDK UI message stream parts vs encoding/json
+  "FuzzDataStreamLine  ./transport/aistream"  # AI SDK data stream lines vs encoding/json
+  "FuzzGeminiChunk     ./transport/aistream"  # Gemini streamGenerateContent chunks vs encoding/json
+  "FuzzOllamaChunk     ./transport/aistream"  # Ollama NDJSON lines vs encoding/json
+  "FuzzLineReader      ./transport/aistream"  # NDJSON / data stream line framing vs a whole-input split
   "FuzzWSMessage       ./transport/ws"        # lean RFC 6455 client vs a reference reader
   "FuzzWSEcho          ./transport/ws"        # echo stamp and ping number readers vs strconv
   "FuzzCloseGuard      ./transport/ws"        # the server's close-frame guard: every byte passes, frames split anywhere

@@ -52,21 +52,35 @@ func (s *Server) Messages(w http.ResponseWriter, r *http.Request) {
 		if g.wait(r.Context()) != nil {
 			return
 		}
-		s.writeJSON(w, http.StatusOK, enc.message(g.text(), stop, g.prompt, g.n))
+		s.writeJSON(w, http.StatusOK, enc.message(g.text(), stop, g.prompt, g.r+g.n))
 		return
 	}
 	ev, err := s.openStream(w)
 	if err != nil {
 		return
 	}
-	for _, p := range [][]byte{enc.messageStart(g.prompt), contentBlockStart, pingEvent} {
+	first := contentBlockStart
+	if g.r > 0 {
+		first = thinkingBlockStart
+	}
+	for _, p := range [][]byte{enc.messageStart(g.prompt), first, pingEvent} {
 		if ev.send(p) != nil {
 			return
 		}
 	}
-	err = g.run(r.Context(), func(text []byte) error {
+	err = g.stream(r.Context(), func(text []byte) error {
+		return ev.send(enc.thinking(text))
+	}, func(text []byte) error {
+		if g.r > 0 && !enc.textStarted {
+			enc.textStarted = true
+			for _, p := range [][]byte{signatureDelta, thinkingBlockStop, textBlockStart} {
+				if err := ev.send(p); err != nil {
+					return err
+				}
+			}
+		}
 		if ev.f != nil {
-			if err := ev.beforeContent(func() []byte { return enc.delta(nil) }, "content_block_delta", anthropicBadChunk); err != nil {
+			if err := ev.beforeContent(func() []byte { return enc.delta(nil) }, badEvent("content_block_delta", anthropicBadChunk)); err != nil {
 				return err
 			}
 		}
@@ -75,7 +89,11 @@ func (s *Server) Messages(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	for _, p := range [][]byte{contentBlockStop, enc.messageDelta(stop, g.n)} {
+	blockStop := contentBlockStop
+	if g.r > 0 {
+		blockStop = textBlockStop
+	}
+	for _, p := range [][]byte{blockStop, enc.messageDelta(stop, g.r+g.n)} {
 		if ev.send(p) != nil {
 			return
 		}
@@ -120,12 +138,28 @@ var (
 	pingEvent         = sse.AppendEvent(nil, "", "ping", []byte(`{"type":"ping"}`))
 	contentBlockStop  = sse.AppendEvent(nil, "", "content_block_stop", []byte(`{"type":"content_block_stop","index":0}`))
 	messageStop       = sse.AppendEvent(nil, "", "message_stop", []byte(`{"type":"message_stop"}`))
+
+	// With reasoning tokens: a thinking block (index 0), then the text (index 1).
+	thinkingBlockStart = sse.AppendEvent(nil, "", "content_block_start", []byte(`{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`))
+	signatureDelta     = sse.AppendEvent(nil, "", "content_block_delta", []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"cnRiZW5jaC1tb2Nr"}}`))
+	thinkingBlockStop  = sse.AppendEvent(nil, "", "content_block_stop", []byte(`{"type":"content_block_stop","index":0}`))
+	textBlockStart     = sse.AppendEvent(nil, "", "content_block_start", []byte(`{"type":"content_block_start","index":1,"content_block":{"type":"text","text":""}}`))
+	textBlockStop      = sse.AppendEvent(nil, "", "content_block_stop", []byte(`{"type":"content_block_stop","index":1}`))
 )
 
 // anthropicEncoder builds one response's events in reused buffers.
 type anthropicEncoder struct {
-	id, model string
-	data, out []byte
+	id, model   string
+	data, out   []byte
+	textStarted bool // the text block followed the thinking block
+}
+
+// thinking is a thinking_delta of the thinking block (index 0).
+func (e *anthropicEncoder) thinking(text []byte) []byte {
+	d := append(e.data[:0], `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":`...)
+	d = appendJSONString(d, text)
+	e.data = append(d, "}}"...)
+	return e.event("content_block_delta")
 }
 
 func (e *anthropicEncoder) event(name string) []byte {
@@ -162,7 +196,13 @@ func (e *anthropicEncoder) messageStart(input int) []byte {
 }
 
 func (e *anthropicEncoder) delta(text []byte) []byte {
-	d := append(e.data[:0], `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":`...)
+	d := append(e.data[:0], `{"type":"content_block_delta","index":`...)
+	if e.textStarted {
+		d = append(d, '1')
+	} else {
+		d = append(d, '0')
+	}
+	d = append(d, `,"delta":{"type":"text_delta","text":`...)
 	d = appendJSONString(d, text)
 	e.data = append(d, "}}"...)
 	return e.event("content_block_delta")

@@ -32,10 +32,11 @@ func (s *Server) Chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var data, out []byte
-	err = g.run(r.Context(), func(text []byte) error {
+	g.noReasoning()
+	err = g.stream(r.Context(), nil, func(text []byte) error {
 		if ev.f != nil {
 			empty := func() []byte { return sse.AppendEvent(out[:0], "", "", []byte(`{"text":""}`)) }
-			if err := ev.beforeContent(empty, "", chatBadChunk); err != nil {
+			if err := ev.beforeContent(empty, badEvent("", chatBadChunk)); err != nil {
 				return err
 			}
 		}

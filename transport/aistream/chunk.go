@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/rtbench/rtbench/transport"
 )
 
 // The client reads each event's data with a small JSON scanner instead of
@@ -34,8 +36,13 @@ import (
 //	anything else                          chunkUnknown
 //
 // Token counts are read when they are JSON numbers holding an integer from 0
-// to maxCount. Only the first element of choices is read (n=1 requests);
-// reasoning deltas (reasoning_content, thinking_delta) are not text.
+// to maxCount. Only the first element of choices is read (n=1 requests).
+// Reasoning deltas are not text: Anthropic's thinking_delta (delta.thinking)
+// and OpenAI-compatible delta.reasoning_content (else delta.reasoning) are
+// reasoning; Anthropic's input_json_delta (delta.partial_json) and
+// delta.tool_calls[0].function.arguments are tool arguments; message_stop
+// is the terminator. The other formats' decoders are in their own files
+// (responses_chunk.go, aisdk_chunk.go, gemini_chunk.go, ollama_chunk.go).
 
 // chunkKind is what a chunk was recognised as.
 type chunkKind uint8
@@ -48,6 +55,7 @@ const (
 	chunkAnthropic     // a streamed Messages event
 	chunkAnthropicFull // a message object (not streamed)
 	chunkText          // {"text": …}: the Next.js tutorial's route
+	chunkFormat        // a chunk of the format whose decoder read it (responses_chunk.go …)
 )
 
 // anthropicType is the "type" of an Anthropic event.
@@ -89,12 +97,57 @@ type chunk struct {
 	kind  chunkKind
 	event anthropicType // chunkAnthropic, chunkAnthropicFull
 
-	text []byte // the content text; empty when the chunk carries none
+	text      []byte // the answer's text; empty when the chunk carries none
+	reasoning []byte // reasoning (thinking) text, which is not the answer
+	tool      []byte // tool-call arguments (a delta, or a whole call's)
 
 	prompt, output       int
 	hasPrompt, hasOutput bool
+	// source names the usage field output came from; reasoningTokens is
+	// the part of output spent on reasoning, when the usage says.
+	source          string
+	reasoningTokens int
+	hasReasoning    bool
+	// term: this chunk is its format's terminator (message_stop,
+	// response.completed, a finishReason, Ollama's done, a d: line).
+	term bool
+	// server: the server's own timings (Ollama's final line).
+	server    transport.ServerTiming
+	hasServer bool
 
 	errMsg, errType []byte // chunkError
+}
+
+// reset clears the decoder's chunk for the next decode, keeping its buffers.
+func (d *decoder) reset() *chunk {
+	c := &d.c
+	*c = chunk{text: c.text[:0], reasoning: c.reasoning[:0], tool: c.tool[:0], errMsg: c.errMsg[:0], errType: c.errType[:0]}
+	return c
+}
+
+// object checks that data is one valid JSON value and, when it is an
+// object, sets vals[k] to its member named names[k] (nil when absent). The
+// error is the decoder's *syntaxError.
+func (d *decoder) object(data []byte, names []string, vals [][]byte) (isObj bool, err error) {
+	clear(vals)
+	i := skipSpace(data, 0)
+	var end int
+	var ok bool
+	if i < len(data) && data[i] == '{' {
+		isObj = true
+		end, ok = scanObject(data, i, 0, d, names, vals)
+	} else {
+		end, ok = skipValue(data, i, 0)
+	}
+	if ok {
+		end = skipSpace(data, end)
+		ok = end == len(data)
+	}
+	if !ok {
+		d.syntax.Offset = end
+		return false, &d.syntax
+	}
+	return isObj, nil
 }
 
 // syntaxError is a chunk that is not valid JSON.
@@ -116,17 +169,27 @@ type decoder struct {
 	sub    [4][]byte
 	sub2   [4][]byte
 	syntax syntaxError
+
+	// Scratch for the other formats' decoders (responses_chunk.go …).
+	top16 [16][]byte
+	s8    [8][]byte
+	s8b   [8][]byte
 }
 
 // Member names, by scan.
 var (
-	topNames     = []string{"error", "type", "choices", "object", "usage", "text", "delta", "message", "content"}
-	contentName  = []string{"content"}
-	usageNames   = []string{"prompt_tokens", "completion_tokens", "input_tokens", "output_tokens"}
-	errorNames   = []string{"message", "type"}
-	choiceNames  = []string{"delta", "message"}
-	deltaNames   = []string{"type", "text"}
-	messageNames = []string{"usage", "content"}
+	topNames    = []string{"error", "type", "choices", "object", "usage", "text", "delta", "message", "content"}
+	contentName = []string{"content"}
+	usageNames  = []string{"prompt_tokens", "completion_tokens", "input_tokens", "output_tokens"}
+	errorNames  = []string{"message", "type"}
+	choiceNames = []string{"delta", "message"}
+	deltaNames  = []string{"type", "text"}
+
+	anthropicDeltaNames = []string{"type", "text", "thinking", "partial_json"}
+	openAIDeltaNames    = []string{"content", "reasoning_content", "reasoning", "tool_calls"}
+	toolCallNames       = []string{"function"}
+	argumentsName       = []string{"arguments"}
+	messageNames        = []string{"usage", "content"}
 )
 
 const (
@@ -144,26 +207,11 @@ const (
 // decode reads one chunk. The error is a *syntaxError (owned by the decoder)
 // when data is not valid JSON.
 func (d *decoder) decode(data []byte) (*chunk, error) {
-	c := &d.c
-	*c = chunk{text: c.text[:0], errMsg: c.errMsg[:0], errType: c.errType[:0]}
+	c := d.reset()
 	top := d.vals[:len(topNames)]
-	clear(top)
-	i := skipSpace(data, 0)
-	var end int
-	var ok, isObject bool
-	if i < len(data) && data[i] == '{' {
-		isObject = true
-		end, ok = scanObject(data, i, 0, d, topNames, top)
-	} else {
-		end, ok = skipValue(data, i, 0)
-	}
-	if ok {
-		end = skipSpace(data, end)
-		ok = end == len(data)
-	}
-	if !ok {
-		d.syntax.Offset = end
-		return nil, &d.syntax
+	isObject, err := d.object(data, topNames, top)
+	if err != nil {
+		return nil, err
 	}
 	if !isObject {
 		return c, nil
@@ -224,10 +272,24 @@ func (d *decoder) readAnthropic(top [][]byte) {
 		if !isObject(top[topDelta]) {
 			return
 		}
-		f := d.sub[:len(deltaNames)]
-		d.fields(top[topDelta], deltaNames, f)
-		if isString(f[0]) && string(d.stringValue(f[0])) == "text_delta" && isString(f[1]) {
-			c.text = appendString(c.text, f[1])
+		f := d.sub[:len(anthropicDeltaNames)]
+		d.fields(top[topDelta], anthropicDeltaNames, f)
+		if !isString(f[0]) {
+			return
+		}
+		switch string(d.stringValue(f[0])) {
+		case "text_delta":
+			if isString(f[1]) {
+				c.text = appendString(c.text, f[1])
+			}
+		case "thinking_delta":
+			if isString(f[2]) {
+				c.reasoning = appendString(c.reasoning, f[2])
+			}
+		case "input_json_delta":
+			if isString(f[3]) {
+				c.tool = appendString(c.tool, f[3])
+			}
 		}
 	case anthMessageStart:
 		if !isObject(top[topMessage]) {
@@ -239,6 +301,8 @@ func (d *decoder) readAnthropic(top [][]byte) {
 		c.output, c.hasOutput = 0, false // message_start's output_tokens is a placeholder
 	case anthMessageDelta:
 		d.readUsage(top[topUsage])
+	case anthMessageStop:
+		c.term = true
 	case anthMessage:
 		c.kind = chunkAnthropicFull
 		d.readUsage(top[topUsage])
@@ -312,10 +376,35 @@ func (d *decoder) readOpenAI(top [][]byte) {
 	if !isObject(body) {
 		return
 	}
-	g := d.sub2[:1]
-	d.fields(body, contentName, g)
+	if full {
+		g := d.sub2[:1]
+		d.fields(body, contentName, g)
+		if isString(g[0]) {
+			c.text = appendString(c.text, g[0])
+		}
+		return
+	}
+	g := d.sub2[:len(openAIDeltaNames)]
+	d.fields(body, openAIDeltaNames, g)
 	if isString(g[0]) {
 		c.text = appendString(c.text, g[0])
+	}
+	switch {
+	case isString(g[1]):
+		c.reasoning = appendString(c.reasoning, g[1])
+	case isString(g[2]):
+		c.reasoning = appendString(c.reasoning, g[2])
+	}
+	// tool_calls[0].function.arguments
+	if call := firstElement(g[3]); isObject(call) {
+		h := d.sub[:1]
+		d.fields(call, toolCallNames, h)
+		if isObject(h[0]) {
+			d.fields(h[0], argumentsName, h)
+			if isString(h[0]) {
+				c.tool = appendString(c.tool, h[0])
+			}
+		}
 	}
 }
 
@@ -336,8 +425,10 @@ func (d *decoder) readUsage(v []byte) {
 		switch k {
 		case 0, 2:
 			c.prompt, c.hasPrompt = n, true
-		case 1, 3:
-			c.output, c.hasOutput = n, true
+		case 1:
+			c.output, c.hasOutput, c.source = n, true, "usage.completion_tokens"
+		case 3:
+			c.output, c.hasOutput, c.source = n, true, "usage.output_tokens"
 		}
 	}
 }
@@ -688,6 +779,22 @@ func appendString(dst, v []byte) []byte {
 		i += 2
 	}
 	return dst
+}
+
+// parseNanos reads a duration in nanoseconds: a JSON number holding an
+// integer in [0, 2^62].
+func parseNanos(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 19 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' || n > (1<<62)/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n <= 1<<62
 }
 
 // parseCount reads a token count: a JSON number holding an integer in

@@ -19,10 +19,13 @@ type decoded struct {
 	prompt, output       int
 	hasPrompt, hasOutput bool
 	errMsg, errType      string
+	reasoning, tool      string
+	term                 bool
 }
 
 func snapshot(c *chunk) decoded {
-	return decoded{c.kind, c.event, string(c.text), c.prompt, c.output, c.hasPrompt, c.hasOutput, string(c.errMsg), string(c.errType)}
+	return decoded{c.kind, c.event, string(c.text), c.prompt, c.output, c.hasPrompt, c.hasOutput, string(c.errMsg), string(c.errType),
+		string(c.reasoning), string(c.tool), c.term}
 }
 
 func TestDecodeChunk(t *testing.T) {
@@ -36,7 +39,11 @@ func TestDecodeChunk(t *testing.T) {
 		{"openai content", `{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" throughput"}}]}`,
 			decoded{kind: chunkOpenAI, text: " throughput"}},
 		{"openai content null", `{"choices":[{"delta":{"content":null,"reasoning_content":"hmm"}}]}`,
-			decoded{kind: chunkOpenAI}},
+			decoded{kind: chunkOpenAI, reasoning: "hmm"}},
+		{"openai reasoning (vLLM, OpenRouter)", `{"choices":[{"delta":{"reasoning":"so"}}]}`,
+			decoded{kind: chunkOpenAI, reasoning: "so"}},
+		{"openai tool call arguments", `{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"ci"}}]}}]}`,
+			decoded{kind: chunkOpenAI, tool: `{"ci`}},
 		{"openai escapes", `{"choices":[{"delta":{"content":"a\"b\\c\/d\n\t\u00e9\ud83d\udc4b\ud800x"}}]}`,
 			decoded{kind: chunkOpenAI, text: "a\"b\\c/d\n\té👋\uFFFDx"}},
 		{"openai usage", `{"object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":4,"completion_tokens":8,"total_tokens":12}}`,
@@ -65,13 +72,13 @@ func TestDecodeChunk(t *testing.T) {
 		{"anthropic text delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello"}}`,
 			decoded{kind: chunkAnthropic, event: anthContentBlockDelta, text: "Hello"}},
 		{"anthropic json delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\""}}`,
-			decoded{kind: chunkAnthropic, event: anthContentBlockDelta}},
+			decoded{kind: chunkAnthropic, event: anthContentBlockDelta, tool: `{"a"`}},
 		{"anthropic thinking delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm","text":"no"}}`,
-			decoded{kind: chunkAnthropic, event: anthContentBlockDelta}},
+			decoded{kind: chunkAnthropic, event: anthContentBlockDelta, reasoning: "hmm"}},
 		{"anthropic message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":15}}`,
 			decoded{kind: chunkAnthropic, event: anthMessageDelta, output: 15, hasOutput: true}},
 		{"anthropic ping", `{"type": "ping"}`, decoded{kind: chunkAnthropic, event: anthPing}},
-		{"anthropic stop", `{"type":"message_stop"}`, decoded{kind: chunkAnthropic, event: anthMessageStop}},
+		{"anthropic stop", `{"type":"message_stop"}`, decoded{kind: chunkAnthropic, event: anthMessageStop, term: true}},
 		{"anthropic error", `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`,
 			decoded{kind: chunkError, errMsg: "Overloaded", errType: "overloaded_error"}},
 		{"anthropic message", `{"type":"message","content":[{"type":"text","text":"a"},{"type":"tool_use","text":"no"},{"type":"text","text":"b"}],"usage":{"input_tokens":3,"output_tokens":2}}`,
@@ -285,10 +292,17 @@ func refDecode(data []byte) (decoded, bool) {
 		switch out.event {
 		case anthContentBlockDelta:
 			if d := obj(top["delta"]); d != nil {
-				if typ, _ := str(d["type"]); typ == "text_delta" {
+				switch typ, _ := str(d["type"]); typ {
+				case "text_delta":
 					out.text, _ = str(d["text"])
+				case "thinking_delta":
+					out.reasoning, _ = str(d["thinking"])
+				case "input_json_delta":
+					out.tool, _ = str(d["partial_json"])
 				}
 			}
+		case anthMessageStop:
+			out.term = true
 		case anthMessageStart:
 			if m := obj(top["message"]); m != nil {
 				usage(m["usage"])
@@ -339,6 +353,20 @@ func refDecode(data []byte) (decoded, bool) {
 		}
 		if b := obj(body); b != nil {
 			out.text, _ = str(b["content"])
+			if !full {
+				if r, ok := str(b["reasoning_content"]); ok {
+					out.reasoning = r
+				} else {
+					out.reasoning, _ = str(b["reasoning"])
+				}
+				if calls, _ := b["tool_calls"].([]any); len(calls) > 0 {
+					if call := obj(calls[0]); call != nil {
+						if fn := obj(call["function"]); fn != nil {
+							out.tool, _ = str(fn["arguments"])
+						}
+					}
+				}
+			}
 		}
 	default:
 		if s, ok := str(top["text"]); ok {

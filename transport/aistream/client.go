@@ -41,13 +41,6 @@ const (
 	DetectEvents = 3
 )
 
-// Formats of Exchange.Format.
-const (
-	FormatOpenAI    = "openai"    // Chat Completions: chat.completion.chunk … data: [DONE]
-	FormatAnthropic = "anthropic" // Messages: message_start … message_stop
-	FormatText      = "text"      // the Next.js tutorial: data: {"text":…} … data: [DONE]
-)
-
 // Client is one AI request: it sends Request, reads the token stream it
 // answers, and reports each content delta as an Event (KindToken) and the
 // whole request as one Exchange. It implements transport.Session; it never
@@ -120,6 +113,10 @@ type Client struct {
 	MaxText int
 	// MaxBody bounds a non-streamed answer; default DefaultMaxBody (4 MiB).
 	MaxBody int
+	// Format, when set, is the stream's format (one of the Format
+	// constants): its chunks are read as that format whatever the response
+	// says, and no detection happens. Empty: detect it.
+	Format string
 
 	firstUsed atomic.Bool
 }
@@ -144,10 +141,6 @@ var defaultHTTP = sync.OnceValue(func() *http.Client {
 	return transport.NewHTTPClient(transport.HTTPOptions{})
 })
 
-// format is what the stream was recognised as: one of the Format constants,
-// "" while undecided, or plain.
-const plain = "-"
-
 // run is the state of one Run.
 type run struct {
 	c   *Client
@@ -161,8 +154,10 @@ type run struct {
 	dec     decoder
 	text    []byte
 	maxText int
-	format  string
-	unknown int // events in a row that matched no shape, while undecided
+	shape   *shape  // the stream's format; nil while undecided
+	framing framing // how the stream is cut into chunks
+	plain   bool    // no format recognised: the events are plain messages
+	unknown int     // events in a row that matched no shape, while undecided
 	// pendingBad counts JSON objects that failed to decode while the shape
 	// was undecided (a truncated first chunk), with the first one's
 	// warning: counted as bad chunks once the stream turns out to be an AI
@@ -213,6 +208,11 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 		r.maxText = DefaultMaxText
 	}
 	r.asked = r.dec.streamRequested(c.Request.Body)
+	if c.Format != "" {
+		if r.shape = shapeNamed(c.Format); r.shape == nil {
+			return r.fatal(&transport.Error{Class: transport.ClassOther, Err: fmt.Errorf("unknown AI stream format %q: want %s", c.Format, transport.AIFormatNames())})
+		}
+	}
 	resp, err := r.open(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -238,16 +238,23 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 		return r.fatal(e)
 	}
 	ct := resp.Header.Get("Content-Type")
-	mt, _, _ := mime.ParseMediaType(ct)
+	mt := mediaType(ct)
+	sh, fr, isStream := streamShape(resp.Header)
+	if r.shape != nil {
+		fr = r.shape.framing
+	} else {
+		r.shape = sh
+	}
+	r.framing = fr
 	switch {
-	case mt == "text/event-stream":
-		r.obs.Connected(&r.conn)
-		if resp.ContentLength >= 0 {
-			r.warn(transport.ClassNotStreaming, fmt.Errorf("%s sent its event stream with a fixed length (Content-Length: %d): a server or proxy buffered it, so its timings are not the generation's", urlOf(resp), resp.ContentLength))
-		}
-		return r.stream(ctx)
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		return r.completion(ctx, resp)
+	case isStream || c.Format != "" && mt != "text/html":
+		r.obs.Connected(&r.conn)
+		if resp.ContentLength >= 0 {
+			r.warn(transport.ClassNotStreaming, fmt.Errorf("%s sent its stream with a fixed length (Content-Length: %d): a server or proxy buffered it, so its timings are not the generation's", urlOf(resp), resp.ContentLength))
+		}
+		return r.stream(ctx)
 	}
 	what := "no Content-Type"
 	if ct != "" {
@@ -311,11 +318,11 @@ func (r *run) finish(end time.Time, err *transport.Error) error {
 	x.End = end
 	x.Bytes = r.body.n
 	x.Format = ""
-	if r.format != plain {
-		x.Format = r.format
+	if r.shape != nil && !r.plain {
+		x.Format = r.shape.name
 	}
 	if !x.TokensFromUsage {
-		x.Tokens = x.Chunks
+		x.Tokens, x.TokensSource = x.Chunks, ""
 	}
 	x.Text = r.text
 	x.CutOff = r.canceled
@@ -338,18 +345,32 @@ func (r *run) finish(end time.Time, err *transport.Error) error {
 	return nil
 }
 
-// stream reads an event stream to its end.
+// frames is a stream cut into events: an sse.Parser, or a lineReader for
+// the line-framed formats.
+type frames interface {
+	Next() (sse.Event, error)
+	InvalidUTF8() int
+	Truncated() bool
+}
+
+// stream reads a stream to its end.
 func (r *run) stream(ctx context.Context) error {
 	if r.idle > 0 {
 		r.timer = time.AfterFunc(r.idle, r.timeout)
 		defer r.timer.Stop()
 	}
-	p := sse.NewParser(&r.body, r.c.Parser)
+	var p frames
+	if r.framing == frameSSE {
+		p = sse.NewParser(&r.body, r.c.Parser)
+	} else {
+		p = newLineReader(&r.body, r.c.Parser, r.framing == frameCodes)
+	}
 	for {
 		ev, err := p.Next()
 		if err != nil {
 			return r.ended(ctx, p, err)
 		}
+		r.x.Frames++
 		if n := p.InvalidUTF8(); n != r.invalid {
 			r.warn(transport.ClassInvalidUTF8, fmt.Errorf("an event had %d ill-formed UTF-8 sequence(s), replaced with U+FFFD", n-r.invalid))
 			r.invalid = n
@@ -361,7 +382,7 @@ func (r *run) stream(ctx context.Context) error {
 			return err
 		}
 		if r.failed {
-			e := &transport.Error{Class: transport.ClassStreamIncomplete, Err: r.streamError()}
+			e := &transport.Error{Class: transport.ClassStreamError, Err: r.streamError()}
 			return r.finish(ev.Dispatched, e)
 		}
 	}
@@ -378,7 +399,7 @@ func (r *run) timeout() {
 
 // drain reads what follows the terminator, for at most DrainTimeout, so that
 // a response that ends there leaves its connection reusable.
-func (r *run) drain(p *sse.Parser) {
+func (r *run) drain(p frames) {
 	d := r.c.DrainTimeout
 	if d == 0 {
 		d = DefaultDrainTimeout
@@ -401,7 +422,7 @@ func (r *run) drain(p *sse.Parser) {
 }
 
 // ended classifies the end of a stream that came before its terminator.
-func (r *run) ended(ctx context.Context, p *sse.Parser, err error) error {
+func (r *run) ended(ctx context.Context, p frames, err error) error {
 	now := time.Now()
 	if ctx.Err() != nil {
 		r.canceled = true
@@ -409,7 +430,7 @@ func (r *run) ended(ctx context.Context, p *sse.Parser, err error) error {
 	}
 	var limit *sse.LimitError
 	e := &transport.Error{Err: err}
-	ai := r.format != "" && r.format != plain
+	ai := r.shape != nil && !r.plain
 	switch {
 	case r.idleHit.Load():
 		e.Class, e.Err = transport.ClassIdleTimeout, fmt.Errorf("nothing read for %v (idle timeout) after %d content chunks", r.idle, r.x.Chunks)
@@ -430,10 +451,10 @@ func (r *run) ended(ctx context.Context, p *sse.Parser, err error) error {
 	return r.finish(now, e)
 }
 
-func (r *run) incomplete(p *sse.Parser) error {
-	term := "data: [DONE]"
-	if r.format == FormatAnthropic {
-		term = "message_stop"
+func (r *run) incomplete(p frames) error {
+	term := "its terminator"
+	if f := transport.LookupAIFormat(r.shape.name); f != nil {
+		term = f.Terminator
 	}
 	how := "ended"
 	if p.Truncated() {
@@ -452,24 +473,24 @@ var done = []byte("[DONE]")
 
 // handle processes one event and reports whether it was the terminator.
 func (r *run) handle(ev *sse.Event) bool {
-	if r.format == plain {
+	if r.plain {
 		r.message(ev)
 		return false
 	}
 	data := ev.Data
 	if bytes.Equal(bytes.TrimSpace(data), done) {
-		if r.format == FormatOpenAI || r.format == FormatText {
+		if r.shape != nil && r.shape.done {
 			return true
 		}
-		if r.format == "" {
+		if r.shape == nil {
 			r.undecided(ev)
 		}
 		return false
 	}
-	ch, err := r.dec.decode(data)
+	ch, err := r.decode(ev)
 	if err != nil {
-		if r.format == "" {
-			if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		if r.shape == nil {
+			if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || r.framing == frameCodes) {
 				if r.pendingBad++; r.pendingWarn == nil {
 					r.pendingWarn = fmt.Errorf("event %d: %v; skipped: %s", r.x.Chunks+r.unknown+1, err, quote(data))
 				}
@@ -481,50 +502,97 @@ func (r *run) handle(ev *sse.Event) bool {
 		r.warn(transport.ClassBadChunk, fmt.Errorf("event %d: %v; skipped: %s", r.x.Chunks+r.x.BadChunks, err, quote(data)))
 		return false
 	}
-	if r.format == "" {
-		switch ch.kind {
-		case chunkOpenAI, chunkOpenAIFull:
-			r.format = FormatOpenAI
-		case chunkAnthropic, chunkAnthropicFull:
-			r.format = FormatAnthropic
-		case chunkText:
-			r.format = FormatText
-		default:
-			r.undecided(ev)
-			return false
-		}
-		if r.pendingBad > 0 {
-			r.x.BadChunks += r.pendingBad
-			for range r.pendingBad {
-				r.warn(transport.ClassBadChunk, r.pendingWarn) // one error counted per chunk
-			}
-			r.pendingBad, r.pendingWarn = 0, nil
-		}
+	if ch == nil {
+		r.undecided(ev)
+		return false
 	}
 	x := &r.x
 	if ch.hasPrompt {
 		x.PromptTokens = ch.prompt
 	}
 	if ch.hasOutput {
-		x.Tokens, x.TokensFromUsage = ch.output, true
+		x.Tokens, x.TokensFromUsage, x.TokensSource = ch.output, true, ch.source
 	}
-	switch ch.kind {
-	case chunkError:
+	if ch.hasReasoning {
+		x.ReasoningTokens = ch.reasoningTokens
+	}
+	if ch.hasServer {
+		x.Server = ch.server
+	}
+	if ch.kind == chunkError {
 		r.failed = true
 		return false
-	case chunkAnthropic:
-		if ch.event == anthMessageStop && r.format == FormatAnthropic {
-			return true
+	}
+	if len(ch.reasoning) > 0 {
+		if x.ReasoningFirst.IsZero() {
+			x.ReasoningFirst = ev.Dispatched
 		}
+		x.ReasoningLast = ev.Dispatched
+		x.ReasoningChunks++
+	}
+	if len(ch.tool) > 0 {
+		x.ToolChunks++
 	}
 	if len(ch.text) > 0 {
 		typ := ev.Type
-		if typ == "message" {
+		if typ == "message" || r.framing != frameSSE {
 			typ = "delta"
 		}
 		r.token(typ, ch.text, ev.ID, ev.Size, ev.FirstByte, ev.Dispatched, data)
 	}
-	return false
+	// message_stop ends only an Anthropic stream.
+	return ch.term && r.shape != shapeOpenAI && r.shape != shapeText
+}
+
+// decode reads one event as the stream's format, or, while that is not
+// known, recognises it: the generic decoder (OpenAI Chat Completions,
+// Anthropic, {"text"}) first, then the framing's other candidates. A nil
+// chunk is an event no format recognised.
+func (r *run) decode(ev *sse.Event) (*chunk, error) {
+	if r.shape != nil {
+		return r.shape.decode(&r.dec, ev.Type, ev.Data)
+	}
+	if r.framing == frameSSE {
+		ch, err := r.dec.decode(ev.Data)
+		if err != nil {
+			return nil, err
+		}
+		switch ch.kind {
+		case chunkOpenAI, chunkOpenAIFull:
+			r.decided(shapeOpenAI)
+			return ch, nil
+		case chunkAnthropic, chunkAnthropicFull:
+			r.decided(shapeAnthropic)
+			return ch, nil
+		case chunkText:
+			r.decided(shapeText)
+			return ch, nil
+		}
+	}
+	for _, s := range candidates(r.framing) {
+		ch, err := s.decode(&r.dec, ev.Type, ev.Data)
+		if err != nil {
+			return nil, err
+		}
+		if ch.kind == chunkFormat {
+			r.decided(s)
+			return ch, nil
+		}
+	}
+	return nil, nil
+}
+
+// decided sets the stream's format, and counts as bad chunks the JSON that
+// failed to decode before it was known.
+func (r *run) decided(s *shape) {
+	r.shape = s
+	if r.pendingBad > 0 {
+		r.x.BadChunks += r.pendingBad
+		for range r.pendingBad {
+			r.warn(transport.ClassBadChunk, r.pendingWarn) // one error counted per chunk
+		}
+		r.pendingBad, r.pendingWarn = 0, nil
+	}
 }
 
 // undecided reports an event that matched no shape while the format is not
@@ -532,7 +600,7 @@ func (r *run) handle(ev *sse.Event) bool {
 func (r *run) undecided(ev *sse.Event) {
 	r.message(ev)
 	if r.unknown++; r.unknown >= DetectEvents {
-		r.format = plain
+		r.plain = true
 	}
 }
 
@@ -578,7 +646,28 @@ func (r *run) completion(ctx context.Context, resp *http.Response) error {
 			Err: fmt.Errorf("the JSON answer is over the limit of %d bytes (raise MaxBody)", limit)})
 	}
 	ch, err := r.dec.decode(b)
-	if err != nil || (ch.kind != chunkOpenAIFull && ch.kind != chunkAnthropicFull) {
+	sh := shapeOpenAI
+	switch {
+	case err != nil:
+	case ch.kind == chunkAnthropicFull:
+		sh = shapeAnthropic
+	case ch.kind != chunkOpenAIFull:
+		// An Ollama answer with "stream": false, a Gemini generateContent.
+		for _, s := range []*shape{shapeOllama, shapeGemini, shapeResponses} {
+			c, _ := s.decode(&r.dec, "", b)
+			if s == shapeResponses {
+				c, _ = r.dec.decodeResponseObject(b)
+			}
+			if c.kind == chunkFormat && c.term {
+				ch, sh = c, s
+				break
+			}
+		}
+		if ch.kind != chunkFormat {
+			ch, _ = r.dec.decode(b)
+		}
+	}
+	if err != nil || (ch.kind != chunkOpenAIFull && ch.kind != chunkAnthropicFull && ch.kind != chunkFormat) {
 		why := "not a chat completion"
 		if err != nil {
 			why = "not valid JSON (" + err.Error() + ")"
@@ -589,19 +678,29 @@ func (r *run) completion(ctx context.Context, resp *http.Response) error {
 			Err: fmt.Errorf("%s answered 200 with JSON that is %s, not an event stream%s", urlOf(resp), why, excerpt(nil, b))})
 	}
 	r.obs.Connected(&r.conn)
+	r.x.Frames = 1
 	if r.asked {
 		r.warn(transport.ClassNotStreaming, fmt.Errorf(`the request asked for "stream": true but %s answered one JSON completion: TTFT is the whole latency`, urlOf(resp)))
 	}
-	r.format = FormatOpenAI
-	if ch.kind == chunkAnthropicFull {
-		r.format = FormatAnthropic
-	}
+	r.shape = sh
 	x := &r.x
 	if ch.hasPrompt {
 		x.PromptTokens = ch.prompt
 	}
 	if ch.hasOutput {
-		x.Tokens, x.TokensFromUsage = ch.output, true
+		x.Tokens, x.TokensFromUsage, x.TokensSource = ch.output, true, ch.source
+	}
+	if ch.hasReasoning {
+		x.ReasoningTokens = ch.reasoningTokens
+	}
+	if ch.hasServer {
+		x.Server = ch.server
+	}
+	if len(ch.reasoning) > 0 {
+		x.ReasoningFirst, x.ReasoningLast, x.ReasoningChunks = end, end, 1
+	}
+	if len(ch.tool) > 0 {
+		x.ToolChunks = 1
 	}
 	if len(ch.text) > 0 {
 		r.token("completion", ch.text, "", len(b), r.body.first, end, b)

@@ -327,7 +327,7 @@ func TestClientFaults(t *testing.T) {
 			want{format: FormatAnthropic, text: "Hello! How can I help — today?", chunks: 3, tokens: 9, fromUsage: true, prompt: 25, complete: true, shape: ok}},
 		{"anthropic error event", respond(200, eventStream, readStream(t, "anthropic_error.sse")), "",
 			want{format: FormatAnthropic, text: "Partial", chunks: 1, tokens: 1, prompt: 12,
-				shape: "connected event* exchange error:stream_incomplete! closed", fatal: transport.ClassStreamIncomplete,
+				shape: "connected event* exchange error:stream_error! closed", fatal: transport.ClassStreamError,
 				msg: []string{"error event after 1 content chunks", "Overloaded (overloaded_error)"}, apiType: "overloaded_error"}},
 		{"anthropic without message_stop", respond(200, eventStream, strings.TrimSuffix(readStream(t, "anthropic.sse"), "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")), "",
 			want{format: FormatAnthropic, text: "Hello! How can I help — today?", chunks: 3, tokens: 9, fromUsage: true, prompt: 25,

@@ -40,15 +40,35 @@
 //
 // # Client
 //
-// Client is the session behind `rtbench listen` and `rtbench load` for one AI
-// request. It recognises the stream's shape from its first events (OpenAI
-// chat.completion.chunk, Anthropic named events, or the Next.js tutorial's
-// {"text":...}; anything else is read as plain SSE), turns each non-empty
-// text delta into a token event, and ends with an Exchange carrying TTFT
-// (from the request to the first NON-empty delta: a role-only first chunk
-// does not count), the token count (from usage when the stream carries it,
-// else counted from deltas and flagged), and whether the terminator arrived
-// (no [DONE] or message_stop is stream_incomplete). A bad JSON chunk is
-// counted and skipped. chunk.go decodes chunks without allocating;
-// metrics.go defines ttft, itl_chunk, tpot, e2e and tokens/s exactly.
+// Client is the session behind `rtbench listen`, `load` and `check` for one
+// AI request. It reads every format of transport.AIFormats, each decoded in
+// its own file without allocating per chunk:
+//
+//	openai            Chat Completions chunks … data: [DONE]            chunk.go
+//	openai-responses  response.output_text.delta … response.completed   responses_chunk.go
+//	anthropic         message_start … message_stop                      chunk.go
+//	ai-sdk-ui         AI SDK UI message stream parts … data: [DONE]     aisdk_chunk.go
+//	ai-sdk-data       AI SDK data stream 0:"…" lines … d:{…}            aisdk_chunk.go
+//	gemini            streamGenerateContent?alt=sse … a finishReason    gemini_chunk.go
+//	ollama            /api/chat, /api/generate NDJSON … "done": true    ollama_chunk.go
+//	text              the Next.js tutorial's {"text":…} … data: [DONE]  chunk.go
+//
+// The format comes from the response (formats.go): the AI SDK's
+// x-vercel-ai-ui-message-stream and x-vercel-ai-data-stream headers name
+// theirs; NDJSON is read as Ollama's; an event stream's first events decide
+// among the rest. Client.Format (--ai-format) forces one. An event stream
+// whose first DetectEvents events match no format is reported as plain SSE
+// messages. NDJSON and the data stream are cut into lines by lines.go.
+//
+// Each answer-text delta is a token event; reasoning (thinking) deltas and
+// tool-call arguments are counted apart in the Exchange (ReasoningFirst,
+// ReasoningLast, ReasoningChunks, ToolChunks), never read as text. The
+// Exchange carries TTFT (from the request to the first NON-empty answer
+// delta: a role-only first chunk or a reasoning delta does not count), the
+// token count (from the stream's usage when it carries one, with the field
+// named in TokensSource, else the answer chunks counted), Ollama's own
+// timings (Server), and whether the format's terminator arrived (if not:
+// stream_incomplete). A format's error events (response.failed, error
+// parts, 3: lines, Anthropic error events, {"error":…} chunks) end the
+// stream as stream_error. A bad JSON chunk is counted and skipped.
 package aistream

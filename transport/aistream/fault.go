@@ -25,9 +25,9 @@ type aiFault struct {
 }
 
 // beforeContent sends the injected chunks due before the next content chunk.
-// empty encodes the API's empty delta; bad is a truncated chunk's data, sent
-// as an event named name.
-func (e *events) beforeContent(empty func() []byte, name, bad string) error {
+// empty encodes the API's empty delta; bad is a truncated chunk, framed
+// (badEvent for the event streams, a line for the line formats).
+func (e *events) beforeContent(empty func() []byte, bad []byte) error {
 	f := e.f
 	if f.spec.EmptyDelta && !f.empty {
 		f.empty = true
@@ -37,7 +37,7 @@ func (e *events) beforeContent(empty func() []byte, name, bad string) error {
 	}
 	if f.spec.BadJSON && !f.bad && f.chunks == f.spec.BadJSONAfter {
 		f.bad = true
-		if err := e.send(badEvent(name, bad)); err != nil {
+		if err := e.send(bad); err != nil {
 			return err
 		}
 	}

@@ -58,7 +58,7 @@ func (s *Server) ChatCompletions(w http.ResponseWriter, r *http.Request) {
 		if g.wait(r.Context()) != nil {
 			return
 		}
-		s.writeJSON(w, http.StatusOK, enc.completion(g.text(), finish, g.prompt, g.n))
+		s.writeJSON(w, http.StatusOK, enc.completion(g.text(), finish, g.prompt, g.r+g.n))
 		return
 	}
 	ev, err := s.openStream(w)
@@ -68,9 +68,11 @@ func (s *Server) ChatCompletions(w http.ResponseWriter, r *http.Request) {
 	if ev.send(enc.role()) != nil {
 		return
 	}
-	err = g.run(r.Context(), func(text []byte) error {
+	err = g.stream(r.Context(), func(text []byte) error {
+		return ev.send(enc.reasoning(text))
+	}, func(text []byte) error {
 		if ev.f != nil {
-			if err := ev.beforeContent(func() []byte { return enc.content(nil) }, "", openAIBadChunk); err != nil {
+			if err := ev.beforeContent(func() []byte { return enc.content(nil) }, badEvent("", openAIBadChunk)); err != nil {
 				return err
 			}
 		}
@@ -79,7 +81,7 @@ func (s *Server) ChatCompletions(w http.ResponseWriter, r *http.Request) {
 	if err != nil || ev.send(enc.finish(finish)) != nil {
 		return
 	}
-	if enc.usage && ev.send(enc.usageChunk(g.prompt, g.n)) != nil {
+	if enc.usage && ev.send(enc.usageChunk(g.prompt, g.r+g.n)) != nil {
 		return
 	}
 	if ev.terminate() {
@@ -185,6 +187,16 @@ func (e *openAIEncoder) role() []byte {
 func (e *openAIEncoder) content(text []byte) []byte {
 	e.chunk()
 	e.data = append(e.data, `{"content":`...)
+	e.data = appendJSONString(e.data, text)
+	e.data = append(e.data, '}')
+	return e.end("")
+}
+
+// reasoning is a delta of reasoning_content, as DeepSeek, vLLM and other
+// OpenAI-compatible servers stream a reasoning model's thinking.
+func (e *openAIEncoder) reasoning(text []byte) []byte {
+	e.chunk()
+	e.data = append(e.data, `{"reasoning_content":`...)
 	e.data = appendJSONString(e.data, text)
 	e.data = append(e.data, '}')
 	return e.end("")

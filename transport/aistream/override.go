@@ -20,6 +20,8 @@ const (
 	HeaderChunk  = "X-RTBench-Chunk"  // ?chunk=  tokens per chunk, 1..1000
 	HeaderTokens = "X-RTBench-Tokens" // ?tokens= output length, 1..100000 (max_tokens still caps it)
 	HeaderSeed   = "X-RTBench-Seed"   // ?seed=   unsigned 64-bit integer
+	// HeaderReasoning: ?reasoning= reasoning tokens before the answer, 0..100000
+	HeaderReasoning = "X-RTBench-Reasoning"
 )
 
 // override is one per-request knob: where it is read from and how its value
@@ -79,6 +81,14 @@ var overrides = [...]override{
 			return fmt.Sprintf("output tokens, an integer from 1 to %d", MaxTokens)
 		}
 		t.Length = n
+		return ""
+	}},
+	{HeaderReasoning, "reasoning", func(t *Tokens, v string) string {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > MaxTokens {
+			return fmt.Sprintf("reasoning tokens, an integer from 0 to %d", MaxTokens)
+		}
+		t.Reasoning = n
 		return ""
 	}},
 	{HeaderSeed, "seed", func(t *Tokens, v string) string {

@@ -56,6 +56,13 @@ func (s *Server) Routes() []Route {
 		{PatternChatCompletions, http.HandlerFunc(s.ChatCompletions)},
 		{PatternMessages, http.HandlerFunc(s.Messages)},
 		{PatternChat, http.HandlerFunc(s.Chat)},
+		{PatternResponses, http.HandlerFunc(s.Responses)},
+		{PatternUIMessageStream, http.HandlerFunc(s.UIMessageStream)},
+		{PatternDataStream, http.HandlerFunc(s.DataStream)},
+		{PatternGemini, http.HandlerFunc(s.Gemini)},
+		{PatternOllamaChat, http.HandlerFunc(s.OllamaChat)},
+		{PatternOllamaGenerate, http.HandlerFunc(s.OllamaGenerate)},
+		{PatternOllamaTags, http.HandlerFunc(s.OllamaTags)},
 	}
 }
 
@@ -128,4 +135,26 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, body []byte) {
 	if _, err := w.Write(body); err == nil && status == http.StatusOK {
 		s.opts.Stats.Sent(transport.AIStream, len(body))
 	}
+}
+
+// typedWriter sets the response's Content-Type (and extra headers) as its
+// header is written, over what sse.NewStream set: the same flushed,
+// deadline-bound stream for NDJSON and the AI SDK's text/plain.
+type typedWriter struct {
+	http.ResponseWriter
+	header []string // name, value, …
+}
+
+func (t typedWriter) WriteHeader(code int) {
+	for i := 0; i+1 < len(t.header); i += 2 {
+		t.Header().Set(t.header[i], t.header[i+1])
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t typedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// openTyped opens a stream whose headers are set to name, value pairs.
+func (s *Server) openTyped(w http.ResponseWriter, header ...string) (*events, error) {
+	return s.openStream(typedWriter{w, header})
 }

@@ -54,8 +54,14 @@ type Tokens struct {
 	Jitter   time.Duration // extra delay per token, uniform in [0, Jitter); default 0
 	PerChunk int           // tokens per chunk (per SSE event); default 1
 	Length   int           // output tokens; a request's max_tokens can only lower it; default 64
-	Seed     uint64        // picks the text and the jitter; default (and 0) means 1
-	Model    string        // model name when the request names none; default "rtbench-mock-1"
+	// Reasoning is how many reasoning (thinking) tokens come before the
+	// answer, on the same schedule: token i of Due is reasoning while
+	// i < Reasoning, so the answer's first token is due at Due(Reasoning).
+	// Routes with a reasoning shape send them as such (see doc.go); the
+	// Next.js tutorial route has none and ignores it. Default 0.
+	Reasoning int
+	Seed      uint64 // picks the text and the jitter; default (and 0) means 1
+	Model     string // model name when the request names none; default "rtbench-mock-1"
 }
 
 // WithDefaults returns t with every zero field set to its default. Every
@@ -96,10 +102,12 @@ func (t Tokens) Validate() error {
 		return fmt.Errorf("tokens per chunk %d is out of range: want [1, %d]", t.PerChunk, MaxPerChunk)
 	case t.Length < 0 || t.Length > MaxTokens:
 		return fmt.Errorf("length %d is out of range: want [1, %d] tokens", t.Length, MaxTokens)
+	case t.Reasoning < 0 || t.Reasoning > MaxTokens:
+		return fmt.Errorf("reasoning tokens %d are out of range: want [0, %d]", t.Reasoning, MaxTokens)
 	case len(t.Model) > MaxModelLength:
 		return fmt.Errorf("model name is %d bytes: the limit is %d", len(t.Model), MaxModelLength)
 	}
-	if n := t.WithDefaults().Length; t.Generation(n) > MaxGeneration {
+	if n := t.WithDefaults().Length + t.Reasoning; t.Generation(n) > MaxGeneration {
 		return errors.New(generationError(t, n))
 	}
 	return nil

@@ -432,3 +432,49 @@ func TestFaultsEncodings(t *testing.T) {
 		t.Fatalf("upgrade with status:403: %v, response %v", err, resp)
 	}
 }
+
+// TestFaultsAIFormats: no-done, bad-json and empty-delta on the routes of
+// the other AI formats, as aistream.Client sees them: no terminator is
+// stream_incomplete, a truncated chunk is one bad chunk and the stream goes
+// on to its end, an empty first delta is no token.
+func TestFaultsAIFormats(t *testing.T) {
+	_, base := start(t, Config{Tokens: aistream.Tokens{TTFT: time.Millisecond, TPS: 10000, Length: 5}})
+	routes := []struct{ path, body string }{
+		{"/v1/responses", `{"input":"hi","stream":true}`},
+		{"/api/ai-sdk/ui", `{"messages":[{"role":"user","parts":[{"type":"text","text":"hi"}]}]}`},
+		{"/api/ai-sdk/data", `{"messages":[{"role":"user","content":"hi"}]}`},
+		{"/v1beta/models/m:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`},
+		{"/ollama/api/chat", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`},
+		{"/ollama/api/generate", `{"model":"m","prompt":"hi"}`},
+	}
+	faults := []struct {
+		fault     string
+		class     transport.Class
+		badChunks int
+		complete  bool
+	}{
+		{"no-done", transport.ClassStreamIncomplete, 0, false},
+		{"bad-json:2", "", 1, true},
+		{"empty-delta", "", 0, true},
+	}
+	for _, rt := range routes {
+		for _, f := range faults {
+			t.Run(rt.path+"/"+f.fault, func(t *testing.T) {
+				sep := "?"
+				if strings.Contains(rt.path, "?") {
+					sep = "&"
+				}
+				c := &aistream.Client{Request: transport.Request{URL: base + rt.path + sep + "fault=" + f.fault, Body: []byte(rt.body)}}
+				rec := &transporttest.Recorder{}
+				var x transport.Exchange
+				err := c.Run(t.Context(), exchangeObserver{Recorder: rec, x: &x})
+				if got := classOf(err); got != f.class {
+					t.Fatalf("client ended with %v (class %q), want class %q", err, got, f.class)
+				}
+				if x.BadChunks != f.badChunks || x.Complete != f.complete || x.Chunks != 5 || x.Format == "" {
+					t.Fatalf("format %q, %d chunks, %d bad, complete %v; want 5 chunks, %d bad, complete %v", x.Format, x.Chunks, x.BadChunks, x.Complete, f.badChunks, f.complete)
+				}
+			})
+		}
+	}
+}
