@@ -48,6 +48,9 @@ Routes (GET / lists them with live browser demos):
   GET  /api/channels/X/messages     channel messages ?since=N[&wait=D]
   POST /v1/chat/completions         OpenAI Chat Completions compatible (stream or not)
   POST /v1/messages                 Anthropic Messages compatible (stream or not)
+  GET  / (WebSocket), /time,        the Ably protocol: the official ably SDKs connect with their host
+       /channels/X/messages,        options (endpoint, port, tls: false) and a --ably-key key; messages
+       /keys/K/requestToken         join the same channels as every route above
   GET  /healthz, GET /metrics       health and Prometheus metrics
 
 Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter,
@@ -111,6 +114,7 @@ answer only /healthz and /metrics.
 	f.Int64Var(&opts.HubMemory, "hub-memory", pubsub.DefaultMaxBytes>>20, fmt.Sprintf("MiB of channel history kept by all channels together (each at most %d MiB); the oldest messages go first", pubsub.DefaultChannelBytes>>20))
 	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
 	addPatternFlags(f, opts)
+	addAblyFlags(f, opts)
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
 	f.Float64Var(&opts.Mock.Fault.Rate, "fault-rate", 1, "share of requests (0 to 1) that get --fault")
 	f.Uint64Var(&opts.Mock.Fault.Seed, "fault-seed", 1, "seed of the choice of requests that get --fault (same seed, same requests)")
@@ -208,6 +212,7 @@ func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
 	host, _, _ := net.SplitHostPort(opts.Addr)
 	if !isLoopback(host) {
 		fmt.Fprintf(env.ErrOut, "warning: listening on %s: every host that can reach this machine can use the mock endpoints\n", opts.Addr)
+		fmt.Fprint(env.ErrOut, ablyWarning(opts))
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
