@@ -26,13 +26,14 @@ const (
 	E2E                      // AI: request start → stream end
 	Reconnect                // a connection lost → the session connected again (its backoff and the reconnect gate included)
 	StartLag                 // request actually sent − its intended start (open model, polling): the generator's own delay
+	Attach                   // request start → the channel attached (Ably's ATTACHED): when the session can receive
 	NumMetrics
 )
 
 var metricNames = [NumMetrics]string{
 	"handshake", "connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
 	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e",
-	"reconnect", "start_lag",
+	"reconnect", "start_lag", "attach",
 }
 
 func (m Metric) String() string {

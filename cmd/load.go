@@ -40,6 +40,9 @@ type LoadOptions struct {
 	SendRate rateValue
 	SendSize int
 
+	PublishRate rateValue // --publish-rate: see load_publish.go
+	Yes         bool
+
 	ReconnectRate rateValue
 	gate          *bench.Gate
 
@@ -94,6 +97,9 @@ result is still printed and saved).`,
   rtbench load --rate 20/s -d 30s --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
       http://127.0.0.1:8080/v1/chat/completions --threshold 'ttft.p95<1s' --out ai.json
 
+  # 500 Ably subscribers on rtbench serve, a publisher at 10 messages a second
+  rtbench load -c 500 -d 1m --publish-rate 10/s 'ably+http://rtbench.local:rtbench-local-secret@127.0.0.1:8080/chat'
+
   # Polling every second by 1000 clients, after a 10 s warmup
   rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
 		Args: cobra.ExactArgs(1),
@@ -130,6 +136,7 @@ result is still printed and saved).`,
 	f.Var(&o.ReconnectRate, "reconnect-rate", "cap on the reconnects of the whole run (all sessions together), so a server restart does not meet a storm; 0 = no cap")
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
+	o.addPublishFlags(f)
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
 	return c
@@ -154,6 +161,9 @@ func (o *LoadOptions) validate() error {
 		return UsageError("--send-size %d: want 0 to 1 MiB", o.SendSize)
 	}
 	if err := o.validatePrometheus(); err != nil {
+		return err
+	}
+	if err := o.validatePublish(); err != nil {
 		return err
 	}
 	var err error
@@ -270,7 +280,18 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		e.ProgressDetail = true
 		e.Progress = func(p bench.Progress) { progress.Update(p); live.Update(p) }
 	}
+	pubOpts := base
+	pubOpts.HTTP = clients[0]
+	stopPublisher, err := o.startPublisher(parent, env, proto, pubOpts)
+	if err != nil {
+		return err
+	}
 	rec, err := e.Run(parent)
+	var published *bench.PublishStats
+	if stopPublisher != nil {
+		st := stopPublisher()
+		published = &st
+	}
 	// The shared clients keep up to -c/--max-in-flight idle keep-alive
 	// connections: give their descriptors back before the result is saved.
 	for _, c := range clients {
@@ -290,6 +311,9 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, proto, base)})
 	if err != nil {
 		return fmt.Errorf("building the result: %w", err)
+	}
+	if published != nil {
+		published.AddTo(result)
 	}
 	// One document: what --out saves is what --json prints.
 	outcomes, failed := o.thresholds.Check(result, o.AllowSaturated)
@@ -397,6 +421,9 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 	}
 	if proto.Sends {
 		d["send_rate"] = o.SendRate.String()
+	}
+	if proto.Publish != nil {
+		d["publish_rate"] = o.PublishRate.String()
 	}
 	if len(o.sources) > 0 {
 		d["source_ips"] = fmt.Sprint(len(o.sources))

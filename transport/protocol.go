@@ -2,6 +2,7 @@ package transport
 
 import (
 	"cmp"
+	"context"
 	"mime"
 	"net"
 	"net/http"
@@ -38,6 +39,11 @@ type Protocol struct {
 	Claims func(req *Request, resp *http.Response) bool
 	// New builds one session.
 	New func(o SessionOptions) Session
+	// Publish, when set, publishes data (usually a JSON value) once to the
+	// channel o's URL names, through the protocol's own publishing API
+	// (Ably's REST publish): load --publish-rate drives it. Its errors are
+	// classified *Error values. Nil: the protocol cannot publish.
+	Publish func(ctx context.Context, o SessionOptions, data []byte) error
 	// Knobs are the options of o that shape this protocol's sessions, by
 	// name with units, for a result's params.defaults ("read_limit_bytes":
 	// "1048576"); nil: none.

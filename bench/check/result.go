@@ -36,7 +36,8 @@ const (
 	KindExpect      = "expect"       // an event matching an expression
 	KindTTFT        = "ttft"         // an AI stream's time to first token
 	KindComplete    = "complete"     // an AI stream's terminator
-	KindEcho        = "echo"         // a WebSocket echo
+	KindEcho        = "echo"         // a WebSocket echo, or an Ably message published and delivered back
+	KindAttach      = "attach"       // a pub/sub channel attached (Ably ATTACHED)
 	KindThreshold   = "threshold"    // a load threshold
 	KindSession     = "session"      // a session failed in a way no assertion names
 	KindReach       = "reach"        // the target could not be reached at all

@@ -141,6 +141,7 @@ type plan struct {
 	ttft        time.Duration
 	complete    bool
 	echo        bool
+	attach      bool // the protocol attaches a channel: judge it
 	thresholds  bench.Thresholds
 }
 
@@ -157,7 +158,7 @@ func compile(s Spec) (*plan, error) {
 	if err != nil {
 		return nil, &FieldError{Field: "url", Err: err}
 	}
-	isWS := byScheme != nil && byScheme.Name == ModeWS
+	isWS := byScheme != nil // ws://, ably:// …: the scheme names the protocol
 	if p.name == "" {
 		p.name = transport.RedactURL(s.Request.URL)
 	}
@@ -177,11 +178,15 @@ func compile(s Spec) (*plan, error) {
 		return nil, fieldErr("mode", "%q: want %s", s.Mode, client.Names())
 	}
 	p.mode = s.Mode
-	if isWS && p.mode != "" && p.mode != ModeWS {
-		return nil, fieldErr("mode", "%s with the WebSocket URL %s: use an http(s) URL, or mode ws", p.mode, s.Request.URL)
+	if isWS && p.mode != "" && p.mode != byScheme.Name {
+		label := byScheme.Name
+		if label == ModeWS {
+			label = "WebSocket"
+		}
+		return nil, fieldErr("mode", "%s with the %s URL %s: use an http(s) URL, or mode %s", p.mode, label, transport.RedactURL(s.Request.URL), byScheme.Name)
 	}
 	if isWS {
-		p.mode = ModeWS
+		p.mode = byScheme.Name
 	}
 	// Assertions that belong to one mode pick it when none is given.
 	switch {
@@ -196,11 +201,11 @@ func compile(s Spec) (*plan, error) {
 	if a.Complete != nil && p.mode != ModeAI {
 		return nil, fieldErr("complete", "applies to AI streams, not mode %s", p.mode)
 	}
-	if a.Echo && p.mode != ModeWS {
-		return nil, fieldErr("echo", "applies to WebSockets, not mode %s", p.mode)
+	if a.Echo && !client.Lookup(p.mode).Sends {
+		return nil, fieldErr("echo", "applies to WebSockets and Ably, not mode %s", p.mode)
 	}
 	if a.Status != "" {
-		if p.mode == ModeWS {
+		if upgrades(p.mode) {
 			return nil, fieldErr("status", "%q: a WebSocket upgrade must answer 101, which the check asserts already", a.Status)
 		}
 		if p.status, err = parseStatus(a.Status); err != nil {
@@ -212,7 +217,7 @@ func compile(s Spec) (*plan, error) {
 		if err != nil {
 			return nil, fieldErr("content_type", "%q: want a media type such as text/event-stream", a.ContentType)
 		}
-		if p.mode == ModeWS {
+		if upgrades(p.mode) {
 			return nil, fieldErr("content_type", "%q: a WebSocket upgrade has no content type", a.ContentType)
 		}
 		p.contentType = mt
@@ -252,11 +257,18 @@ func compile(s Spec) (*plan, error) {
 	return p, nil
 }
 
+// upgrades reports whether mode's sessions open with a WebSocket upgrade
+// (ws, ably): the handshake must answer 101 and has no content type.
+func upgrades(mode string) bool {
+	pr := client.Lookup(mode)
+	return pr != nil && pr.Pattern == transport.WS
+}
+
 // setMode fills the defaults that depend on the mode, once it is known.
 func (p *plan) setMode(mode string) {
 	p.mode = mode
 	a := &p.spec.Assert
-	if p.status == nil && mode != ModeWS {
+	if p.status == nil && !upgrades(mode) {
 		p.status = statusSet{{200, 299}}
 	}
 	if p.contentType == "" {
@@ -270,6 +282,13 @@ func (p *plan) setMode(mode string) {
 		case ModePoll:
 			p.events = 1
 		}
+		if pr := client.Lookup(mode); pr != nil && pr.Publish != nil {
+			// A pub/sub service: publish and see it arrive.
+			p.echo = true
+		}
+	}
+	if pr := client.Lookup(mode); pr != nil && pr.Publish != nil {
+		p.attach = true
 	}
 	if p.events > 0 && p.within == 0 {
 		p.within = p.timeout

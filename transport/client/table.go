@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/ably"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/poll"
 	"github.com/rtbench/rtbench/transport/sse"
@@ -28,6 +29,7 @@ var table = []*transport.Protocol{
 	&ws.Protocol,
 	&sse.Protocol,
 	&aistream.Protocol,
+	&ably.Protocol,
 	&poll.Protocol,
 }
 
