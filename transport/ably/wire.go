@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -244,6 +245,9 @@ func DecodeProtocolMessage(b []byte, f Format) (*ProtocolMessage, error) {
 // that value.
 func unmarshal(b []byte, f Format, v any) error {
 	if f == MsgPack {
+		if err := scanMsgpack(b); err != nil {
+			return fmt.Errorf("%w (msgpack): %v", ErrDecode, err)
+		}
 		dec := msgpack.NewDecoder(bytes.NewReader(b))
 		dec.SetMapDecoder(func(d *msgpack.Decoder) (any, error) { return d.DecodeUntypedMap() })
 		if err := dec.Decode(v); err != nil {
@@ -254,12 +258,8 @@ func unmarshal(b []byte, f Format, v any) error {
 		}
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(v); err != nil {
+	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("%w (json): %v", ErrDecode, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w (json): trailing data", ErrDecode)
 	}
 	return nil
 }
@@ -341,9 +341,23 @@ func (m *Message) normalise() error {
 				m.Data = Data{B: buf.Bytes(), JSON: true, Set: true}
 			}
 		default:
-			return nil
+			return m.checkText()
 		}
 		m.Encoding = rest
+	}
+	return m.checkText()
+}
+
+// checkText refuses string data that is not UTF-8 (a MessagePack str must
+// be): kept in the hub's JSON it would come out changed.
+func (m *Message) checkText() error {
+	if m.Data.Set && !m.Data.Binary && !utf8.Valid(m.Data.B) {
+		return errors.New("string data is not UTF-8; send bytes (MessagePack bin, or base64 with encoding base64) instead")
+	}
+	for _, f := range [...]struct{ name, v string }{{"name", m.Name}, {"encoding", m.Encoding}, {"id", m.ID}, {"clientId", m.ClientID}, {"connectionId", m.ConnectionID}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("the message's %s is not UTF-8", f.name)
+		}
 	}
 	return nil
 }
