@@ -191,7 +191,7 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 	ci.Status, ci.Proto, ci.Header = resp.StatusCode, resp.Proto, resp.Header
 	ci.URL = transport.RedactURL(t.realtimeURL())
 
-	cn := &clientConn{s: s, ws: ws, format: t.Format, frames: make(chan frame, 64)}
+	cn := &clientConn{s: s, ws: ws, format: t.Format, frames: make(chan frame, 8)}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup

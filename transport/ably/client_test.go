@@ -44,7 +44,7 @@ func (l *dropListener) drop() {
 	l.conns = nil
 }
 
-func dropServer(t *testing.T, h *Handler) (host string, dl *dropListener) {
+func dropServer(t testing.TB, h *Handler) (host string, dl *dropListener) {
 	t.Helper()
 	if h.Hub == nil {
 		h.Hub = pubsub.New(pubsub.Options{})

@@ -163,6 +163,11 @@ func (c *conn) send(pm *ProtocolMessage) bool {
 	if err != nil {
 		return false
 	}
+	return c.write(b)
+}
+
+// write writes one encoded frame; false when the connection is gone.
+func (c *conn) write(b []byte) bool {
 	typ := websocket.MessageText
 	if c.format == MsgPack {
 		typ = websocket.MessageBinary
@@ -344,10 +349,8 @@ func (c *conn) pump(ch string, a *attachment) {
 			}
 		}
 		for _, hm := range msgs {
-			m := hubMessage(hm, time.Now().UnixNano()).forWire(c.format)
-			pm := &ProtocolMessage{Action: ActionMessage, Channel: ch, ChannelSerial: channelSerial(c.h.instance, hm.Seq),
-				ID: m.ID, ConnectionID: m.ConnectionID, Timestamp: m.Timestamp, Messages: []*Message{m}}
-			if !c.send(pm) {
+			b, err := c.h.frames.frame(hm, c.format, c.h.instance)
+			if err != nil || !c.write(b) {
 				return
 			}
 		}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/rtbench/rtbench/transport/pubsub"
 )
@@ -131,4 +133,51 @@ func parseSerial(instance, s string) (uint64, bool) {
 	}
 	n, err := strconv.ParseUint(seq, 10, 64)
 	return n, err == nil
+}
+
+// frameCache holds the encoded MESSAGE frames of recent hub messages, so a
+// message delivered to N subscribers is decoded from the hub and encoded
+// once per format, not N times. It is a fixed table indexed by seq and
+// format: a miss (another message in the slot) encodes again. Messages
+// that did not come from Ably carry the envelope with sent_ns, the time of
+// the write, so they are encoded per subscriber and not kept.
+type frameCache struct {
+	mu    sync.Mutex
+	slots [frameSlots]frameSlot
+}
+
+const frameSlots = 512
+
+type frameSlot struct {
+	m      *pubsub.Message
+	format Format
+	b      []byte
+}
+
+// frame returns the MESSAGE frame of hm in format f.
+func (fc *frameCache) frame(hm *pubsub.Message, f Format, instance string) ([]byte, error) {
+	i := (hm.Seq*2 + uint64(f)) % frameSlots
+	fc.mu.Lock()
+	if s := fc.slots[i]; s.m == hm && s.format == f {
+		fc.mu.Unlock()
+		return s.b, nil
+	}
+	fc.mu.Unlock()
+	am, fromAbly := fromHub(hm.Data)
+	if !fromAbly {
+		am = &Message{Name: "message", Data: Data{B: hm.AppendJSON(nil, time.Now().UnixNano()), JSON: true, Set: true}}
+	}
+	if am.ID == "" {
+		am.ID = "rtbench-hub:" + hm.Channel + ":" + strconv.FormatUint(hm.Seq, 10)
+	}
+	am.Timestamp = hm.SchedNS / 1e6
+	m := am.forWire(f)
+	b, err := Marshal(&ProtocolMessage{Action: ActionMessage, Channel: hm.Channel, ChannelSerial: channelSerial(instance, hm.Seq),
+		ID: m.ID, ConnectionID: m.ConnectionID, Timestamp: m.Timestamp, Messages: []*Message{m}}, f)
+	if err == nil && fromAbly {
+		fc.mu.Lock()
+		fc.slots[i] = frameSlot{m: hm, format: f, b: b}
+		fc.mu.Unlock()
+	}
+	return b, err
 }

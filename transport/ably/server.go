@@ -49,6 +49,7 @@ type Handler struct {
 	kr   *keyring
 	// instance names this handler's hub in channel serials.
 	instance string
+	frames   frameCache
 }
 
 func (h *Handler) init() {
