@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -145,7 +146,11 @@ type conn struct {
 // attachment is one attached channel and the goroutine pushing its
 // messages.
 type attachment struct {
-	sub  *pubsub.Subscription
+	sub *pubsub.Subscription
+	// last is the seq of the last message sent (or where delivery
+	// started): its serial answers a repeated ATTACH. The subscription
+	// itself belongs to the pump's goroutine.
+	last atomic.Uint64
 	done chan struct{}
 	wg   sync.WaitGroup
 	once sync.Once
@@ -295,7 +300,7 @@ func (c *conn) attach(pm *ProtocolMessage) bool {
 	c.mu.Unlock()
 	if a != nil { // already attached: confirm
 		return c.send(&ProtocolMessage{Action: ActionAttached, Channel: ch, Flags: modes | FlagResumed,
-			ChannelSerial: channelSerial(c.h.instance, a.sub.Cursor())})
+			ChannelSerial: channelSerial(c.h.instance, a.last.Load())})
 	}
 	// Resume from the client's serial when it is one of this hub's, else
 	// rewind N messages when asked (params.rewind), else from now.
@@ -314,6 +319,7 @@ func (c *conn) attach(pm *ProtocolMessage) bool {
 	}
 	sub.SkipOwn = !c.echo
 	a = &attachment{sub: sub, done: make(chan struct{})}
+	a.last.Store(sub.Cursor())
 	flags := modes
 	if resumed {
 		flags |= FlagResumed
@@ -353,6 +359,7 @@ func (c *conn) pump(ch string, a *attachment) {
 			if err != nil || !c.write(b) {
 				return
 			}
+			a.last.Store(hm.Seq)
 		}
 		buf = msgs
 		select {

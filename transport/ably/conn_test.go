@@ -207,3 +207,30 @@ func TestRealtimeRefusals(t *testing.T) {
 		t.Errorf("bad channel name: %+v", e.Error)
 	}
 }
+
+// TestRealtimeReattach: an ATTACH for a channel already attached is
+// answered with ATTACHED (RESUMED) at the last serial delivered, while the
+// channel's messages keep flowing (run with -race: the answer must not
+// read the subscription the pump owns).
+func TestRealtimeReattach(t *testing.T) {
+	ws, _ := testServer(t, &Handler{})
+	a := dialRaw(t, ws, "key="+DefaultKey)
+	a.next(ActionConnected)
+	a.send(&ProtocolMessage{Action: ActionAttach, Channel: "busy"})
+	a.next(ActionAttached)
+	a.send(&ProtocolMessage{Action: ActionMessage, Channel: "busy", MsgSerial: serial(0), Messages: []*Message{{Data: Text("1")}}})
+	var last string
+	for got := 0; got < 2; { // the echo and the ACK
+		pm := a.nextAny()
+		if pm.Action == ActionMessage {
+			last = pm.ChannelSerial
+		}
+		if pm.Action == ActionMessage || pm.Action == ActionAck {
+			got++
+		}
+	}
+	a.send(&ProtocolMessage{Action: ActionAttach, Channel: "busy"})
+	if att := a.next(ActionAttached); att.Flags&FlagResumed == 0 || att.ChannelSerial != last {
+		t.Errorf("re-ATTACHED %+v, want RESUMED at %s", att, last)
+	}
+}
