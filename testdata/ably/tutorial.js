@@ -9,8 +9,8 @@
 //   stdout {"published":true} or {"publishError":{code,statusCode,message}}
 //   stdout {"message":{name,data,id,clientId,timestamp}}  each one received
 // Mode "refused" (argv[2]) instead tries the credentials in ABLY_KEY /
-// ABLY_TOKEN and prints how the realtime connection and a REST publish
-// were refused.
+// ABLY_TOKEN (with USE_TOKEN_AUTH, the key signs token requests) and
+// prints how the realtime connection and a REST publish fared.
 const Ably = require('ably');
 const readline = require('readline');
 
@@ -75,6 +75,9 @@ async function refused() {
   const opts = { ...hostOptions };
   if (process.env.ABLY_TOKEN) opts.token = process.env.ABLY_TOKEN;
   else opts.key = key;
+  // The SDK signs a token request with the key (its mac) and asks the
+  // server's requestToken for the token, as an authUrl server would.
+  if (process.env.USE_TOKEN_AUTH) opts.useTokenAuth = true;
   const rt = new Ably.Realtime(opts);
   // The first state after connecting: connected, or how the connection
   // was refused (failed for a bad key; disconnected, and retried later,

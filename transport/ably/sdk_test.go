@@ -193,21 +193,28 @@ func TestSDKRefused(t *testing.T) {
 	good := issueToken(t, base)
 	cases := []struct {
 		name     string
-		env      string
+		env      []string
 		state    string // the realtime connection's first settled state
 		rtCode   int
 		restCode int // the REST publish's error code (0: published)
 	}{
-		{"wrong secret", "ABLY_KEY=rtbench.local:not-the-secret", "failed", 40101, 40101},
-		{"unknown key", "ABLY_KEY=other.key:rtbench-local-secret", "failed", 40101, 40101},
+		{"wrong secret", []string{"ABLY_KEY=rtbench.local:not-the-secret"}, "failed", 40101, 40101},
+		{"unknown key", []string{"ABLY_KEY=other.key:rtbench-local-secret"}, "failed", 40101, 40101},
 		// The SDK cannot renew a bare token: it retries the realtime
 		// connection later and fails the REST request with 40171.
-		{"forged token", "ABLY_TOKEN=rtb1.eyJrIjoicnRiZW5jaC5sb2NhbCJ9.Zm9yZ2Vk", "disconnected", 40143, 40171},
-		{"issued token", "ABLY_TOKEN=" + good, "connected", 0, 0},
+		{"forged token", []string{"ABLY_TOKEN=rtb1.eyJrIjoicnRiZW5jaC5sb2NhbCJ9.Zm9yZ2Vk"}, "disconnected", 40143, 40171},
+		{"issued token", []string{"ABLY_TOKEN=" + good}, "connected", 0, 0},
+		// Token requests the SDK signs with the key (their mac checked by
+		// requestToken), then the token on the URL and as Bearer.
+		{"token auth with the key", []string{"ABLY_KEY=" + ably.DefaultKey, "USE_TOKEN_AUTH=1"}, "connected", 0, 0},
+		// Signed with the wrong secret: requestToken refuses the mac with
+		// 40101, which the SDK's REST call reports, and its realtime
+		// connection wraps as 80019 (the auth provider failed) and retries.
+		{"token request signed wrongly", []string{"ABLY_KEY=rtbench.local:not-the-secret", "USE_TOKEN_AUTH=1"}, "disconnected", 80019, 40101},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			lines, _ := nodeScript(t, base, []string{c.env}, "refused")
+			lines, _ := nodeScript(t, base, c.env, "refused")
 			v := lines.next(t, "realtime")
 			rt := v["realtime"].(map[string]any)
 			if rt["state"] != c.state || code(rt["error"]) != c.rtCode {
