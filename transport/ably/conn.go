@@ -302,6 +302,13 @@ func (c *conn) attach(pm *ProtocolMessage) bool {
 		return c.send(&ProtocolMessage{Action: ActionAttached, Channel: ch, Flags: modes | FlagResumed,
 			ChannelSerial: channelSerial(c.h.instance, a.last.Load())})
 	}
+	c.mu.Lock()
+	full := len(c.channels) >= MaxChannelsPerConnection
+	c.mu.Unlock()
+	if full {
+		return c.send(&ProtocolMessage{Action: ActionError, Channel: ch, Error: &ErrorInfo{Code: 90010, StatusCode: 400,
+			Message: "maximum number of channels per connection exceeded: " + strconv.Itoa(MaxChannelsPerConnection) + " attached; detach one first"}})
+	}
 	// Resume from the client's serial when it is one of this hub's, else
 	// rewind N messages when asked (params.rewind), else from now.
 	var after uint64

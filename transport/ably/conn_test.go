@@ -3,6 +3,7 @@ package ably
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -233,4 +234,23 @@ func TestRealtimeReattach(t *testing.T) {
 	if att := a.next(ActionAttached); att.Flags&FlagResumed == 0 || att.ChannelSerial != last {
 		t.Errorf("re-ATTACHED %+v, want RESUMED at %s", att, last)
 	}
+}
+
+// TestRealtimeChannelCap: a connection attaches at most
+// MaxChannelsPerConnection channels; the next is refused with 90010 and
+// the connection goes on.
+func TestRealtimeChannelCap(t *testing.T) {
+	ws, _ := testServer(t, &Handler{})
+	r := dialRaw(t, ws, "key="+DefaultKey)
+	r.next(ActionConnected)
+	for i := range MaxChannelsPerConnection {
+		r.send(&ProtocolMessage{Action: ActionAttach, Channel: fmt.Sprint("c", i)})
+		r.next(ActionAttached)
+	}
+	r.send(&ProtocolMessage{Action: ActionAttach, Channel: "one-more"})
+	if e := r.next(ActionError); e.Channel != "one-more" || e.Error.Code != 90010 {
+		t.Errorf("%+v %+v, want a channel ERROR 90010", e, e.Error)
+	}
+	r.send(&ProtocolMessage{Action: ActionHeartbeat, ID: "still"})
+	r.next(ActionHeartbeat)
 }

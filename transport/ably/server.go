@@ -27,7 +27,10 @@ const (
 	// MaxMessageSize is the bytes of data one message may carry (Ably's
 	// default account limit, and the hub's).
 	MaxMessageSize = 64 << 10
-	maxBody        = 1 << 20
+	// MaxChannelsPerConnection bounds the channels one realtime connection
+	// may attach (each holds a subscription and a goroutine): 90010 past it.
+	MaxChannelsPerConnection = 200
+	maxBody                  = 1 << 20
 )
 
 // Handler serves Ably's realtime protocol (a WebSocket at /) and the REST
