@@ -8,6 +8,9 @@
 //   stdin  {"publish":{...}}             → the route handler publishes it
 //   stdout {"published":true} or {"publishError":{code,statusCode,message}}
 //   stdout {"message":{name,data,id,clientId,timestamp}}  each one received
+//   stdin  {"rtpublish":..., "channel":...}  → published on the realtime
+//          connection; stdout {"rtpublished":true} (ACK) or false and the
+//          error (NACK)
 // Mode "refused" (argv[2]) instead tries the credentials in ABLY_KEY /
 // ABLY_TOKEN (with USE_TOKEN_AUTH, the key signs token requests) and
 // prints how the realtime connection and a REST publish fared.
@@ -54,6 +57,17 @@ async function tutorial() {
   const rl = readline.createInterface({ input: process.stdin });
   rl.on('line', async (line) => {
     const cmd = JSON.parse(line);
+    if (cmd.rtpublish !== undefined) {
+      // A publish on the ChatRoom's own realtime connection: resolved by
+      // the server's ACK, rejected by its NACK.
+      try {
+        await room.ably.channels.get(cmd.channel || channelName).publish('message', cmd.rtpublish);
+        out({ rtpublished: true });
+      } catch (err) {
+        out({ rtpublished: false, error: errInfo(err) });
+      }
+      return;
+    }
     if (cmd.publish !== undefined) {
       let data = cmd.publish;
       if (cmd.binary) data = Buffer.from(cmd.publish, 'utf8');

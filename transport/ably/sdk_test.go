@@ -170,6 +170,19 @@ func TestSDKTutorial(t *testing.T) {
 			jsonEq(t, "binary", m["binary"], true)
 			jsonEq(t, "bytes data", m["data"], map[string]any{"type": "Buffer", "data": []int{98, 121, 116, 101, 115}}) // "bytes"
 
+			// A publish on the realtime connection: ACKed, and echoed to
+			// the connection's own subscription.
+			send(t, stdin, map[string]any{"rtpublish": map[string]any{"over": "realtime"}})
+			if v := lines.next(t, "rtpublished"); v["rtpublished"] != true {
+				t.Fatalf("realtime publish: %v", v)
+			}
+			jsonEq(t, "realtime data", lines.next(t, "message")["message"].(map[string]any)["data"], map[string]any{"over": "realtime"})
+			// One the server refuses: NACK with its code.
+			send(t, stdin, map[string]any{"rtpublish": "x", "channel": "no spaces allowed"})
+			if v := lines.next(t, "rtpublished"); v["rtpublished"] != false || code(v["error"]) != 40010 {
+				t.Errorf("publish to a bad channel name: %v, want a NACK with 40010", v)
+			}
+
 			resp, err := http.Post(base+"/api/publish", "application/json", strings.NewReader(`{"channel":"chat","data":{"from":"http"}}`))
 			if err != nil {
 				t.Fatal(err)
