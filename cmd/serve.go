@@ -24,7 +24,8 @@ import (
 type ServeOptions struct {
 	Addr        string
 	AllowRemote bool
-	HubMemory   int64 // --hub-memory, MiB; sets Mock.Hub.MaxBytes
+	HubMemory   int64    // --hub-memory, MiB; sets Mock.Hub.MaxBytes
+	AblyKeys    []string // --ably-key as given; sets Mock.AblyKeys
 	Mock        mock.Config
 }
 
@@ -167,6 +168,9 @@ func (o *ServeOptions) validate() error {
 	if o.Mock.Fault.Rate == 0 {
 		o.Mock.Fault.Default = fault.Spec{} // no request gets it
 	}
+	if err := o.validateAbly(); err != nil {
+		return err
+	}
 	return o.validatePatterns()
 }
 
@@ -212,7 +216,7 @@ func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
 	host, _, _ := net.SplitHostPort(opts.Addr)
 	if !isLoopback(host) {
 		fmt.Fprintf(env.ErrOut, "warning: listening on %s: every host that can reach this machine can use the mock endpoints\n", opts.Addr)
-		fmt.Fprint(env.ErrOut, ablyWarning(opts))
+		fmt.Fprint(env.ErrOut, ablyWarning(opts.Mock))
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {

@@ -3,6 +3,7 @@ package ably
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -101,6 +102,47 @@ func TestScanMsgpack(t *testing.T) {
 	} {
 		if err := scanMsgpack(c.b); (err == nil) != c.ok {
 			t.Errorf("%s: %v, want ok %v", c.name, err, c.ok)
+		}
+	}
+}
+
+// TestParseTarget: URL forms, and errors that never show the secret.
+func TestParseTarget(t *testing.T) {
+	good := []struct {
+		url                string
+		tls                bool
+		host, rest, ch, ev string
+		key, token         string
+		format             Format
+	}{
+		{"ably://app.k:s3cret@main.realtime.ably.net/chat", true, "main.realtime.ably.net:443", "main.realtime.ably.net:443", "chat", "", "app.k:s3cret", "", JSON},
+		{"ably+http://app.k:s3cret@127.0.0.1:8080/room?event=tick&format=msgpack", false, "127.0.0.1:8080", "127.0.0.1:8080", "room", "tick", "app.k:s3cret", "", MsgPack},
+		{"ably://TOKEN123@realtime.ably.io/c", true, "realtime.ably.io:443", "rest.ably.io:443", "c", "", "", "TOKEN123", JSON},
+		{"ably+https://app.k:s@h.example/c?rest=r.example", true, "h.example:443", "r.example:443", "c", "", "app.k:s", "", JSON},
+	}
+	for _, g := range good {
+		tg, err := ParseTarget(g.url)
+		if err != nil {
+			t.Errorf("%s: %v", g.url, err)
+			continue
+		}
+		if tg.TLS != g.tls || tg.Host != g.host || tg.RESTHost != g.rest || tg.Channel != g.ch || tg.Event != g.ev || tg.Key != g.key || tg.Token != g.token || tg.Format != g.format {
+			t.Errorf("%s: %+v", g.url, tg)
+		}
+	}
+	for _, bad := range []string{
+		"ably://app.k:s3cret@h/",             // no channel
+		"ably://app.k:s3cret@h/a/b",          // two
+		"ably://h/c",                         // no credentials
+		"ably://nodot:s3cret@h/c",            // not appId.keyId
+		"ably://app.k:s3cret@h/c?format=xml", // format
+		"ably://app.k:s3cret@h/c?bogus=1",    // parameter
+		"ably://app.k:s3cret@h:port/c",       // url.Parse fails
+		"ably+ftp://app.k:s3cret@h/c",        // scheme
+	} {
+		_, err := ParseTarget(bad)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v, want an error without the secret", bad, err)
 		}
 	}
 }

@@ -49,11 +49,13 @@ func keyWord(s string) bool {
 // String is the key with its secret hidden.
 func (k Key) String() string { return k.Name + ":xxxxx" }
 
+// redactKey shows a key's name only: with no colon, the whole value may be
+// a secret pasted alone.
 func redactKey(s string) string {
 	if name, _, ok := strings.Cut(s, ":"); ok {
 		return name + ":xxxxx"
 	}
-	return s
+	return "xxxxx"
 }
 
 // Capability is what a credential may do: channel (or "*", or a prefix

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/rtbench/rtbench/transport"
 )
 
 // URL schemes of an Ably target:
@@ -38,7 +40,7 @@ type Target struct {
 func ParseTarget(raw string) (*Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("Ably URL: %v", err)
+		return nil, fmt.Errorf("Ably URL: %s", transport.RedactText(err.Error()))
 	}
 	t := &Target{}
 	switch u.Scheme {
