@@ -2,73 +2,71 @@ package bench
 
 import (
 	"context"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
 )
 
-// Publishing publishes stamped messages at a steady rate while a held run's
-// subscribers read them (load --publish-rate): message n (from 1) is due at
-// start + (n−1)/Rate and carries {"seq":n,"sched_ns":due}, so each
-// subscriber's delivery latency counts from when the schedule meant it to be
-// published (a slow publish delays the message, and the latency shows it),
-// and its seq gaps and repeats are lost and duplicate messages. Messages go
-// one at a time, in order.
-type Publishing struct {
-	Rate    float64
-	Publish func(ctx context.Context, data []byte) error
-}
+// MaxPublishInFlight bounds the publishes a PublishLoop has in flight; past
+// it the loop waits, and the messages go out late (their sched_ns still
+// the intended time, so delivery latency shows it).
+const MaxPublishInFlight = 64
 
-// PublishStats is what a Publishing did.
+// PublishStats is what a PublishLoop did.
 type PublishStats struct {
-	Published int64 // messages the service accepted
-	Failed    int64 // messages refused or lost on the way (Errors says why)
-	// Late counts messages sent more than 1 ms after they were due: a
-	// publisher that cannot keep up.
-	Late   int64
+	Published int64 // accepted by the service
+	Failed    int64
+	// Errors are the failures by class, with an example and the codes.
 	Errors map[transport.Class]*ErrorCount
 }
 
-// Run publishes until ctx ends.
-func (p Publishing) Run(ctx context.Context) PublishStats {
-	st := PublishStats{Errors: map[transport.Class]*ErrorCount{}}
-	pacer := ConstantRate{PerSecond: p.Rate}
+// PublishLoop publishes through pub at rate messages per second from now
+// until ctx ends: message n (from 1) is intended at start + (n-1)/rate,
+// sent at that time on a schedule of its own (one central pacer, never a
+// per-publish sleep), and stamped with that intended time. It returns when
+// every publish it started has ended.
+func PublishLoop(ctx context.Context, rate float64, pub transport.Publisher) *PublishStats {
+	st := &PublishStats{Errors: map[transport.Class]*ErrorCount{}}
+	if rate <= 0 {
+		return st
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, MaxPublishInFlight)
+	)
+	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	buf := make([]byte, 0, 64)
-	for n := uint64(0); ; n++ {
-		at, ok := pacer.Hit(n)
-		if !ok {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for n := uint64(1); ; n++ {
+		intended := start.Add(time.Duration(n-1) * interval)
+		t.Reset(time.Until(intended))
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return st
+		case <-t.C:
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
 			return st
 		}
-		due := start.Add(at)
-		if d := time.Until(due); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-ctx.Done():
-				return st
-			case <-timer.C:
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := pub(ctx, n, intended)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				st.Published++
+				return
 			}
-		} else if ctx.Err() != nil {
-			return st
-		}
-		if time.Since(due) > time.Millisecond {
-			st.Late++
-		}
-		buf = append(buf[:0], `{"seq":`...)
-		buf = strconv.AppendUint(buf, n+1, 10)
-		buf = append(buf, `,"sched_ns":`...)
-		buf = strconv.AppendInt(buf, due.UnixNano(), 10)
-		buf = append(buf, '}')
-		err := p.Publish(ctx, buf)
-		switch {
-		case err == nil:
-			st.Published++
-		case ctx.Err() != nil:
-			return st // cut off by the end of the run: not a failure
-		default:
+			if ctx.Err() != nil {
+				return // cut by the end of the run: not a failure
+			}
 			st.Failed++
 			e := transport.AsError(err)
 			ec := st.Errors[e.Class]
@@ -78,32 +76,25 @@ func (p Publishing) Run(ctx context.Context) PublishStats {
 			}
 			ec.Count++
 			if e.Code != 0 {
-				if ec.Codes == nil {
-					ec.Codes = map[int]int64{}
-				}
-				ec.Codes[e.Code]++
+				ec.addCodes(map[int]int64{e.Code: 1})
 			}
-		}
+		})
 	}
 }
 
-// AddTo records the publisher's counts in a result: counters published,
-// publish_failed and publish_late, and its errors as publish_CLASS.
-func (st PublishStats) AddTo(r *Result) {
-	r.Counters["published"] = st.Published
-	r.Counters["publish_failed"] = st.Failed
-	r.Counters["publish_late"] = st.Late
-	for class, ec := range st.Errors {
-		er := ErrorResult{Count: ec.Count, Example: ec.Example}
-		for c, n := range ec.Codes {
-			if er.Codes == nil {
-				er.Codes = map[string]int64{}
+// AddErrors adds errors counted outside the sessions (a publisher's) to
+// the recording's.
+func (r *Recording) AddErrors(errs map[transport.Class]*ErrorCount) {
+	for c, e := range errs {
+		have := r.Errors[c]
+		if have == nil {
+			if r.Errors == nil {
+				r.Errors = map[transport.Class]*ErrorCount{}
 			}
-			er.Codes[strconv.Itoa(c)] = n
+			have = &ErrorCount{Example: e.Example}
+			r.Errors[c] = have
 		}
-		if r.Errors == nil {
-			r.Errors = map[string]ErrorResult{}
-		}
-		r.Errors["publish_"+string(class)] = er
+		have.Count += e.Count
+		have.addCodes(e.Codes)
 	}
 }

@@ -46,7 +46,7 @@ func (pr *probe) judge(now time.Time) []verdict {
 
 	// The handshake.
 	kind := KindStatus
-	if upgrades(p.mode) {
+	if p.upgrade() {
 		kind = KindUpgrade
 	}
 	switch {
@@ -60,7 +60,7 @@ func (pr *probe) judge(now time.Time) []verdict {
 		out = append(out, fail(kind, measured, pr.wantStatus(), reason))
 	case !pr.statusOK():
 		usable, why = false, "the status was "+strconv.Itoa(pr.head.status)
-		if upgrades(p.mode) {
+		if p.upgrade() {
 			out = append(out, fail(kind, statusText(pr.head.status)+" instead of 101", "101",
 				"the WebSocket upgrade was refused: check the route and its auth, and that every proxy forwards the Upgrade and Connection headers"))
 		} else {
@@ -101,9 +101,6 @@ func (pr *probe) judge(now time.Time) []verdict {
 		}
 	}
 
-	if p.attach {
-		out = append(out, pr.judgeAttach(usable, why, end))
-	}
 	if p.events > 0 {
 		out = append(out, pr.judgeEvents(usable, why, end))
 	}
@@ -146,7 +143,7 @@ func (pr *probe) judge(now time.Time) []verdict {
 }
 
 func (pr *probe) wantStatus() string {
-	if upgrades(pr.p.mode) {
+	if pr.p.upgrade() {
 		return "101"
 	}
 	return pr.p.status.String()
@@ -309,17 +306,6 @@ func (pr *probe) judgeComplete(usable bool, why string, end time.Time) verdict {
 		reason = plural(x.BadChunks, "chunk was", "chunks were") + " not valid JSON; " + reason
 	}
 	return fail(KindComplete, fmt.Sprintf("ended without %s after %s", term, tokens), term, reason)
-}
-
-func (pr *probe) judgeAttach(usable bool, why string, end time.Time) verdict {
-	if !usable {
-		return skip(KindAttach, why)
-	}
-	if pr.attached {
-		return pass(KindAttach, "attached in "+fmtDur(pr.attachIn), "the channel attached", pr.attachIn)
-	}
-	return fail(KindAttach, "not attached in "+fmtDur(end.Sub(pr.origin)), "the channel attached",
-		orEnded(pr.ended(), "the service did not confirm the channel: check the key's capability and the channel name"))
 }
 
 func (pr *probe) judgeEcho(usable bool, why string, end time.Time) verdict {

@@ -58,10 +58,6 @@ type probe struct {
 
 	echoRTT time.Duration
 	echoed  bool
-	// attached: a pub/sub session confirmed its channel, attachIn after
-	// its start.
-	attached bool
-	attachIn time.Duration
 
 	invalidUTF8 int
 	utf8Class   transport.Class
@@ -162,7 +158,7 @@ func (pr *probe) allDecided(now time.Time) bool {
 
 // statusOK reports whether the handshake has the wanted status. mu is held.
 func (pr *probe) statusOK() bool {
-	if upgrades(pr.p.mode) {
+	if pr.p.upgrade() {
 		return pr.head.status == http.StatusSwitchingProtocols
 	}
 	return pr.p.status.has(pr.head.status)
@@ -191,12 +187,9 @@ func (pr *probe) sawResponse(resp *http.Response, askedGzip bool) {
 
 // The Observer methods.
 
-func (pr *probe) Connected(c *transport.Connect) {
+func (pr *probe) Connected(*transport.Connect) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	if !c.Attached.IsZero() && !pr.attached {
-		pr.attached, pr.attachIn = true, c.Attached.Sub(c.Start)
-	}
 	pr.burst.newConnection()
 	pr.decide(time.Now())
 }

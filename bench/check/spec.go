@@ -75,6 +75,10 @@ type Spec struct {
 	Session transport.SessionOptions
 	// Assert is what must hold.
 	Assert Assertions
+	// PublishRate, for a managed service's URL (pusher://), publishes this
+	// many stamped messages per second through its HTTP API while the
+	// sessions listen, so that an event can arrive; 0 publishes nothing.
+	PublishRate float64
 }
 
 // Assertions are a check's conditions, as written on the command line or in
@@ -141,9 +145,21 @@ type plan struct {
 	ttft        time.Duration
 	complete    bool
 	echo        bool
-	attach      bool // the protocol attaches a channel: judge it
 	thresholds  bench.Thresholds
 }
+
+// upgrade says whether the mode's sessions are WebSockets: the handshake
+// must answer 101 and has no status or content type to assert.
+func (p *plan) upgrade() bool {
+	if p.mode == ModeWS {
+		return true
+	}
+	pr := client.Lookup(p.mode)
+	return pr != nil && pr.Pattern == transport.WS
+}
+
+// protocolOf is the table's row of mode.
+func protocolOf(mode string) *transport.Protocol { return client.Lookup(mode) }
 
 // Validate checks s without running it.
 func (s *Spec) Validate() error {
@@ -158,7 +174,7 @@ func compile(s Spec) (*plan, error) {
 	if err != nil {
 		return nil, &FieldError{Field: "url", Err: err}
 	}
-	isWS := byScheme != nil // ws://, ably:// …: the scheme names the protocol
+	isWS := byScheme != nil && byScheme.Name == ModeWS
 	if p.name == "" {
 		p.name = transport.RedactURL(s.Request.URL)
 	}
@@ -178,15 +194,24 @@ func compile(s Spec) (*plan, error) {
 		return nil, fieldErr("mode", "%q: want %s", s.Mode, client.Names())
 	}
 	p.mode = s.Mode
-	if isWS && p.mode != "" && p.mode != byScheme.Name {
-		label := byScheme.Name
-		if label == ModeWS {
-			label = "WebSocket"
-		}
-		return nil, fieldErr("mode", "%s with the %s URL %s: use an http(s) URL, or mode %s", p.mode, label, transport.RedactURL(s.Request.URL), byScheme.Name)
+	if isWS && p.mode != "" && p.mode != ModeWS {
+		return nil, fieldErr("mode", "%s with the WebSocket URL %s: use an http(s) URL, or mode ws", p.mode, s.Request.URL)
 	}
 	if isWS {
+		p.mode = ModeWS
+	}
+	// Other schemes (pusher://) name their protocol as ws:// does.
+	if byScheme != nil && !isWS {
+		if p.mode != "" && p.mode != byScheme.Name {
+			return nil, fieldErr("mode", "%s with the %s URL %s: use mode %s", p.mode, byScheme.Name, transport.RedactURL(s.Request.URL), byScheme.Name)
+		}
 		p.mode = byScheme.Name
+	}
+	switch {
+	case s.PublishRate < 0 || s.PublishRate > 1000:
+		return nil, fieldErr("publish_rate", "%v: want 0 (none) to 1000 messages per second", s.PublishRate)
+	case s.PublishRate > 0 && (byScheme == nil || byScheme.Publish == nil):
+		return nil, fieldErr("publish_rate", "publishes through a managed service's HTTP API: it needs a pusher:// or ably:// URL")
 	}
 	// Assertions that belong to one mode pick it when none is given.
 	switch {
@@ -201,11 +226,11 @@ func compile(s Spec) (*plan, error) {
 	if a.Complete != nil && p.mode != ModeAI {
 		return nil, fieldErr("complete", "applies to AI streams, not mode %s", p.mode)
 	}
-	if a.Echo && !client.Lookup(p.mode).Sends {
-		return nil, fieldErr("echo", "applies to WebSockets and Ably, not mode %s", p.mode)
+	if a.Echo && p.mode != ModeWS {
+		return nil, fieldErr("echo", "applies to WebSockets, not mode %s", p.mode)
 	}
 	if a.Status != "" {
-		if upgrades(p.mode) {
+		if p.upgrade() {
 			return nil, fieldErr("status", "%q: a WebSocket upgrade must answer 101, which the check asserts already", a.Status)
 		}
 		if p.status, err = parseStatus(a.Status); err != nil {
@@ -217,7 +242,7 @@ func compile(s Spec) (*plan, error) {
 		if err != nil {
 			return nil, fieldErr("content_type", "%q: want a media type such as text/event-stream", a.ContentType)
 		}
-		if upgrades(p.mode) {
+		if p.upgrade() {
 			return nil, fieldErr("content_type", "%q: a WebSocket upgrade has no content type", a.ContentType)
 		}
 		p.contentType = mt
@@ -257,18 +282,11 @@ func compile(s Spec) (*plan, error) {
 	return p, nil
 }
 
-// upgrades reports whether mode's sessions open with a WebSocket upgrade
-// (ws, ably): the handshake must answer 101 and has no content type.
-func upgrades(mode string) bool {
-	pr := client.Lookup(mode)
-	return pr != nil && pr.Pattern == transport.WS
-}
-
 // setMode fills the defaults that depend on the mode, once it is known.
 func (p *plan) setMode(mode string) {
 	p.mode = mode
 	a := &p.spec.Assert
-	if p.status == nil && !upgrades(mode) {
+	if p.status == nil && !p.upgrade() {
 		p.status = statusSet{{200, 299}}
 	}
 	if p.contentType == "" {
@@ -281,14 +299,11 @@ func (p *plan) setMode(mode string) {
 			p.events = DefaultStreamEvents
 		case ModePoll:
 			p.events = 1
+		default:
+			if pr := client.Lookup(mode); pr != nil && pr.Publish != nil {
+				p.events = 1 // a managed service: the message --publish-rate sends
+			}
 		}
-		if pr := client.Lookup(mode); pr != nil && pr.Publish != nil {
-			// A pub/sub service: publish and see it arrive.
-			p.echo = true
-		}
-	}
-	if pr := client.Lookup(mode); pr != nil && pr.Publish != nil {
-		p.attach = true
 	}
 	if p.events > 0 && p.within == 0 {
 		p.within = p.timeout

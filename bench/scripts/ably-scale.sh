@@ -3,7 +3,8 @@
 # `rtbench serve` on this machine with a publisher at R messages/s (through
 # the Ably REST API, `rtbench load --publish-rate`) for D seconds, and print
 # the delivery latency (with its histogram from the text report), lost and
-# duplicate messages, errors, and rtbench's client memory per session (RSS
+# duplicate messages, errors, what was published, and rtbench's client
+# memory per session (RSS
 # sampled from /proc while the sessions are held).
 #
 #   bash bench/scripts/ably-scale.sh                 # N=5000 R=10 D=60
@@ -51,16 +52,18 @@ done
 wait $pid || true
 
 sed -n '/^delivery histogram/,/^$/p' "$tmp/report.txt"
-python3 - "$tmp/result.json" "$N" "$R" "$base" "$steady" "$peak" "$FORMAT" <<'PY'
-import json, sys
-path, n, rate, base, steady, peak, fmt = sys.argv[1], int(sys.argv[2]), sys.argv[3], *map(int, sys.argv[4:7]), sys.argv[7]
+python3 - "$tmp/result.json" "$N" "$R" "$base" "$steady" "$peak" "$FORMAT" "$tmp/load.log" <<'PY'
+import json, re, sys
+path, n, rate, base, steady, peak, fmt, log = sys.argv[1], int(sys.argv[2]), sys.argv[3], *map(int, sys.argv[4:7]), sys.argv[7], sys.argv[8]
 r = json.load(open(path))
+m = re.search(r"published (\d+) messages .*\((\d+) failed\)", open(log).read())
+published, failed = (m.group(1), m.group(2)) if m else ("?", "?")
 c = r["counters"]
 errs = {k: (e["count"], e.get("codes", {})) for k, e in r.get("errors", {}).items()}
 d = r["metrics"].get("delivery", {})
 a = r["metrics"].get("attach", {})
 print(f"ably ({fmt}): {n} subscribers, publisher {rate}/s, {r['params']['duration_s']:.0f}s (measured {r['duration_s']:.1f}s after warmup)")
-print(f"  published {c.get('published', 0)} (failed {c.get('publish_failed', 0)}, late {c.get('publish_late', 0)}); delivered events {c['events']}")
+print(f"  published {published} (failed {failed}); delivered events {c['events']}")
 print(f"  lost {c['lost']}, duplicates {c['duplicates']}, out of order {c['out_of_order']}; errors {errs or 'none'}; saturated {r['saturated']}")
 print(f"  delivery p50 {d.get('p50_ms', 0):.2f} ms, p99 {d.get('p99_ms', 0):.2f} ms, max {d.get('max_ms', 0):.2f} ms ({d.get('count', 0)} values)")
 if a.get("count"):

@@ -29,6 +29,7 @@ TARGETS=(
   "FuzzChunk           ./transport/aistream"  # AI chunk decoder vs encoding/json
   "FuzzWSMessage       ./transport/ws"        # lean RFC 6455 client vs a reference reader
   "FuzzWSEcho          ./transport/ws"        # echo stamp and ping number readers vs strconv
+  "FuzzCloseGuard      ./transport/ws"        # the server's close-frame guard: every byte passes, frames split anywhere
   "FuzzParseThreshold  ./bench"               # --threshold grammar: round trip, opposite verdicts
   "FuzzFlagValues      ./cmd"                 # --rate, --stages, --ramp: range and round trip
   "FuzzDecode          ./bench"               # result files: round trip, merge with itself
@@ -37,6 +38,7 @@ TARGETS=(
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
   "FuzzParseStamp      ./transport"           # payload stamps and clocks vs encoding/json, math/big, time.Parse
   "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
+  "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
 )
 

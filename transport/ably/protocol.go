@@ -3,7 +3,6 @@ package ably
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +16,7 @@ import (
 // ably+https:// and ably+http:// URLs, never detected from an HTTP answer.
 // A session is one realtime subscriber (Client); SendEvery makes it publish
 // stamped messages over its connection and report them coming back
-// (KindEcho); Publish is the REST publish load --publish-rate drives.
+// (KindEcho); Publish is the REST publisher of --publish-rate (load, check).
 var Protocol = transport.Protocol{
 	Name:    "ably",
 	Pattern: transport.WS,
@@ -42,20 +41,19 @@ var Protocol = transport.Protocol{
 		return &Client{Target: t, HTTP: o.HTTP, Reconnect: o.Reconnect, Stamp: o.Stamp, IdleTimeout: o.IdleTimeout,
 			PublishEvery: o.SendEvery, Outbox: o.Outbox}
 	},
-	Publish: func(ctx context.Context, o transport.SessionOptions, data []byte) error {
+	Publish: func(o transport.SessionOptions) (transport.Publisher, error) {
 		t, err := ParseTarget(o.Request.URL)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		name := t.Event
 		if name == "" {
 			name = "message"
 		}
-		m := &Message{Name: name, Data: Data{B: data, JSON: true, Set: true}}
-		if !json.Valid(data) {
-			m.Data = Text(string(data))
-		}
-		return RESTPublish(ctx, o.HTTP, t, m)
+		return func(ctx context.Context, seq uint64, sched time.Time) error {
+			data := fmt.Appendf(nil, `{"seq":%d,"sched_ns":%d}`, seq, sched.UnixNano())
+			return RESTPublish(ctx, o.HTTP, t, &Message{Name: name, Data: Data{B: data, JSON: true, Set: true}})
+		}, nil
 	},
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/rtbench/rtbench/transport/ably"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/pusher"
 	"github.com/rtbench/rtbench/transport/ws"
 )
 
@@ -23,6 +24,7 @@ func (s *Server) patternRoutes(mux *http.ServeMux) {
 	for _, r := range ai.Routes() {
 		mux.Handle(r.Pattern, r.Handler)
 	}
+	(&pusher.Server{Apps: c.PusherApps, Hub: s.hub, Stats: s.stats, OriginPatterns: c.Origins, WriteTimeout: c.WriteTimeout}).Register(mux)
 	s.ably().Register(mux)
 }
 
