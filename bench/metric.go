@@ -30,13 +30,14 @@ const (
 	Reasoning                   // AI: first reasoning delta → first answer delta (→ last reasoning delta when no answer came)
 	ServerPrefill               // AI: the server's own load + prompt evaluation time (Ollama's load_duration + prompt_eval_duration)
 	ServerTPOT                  // AI: the server's own time per output token (Ollama's eval_duration / eval_count)
+	Attach                      // request start → the channel attached (Ably's ATTACHED): when the session can receive
 	NumMetrics
 )
 
 var metricNames = [NumMetrics]string{
 	"handshake", "connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
 	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e",
-	"reconnect", "start_lag", "ttfr", "reasoning", "server_prefill", "server_tpot",
+	"reconnect", "start_lag", "ttfr", "reasoning", "server_prefill", "server_tpot", "attach",
 }
 
 func (m Metric) String() string {

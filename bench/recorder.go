@@ -433,6 +433,9 @@ func (r *Recorder) Connected(c *transport.Connect) {
 	if haveTimes {
 		r.add(TTFB, c.Headers.Sub(c.Start), measured)
 	}
+	if !c.Start.IsZero() && !c.Attached.IsZero() {
+		r.add(Attach, c.Attached.Sub(c.Start), measured)
+	}
 	if !r.downSince.IsZero() {
 		at := c.Headers
 		if at.IsZero() {

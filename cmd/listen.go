@@ -48,7 +48,8 @@ func NewCmdListen(env *Env, runF func(context.Context, *ListenOptions) error) *c
 arrives, one line per event (on a terminal), the data alone (in a pipe), or one JSON
 object per line (--json). A summary goes to stderr at the end.
 
-The pattern is detected: ws:// and wss:// are WebSockets; for http(s) the first
+The pattern is detected: ws:// and wss:// are WebSockets; ably://KEY@HOST/CHANNEL
+(TLS) and ably+http:// are Ably channels (stdin lines are published); for http(s) the first
 response decides: text/event-stream is SSE (or an AI token stream when a body was sent,
 recognised as OpenAI or Anthropic chunks), JSON is polling. --mode overrides.
 
@@ -70,6 +71,9 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 
   # Chat over a WebSocket room (type lines; or pipe them in)
   rtbench listen ws://127.0.0.1:8080/ws?channel=lobby
+
+  # An Ably channel on rtbench serve (its default key), or on Ably with your own key
+  rtbench listen 'ably+http://rtbench.local:rtbench-local-secret@127.0.0.1:8080/chat'
 
   # Poll a job until it completes
   rtbench listen http://127.0.0.1:8080/api/jobs/job_123 --interval 1s --until status==completed

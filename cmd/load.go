@@ -106,6 +106,9 @@ result is still printed and saved).`,
   # 500 Pusher subscribers on rtbench serve, a publisher at 10/s through the HTTP API
   rtbench load -c 500 -d 1m --publish-rate 10/s 'pusher://rtbench-key:rtbench-secret@127.0.0.1:8080/news?app=rtbench'
 
+  # 500 Ably subscribers on rtbench serve, a publisher at 10 messages a second
+  rtbench load -c 500 -d 1m --publish-rate 10/s 'ably+http://rtbench.local:rtbench-local-secret@127.0.0.1:8080/chat'
+
   # Polling every second by 1000 clients, after a 10 s warmup
   rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
 		Args: cobra.ExactArgs(1),

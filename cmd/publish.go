@@ -18,7 +18,7 @@ const maxUnconfirmedDeliveries = 10000
 // addPublishFlag adds --publish-rate (load, check): the one publisher that
 // drives a managed pub/sub target through its HTTP API.
 func (t *SessionFlags) addPublishFlag(f *pflag.FlagSet) {
-	f.Var(&t.PublishRate, "publish-rate", "pusher://: publish this many stamped messages per second (10/s) through the service's HTTP API while the sessions listen (needs the app ID and secret in the URL)")
+	f.Var(&t.PublishRate, "publish-rate", "pusher:// and ably://: publish this many stamped messages per second (10/s) through the service's HTTP API while the sessions listen (Pusher needs the app ID and secret in the URL, Ably the key)")
 }
 
 // publisher builds the publisher of --publish-rate for proto, or nil when
@@ -28,7 +28,7 @@ func (t *SessionFlags) publisher(proto *transport.Protocol, so transport.Session
 		return nil, nil
 	}
 	if proto.Publish == nil {
-		return nil, UsageError("--publish-rate publishes through a managed service's HTTP API: it needs a pusher:// URL, not %s", proto.Name)
+		return nil, UsageError("--publish-rate publishes through a managed service's HTTP API: it needs a pusher:// or ably:// URL, not %s", proto.Name)
 	}
 	pub, err := proto.Publish(so)
 	if err != nil {

@@ -64,7 +64,7 @@ func TestLoadPusher(t *testing.T) {
 func TestPublishRateNeedsPusher(t *testing.T) {
 	base := startMock(t, mock.Config{})
 	code, _, stderr := runLoad(t, t.Context(), "-c", "1", "-d", "1s", "--publish-rate", "1/s", base+"/sse")
-	if code != 2 || !strings.Contains(stderr, "--publish-rate publishes through a managed service's HTTP API: it needs a pusher:// URL, not sse") {
+	if code != 2 || !strings.Contains(stderr, "--publish-rate publishes through a managed service's HTTP API: it needs a pusher:// or ably:// URL, not sse") {
 		t.Errorf("exit %d\n%s", code, stderr)
 	}
 	code, _, stderr = runLoad(t, t.Context(), "-c", "1", "-d", "1s", "--publish-rate", "1/s", "pusher://k@"+strings.TrimPrefix(base, "http://")+"/c")

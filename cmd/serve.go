@@ -29,8 +29,9 @@ import (
 type ServeOptions struct {
 	Addr        string
 	AllowRemote bool
-	HubMemory   int64 // --hub-memory, MiB; sets Mock.Hub.MaxBytes
-	TLS         bool  // --tls: HTTPS with a generated self-signed certificate
+	HubMemory   int64    // --hub-memory, MiB; sets Mock.Hub.MaxBytes
+	TLS         bool     // --tls: HTTPS with a generated self-signed certificate
+	AblyKeys    []string // --ably-key as given; sets Mock.AblyKeys
 	Mock        mock.Config
 }
 
@@ -61,6 +62,9 @@ Routes (GET / lists them with live browser demos):
   POST /api/ai-sdk/data             Vercel AI SDK 4 data stream (0:"..." lines)
   POST /v1beta/models/M:streamGenerateContent?alt=sse, M:generateContent   Gemini API compatible
   POST /ollama/api/chat, /ollama/api/generate, GET /ollama/api/tags        Ollama compatible (NDJSON)
+  GET  / (WebSocket), /time,        the Ably protocol: the official ably SDKs connect with their host
+       /channels/X/messages,        options (endpoint, port, tls: false) and a --ably-key key; messages
+       /keys/K/requestToken         join the same channels as every route above
   GET  /healthz, GET /metrics       health and Prometheus metrics
 
 Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter,
@@ -140,6 +144,7 @@ answer only /healthz and /metrics.
 	f.BoolVar(&opts.TLS, "tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a self-signed certificate made at start; its fingerprint and PEM path are printed")
 	addPatternFlags(f, opts)
 	addPusherFlags(f, opts)
+	addAblyFlags(f, opts)
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
 	f.Float64Var(&opts.Mock.Fault.Rate, "fault-rate", 1, "share of requests (0 to 1) that get --fault")
 	f.Uint64Var(&opts.Mock.Fault.Seed, "fault-seed", 1, "seed of the choice of requests that get --fault (same seed, same requests)")
@@ -193,6 +198,9 @@ func (o *ServeOptions) validate() error {
 		o.Mock.Fault.Default = fault.Spec{} // no request gets it
 	}
 	if err := o.validatePusher(); err != nil {
+		return err
+	}
+	if err := o.validateAbly(); err != nil {
 		return err
 	}
 	return o.validatePatterns()
@@ -273,6 +281,7 @@ func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
 	host, _, _ := net.SplitHostPort(opts.Addr)
 	if !isLoopback(host) {
 		fmt.Fprintf(env.ErrOut, "warning: listening on %s: every host that can reach this machine can use the mock endpoints\n", opts.Addr)
+		fmt.Fprint(env.ErrOut, ablyWarning(opts.Mock))
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {

@@ -83,6 +83,9 @@ type Connect struct {
 	URL           string      // after redirects
 	Header        http.Header // response headers
 	Subprotocol   string      // WebSocket
+	// Attached is when a pub/sub protocol confirmed the channel (Ably's
+	// ATTACHED): the session can receive. Zero for other protocols.
+	Attached time.Time
 }
 
 // EventKind says what an Event is.

@@ -214,7 +214,7 @@ func compile(s Spec) (*plan, error) {
 	case s.PublishRate < 0 || s.PublishRate > 1000:
 		return nil, fieldErr("publish_rate", "%v: want 0 (none) to 1000 messages per second", s.PublishRate)
 	case s.PublishRate > 0 && (byScheme == nil || byScheme.Publish == nil):
-		return nil, fieldErr("publish_rate", "publishes through a managed service's HTTP API: it needs a pusher:// URL")
+		return nil, fieldErr("publish_rate", "publishes through a managed service's HTTP API: it needs a pusher:// or ably:// URL")
 	}
 	// Assertions that belong to one mode pick it when none is given.
 	switch {

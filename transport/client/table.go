@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/ably"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/poll"
 	"github.com/rtbench/rtbench/transport/pusher"
@@ -30,6 +31,7 @@ var table = []*transport.Protocol{
 	&sse.Protocol,
 	&aistream.Protocol,
 	&pusher.Protocol,
+	&ably.Protocol,
 	&poll.Protocol,
 }
 

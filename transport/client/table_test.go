@@ -33,7 +33,7 @@ func TestTable(t *testing.T) {
 	if Lookup("sse2") != nil || Lookup("") != nil {
 		t.Error("Lookup found a protocol that is not in the table")
 	}
-	if got, want := Names(), "ws, sse, ai, pusher or poll"; got != want {
+	if got, want := Names(), "ws, sse, ai, pusher, ably or poll"; got != want {
 		t.Errorf("Names() = %q, want %q", got, want)
 	}
 	// Polling claims every answer, so it must come last, or the rows after

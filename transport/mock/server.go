@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/ably"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/poll"
@@ -76,6 +77,10 @@ type Config struct {
 	// accept; empty: pusher.DefaultApp.
 	PusherApps []pusher.App
 
+	// AblyKeys are the API keys the Ably protocol accepts (serve
+	// --ably-key); empty: ably.DefaultKey.
+	AblyKeys []ably.Key
+
 	// Fault is the server-wide fault default and the share of requests it
 	// applies to (--fault, --fault-rate, --fault-seed). Per-request faults
 	// (?fault=, X-RTBench-Fault) work on every route whatever it says.
@@ -116,6 +121,9 @@ type Server struct {
 	mu  sync.Mutex
 	srv *http.Server
 	ln  *capListener
+
+	ablyOnce sync.Once
+	ablyH    *ably.Handler
 }
 
 // New builds the server and its routes.
@@ -168,10 +176,10 @@ func (s *Server) track(next http.Handler) http.Handler {
 
 func (s *Server) routes(mux *http.ServeMux) {
 	c := s.cfg
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /{$}", s.root(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(indexHTML)
-	})
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "uptime_s": int64(time.Since(s.started).Seconds())})
 	})
