@@ -234,3 +234,12 @@ type Meta struct {
 	Params  Params
 	Host    string // this machine; os.Hostname() when empty
 }
+
+// Silent reports whether r is a WebSocket run whose connections opened but
+// received no message at all (no event, no echo): it measured nothing, and
+// most often the server waited for a subscribe or auth message (--send).
+func (r *Result) Silent() bool {
+	c := r.Counters
+	echo := r.Metrics[EchoRTT.String()] // zero when absent
+	return r.Target.Pattern == "ws" && c[Events.String()] == 0 && c[Connects.String()] > 0 && echo.Count == 0
+}

@@ -30,7 +30,6 @@ type ListenOptions struct {
 	Quiet   bool
 
 	LastID   string
-	Send     []string
 	Compress bool
 	Strict   bool
 	Until    string
@@ -41,6 +40,7 @@ type ListenOptions struct {
 // NewCmdListen builds `rtbench listen`. runF replaces the run step in tests.
 func NewCmdListen(env *Env, runF func(context.Context, *ListenOptions) error) *cobra.Command {
 	o := &ListenOptions{}
+	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
 		Use:   "listen URL",
 		Short: "Subscribe to a real-time endpoint and watch what arrives",
@@ -56,6 +56,8 @@ SSE follows the specification: a network error or a clean end reconnects after t
 server's retry: time (clamped, jittered) with Last-Event-ID; a status other than 200 or
 a content type other than text/event-stream fails without reconnecting.
 
+` + transport.SendHelp + `
+
 AI stream metrics:
 ` + bench.AIMetricsHelp + `
 Exit codes: 0 the count was reached, the stream ended normally or --until matched;
@@ -70,6 +72,9 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 
   # Chat over a WebSocket room (type lines; or pipe them in)
   rtbench listen ws://127.0.0.1:8080/ws?channel=lobby
+
+  # A WebSocket API that pushes only after a subscribe message
+  rtbench listen wss://example.com/ws --send '{"type":"subscribe","channel":"prices"}'
 
   # Poll a job until it completes
   rtbench listen http://127.0.0.1:8080/api/jobs/job_123 --interval 1s --until status==completed
@@ -101,7 +106,6 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.BoolVar(&o.Full, "full", false, "print long data whole instead of cutting it to the terminal width")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no notices and no summary on stderr")
 	f.StringVar(&o.LastID, "last-event-id", "", "SSE: resume after this event id")
-	f.StringArrayVar(&o.Send, "send", nil, "WebSocket: send this message after connecting (repeatable); stdin lines are sent too")
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
 	f.BoolVar(&o.Strict, "strict", true, "WebSocket: close with 1007 on invalid UTF-8 in a text message (RFC 6455); --strict=false prints it and counts invalid_utf8_text")
 	o.addStampFlag(f)
@@ -198,7 +202,7 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	so.LastEventID, so.Compress, so.AllowInvalidUTF8 = o.LastID, o.Compress, !o.Strict
 	so.Comments = o.JSON // heartbeats are their own events in --json
 	if d.Protocol.Sends {
-		so.Outbox = outbox(env, o.Send)
+		so.Outbox = outbox(env)
 	}
 	runErr := d.Protocol.New(so).Run(ctx, obs)
 	printer.Finish()
@@ -223,13 +227,10 @@ func (d *downgradeOnce) Error(e *transport.Error) {
 	d.Observer.Error(e)
 }
 
-// outbox feeds a WebSocket session: the --send messages, then stdin lines
-// when stdin is a pipe or a terminal (with a prompt).
-func outbox(env *Env, send []string) <-chan []byte {
-	ch := make(chan []byte, len(send)+1)
-	for _, s := range send {
-		ch <- []byte(s)
-	}
+// outbox feeds a WebSocket session the stdin lines, when stdin is a pipe
+// or a terminal (with a prompt), after each connection's --send messages.
+func outbox(env *Env) <-chan []byte {
+	ch := make(chan []byte, 1)
 	if env.In == nil {
 		close(ch)
 		return ch

@@ -54,6 +54,7 @@ type LoadOptions struct {
 // NewCmdLoad builds `rtbench load`. runF replaces the run step in tests.
 func NewCmdLoad(env *Env, runF func(context.Context, *LoadOptions) error) *cobra.Command {
 	o := &LoadOptions{}
+	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
 		Use:   "load URL",
 		Short: "Hold many connections to a real-time endpoint and report latency",
@@ -76,6 +77,9 @@ else its own clock: the first of ts, time, timestamp, sent_at, created_at (epoch
 µs or ns by magnitude, or RFC 3339), or the field --stamp names; wire latency arrival −
 sent_ns. A 1 ms self-check ticker reports when rtbench itself was saturated: over 5 ms
 late for more than 0.1 % of the run; thresholds then fail unless --allow-saturated.
+
+` + transport.SendHelp + ` A WebSocket run whose connections received
+nothing at all says NO MESSAGES in its report and exits 1.
 
 ` + bench.MetricsHelp + `
 
@@ -252,6 +256,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 			so.LocalAddr = &net.TCPAddr{IP: o.sources[n%len(o.sources)]}
 		}
 		so.One, so.Repeat = one, !one
+		so.Request.Send = base.Request.Send.ForSession(n)
 		return proto.New(so)
 	}
 	e.NewSession = func(i int) transport.Session { return session(i, false) }
@@ -317,6 +322,8 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		return errInterrupted
 	case failed > 0:
 		return FailedError(fmt.Errorf("%d of %d thresholds failed", failed, len(outcomes)))
+	case result.Silent():
+		return FailedError(fmt.Errorf("nothing was delivered: %d WebSocket connections received no message (see the report)", result.Counters[bench.Connects.String()]))
 	}
 	errs, examples := map[string]int64{}, map[string]string{}
 	for c, e := range result.Errors {
@@ -397,6 +404,9 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 	}
 	if proto.Sends {
 		d["send_rate"] = o.SendRate.String()
+	}
+	if n := o.send.Len(); n > 0 {
+		d["send"] = fmt.Sprintf("%d message(s)", n)
 	}
 	if len(o.sources) > 0 {
 		d["source_ips"] = fmt.Sprint(len(o.sources))

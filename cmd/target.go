@@ -38,7 +38,8 @@ type SessionFlags struct {
 	Mode      string // "": detect; else a protocol of the table
 	Method    string
 	Headers   []string
-	Data      string // body, or @file
+	Data      string   // body, or @file
+	Send      []string // --send: messages sent first on every connection, or @file
 	Insecure  bool
 	CACert    string
 	Reconnect string
@@ -61,6 +62,8 @@ type SessionFlags struct {
 	proto  *transport.Protocol // --mode's, nil: detect
 	misuse *misusedFlag
 	stamp  *transport.StampSpec
+	send   *transport.Sender // --send rendered for session 0; ForSession for the others
+	getenv func(string) string
 	// closedLoop allows --interval 0: polling as fast as the server
 	// answers (load).
 	closedLoop bool
@@ -79,6 +82,7 @@ func (t *SessionFlags) addSessionFlags(f *pflag.FlagSet, reconnect string) {
 	f.StringVarP(&t.Method, "request", "X", "", "HTTP method (default GET, or POST with a body)")
 	f.StringArrayVarP(&t.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.StringVar(&t.Data, "data", "", "request body, or @file to read it from a file")
+	f.StringArrayVar(&t.Send, "send", nil, "send this message first on every connection (repeatable, in order; @file reads it): WebSocket messages once open, the first lines of an HTTP body; templates {{session}} {{seq}} {{now_ns}} {{uuid}} {{env \"NAME\"}}")
 	f.BoolVar(&t.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
 	f.StringVar(&t.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
 	f.StringVar(&t.Reconnect, "reconnect", reconnect, "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
@@ -168,10 +172,43 @@ func (t *SessionFlags) validate() error {
 			return UsageError("--data: the body is not valid JSON; an AI stream takes a JSON request such as '{\"model\":\"m\",\"stream\":true,\"messages\":[...]}'")
 		}
 	}
+	if t.send, err = parseSend(t.Send, t.getenv); err != nil {
+		return err
+	}
 	if t.roots, err = loadCACert(t.CACert); err != nil {
 		return err
 	}
 	return t.validateKnobs()
+}
+
+// parseSend reads the --send messages (@file: the file's contents, one
+// trailing newline dropped) and parses their templates.
+func parseSend(send []string, getenv func(string) string) (*transport.Sender, error) {
+	lookup := func(name string) (string, bool) {
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		v := getenv(name)
+		return v, v != ""
+	}
+	var ts []*transport.SendTemplate
+	for _, s := range send {
+		text, flag := s, "--send"
+		if file, ok := strings.CutPrefix(s, "@"); ok {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return nil, UsageError("--send @%s: %v", file, errors.Unwrap(err))
+			}
+			text, flag = string(b), "--send @"+file
+			text = strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
+		}
+		tpl, err := transport.ParseSendTemplate(text, lookup)
+		if err != nil {
+			return nil, UsageError("%s: %v", flag, err)
+		}
+		ts = append(ts, tpl)
+	}
+	return transport.NewSender(ts, 0), nil
 }
 
 // validateKnobs checks the timeouts, limits and intervals, in a fixed order.
@@ -246,7 +283,7 @@ func isToken(s string) bool {
 
 // request is what every session sends.
 func (t *SessionFlags) request() transport.Request {
-	return transport.Request{URL: t.URL, Method: t.Method, Header: t.header, Body: t.Body}
+	return transport.Request{URL: t.URL, Method: t.Method, Header: t.header, Body: t.Body, Send: t.send}
 }
 
 // httpOptions are the HTTP client's options the flags set.

@@ -105,7 +105,12 @@ func (pr *probe) judge(now time.Time) []verdict {
 		out = append(out, pr.judgeEvents(usable, why, end))
 	}
 	if p.firstEvent > 0 {
-		out = append(out, pr.judgeFirst(usable, why, end))
+		if v := pr.judgeFirst(usable, why, end); !p.firstDefault || v.Verdict == Fail {
+			out = append(out, v)
+		}
+	}
+	if p.expectFirst != nil {
+		out = append(out, pr.judgeExpectFirst(usable, why, end))
 	}
 	for i, x := range p.expect {
 		v := pr.judgeExpect(i, usable, why, end)
@@ -208,7 +213,45 @@ func (pr *probe) judgeFirst(usable bool, why string, end time.Time) verdict {
 	if e := pr.ended(); e != "" && end.Before(pr.origin.Add(p.firstEvent)) {
 		return fail(KindFirstEvent, "none before the end", want, e)
 	}
-	return fail(KindFirstEvent, "none in "+fmtDur(min(end.Sub(pr.origin), p.firstEvent)), want, "no event arrived: the server publishes nothing, or a proxy buffers the stream")
+	reason := "no event arrived: the server publishes nothing, or a proxy buffers the stream"
+	if p.mode == ModeWS {
+		reason = "no message arrived after the upgrade: most WebSocket APIs push only after a subscribe or auth message: send it with --send"
+		if p.spec.Request.Send != nil {
+			reason = "no message arrived after the upgrade and the --send messages: check what the server waits for (type, channel, auth)"
+		}
+	}
+	if p.firstDefault {
+		want += ", the WebSocket default"
+		reason += " (--first-event or --within sets the window)"
+	}
+	return fail(KindFirstEvent, "none in "+fmtDur(min(end.Sub(pr.origin), p.firstEvent)), want, reason)
+}
+
+func (pr *probe) judgeExpectFirst(usable bool, why string, end time.Time) verdict {
+	x := pr.p.expectFirst
+	v := func(v verdict) verdict {
+		v.Want, v.Name = x.String(), KindExpectFirst+" "+x.String()
+		return v
+	}
+	if !usable {
+		return v(skip(KindExpectFirst, why))
+	}
+	if pr.firstAt.IsZero() {
+		reason := "no event arrived"
+		if pr.p.mode == ModeWS {
+			reason = "no message arrived: check the --send message the server waits for"
+		}
+		if e := pr.ended(); e != "" {
+			reason = e + "; " + reason
+		}
+		return v(fail(KindExpectFirst, "no event in "+fmtDur(end.Sub(pr.origin)), "", reason))
+	}
+	took := pr.firstAt.Sub(pr.origin)
+	if pr.firstOK {
+		return v(pass(KindExpectFirst, "the first event matched after "+fmtDur(took), "", took))
+	}
+	return v(fail(KindExpectFirst, "the first event was "+quoteData(pr.firstData), "",
+		"the server did not acknowledge as expected: check the --send message (its type, channel and auth) and the expression"))
 }
 
 func (pr *probe) judgeExpect(i int, usable bool, why string, end time.Time) verdict {

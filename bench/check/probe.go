@@ -48,6 +48,8 @@ type probe struct {
 	nthAt     time.Time // arrival of the p.events-th event
 	inWithin  int       // events that arrived within p.within
 	lastData  []byte    // the newest event's data, cut to lastDataMax
+	firstData []byte    // the first event's data, cut to lastDataMax (expectFirst)
+	firstOK   bool      // the first event matched expectFirst
 	expectAt  []time.Time
 	expectSeq []int
 	burst     burstTracker
@@ -133,6 +135,12 @@ func (pr *probe) allDecided(now time.Time) bool {
 		return true // nothing else can be judged
 	}
 	past := func(d time.Duration) bool { return d > 0 && !now.Before(pr.origin.Add(d)) }
+	if p.firstEvent > 0 && pr.firstAt.IsZero() && past(p.firstEvent) {
+		return true // failed: nothing came in the first event's window
+	}
+	if p.expectFirst != nil && pr.firstAt.IsZero() {
+		return false
+	}
 	if p.events > 0 && pr.events < p.events && !past(p.within) {
 		return false
 	}
@@ -214,6 +222,10 @@ func (pr *probe) Event(e *transport.Event) {
 	pr.events++
 	if pr.events == 1 {
 		pr.firstAt = e.At
+		if p.expectFirst != nil {
+			pr.firstData = append([]byte(nil), e.Data[:min(len(e.Data), lastDataMax)]...)
+			pr.firstOK = p.expectFirst.Match(e.Data)
+		}
 	}
 	if p.events > 0 && pr.events == p.events {
 		pr.nthAt = e.At

@@ -37,6 +37,7 @@ TARGETS=(
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
   "FuzzParseStamp      ./transport"           # payload stamps and clocks vs encoding/json, math/big, time.Parse
   "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
+  "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
 )
 
 FUZZTIME=${FUZZTIME:-30s}
