@@ -50,7 +50,10 @@ object per line (--json). A summary goes to stderr at the end.
 
 The pattern is detected: ws:// and wss:// are WebSockets; for http(s) the first
 response decides: text/event-stream is SSE (or an AI token stream when a body was sent,
-recognised as OpenAI or Anthropic chunks), JSON is polling. --mode overrides.
+recognised as OpenAI or Anthropic chunks), JSON is polling. --mode overrides. Any other
+answer fails with one line: another content type (text/html, an image: --mode poll polls
+it anyway), a 4xx or 5xx status (its body quoted), an event stream with a Content-Length
+(the server sends a whole body, not a stream; --reconnect always fetches it again).
 
 SSE follows the specification: a network error or a clean end reconnects after the
 server's retry: time (clamped, jittered) with Last-Event-ID; a status other than 200 or

@@ -366,6 +366,11 @@ func (o *LoadOptions) probe(ctx context.Context, c *http.Client) (*transport.Pro
 			return nil, listenError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
 				Err: fmt.Errorf("the probe request got HTTP %d; fix the URL, method or headers before loading it", st)}, o.URL)
 		}
+		// A stream sent whole has nothing to hold open: each session would
+		// fetch it again and again.
+		if n := op.Resp.ContentLength; !d.Protocol.Requests && n >= 0 && o.policy != transport.PolicyAlways {
+			return nil, listenError(&transport.Error{Class: transport.ClassNotStreaming, Err: transport.WholeBody(transport.RedactURL(o.URL), n)}, o.URL)
+		}
 	}
 	return d.Protocol, nil
 }

@@ -644,6 +644,13 @@ func (m *matrix) cases(t *testing.T) []matrixCase {
 	return cs
 }
 
+// matrixOneLine: the error is one line on stderr, nothing on stdout.
+func matrixOneLine(t *testing.T, stdout, stderr string) {
+	if strings.Count(stderr, "\n") != 1 || stdout != "" {
+		t.Errorf("want one line on stderr and nothing on stdout\nstdout %q\nstderr %q", stdout, stderr)
+	}
+}
+
 // matrixLoadArgs: load runs hold 2 sessions for 3 s unless a row needs
 // more: long enough for every session to meet the fault even on a busy
 // machine (CI, or this one shared: connects have been seen to take 1.5 s).
@@ -709,8 +716,9 @@ func (m *matrix) rows1to7(t *testing.T) []matrixCase {
 	for _, code := range []int{401, 403, 404, 410} {
 		u := matrixURL(m.base, "/sse?rate=50", fmt.Sprintf("status:%d", code))
 		cs = append(cs, matrixCase{
-			name:   fmt.Sprintf("04_client_error/%d", code),
-			listen: &matrixListenRun{args: []string{u}, code: 1, stderr: []string{fmt.Sprintf("! http_4xx (%d)", code), "http_4xx ×1", fmt.Sprintf("HTTP %d", code)}},
+			name: fmt.Sprintf("04_client_error/%d", code),
+			// Detection's answer is the error: one line, its status and body.
+			listen: &matrixListenRun{args: []string{u}, code: 1, stderr: []string{fmt.Sprintf("HTTP %d %s: {\"error\":", code, http.StatusText(code)), "(http_4xx)"}, check: matrixOneLine},
 			load: &matrixLoadRun{args: matrixLoadArgs("--mode", "sse", u), check: matrixAll2(matrixFailFast("http_4xx", 2, 3*time.Second), func(t *testing.T, r *bench.Result, _ string) {
 				if !strings.Contains(r.Errors["http_4xx"].Example, fmt.Sprint(code)) {
 					t.Errorf("the http_4xx example should name %d: %q", code, r.Errors["http_4xx"].Example)
@@ -1202,8 +1210,10 @@ func (m *matrix) rows15to23(t *testing.T) []matrixCase {
 		}},
 	})
 
-	// 23: a body of fixed length: its end is the stream's end (reconnect),
-	// with a warning that the target does not stream.
+	// 23: a body of fixed length: the server sends a whole body, not a
+	// stream. listen reads it once and fails, naming it; load refuses it
+	// (each session would fetch it again and again); --reconnect always
+	// fetches it again each time it ends, warned once.
 	fixed, _ := matrixServe(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body := "retry: 100\ndata: a\n\n"
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -1211,14 +1221,19 @@ func (m *matrix) rows15to23(t *testing.T) []matrixCase {
 		io.WriteString(w, body)
 	}))
 	cs = append(cs, matrixCase{
-		name: "23_finite_body",
-		listen: &matrixListenRun{args: []string{"--json", "-n", "2", fixed}, stderr: []string{"! not_streaming", "does not stream", "1 reconnect"}, check: func(t *testing.T, stdout, stderr string) {
+		name:   "23_finite_body",
+		listen: &matrixListenRun{args: []string{"--json", "-n", "2", fixed}, code: 1, stderr: []string{"the server sends a whole body, not a stream", "0 reconnects"}, check: matrixData("a")},
+		load:   &matrixLoadRun{args: matrixLoadArgs(fixed), code: 1, refused: true, mention: []string{"the server sends a whole body, not a stream", "(not_streaming)"}},
+	})
+	cs = append(cs, matrixCase{
+		name: "23_finite_body_always",
+		listen: &matrixListenRun{args: []string{"--json", "-n", "2", "--reconnect", "always", fixed}, stderr: []string{"! not_streaming", "the server sends a whole body", "1 reconnect"}, check: func(t *testing.T, stdout, stderr string) {
 			matrixData("a", "a")(t, stdout, stderr)
 			if n := strings.Count(stderr, "! not_streaming"); n != 1 {
 				t.Errorf("warned %d times, want once per session", n)
 			}
 		}},
-		load: &matrixLoadRun{args: matrixLoadArgs(fixed), mention: []string{"not_streaming", "not counted as errors"}, check: func(t *testing.T, r *bench.Result, _ string) {
+		load: &matrixLoadRun{args: matrixLoadArgs("--reconnect", "always", fixed), mention: []string{"not_streaming", "not counted as errors"}, check: func(t *testing.T, r *bench.Result, _ string) {
 			matrixErrs(t, r, "not_streaming", 2)
 			matrixNoErrs(t, r, "not_streaming")
 			matrixCounter(t, r, "reconnects", 1, 1000)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -70,6 +71,13 @@ const (
 	ClassCanceled Class = "canceled"
 	ClassOther    Class = "other"
 )
+
+// WholeBody is the error of an answer to a streaming request that has a
+// Content-Length (class not_streaming): the server sends a whole body, not
+// a stream.
+func WholeBody(url string, length int64) error {
+	return fmt.Errorf("%s: the server sends a whole body, not a stream (Content-Length: %d); --reconnect always fetches it again each time it ends, as a browser's EventSource does", url, length)
+}
 
 // Unreachable reports whether the class means the target could not be
 // reached at all (exit code 3), as opposed to a target that answered badly.

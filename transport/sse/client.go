@@ -360,15 +360,26 @@ func (s *session) connect(ctx context.Context, attempt int) ending {
 	if resp.Request != nil && resp.Request.URL.Scheme == "http" && strings.HasPrefix(s.c.Request.URL, "https:") {
 		s.warn(transport.ClassDowngrade, fmt.Errorf("redirected from https to plain-text %s", resp.Request.URL))
 	}
-	if resp.ContentLength >= 0 && !s.warned {
-		s.warned = true
-		s.warn(transport.ClassNotStreaming, fmt.Errorf("%s sent a body of fixed length (Content-Length: %d): the target does not stream; its end is read as the end of the stream", urlOf(resp), resp.ContentLength))
+	// A body of fixed length is not a stream: the server sends it whole.
+	// Only --reconnect always fetches it again (once warned): spec and
+	// never end the session after it, named once, rather than re-fetch it
+	// on every retry.
+	var whole error
+	if resp.ContentLength >= 0 {
+		whole = transport.WholeBody(urlOf(resp), resp.ContentLength)
+		if s.c.Reconnect.Policy == transport.PolicyAlways && !s.warned {
+			s.warned = true
+			s.warn(transport.ClassNotStreaming, whole)
+		}
 	}
 	// Connected has seen the headers; the session keeps no reference to
 	// them while it reads.
 	s.conn.Header = nil
 	end := s.read(ctx, resp.Body)
 	end.connected = true
+	if whole != nil && end.err == nil && s.c.Reconnect.Policy != transport.PolicyAlways {
+		end.err, end.on = &transport.Error{Class: transport.ClassNotStreaming, Err: whole, At: time.Now()}, onNone
+	}
 	return end
 }
 
