@@ -236,9 +236,13 @@ type Meta struct {
 }
 
 // Silent reports whether r is a WebSocket run whose connections opened but
-// received no message at all (no event, no echo): it measured nothing, and
-// most often the server waited for a subscribe or auth message (--send).
+// received no message at all (no event, no echo) and saw no error: it
+// measured nothing, and most often the server waited for a subscribe or
+// auth message (--send).
 func (r *Result) Silent() bool {
+	if errs, _ := r.ErrorTotals(); errs > 0 {
+		return false // the errors say why
+	}
 	c := r.Counters
 	echo := r.Metrics[EchoRTT.String()] // zero when absent
 	return r.Target.Pattern == "ws" && c[Events.String()] == 0 && c[Connects.String()] > 0 && echo.Count == 0

@@ -76,7 +76,9 @@ a WebSocket with no time bound of its own must send its first message within 5s;
 Detectors run on every event stream and WebSocket and name deployment faults: events
 delivered in bursts (a buffering proxy, a missing flush: ≥3 events that arrived within
 20ms but were stamped by the server ≥50ms and ≥10× further apart), gzip on an event
-stream (check asks for gzip as browsers do), a Content-Length (nothing streams), missing
+stream (check asks for gzip as browsers do; judged by what it does: a WARN while events
+keep their cadence, a FAIL when the compressor holds them back), a Content-Length
+(nothing streams), missing
 Cache-Control: no-cache / X-Accel-Buffering: no (a WARN, not a failure), invalid UTF-8.
 
 Several checks run at once from a YAML file with -f (format: docs/check.md), each with

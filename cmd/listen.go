@@ -112,6 +112,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
 	f.BoolVar(&o.Strict, "strict", true, "WebSocket: close with 1007 on invalid UTF-8 in a text message (RFC 6455); --strict=false prints it and counts invalid_utf8_text")
 	o.addStampFlag(f)
+	o.addCompressedFlag(f)
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
 	return c
 }

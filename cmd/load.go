@@ -125,6 +125,7 @@ result is still printed and saved).`,
 	f.Var(&o.Stages, "stages", "ramping shape 'duration:target,…' (sessions, or requests/s with --rate), e.g. 30s:100,1m:1000,30s:0")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
 	o.addStampFlag(f)
+	o.addCompressedFlag(f)
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
 	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although rtbench itself was saturated (its self-check p99.9 over 5ms)")
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v2 JSON) to this file")

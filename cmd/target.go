@@ -34,16 +34,17 @@ const (
 // flag means the same in every command and a command line with several
 // mistakes always names the same one first.
 type SessionFlags struct {
-	URL       string
-	Mode      string // "": detect; else a protocol of the table
-	Method    string
-	Headers   []string
-	Data      string   // body, or @file
-	Send      []string // --send: messages sent first on every connection, or @file
-	Insecure  bool
-	CACert    string
-	Reconnect string
-	Stamp     string // --stamp (listen, load)
+	URL        string
+	Mode       string // "": detect; else a protocol of the table
+	Method     string
+	Headers    []string
+	Data       string   // body, or @file
+	Send       []string // --send: messages sent first on every connection, or @file
+	Insecure   bool
+	CACert     string
+	Reconnect  string
+	Stamp      string // --stamp (listen, load)
+	Compressed bool   // --compressed (listen, load): ask for gzip
 
 	IdleTimeout  time.Duration
 	TTFBTimeout  time.Duration
@@ -73,6 +74,12 @@ type SessionFlags struct {
 // (listen, load).
 func (t *SessionFlags) addStampFlag(f *pflag.FlagSet) {
 	f.StringVar(&t.Stamp, "stamp", "", "the payload field delivery latency is measured from, PATH[:s|ms|us|ns|rfc3339] (data.meta.ts:ms), or none; default sched_ns, else ts, time, timestamp, sent_at or created_at")
+}
+
+// addCompressedFlag adds --compressed, for the commands that do not ask
+// for gzip already (listen, load; check always asks, as browsers do).
+func (t *SessionFlags) addCompressedFlag(f *pflag.FlagSet) {
+	f.BoolVar(&t.Compressed, "compressed", false, "HTTP: ask for gzip (Accept-Encoding: gzip) as browsers and curl --compressed do, and read it decoded; a compressed event stream is warned about (compressed)")
 }
 
 // addSessionFlags adds the session flags; reconnect is the --reconnect
@@ -157,6 +164,9 @@ func (t *SessionFlags) validate() error {
 			return UsageError("-H %q: the value holds a control character (a newline?); give one line per header", h)
 		}
 		t.header.Add(name, strings.TrimSpace(value))
+	}
+	if t.Compressed && t.header.Get("Accept-Encoding") == "" {
+		t.header.Set("Accept-Encoding", "gzip")
 	}
 	if t.Data != "" {
 		if file, ok := strings.CutPrefix(t.Data, "@"); ok {

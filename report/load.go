@@ -628,6 +628,7 @@ var notCounted = map[transport.Class]string{
 	transport.ClassCanceled:     "sessions stopped by the run's own end",
 	transport.ClassNotStreaming: "a warning",
 	transport.ClassDowngrade:    "a warning",
+	transport.ClassCompressed:   "a warning",
 }
 
 // errorClasses lists r's error classes: counted ones first, most frequent

@@ -49,6 +49,7 @@ const (
 	ClassHTTPStatus     Class = "http_status" // any other status a stream cannot use (204, 3xx without Location…)
 	ClassBadContentType Class = "bad_content_type"
 	ClassNotStreaming   Class = "not_streaming" // a finite Content-Length body: a warning
+	ClassCompressed     Class = "compressed"    // a compressed (gzip) event stream: a warning
 
 	// Stream content.
 	ClassTruncatedEvent   Class = "truncated_event"
@@ -77,6 +78,12 @@ const (
 // a stream.
 func WholeBody(url string, length int64) error {
 	return fmt.Errorf("%s: the server sends a whole body, not a stream (Content-Length: %d); --reconnect always fetches it again each time it ends, as a browser's EventSource does", url, length)
+}
+
+// Warning reports whether the class is a warning, not an error: the run
+// goes on and thresholds on errors leave it out.
+func (c Class) Warning() bool {
+	return c == ClassNotStreaming || c == ClassDowngrade || c == ClassCompressed
 }
 
 // Unreachable reports whether the class means the target could not be

@@ -393,16 +393,43 @@ func (pr *probe) judgeCompression(usable bool, why string) verdict {
 		return skip(KindCompression, why)
 	}
 	ce := strings.TrimSpace(pr.head.header.Get("Content-Encoding"))
-	if ce == "" || strings.EqualFold(ce, "identity") {
+	if !pr.compressed() {
 		m := "not compressed"
 		if pr.head.askedGzip {
 			m += " (Accept-Encoding: gzip was sent)"
 		}
 		return pass(KindCompression, m, "", 0)
 	}
-	return verdict{Outcome: Outcome{Kind: KindCompression, Name: KindCompression, Verdict: Fail,
-		Measured: "Content-Encoding: " + ce + " on an event stream",
-		Reason:   "a compressor holds events back until it flushes, and some clients cannot read a compressed stream: exclude text/event-stream from compression"}}
+	// Judged by what the compressor does: events held back and released
+	// together fail; events on their cadence are a warning.
+	v := func(verdict Verdict, measured, reason string) verdict {
+		return verdict_(KindCompression, verdict, "Content-Encoding: "+ce+": "+measured, reason)
+	}
+	what := "events"
+	b := &pr.burst
+	switch w, c := b.worst, pr.clump.worst; {
+	case w.Events > 0:
+		return v(Fail, fmt.Sprintf("the compressor holds events back: %d %s sent over %s arrived within %s", w.Events, what, fmtDur(w.Sent), fmtDur(w.Arrived)),
+			"flush the compressor after every event, or exclude text/event-stream from compression")
+	case c.Events > 0:
+		return v(Fail, fmt.Sprintf("the compressor holds events back: %d %s arrived within %s after %s of silence", c.Events, what, fmtDur(c.Arrived), fmtDur(c.Silence)),
+			"flush the compressor after every event, or exclude text/event-stream from compression")
+	case b.judged >= BurstMin:
+		sent := time.Duration(b.spanSrv[1] - b.spanSrv[0])
+		arrived := time.Duration(b.spanAt[1] - b.spanAt[0])
+		return v(Warn, fmt.Sprintf("events arrive on their cadence (%d stamped events sent over %s arrived over %s)", b.judged, fmtDur(sent), fmtDur(arrived)),
+			"the server flushes its compressor per event; a proxy or another compressor may not: exclude text/event-stream from compression")
+	case pr.events >= BurstMin:
+		return v(Warn, fmt.Sprintf("no clumps in %d events (no timestamps to compare)", pr.events),
+			"the server seems to flush its compressor per event; a proxy or another compressor may not: exclude text/event-stream from compression")
+	}
+	return v(Warn, fmt.Sprintf("too few events to judge (%d)", pr.events),
+		"a compressor can hold events back until it flushes: exclude text/event-stream from compression")
+}
+
+// verdict_ is a verdict of kind with no bound.
+func verdict_(kind string, v Verdict, measured, reason string) verdict {
+	return verdict{Outcome: Outcome{Kind: kind, Name: kind, Verdict: v, Measured: measured, Reason: reason}}
 }
 
 func (pr *probe) judgeStreaming(usable bool, why string) verdict {
