@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,6 +34,8 @@ type ListenOptions struct {
 	Compress bool
 	Strict   bool
 	Until    string
+	Include  bool
+	Verbose  bool
 
 	until *match.Expr
 }
@@ -68,6 +71,9 @@ Exit codes: 0 the count was reached, the stream ended normally or --until matche
 before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C).`,
 		Example: `  # Watch rtbench serve's measurement stream, 5 events
   rtbench listen http://127.0.0.1:8080/sse -n 5
+
+  # Show the request and response headers, as curl -v does (through a proxy)
+  rtbench listen -v --proxy http://127.0.0.1:3128 -n 1 http://127.0.0.1:8080/sse
 
   # Stream an AI answer like a chat
   rtbench listen -X POST --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
@@ -113,6 +119,8 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.BoolVar(&o.Strict, "strict", true, "WebSocket: close with 1007 on invalid UTF-8 in a text message (RFC 6455); --strict=false prints it and counts invalid_utf8_text")
 	o.addStampFlag(f)
 	o.addCompressedFlag(f)
+	f.BoolVarP(&o.Include, "include", "i", false, "print each response's status line and headers on stdout before its events, as curl -i does (--json: a {\"kind\":\"headers\"} object)")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "print each request's and response's headers on stderr (> and <), as curl -v does; credentials redacted")
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
 	return c
 }
@@ -197,6 +205,9 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	hopts := o.httpOptions()
 	hopts.Warn = obs.Error
 	hc := transport.NewHTTPClient(hopts)
+	if o.Include || o.Verbose {
+		hc.Transport = o.headerTap(env, hc.Transport)
+	}
 	d, err := client.Open(ctx, hc, o.request(), o.Mode)
 	if err != nil {
 		return listenError(err, o.URL)
@@ -214,6 +225,26 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 		report.ListenSummary(env.ErrOut, tally, d.Protocol.Pattern, time.Now())
 	}
 	return listenExit(parent, ctx, runErr, tally, o)
+}
+
+// headerTap shows the requests and responses of hc as -i and -v ask.
+func (o *ListenOptions) headerTap(env *Env, base http.RoundTripper) http.RoundTripper {
+	tap := &transport.HeaderTap{Base: base}
+	if o.Verbose {
+		tap.Request = func(r *http.Request) { report.RequestHead(env.ErrOut, r) }
+	}
+	tap.Response = func(r *http.Response) {
+		if o.Verbose {
+			report.ResponseHead(env.ErrOut, r, "< ")
+		}
+		switch {
+		case o.Include && o.JSON:
+			report.ResponseHeadJSON(env.Out, r)
+		case o.Include:
+			report.ResponseHead(env.Out, r, "")
+		}
+	}
+	return tap
 }
 
 // downgradeOnce passes on the first redirect_downgrade warning of a listen
@@ -297,7 +328,12 @@ func listenExit(parent, ctx context.Context, runErr error, t *bench.Tally, o *Li
 		return tallyFailed(t)
 	}
 	if runErr != nil {
-		return listenError(runErr, o.URL)
+		// The Listener printed it as it happened: one error, one line.
+		err := listenError(runErr, o.URL)
+		if ee, ok := err.(*ExitError); ok && ee.Code != ExitInterrupted {
+			ee.Reported = true
+		}
+		return err
 	}
 	if c := t.LastClose; c != nil && c.Code != 0 && c.Code != 1000 && c.Code != 1001 {
 		return FailedError(fmt.Errorf("%s closed with %d %q", o.URL, c.Code, c.Reason))

@@ -241,7 +241,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e := &bench.Engine{Plan: plan}
 	base := o.sessionOptions()
 	base.Reconnect.Gate = o.gateWait()
-	base.Lean = true
+	base.Lean = o.proxy == nil // the lean paths dial the target themselves
 	base.SendSize = o.SendSize
 	if o.SendRate.perSecond > 0 {
 		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)

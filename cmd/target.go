@@ -43,8 +43,10 @@ type SessionFlags struct {
 	Insecure   bool
 	CACert     string
 	Reconnect  string
-	Stamp      string // --stamp (listen, load)
-	Compressed bool   // --compressed (listen, load): ask for gzip
+	Stamp      string   // --stamp (listen, load)
+	Compressed bool     // --compressed (listen, load): ask for gzip
+	Proxy      string   // --proxy URL
+	Cookies    []string // --cookie 'NAME=VALUE; …'
 
 	IdleTimeout  time.Duration
 	TTFBTimeout  time.Duration
@@ -64,6 +66,7 @@ type SessionFlags struct {
 	misuse *misusedFlag
 	stamp  *transport.StampSpec
 	send   *transport.Sender // --send rendered for session 0; ForSession for the others
+	proxy  *url.URL
 	getenv func(string) string
 	// closedLoop allows --interval 0: polling as fast as the server
 	// answers (load).
@@ -90,6 +93,8 @@ func (t *SessionFlags) addSessionFlags(f *pflag.FlagSet, reconnect string) {
 	f.StringArrayVarP(&t.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.StringVar(&t.Data, "data", "", "request body, or @file to read it from a file")
 	f.StringArrayVar(&t.Send, "send", nil, "send this message first on every connection (repeatable, in order; @file reads it): WebSocket messages once open, the first lines of an HTTP body; templates {{session}} {{seq}} {{now_ns}} {{uuid}} {{env \"NAME\"}}")
+	f.StringArrayVar(&t.Cookies, "cookie", nil, "send cookies, 'NAME=VALUE; NAME2=VALUE2' (repeatable), as curl --cookie does")
+	f.StringVar(&t.Proxy, "proxy", "", "send every request through this proxy (http://, https:// or socks5://HOST:PORT); default: the environment's HTTPS_PROXY, HTTP_PROXY and NO_PROXY")
 	f.BoolVar(&t.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
 	f.StringVar(&t.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
 	f.StringVar(&t.Reconnect, "reconnect", reconnect, "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
@@ -164,6 +169,25 @@ func (t *SessionFlags) validate() error {
 			return UsageError("-H %q: the value holds a control character (a newline?); give one line per header", h)
 		}
 		t.header.Add(name, strings.TrimSpace(value))
+	}
+	for _, c := range t.Cookies {
+		for pair := range strings.SplitSeq(c, ";") {
+			name, _, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok || !isToken(name) || strings.ContainsFunc(pair, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+				return UsageError("--cookie %q: want 'NAME=VALUE', several separated by '; '", c)
+			}
+		}
+		if prev := t.header.Get("Cookie"); prev != "" {
+			c = prev + "; " + strings.TrimSpace(c)
+		}
+		t.header.Set("Cookie", strings.TrimSpace(c))
+	}
+	if t.Proxy != "" {
+		u, err := url.Parse(t.Proxy)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
+			return UsageError("--proxy %q: want http://HOST:PORT (or https://, socks5://)", transport.RedactURL(t.Proxy))
+		}
+		t.proxy = u
 	}
 	if t.Compressed && t.header.Get("Accept-Encoding") == "" {
 		t.header.Set("Accept-Encoding", "gzip")
@@ -298,7 +322,11 @@ func (t *SessionFlags) request() transport.Request {
 
 // httpOptions are the HTTP client's options the flags set.
 func (t *SessionFlags) httpOptions() transport.HTTPOptions {
-	return transport.HTTPOptions{Insecure: t.Insecure, RootCAs: t.roots, TTFBTimeout: t.TTFBTimeout}
+	o := transport.HTTPOptions{Insecure: t.Insecure, RootCAs: t.roots, TTFBTimeout: t.TTFBTimeout}
+	if t.proxy != nil {
+		o.Proxy = http.ProxyURL(t.proxy)
+	}
+	return o
 }
 
 // sessionOptions are the options of every session the flags describe; the

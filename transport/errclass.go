@@ -193,6 +193,18 @@ func Advice(c Class) string {
 			"or widen net.ipv4.ip_local_port_range"
 	case ClassEMFILE:
 		return "the open-files limit was reached: raise it with `ulimit -n` (and the hard limit, `ulimit -Hn`), or lower -c"
+	case ClassTLSAuthority:
+		return "the certificate is signed by an authority this machine does not trust: give its CA with --cacert FILE, or skip verification with --insecure (never against production)"
+	case ClassTLSExpired:
+		return "the certificate has expired (or is not yet valid): renew it, or skip verification with --insecure"
+	case ClassTLSHostname:
+		return "the certificate is for another name: use the name it was issued for, or skip verification with --insecure"
+	case ClassTLSRecord:
+		return "the server speaks plain HTTP on an https URL: use http://"
+	case ClassTLS:
+		return "the TLS handshake failed: check the URL's scheme and port, --cacert FILE, or --insecure"
+	case ClassTTFBTimeout:
+		return "the server accepted the connection but sent no response headers in time: raise --ttfb-timeout, or look at the server"
 	}
 	return ""
 }
