@@ -99,10 +99,11 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
   rtbench check ws://127.0.0.1:8080/ws --echo
 
   # A job reaches "completed" within 30 s
-  rtbench check http://127.0.0.1:8080/api/jobs/ID --expect status==completed --timeout 30s
+  JOB=$(curl -s -X POST http://127.0.0.1:8080/api/jobs | jq -r .id)
+  rtbench check "http://127.0.0.1:8080/api/jobs/$JOB" --expect status==completed --timeout 30s
 
   # Every check of a file, concurrently, with a JUnit report for CI
-  HOST=staging.example.com rtbench check -f checks.yaml --junit check.xml`,
+  RTBENCH_HOST=127.0.0.1:8080 rtbench check -f testdata/check/serve.yaml --junit check.xml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {

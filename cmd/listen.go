@@ -80,16 +80,17 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
       http://127.0.0.1:8080/v1/chat/completions
 
   # Chat over a WebSocket room (type lines; or pipe them in)
-  rtbench listen ws://127.0.0.1:8080/ws?channel=lobby
+  rtbench listen 'ws://127.0.0.1:8080/ws?channel=lobby'
 
   # A WebSocket API that pushes only after a subscribe message
   rtbench listen wss://example.com/ws --send '{"type":"subscribe","channel":"prices"}'
 
   # Poll a job until it completes
-  rtbench listen http://127.0.0.1:8080/api/jobs/job_123 --interval 1s --until status==completed
+  JOB=$(curl -s -X POST http://127.0.0.1:8080/api/jobs | jq -r .id)
+  rtbench listen "http://127.0.0.1:8080/api/jobs/$JOB" --interval 1s --until status==completed
 
   # Machine-readable events with latency
-  rtbench listen http://127.0.0.1:8080/sse?rate=10 --json -n 20 | jq .delivery_ms`,
+  rtbench listen 'http://127.0.0.1:8080/sse?rate=10' --json -n 20 | jq .delivery_ms`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.URL = args[0]
