@@ -121,7 +121,9 @@ func TestReadmeExamples(t *testing.T) {
 	ran := 0
 	stub := func() map[string]*cobra.Command {
 		env, _, _ := TestEnv()
-		env.Getenv = func(k string) string { return map[string]string{"API_TOKEN": "t", "HOST": "127.0.0.1:8080", "RTBENCH_HOST": "127.0.0.1:8080"}[k] }
+		env.Getenv = func(k string) string {
+			return map[string]string{"API_TOKEN": "t", "HOST": "127.0.0.1:8080", "RTBENCH_HOST": "127.0.0.1:8080"}[k]
+		}
 		return map[string]*cobra.Command{
 			"serve":   NewCmdServe(env, func(context.Context, *ServeOptions) error { return nil }),
 			"listen":  NewCmdListen(env, func(context.Context, *ListenOptions) error { return nil }),
