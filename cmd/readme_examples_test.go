@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -179,5 +180,43 @@ func TestReadmeExamples(t *testing.T) {
 	}
 	if ran < 20 {
 		t.Errorf("only %d README examples checked", ran)
+	}
+}
+
+// TestReadmeDefaults: the defaults the README states are the flags' own.
+func TestReadmeDefaults(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := strings.Join(strings.Fields(string(b)), " ")
+	env, _, _ := TestEnv()
+	spaced := func(d string) string { // "30s" → "30 s", as the README writes durations
+		i := strings.IndexFunc(d, func(r rune) bool { return r < '0' || r > '9' })
+		return d[:i] + " " + d[i:]
+	}
+	tests := []struct {
+		cmd        *cobra.Command
+		flag, text string // text holds %s for the default
+		format     func(string) string
+	}{
+		{NewCmdListen(env, nil), "ttfb-timeout", "fails at `--ttfb-timeout` (%s)", spaced},
+		{NewCmdListen(env, nil), "ttfb-timeout", "bounded by `--ttfb-timeout` (%s)", spaced},
+		{NewCmdCompare(env, nil), "connections", "(`-c`, default %s)", nil},
+		{NewCmdCompare(env, nil), "updates", "(`--updates`, default %s)", nil},
+		{NewCmdCompare(env, nil), "duration", "(`-d`, default %s per pattern)", spaced},
+	}
+	for _, tt := range tests {
+		f := tt.cmd.Flags().Lookup(tt.flag)
+		if f == nil {
+			t.Fatalf("%s has no --%s", tt.cmd.Name(), tt.flag)
+		}
+		def := f.DefValue
+		if tt.format != nil {
+			def = tt.format(def)
+		}
+		if want := fmt.Sprintf(tt.text, def); !strings.Contains(readme, want) {
+			t.Errorf("%s --%s defaults to %s, but the README does not say %q", tt.cmd.Name(), tt.flag, f.DefValue, want)
+		}
 	}
 }
