@@ -381,20 +381,24 @@ func (r *Recorder) end(err error, stopped bool) (failed, connected bool) {
 }
 
 // Connected records a connection: Handshake (headers − start), Connect
-// (TCP + TLS), DNS, TCP and TLS when done, Connects and Reconnects, for a
-// new connection; TTFB for every one, a reused keep-alive connection
-// included.
+// (TCP + TLS), DNS, TCP and TLS when done, for a new connection; Connects
+// and Reconnects for a new connection and for every HTTP/2 stream (a
+// session's connection over HTTP/2 is a stream, most often on a connection
+// open already); TTFB for every one, a reused keep-alive connection
+// included. Any of them ends the session's wait to be back (Reconnect).
 func (r *Recorder) Connected(c *transport.Connect) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	measured := r.measured(c.Headers)
 	haveTimes := !c.Start.IsZero() && !c.Headers.IsZero()
-	if !c.Reused {
+	if !c.Reused || c.Proto == "HTTP/2.0" {
 		r.counters[Connects]++
 		if c.Attempt > 0 {
 			r.counters[Reconnects]++
 		}
 		r.iv.established++
+	}
+	if !c.Reused {
 		if haveTimes {
 			r.add(Handshake, c.Headers.Sub(c.Start), measured)
 		}
@@ -414,7 +418,7 @@ func (r *Recorder) Connected(c *transport.Connect) {
 	if haveTimes {
 		r.add(TTFB, c.Headers.Sub(c.Start), measured)
 	}
-	if !r.downSince.IsZero() && !c.Reused {
+	if !r.downSince.IsZero() {
 		at := c.Headers
 		if at.IsZero() {
 			at = time.Now()

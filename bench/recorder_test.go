@@ -119,6 +119,23 @@ func TestRecorderObservations(t *testing.T) {
 			hists: map[Metric][]time.Duration{TTFB: {7 * msec}},
 		},
 		{
+			name: "an HTTP/2 stream on an open connection: a session's connect, no handshake",
+			steps: []step{connect(transport.Connect{Reused: true, Proto: "HTTP/2.0", Start: recT0, Headers: recAt(2 * msec)}),
+				closed(), connect(transport.Connect{Reused: true, Proto: "HTTP/2.0", Attempt: 1, Start: recAt(10 * msec), Headers: recAt(12 * msec)})},
+			hists:    map[Metric][]time.Duration{TTFB: {2 * msec, 2 * msec}},
+			counters: map[Counter]int64{Connects: 2, Reconnects: 1},
+			iv:       ivCounts{established: 2, closed: 1},
+		},
+		{
+			name: "a reconnect on a reused connection ends the wait",
+			steps: []step{connect(transport.Connect{Start: recT0, Headers: recAt(msec)}),
+				func(r *Recorder) { r.Closed(&transport.Close{At: recAt(10 * msec), Reconnect: true}) },
+				connect(transport.Connect{Reused: true, Proto: "HTTP/2.0", Attempt: 1, Start: recAt(40 * msec), Headers: recAt(50 * msec)})},
+			hists:    map[Metric][]time.Duration{Handshake: {msec}, TTFB: {msec, 10 * msec}, Reconnect: {40 * msec}},
+			counters: map[Counter]int64{Connects: 2, Reconnects: 1},
+			iv:       ivCounts{established: 2, closed: 1},
+		},
+		{
 			name: "stamped events: first event, delivery, wire, gap, bytes",
 			steps: []step{
 				connect(transport.Connect{Start: recT0, Headers: recAt(10 * msec)}),

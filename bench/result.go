@@ -70,6 +70,9 @@ type Result struct {
 	// Clock names the payload clock delivery latency was measured from when
 	// it was not rtbench's sched_ns (a third-party server's time, ts …).
 	Clock *ClockResult `json:"clock,omitempty"`
+	// HTTP2 is how the run multiplexed its sessions when it spoke HTTP/2;
+	// absent otherwise.
+	HTTP2 *HTTP2Result `json:"http2,omitempty"`
 }
 
 // ClockResult is the payload clock delivery came from: the field and the

@@ -83,6 +83,7 @@ func Merge(rs ...*Result) (*Result, error) {
 			out.EndedAt = r.EndedAt
 		}
 		out.Interrupted = out.Interrupted || r.Interrupted
+		out.HTTP2 = mergeHTTP2(out.HTTP2, r.HTTP2)
 		out.Saturated = out.Saturated || r.Saturated
 		if c := r.Clock; c != nil && (out.Clock == nil || c.ResolutionMs < out.Clock.ResolutionMs) {
 			coarse := out.Clock != nil && out.Clock.Coarse

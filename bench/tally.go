@@ -14,6 +14,7 @@ type Tally struct {
 	Start time.Time // when the session was started; set by the caller
 
 	Connects    int
+	Proto       string    // the last connection's protocol ("HTTP/2.0")
 	FirstHeader time.Time // the first connection's response headers
 	Events      int       // messages and tokens (not pongs)
 	Tokens      int       // transport.KindToken events
@@ -40,6 +41,7 @@ func (t *Tally) Connected(c *transport.Connect) {
 		t.FirstHeader = c.Headers
 	}
 	t.Connects++
+	t.Proto = c.Proto
 }
 
 func (t *Tally) Event(e *transport.Event) {

@@ -47,6 +47,7 @@ func TestBadInput(t *testing.T) {
 		unknown   = file("unknown.yaml", "checks:\n  - name: x\n    url: "+sse+"\n    bogus: 1\n")
 		badYAML   = file("bad.yaml", "checks: [\n")
 		emptyYAML = file("empty.yaml", "")
+		wsYAML    = file("ws.yaml", "checks:\n  - name: chat\n    url: "+wsURL+"\n")
 	)
 
 	type tc struct {
@@ -178,6 +179,12 @@ func TestBadInput(t *testing.T) {
 
 		// check
 		{[]string{"check"}, 2, "give the URL to check"},
+		// HTTP versions: one at a time, and no WebSockets over HTTP/2.
+		{[]string{"listen", "--http1.1", "--http2", sse}, 2, "--http1.1 and --http2 cannot be combined"},
+		{[]string{"load", "--http2", wsURL}, 2, "WebSockets over HTTP/2 (RFC 8441) are not supported"},
+		{[]string{"check", "--http2", "--mode", "ws", sse}, 2, "drop --http2"},
+		{[]string{"check", "--http2", "-f", wsYAML}, 2, "--http2 cannot apply to it"},
+		{[]string{"load", "--h2-connections", "0", sse}, 2, "--h2-connections 0: want 1 to"},
 		{[]string{"check", "--nope", sse}, 2, "unknown flag: --nope"},
 		{[]string{"check", "ftp://x"}, 2, `scheme "ftp" is not supported`},
 		{[]string{"check", "ws://"}, 2, "has no host"},

@@ -14,6 +14,8 @@ import (
 	"github.com/rtbench/rtbench/bench/check"
 	"github.com/rtbench/rtbench/bench/outfile"
 	"github.com/rtbench/rtbench/report"
+	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/client"
 )
 
 // CheckOptions are the parsed flags of `rtbench check`.
@@ -41,7 +43,7 @@ var checkFlagNames = map[string]string{
 	"url": "URL", "mode": "--mode", "concurrency": "-c/--connections", "timeout": "--timeout",
 	"status": "--status", "content_type": "--content-type", "events": "--events", "within": "--within",
 	"first_event": "--first-event", "expect": "--expect", "expect_first": "--expect-first", "send": "--send", "ttft": "--ttft", "complete": "--complete",
-	"echo": "--echo", "thresholds": "--threshold",
+	"echo": "--echo", "thresholds": "--threshold", "publish_rate": "--publish-rate",
 }
 
 // checkFileFlags are the flags that make sense with -f: the rest is in the
@@ -50,7 +52,7 @@ var checkFlagNames = map[string]string{
 // apply to every check of the file.
 var checkFileFlags = map[string]bool{"file": true, "timeout": true, "json": true, "junit": true, "insecure": true, "cacert": true,
 	"idle-timeout": true, "ttfb-timeout": true, "max-event": true, "read-limit": true, "ping-interval": true, "ping-timeout": true,
-	"interval": true, "long-poll": true}
+	"interval": true, "long-poll": true, "http1.1": true, "http2": true}
 
 // NewCmdCheck builds `rtbench check`. runF replaces the run step in tests.
 func NewCmdCheck(env *Env, runF func(context.Context, *CheckOptions) error) *cobra.Command {
@@ -142,6 +144,7 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 	f.BoolVar(&o.Complete, "complete", true, "AI streams: the stream must end with its terminator ([DONE], message_stop)")
 	f.BoolVar(&o.Assert.Echo, "echo", false, "WebSockets: a message sent must come back")
 	f.StringArrayVar(&o.Assert.Thresholds, "threshold", nil, "a load threshold on the sessions, e.g. 'first_event.p99<1s' (repeatable)")
+	o.addPublishFlag(f)
 	return c
 }
 
@@ -175,6 +178,7 @@ func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
 		HTTP:        o.httpOptions(),
 		Session:     o.sessionOptions(),
 		Assert:      o.Assert,
+		PublishRate: o.PublishRate.perSecond,
 	}
 	if c.Flags().Changed("complete") {
 		s.Assert.Complete = &o.Complete
@@ -226,6 +230,9 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 	if err := o.validateKnobs(); err != nil {
 		return err
 	}
+	if err := o.httpVersion(false); err != nil {
+		return err
+	}
 	file, err := check.LoadFile(o.File, env.Getenv)
 	if err != nil {
 		return UsageError("-f %s: %v", o.File, err)
@@ -241,6 +248,10 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 		s.HTTP.Insecure = s.HTTP.Insecure || o.Insecure
 		s.HTTP.RootCAs = roots
 		s.HTTP.TTFBTimeout = o.TTFBTimeout
+		s.HTTP.Version = o.version
+		if p, _ := client.Scheme(s.Request.URL); o.HTTP2 && (s.Mode == "ws" || p != nil && p.Pattern == transport.WS) {
+			return UsageError("-f %s: check %q is a WebSocket: WebSockets over HTTP/2 (RFC 8441) are not supported, so --http2 cannot apply to it", o.File, s.Name)
+		}
 		s.Session = o.sessionOptions()
 		if err := s.Validate(); err != nil {
 			return UsageError("-f %s: check %q: %v", o.File, s.Name, err)

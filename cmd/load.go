@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,6 +41,9 @@ type LoadOptions struct {
 
 	SendRate rateValue
 	SendSize int
+	Yes      bool // --yes: confirm a billed --publish-rate run
+
+	H2Connections int // --h2-connections
 
 	ReconnectRate rateValue
 	gate          *bench.Gate
@@ -72,6 +77,10 @@ Held polling sessions keep one keep-alive connection each; --interval D sends ea
 session's requests on a fixed schedule (latency from the intended time), --interval 0
 as fast as the server answers (latency from the send). The report names the model.
 
+Over HTTP/2 (the server's ALPN answer, or --http2) the sessions are streams multiplexed
+over --h2-connections connections per origin (default 1, as a browser shares one),
+opened before the run; the report shows the streams per connection.
+
 Delivery latency is arrival − the payload's sched_ns (rtbench serve stamps every event),
 else its own clock: the first of ts, time, timestamp, sent_at, created_at (epoch s, ms,
 µs or ns by magnitude, or RFC 3339), or the field --stamp names; wire latency arrival −
@@ -97,6 +106,9 @@ result is still printed and saved).`,
   # AI streams in the open model: 20 requests a second, saved for later
   rtbench load --rate 20/s -d 30s --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
       http://127.0.0.1:8080/v1/chat/completions --threshold 'ttft.p95<1s' --out ai.json
+
+  # 500 Pusher subscribers on rtbench serve, a publisher at 10/s through the HTTP API
+  rtbench load -c 500 -d 1m --publish-rate 10/s 'pusher://rtbench-key:rtbench-secret@127.0.0.1:8080/news?app=rtbench'
 
   # Polling every second by 1000 clients, after a 10 s warmup
   rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
@@ -135,6 +147,9 @@ result is still printed and saved).`,
 	f.Var(&o.ReconnectRate, "reconnect-rate", "cap on the reconnects of the whole run (all sessions together), so a server restart does not meet a storm; 0 = no cap")
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
+	f.IntVar(&o.H2Connections, "h2-connections", 1, "HTTP/2: connections per origin (and per --source-ips address) the sessions are multiplexed over, as a browser's one (ignored over HTTP/1.1)")
+	o.addPublishFlag(f)
+	f.BoolVar(&o.Yes, "yes", false, fmt.Sprintf("confirm a --publish-rate run on a service that is not on this machine causing over %d deliveries (billed per message)", maxUnconfirmedDeliveries))
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
 	return c
@@ -157,6 +172,10 @@ func (o *LoadOptions) validate() error {
 		return UsageError("--send-rate %v: at most 1000/s per session", o.SendRate.String())
 	case o.SendSize < 0 || o.SendSize > 1<<20:
 		return UsageError("--send-size %d: want 0 to 1 MiB", o.SendSize)
+	case o.H2Connections < 1 || o.H2Connections > maxH2Connections:
+		return UsageError("--h2-connections %d: want 1 to %d connections per origin", o.H2Connections, maxH2Connections)
+	case o.PublishRate.perSecond > 1000:
+		return UsageError("--publish-rate %v: at most 1000/s", o.PublishRate.String())
 	}
 	if err := o.validatePrometheus(); err != nil {
 		return err
@@ -228,20 +247,57 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		}
 	}
 
+	// A billed run is refused before anything reaches the service.
+	if o.PublishRate.perSecond > 0 {
+		held := o.Connections
+		for _, st := range o.Stages.stages {
+			held = max(held, int(st.Target))
+		}
+		if err := confirmBilling(env, o.URL, o.PublishRate.perSecond, plan.Duration.Seconds(), held, o.Yes); err != nil {
+			return err
+		}
+	}
+	// Over HTTP/2 the sessions share --h2-connections connections per
+	// origin (per source address), each dialed before the run starts: the
+	// first by the probe, when it can speak HTTP/2.
 	clients := o.httpClients()
-	proto, err := o.probe(parent, clients[0])
+	wire := &transport.WireCounter{}
+	var h2Clients []*http.Client
+	probeClient := clients[0]
+	if o.version == transport.HTTP2 || o.version == transport.HTTPAuto && strings.HasPrefix(o.URL, "https:") {
+		h2Clients = o.h2Clients(wire)
+		probeClient = h2Clients[0]
+	}
+	proto, h2, err := o.probe(parent, probeClient)
 	if err != nil {
 		return err
+	}
+	var warm transport.WireCounts
+	if h2 {
+		clients = h2Clients
+		warmUp(parent, clients[1:], o.URL)
+		warm = wire.Counts()
+	} else {
+		for _, c := range h2Clients {
+			c.CloseIdleConnections()
+		}
+		wire = nil
 	}
 	pattern := proto.Pattern
 	if plan.Open() && !proto.Requests {
 		return UsageError("--rate is the open model for request patterns (polling, AI); %s streams are held sessions: use -c and --ramp", proto.Name)
 	}
 
-	e := &bench.Engine{Plan: plan}
 	base := o.sessionOptions()
+	publishOpts := base
+	publishOpts.HTTP = clients[0]
+	pub, err := o.publisher(proto, publishOpts)
+	if err != nil {
+		return err
+	}
+	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
-	base.Lean = o.proxy == nil // the lean paths dial the target themselves
+	base.Lean = !h2 && o.proxy == nil // the lean paths speak HTTP/1.1 and dial the target themselves
 	base.SendSize = o.SendSize
 	if o.SendRate.perSecond > 0 {
 		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
@@ -249,7 +305,9 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	// A held polling session keeps a keep-alive connection of its own (as
 	// wrk's do); the shared clients serve the open model's requests.
 	own := o.httpOptions()
-	base.OwnHTTP = &own
+	if !h2 { // over HTTP/2 they are streams of the shared connections
+		base.OwnHTTP = &own
+	}
 	session := func(n int, one bool) transport.Session {
 		so := base
 		so.HTTP = clients[n%len(clients)]
@@ -276,7 +334,18 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		e.ProgressDetail = true
 		e.Progress = func(p bench.Progress) { progress.Update(p); live.Update(p) }
 	}
+	var published *bench.PublishStats
+	pubDone := make(chan struct{})
+	pubCtx, stopPub := context.WithTimeout(parent, plan.Duration)
+	go func() {
+		defer close(pubDone)
+		if pub != nil {
+			published = bench.PublishLoop(pubCtx, o.PublishRate.perSecond, pub)
+		}
+	}()
 	rec, err := e.Run(parent)
+	stopPub()
+	<-pubDone
 	// The shared clients keep up to -c/--max-in-flight idle keep-alive
 	// connections: give their descriptors back before the result is saved.
 	for _, c := range clients {
@@ -289,13 +358,22 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	if err != nil {
 		return UsageError("%v", err)
 	}
+	if published != nil {
+		rec.AddErrors(published.Errors)
+		fmt.Fprintf(env.ErrOut, "rtbench: published %d messages through %s's HTTP API at %s (%d failed)\n",
+			published.Published, proto.Name, o.PublishRate.String(), published.Failed)
+	}
 	if parent.Err() != nil {
 		rec.Interrupted = true
 		rec.Reason = "interrupted by Ctrl-C or SIGTERM"
 	}
-	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, proto, base)})
+	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, proto, base, h2)})
 	if err != nil {
 		return fmt.Errorf("building the result: %w", err)
+	}
+	if wire != nil {
+		c := wire.Counts()
+		result.HTTP2 = bench.NewHTTP2Result(len(clients), c.Dialed, c.Peak, c.Streams-warm.Streams)
 	}
 	// One document: what --out saves is what --json prints.
 	outcomes, failed := o.thresholds.Check(result, o.AllowSaturated)
@@ -352,28 +430,100 @@ func (o *LoadOptions) httpClients() []*http.Client {
 
 // probe picks the protocol: detection sends one probe request (whose
 // response is discarded: every session sends its own), unless --mode says
-// it, when a TCP connection checks that the target can be reached.
-func (o *LoadOptions) probe(ctx context.Context, c *http.Client) (*transport.Protocol, error) {
+// it, when a TCP connection checks that the target can be reached. h2 says
+// the sessions will speak HTTP/2: --http2, or the probe's answer (with
+// --mode, an OPTIONS request asks) came over it.
+func (o *LoadOptions) probe(ctx context.Context, c *http.Client) (proto *transport.Protocol, h2 bool, err error) {
 	d, err := client.Open(ctx, c, o.request(), o.Mode)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted before the run started: nothing was measured")}
+			return nil, false, &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted before the run started: nothing was measured")}
 		}
-		return nil, listenError(err, o.URL)
+		return nil, false, listenError(err, o.URL)
+	}
+	if d.Protocol.Pattern == transport.WS {
+		return d.Protocol, false, nil // WebSockets speak HTTP/1.1
 	}
 	if op := d.Opened; op != nil {
 		op.Resp.Body.Close()
 		if st := op.Connect.Status; st < 200 || st > 299 {
-			return nil, listenError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
+			return nil, false, listenError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
 				Err: fmt.Errorf("the probe request got HTTP %d; fix the URL, method or headers before loading it", st)}, o.URL)
 		}
 		// A stream sent whole has nothing to hold open: each session would
 		// fetch it again and again.
 		if n := op.Resp.ContentLength; !d.Protocol.Requests && n >= 0 && o.policy != transport.PolicyAlways {
-			return nil, listenError(&transport.Error{Class: transport.ClassNotStreaming, Err: transport.WholeBody(transport.RedactURL(o.URL), n)}, o.URL)
+			return nil, false, listenError(&transport.Error{Class: transport.ClassNotStreaming, Err: transport.WholeBody(transport.RedactURL(o.URL), n)}, o.URL)
+		}
+		return d.Protocol, op.Resp.ProtoMajor == 2, nil
+	}
+	switch {
+	case o.version == transport.HTTP2:
+		return d.Protocol, true, nil
+	case o.version == transport.HTTP1 || !strings.HasPrefix(o.URL, "https:"):
+		return d.Protocol, false, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, o.URL, nil)
+	if err != nil {
+		return d.Protocol, false, nil
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return d.Protocol, false, nil // the run will say what fails
+	}
+	resp.Body.Close()
+	return d.Protocol, resp.ProtoMajor == 2, nil
+}
+
+// maxH2Connections bounds --h2-connections.
+const maxH2Connections = 10_000
+
+// h2Clients returns --h2-connections HTTP/2 clients per source address
+// (per origin when none are given): each keeps one connection, which
+// carries the streams of the sessions given that client. The wait for
+// response headers allows --long-poll, as a polling session's own client
+// does.
+func (o *LoadOptions) h2Clients(wire *transport.WireCounter) []*http.Client {
+	base := o.httpOptions()
+	base.TTFBTimeout = cmp.Or(base.TTFBTimeout, transport.DefaultTTFBTimeout) + o.LongPoll
+	base.Wire = wire
+	sources := []net.IP{nil}
+	if len(o.sources) > 0 {
+		sources = o.sources
+	}
+	var out []*http.Client
+	for range o.H2Connections {
+		for _, ip := range sources {
+			opts := base
+			if ip != nil {
+				opts.LocalAddr = &net.TCPAddr{IP: ip}
+			}
+			out = append(out, transport.NewHTTPClient(opts))
 		}
 	}
-	return d.Protocol, nil
+	return out
+}
+
+// warmUp opens each HTTP/2 client's connection with an OPTIONS request
+// before the run: sessions started at once on a client with no connection
+// yet would each dial one (net/http does not wait for the first dial's
+// ALPN answer), where a browser shares one. The answers do not matter;
+// a failure shows in the run.
+func warmUp(ctx context.Context, clients []*http.Client, url string) {
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(ctx, http.MethodOptions, url, nil)
+			if err != nil {
+				return
+			}
+			if resp, err := c.Do(req); err == nil {
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // gateWait is the reconnect gate of every session: the --reconnect-rate cap.
@@ -385,7 +535,7 @@ func (o *LoadOptions) gateWait() func(context.Context) error {
 }
 
 // params records the load shape and every default that shapes load.
-func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so transport.SessionOptions) bench.Params {
+func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so transport.SessionOptions, h2 bool) bench.Params {
 	pr := bench.Params{
 		Connections: plan.Connections, DurationS: plan.Duration.Seconds(), WarmupS: plan.Warmup.Seconds(),
 		Ramp:     bench.RampParams{SessionsPerS: plan.RampRate, TimeS: plan.RampTime.Seconds()},
@@ -399,7 +549,11 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 			"retry_cap":      transport.DefaultRetryCap.String(),
 			"reconnect_rate": o.ReconnectRate.String(),
 			"stamp":          cmp.Or(o.stamp.String(), "auto"),
+			"http_version":   o.version.String(),
 		},
+	}
+	if h2 {
+		pr.Defaults["h2_connections"] = fmt.Sprint(o.H2Connections)
 	}
 	for _, st := range o.Stages.stages {
 		pr.Stages = append(pr.Stages, bench.StageParams{DurationS: st.Duration.Seconds(), Target: st.Target})
@@ -413,6 +567,9 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 	}
 	if n := o.send.Len(); n > 0 {
 		d["send"] = fmt.Sprintf("%d message(s)", n)
+	}
+	if proto.Publish != nil {
+		d["publish_rate"] = o.PublishRate.String()
 	}
 	if len(o.sources) > 0 {
 		d["source_ips"] = fmt.Sprint(len(o.sources))

@@ -12,6 +12,7 @@ import (
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
@@ -123,14 +124,8 @@ func TestLoadKnownDelay(t *testing.T) {
 // sessions resume with Last-Event-ID.
 func TestLoadServerKilled(t *testing.T) {
 	epoch := time.Now()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	first := mock.New(mock.Config{Epoch: epoch})
-	go first.Serve(ln)
-
+	first := mocktest.Serve(t, mock.Config{Epoch: epoch}, mocktest.Options{})
+	addr := first.Addr
 	out := filepath.Join(t.TempDir(), "result.json")
 	type res struct {
 		code           int
@@ -141,24 +136,12 @@ func TestLoadServerKilled(t *testing.T) {
 		code, stdout, stderr := runLoad(t, t.Context(), "-c", "50", "-d", "4s", "--out", out, "http://"+addr+"/sse?rate=20&retry=200ms")
 		done <- res{code, stdout, stderr}
 	}()
-	waitOpen(t, first, 50)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	first.Close(ctx) // the server goes away: streams end, new connections are refused
-	cancel()
+	waitOpen(t, first.Server, 50)
+	first.Shutdown() // the server goes away: streams end, new connections are refused
 	// Half a second of downtime, during which the sessions' reconnects are
 	// refused: this waits for wall time to pass, it synchronises nothing.
 	<-time.After(500 * time.Millisecond)
-	ln2, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("restarting on %s: %v", addr, err)
-	}
-	second := mock.New(mock.Config{Epoch: epoch})
-	go second.Serve(ln2)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		second.Close(ctx)
-	}()
+	mocktest.Serve(t, mock.Config{Epoch: epoch}, mocktest.Options{Addr: addr})
 
 	got := <-done
 	if got.code != 0 {

@@ -36,6 +36,7 @@ import (
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
@@ -450,20 +451,9 @@ func matrixServe(t *testing.T, h http.Handler) (string, *matrixLog) {
 // until TestMatrix ends.
 func matrixMock(t *testing.T, cfg mock.Config) (string, *matrixLog) {
 	t.Helper()
-	m := mock.New(cfg)
 	l := &matrixLog{}
-	s := httptest.NewUnstartedServer(l.wrap(m.Handler()))
-	s.Config.BaseContext = m.BaseContext
-	s.Config.ErrorLog = matrixQuiet
-	s.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		m.Close(ctx)
-		s.CloseClientConnections()
-		s.Close()
-	})
-	return s.URL, l
+	cfg.Logf = matrixQuiet.Printf
+	return mocktest.Serve(t, cfg, mocktest.Options{Wrap: l.wrap}).URL, l
 }
 
 // matrixSSE is an event stream of the test's own: the headers (contentType,
@@ -1526,41 +1516,10 @@ func (m *matrix) rows33to36(t *testing.T) []matrixCase {
 // listener and every connection dropped at once, as the kernel does for a
 // killed process).
 func matrixGone(t *testing.T, kill bool) {
-	mk := mock.New(mock.Config{})
-	var url string
-	var gone func()
+	mk := mocktest.Serve(t, mock.Config{Logf: matrixQuiet.Printf}, mocktest.Options{})
+	url, gone := mk.URL, mk.Shutdown
 	if kill {
-		srv := httptest.NewUnstartedServer(mk.Handler())
-		srv.Config.BaseContext = mk.BaseContext
-		srv.Config.ErrorLog = matrixQuiet
-		srv.Start()
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			mk.Close(ctx)
-			srv.Close()
-		}()
-		url, gone = srv.URL, func() {
-			srv.Listener.Close()
-			srv.CloseClientConnections()
-		}
-	} else {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		served := make(chan error, 1)
-		go func() { served <- mk.Serve(ln) }()
-		defer func() {
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("mock: %v", err)
-			}
-		}()
-		url, gone = "http://"+ln.Addr().String(), func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			mk.Close(ctx)
-		}
+		gone = mk.Kill
 	}
 	u := url + "/sse?rate=20&retry=100ms"
 	out := filepath.Join(t.TempDir(), "result.json")

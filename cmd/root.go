@@ -5,9 +5,12 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -29,6 +32,7 @@ type BuildInfo struct {
 // process exit code.
 func Main(build BuildInfo, args []string) int {
 	env := SystemEnv()
+	log.SetOutput(quietLog{os.Stderr})
 	ctx, stop := signalContext(env)
 	defer stop()
 	return Run(ctx, env, build, args)
@@ -47,6 +51,23 @@ func Run(ctx context.Context, env *Env, build BuildInfo, args []string) int {
 		fmt.Fprintf(env.ErrOut, "rtbench: %s\n", report.ErrorLine(err.Error()))
 	}
 	return exitCode(err)
+}
+
+// quietLog is the standard logger's output: net/http logs through it what
+// is already an error rtbench reports in its own line (a server that answers
+// before the request was written: "Unsolicited response received on idle
+// HTTP channel"), which would make one error two lines on stderr. Such lines
+// are dropped; any other line is written, made safe for a terminal.
+type quietLog struct{ w io.Writer }
+
+func (q quietLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("Unsolicited response received on idle HTTP channel")) {
+		return len(p), nil
+	}
+	if _, err := io.WriteString(q.w, report.Visible(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM, so commands can

@@ -2,11 +2,15 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 	"github.com/rtbench/rtbench/transport/mock"
 	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/sse"
+	"github.com/rtbench/rtbench/transport/tlscert"
 )
 
 // ServeOptions are the parsed flags of `rtbench serve`.
@@ -25,6 +30,7 @@ type ServeOptions struct {
 	Addr        string
 	AllowRemote bool
 	HubMemory   int64 // --hub-memory, MiB; sets Mock.Hub.MaxBytes
+	TLS         bool  // --tls: HTTPS with a generated self-signed certificate
 	Mock        mock.Config
 }
 
@@ -48,10 +54,20 @@ Routes (GET / lists them with live browser demos):
   GET  /api/channels/X/messages     channel messages ?since=N[&wait=D]
   POST /v1/chat/completions         OpenAI Chat Completions compatible (stream or not)
   POST /v1/messages                 Anthropic Messages compatible (stream or not)
+  GET  /app/KEY                     Pusher Channels protocol 7 (pusher-js: wsHost, wsPort, forceTLS: false)
+  POST /apps/ID/events, …           Pusher HTTP API, signed with the app secret (--pusher-app)
   GET  /healthz, GET /metrics       health and Prometheus metrics
 
 Token streams take per-request timing from headers X-RTBench-TTFT, -TPS, -Jitter,
 -Chunk, -Tokens, -Seed or the query parameters ttft, tps, jitter, chunk, tokens, seed.
+
+HTTP versions: HTTP/1.1, and HTTP/2 with prior knowledge (h2c: rtbench listen --http2,
+curl --http2-prior-knowledge; Go's server takes no Upgrade: h2c). With --tls it serves
+HTTPS with a self-signed certificate made at start for 127.0.0.1, ::1 and localhost,
+HTTP/2 or HTTP/1.1 by ALPN; it prints the certificate's SHA-256 fingerprint and the
+path of its PEM file (removed at exit) for --cacert, or skip verification with
+--insecure (curl -k). A connection carries up to ` + fmt.Sprint(mock.DefaultMaxStreams) + ` HTTP/2 streams at once.
+WebSockets stay on HTTP/1.1 (RFC 8441, WebSockets over HTTP/2, is not offered).
 
 The server binds to 127.0.0.1 unless told otherwise. SIGINT or SIGTERM shut it down
 gracefully: event streams end, WebSockets close with 1001, all within
@@ -85,6 +101,10 @@ answer only /healthz and /metrics.
   curl -N -H 'X-RTBench-Fault: line:cr,bom:2' http://127.0.0.1:8080/sse
   rtbench serve --fault status:503 --fault-rate 0.1 --fault-seed 1
 
+  # HTTPS with HTTP/2, and rtbench's clients over it
+  rtbench serve --tls --addr 127.0.0.1:8443 &
+  rtbench listen https://127.0.0.1:8443/sse -n 3 --insecure
+
   # Listen on every interface (prints a warning)
   rtbench serve --addr 0.0.0.0:8080 --allow-remote`,
 		Args: cobra.NoArgs,
@@ -110,7 +130,9 @@ answer only /healthz and /metrics.
 	f.IntVar(&opts.Mock.Hub.RingSize, "ring", 1024, "messages kept per channel for Last-Event-ID resume and polling")
 	f.Int64Var(&opts.HubMemory, "hub-memory", pubsub.DefaultMaxBytes>>20, fmt.Sprintf("MiB of channel history kept by all channels together (each at most %d MiB); the oldest messages go first", pubsub.DefaultChannelBytes>>20))
 	f.DurationVar(&opts.Mock.ShutdownTimeout, "shutdown-timeout", 5*time.Second, "how long a graceful shutdown may take")
+	f.BoolVar(&opts.TLS, "tls", false, "serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a self-signed certificate made at start; its fingerprint and PEM path are printed")
 	addPatternFlags(f, opts)
+	addPusherFlags(f, opts)
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
 	f.Float64Var(&opts.Mock.Fault.Rate, "fault-rate", 1, "share of requests (0 to 1) that get --fault")
 	f.Uint64Var(&opts.Mock.Fault.Seed, "fault-seed", 1, "seed of the choice of requests that get --fault (same seed, same requests)")
@@ -163,6 +185,9 @@ func (o *ServeOptions) validate() error {
 	if o.Mock.Fault.Rate == 0 {
 		o.Mock.Fault.Default = fault.Spec{} // no request gets it
 	}
+	if err := o.validatePusher(); err != nil {
+		return err
+	}
 	return o.validatePatterns()
 }
 
@@ -178,6 +203,39 @@ func (f *faultFlag) Set(v string) error {
 	}
 	*f = faultFlag(s)
 	return nil
+}
+
+// serveTLS makes the self-signed certificate of --tls, valid for the
+// loopback names and the --addr host, puts it in opts.Mock.TLS, writes its
+// PEM to a new file of the temp directory (for --cacert) and says how to
+// trust it. It returns the file's path, to remove at exit.
+func serveTLS(env *Env, opts *ServeOptions, host string) (string, error) {
+	hosts := slices.Clone(tlscert.DefaultHosts)
+	if ip := net.ParseIP(host); host != "" && !slices.Contains(hosts, host) && (ip == nil || !ip.IsUnspecified()) {
+		hosts = append(hosts, host)
+	}
+	c, err := tlscert.Generate(hosts, 0)
+	if err != nil {
+		return "", fmt.Errorf("--tls: %w", err)
+	}
+	f, err := os.CreateTemp("", "rtbench-serve-*.pem")
+	if err != nil {
+		return "", fmt.Errorf("--tls: writing the certificate: %w", err)
+	}
+	_, err = f.Write(c.CertPEM)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("--tls: writing the certificate: %w", err)
+	}
+	opts.Mock.TLS = &tls.Config{Certificates: []tls.Certificate{c.TLS}, MinVersion: tls.VersionTLS12}
+	fmt.Fprintf(env.ErrOut, "rtbench serve: TLS with a self-signed certificate for %s, valid until %s\n",
+		strings.Join(hosts, ", "), c.NotAfter.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(env.ErrOut, "rtbench serve: its SHA-256 fingerprint is %s\n", c.Fingerprint)
+	fmt.Fprintf(env.ErrOut, "rtbench serve: trust it with --cacert %s (rtbench, curl), or skip verification with --insecure (curl -k)\n", f.Name())
+	return f.Name(), nil
 }
 
 func isLoopback(host string) bool {
@@ -216,8 +274,18 @@ func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
 		}
 		return UsageError("cannot listen on %s: %v", opts.Addr, err)
 	}
+	scheme := "http"
+	if opts.TLS {
+		pemFile, err := serveTLS(env, opts, host)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer os.Remove(pemFile)
+		scheme = "https"
+	}
 	srv := mock.New(opts.Mock)
-	fmt.Fprintf(env.ErrOut, "rtbench serve: listening on http://%s (GET / lists every endpoint; Ctrl-C stops)\n", ln.Addr())
+	fmt.Fprintf(env.ErrOut, "rtbench serve: listening on %s://%s (GET / lists every endpoint; Ctrl-C stops)\n", scheme, ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

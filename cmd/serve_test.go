@@ -56,6 +56,7 @@ func TestServeFlags(t *testing.T) {
 			return o.Mock.MaxConns == 10 && len(o.Mock.Origins) == 2 && o.Mock.Origins[1] == "*.example.com"
 		}},
 		{[]string{"--addr", "0.0.0.0:8080", "--allow-remote"}, func(o *ServeOptions) bool { return o.AllowRemote }},
+		{[]string{"--tls"}, func(o *ServeOptions) bool { return o.TLS && o.Mock.TLS == nil }}, // the certificate is made by the run
 		{[]string{"--fault", "stall:5,line:cr", "--fault-rate", "0.1", "--fault-seed", "9"}, func(o *ServeOptions) bool {
 			f := o.Mock.Fault
 			return f.Default.Stall && f.Default.StallAfter == 5 && f.Default.Line == fault.LineCR && f.Rate == 0.1 && f.Seed == 9

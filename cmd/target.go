@@ -57,6 +57,10 @@ type SessionFlags struct {
 	PingTimeout  time.Duration
 	Interval     time.Duration
 	LongPoll     time.Duration
+	HTTP1        bool // --http1.1
+	HTTP2        bool // --http2
+	// PublishRate is --publish-rate (load, check; addPublishFlag).
+	PublishRate rateValue
 
 	Body   []byte // Data resolved
 	header http.Header
@@ -68,6 +72,8 @@ type SessionFlags struct {
 	send   *transport.Sender // --send rendered for session 0; ForSession for the others
 	proxy  *url.URL
 	getenv func(string) string
+	// version is the HTTP version --http1.1 and --http2 ask for.
+	version transport.HTTPVersion
 	// closedLoop allows --interval 0: polling as fast as the server
 	// answers (load).
 	closedLoop bool
@@ -107,6 +113,23 @@ func (t *SessionFlags) addSessionFlags(f *pflag.FlagSet, reconnect string) {
 	f.DurationVar(&t.PingTimeout, "ping-timeout", defaultPingWait, "WebSocket: wait this long for each pong; two missed in a row are ping_timeout")
 	f.DurationVar(&t.Interval, "interval", defaultInterval, "polling: time between one session's requests")
 	f.DurationVar(&t.LongPoll, "long-poll", 0, "polling: long-poll, asking the server to hold each request this long (?wait=)")
+	f.BoolVar(&t.HTTP1, "http1.1", false, "speak HTTP/1.1 only (default: HTTP/2 or HTTP/1.1 over TLS as the server's ALPN answer picks, HTTP/1.1 to http://)")
+	f.BoolVar(&t.HTTP2, "http2", false, "speak HTTP/2 only: h2 over TLS, h2c with prior knowledge to http:// (no WebSockets: RFC 8441 is not supported)")
+}
+
+// httpVersion checks --http1.1 and --http2 against each other and the URL.
+func (t *SessionFlags) httpVersion(ws bool) error {
+	switch {
+	case t.HTTP1 && t.HTTP2:
+		return UsageError("--http1.1 and --http2 cannot be combined: give one, or neither to let TLS (ALPN) pick")
+	case t.HTTP2 && ws:
+		return UsageError("--http2 with the WebSocket URL %s: WebSockets over HTTP/2 (RFC 8441) are not supported; rtbench opens WebSockets with HTTP/1.1's Upgrade, so drop --http2", t.URL)
+	case t.HTTP1:
+		t.version = transport.HTTP1
+	case t.HTTP2:
+		t.version = transport.HTTP2
+	}
+	return nil
 }
 
 // addNoShortData makes -d, in a command without a duration (listen, check),
@@ -139,6 +162,9 @@ func (t *SessionFlags) validate() error {
 	}
 	if err := checkHostPort(t.URL); err != nil {
 		return UsageError("%v", err)
+	}
+	if err := t.httpVersion(proto != nil && proto.Pattern == transport.WS || t.Mode == "ws"); err != nil {
+		return err
 	}
 	if t.Mode != "" {
 		if t.proto = client.Lookup(t.Mode); t.proto == nil {
@@ -322,7 +348,7 @@ func (t *SessionFlags) request() transport.Request {
 
 // httpOptions are the HTTP client's options the flags set.
 func (t *SessionFlags) httpOptions() transport.HTTPOptions {
-	o := transport.HTTPOptions{Insecure: t.Insecure, RootCAs: t.roots, TTFBTimeout: t.TTFBTimeout}
+	o := transport.HTTPOptions{Insecure: t.Insecure, RootCAs: t.roots, TTFBTimeout: t.TTFBTimeout, Version: t.version}
 	if t.proxy != nil {
 		o.Proxy = http.ProxyURL(t.proxy)
 	}

@@ -85,6 +85,9 @@ func checkHeader(r *check.Result) string {
 		head = r.Name + "  " + r.URL
 	}
 	s := fmt.Sprintf("%s  %s, %s", head, mode, plural(r.Sessions, "session"))
+	if r.Protocol == "HTTP/2.0" { // HTTP/1.1 is the rule: named only when it is not
+		s += ", via HTTP/2.0"
+	}
 	if r.Interrupted {
 		s += ", interrupted"
 	}
@@ -164,6 +167,7 @@ type checkJSONItem struct {
 	URL          string            `json:"url"`
 	Mode         string            `json:"mode"`
 	ModeDetected bool              `json:"mode_detected"`
+	Protocol     string            `json:"protocol,omitempty"`
 	Sessions     int               `json:"sessions"`
 	Passed       bool              `json:"passed"`
 	Unreachable  bool              `json:"unreachable"`
@@ -190,7 +194,7 @@ func CheckJSON(w io.Writer, results []*check.Result) error {
 	doc := checkJSON{Version: CheckJSONVersion, Passed: true, Checks: make([]checkJSONItem, 0, len(results))}
 	for _, r := range results {
 		it := checkJSONItem{
-			Name: r.Name, URL: r.URL, Mode: r.Mode, ModeDetected: r.Detected, Sessions: r.Sessions,
+			Name: r.Name, URL: r.URL, Mode: r.Mode, ModeDetected: r.Detected, Protocol: r.Protocol, Sessions: r.Sessions,
 			Passed: r.Passed(), Unreachable: r.Unreachable, Interrupted: r.Interrupted,
 			StartedAt: r.Start.Round(0).UTC(), DurationS: checkRound3(r.Duration.Seconds()),
 			Outcomes: make([]checkJSONResult, 0, len(r.Outcomes)),

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -239,6 +240,9 @@ func resultItems(r *bench.Result) []string {
 	if c := r.Clock; c != nil {
 		items = append(items, fmt.Sprintf("delivery from the payload's %s (%s, %s resolution)", oneLine(c.Field), c.Unit, sig3(dur(c.ResolutionMs))))
 	}
+	if h := r.HTTP2; h != nil {
+		items = append(items, HTTP2Text(h))
+	}
 	errs, _ := r.ErrorTotals()
 	switch errs {
 	case 0:
@@ -250,6 +254,20 @@ func resultItems(r *bench.Result) []string {
 	}
 	return items
 }
+
+// HTTP2Text says how an HTTP/2 run multiplexed its sessions: the streams,
+// the connections that carried them, and the connections asked for when
+// more were opened.
+func HTTP2Text(h *bench.HTTP2Result) string {
+	s := fmt.Sprintf("HTTP/2: %s over %s (%s streams per connection)", plural64(h.Streams, "stream"),
+		plural64(h.ConnectionsOpened, "connection"), trimFloat(h.StreamsPerConnection))
+	if h.ConnectionsOpened != int64(h.ConnectionsAsked) {
+		s += fmt.Sprintf(", %d asked", h.ConnectionsAsked)
+	}
+	return s
+}
+
+func trimFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 func perSecond(n, s float64) string {
 	if s <= 0 {

@@ -46,6 +46,9 @@ func ListenSummary(w io.Writer, t *bench.Tally, p transport.Pattern, end time.Ti
 			parts = append(parts, plural(t.Pongs, "pong"))
 		}
 	}
+	if t.Proto == "HTTP/2.0" { // HTTP/1.1 is the rule: named only when it is not
+		parts = append(parts, "over HTTP/2")
+	}
 	if t.LastClose != nil {
 		parts = append(parts, "last: "+CloseText(t.LastClose))
 	}

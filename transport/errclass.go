@@ -69,6 +69,11 @@ const (
 	ClassPingTimeout       Class = "ping_timeout"
 	ClassInvalidUTF8Text   Class = "invalid_utf8_text"
 
+	// Managed pub/sub services: an error the service reported in its own
+	// protocol (a pusher:error, a close with a 4000–4299 code, a refused
+	// HTTP API call), counted by the service's code (0 when it gave none).
+	ClassPusherError Class = "pusher_error"
+
 	ClassCanceled Class = "canceled"
 	ClassOther    Class = "other"
 )
@@ -86,12 +91,17 @@ func (c Class) Warning() bool {
 	return c == ClassNotStreaming || c == ClassDowngrade || c == ClassCompressed
 }
 
+// ClassHTTPVersion: the server and rtbench agree on no HTTP version: it
+// refused the ALPN offer (an HTTP/2-only server and --http1.1, an
+// HTTP/1.1-only server and --http2), or answered --http2 over HTTP/1.x.
+const ClassHTTPVersion Class = "http_version"
+
 // Unreachable reports whether the class means the target could not be
 // reached at all (exit code 3), as opposed to a target that answered badly.
 func (c Class) Unreachable() bool {
 	switch c {
 	case ClassDNS, ClassRefused, ClassDialTimeout, ClassUnreachable, ClassAddrNotAvail,
-		ClassTLSAuthority, ClassTLSExpired, ClassTLSHostname, ClassTLSRecord, ClassTLS:
+		ClassTLSAuthority, ClassTLSExpired, ClassTLSHostname, ClassTLSRecord, ClassTLS, ClassHTTPVersion:
 		return true
 	}
 	return false
@@ -140,6 +150,8 @@ func Classify(err error) Class {
 		// net/http turns a RecordHeaderError that reads "HTTP/" into
 		// ErrSchemeMismatch: plain HTTP on an https URL either way.
 		return ClassTLSRecord
+	case noALPN(err):
+		return ClassHTTPVersion
 	case errors.As(err, &tlsVerify), errors.As(err, &tlsAlert):
 		return ClassTLS
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -167,6 +179,14 @@ func Classify(err error) Class {
 		return ClassTimeout
 	}
 	return ClassOther
+}
+
+// noALPN says that a TLS handshake failed for want of a common application
+// protocol (alert 120, no_application_protocol): the server speaks none of
+// the HTTP versions offered. Go reports the peer's alert in an unexported
+// type, so only its text tells.
+func noALPN(err error) bool {
+	return strings.Contains(err.Error(), "tls: no application protocol")
 }
 
 func isTimeout(err error) bool {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"cmp"
+	"context"
 	"mime"
 	"net"
 	"net/http"
@@ -38,11 +39,20 @@ type Protocol struct {
 	Claims func(req *Request, resp *http.Response) bool
 	// New builds one session.
 	New func(o SessionOptions) Session
+	// Publish, for a managed pub/sub service (Pusher), builds the publisher
+	// that load --publish-rate and check drive through the service's HTTP
+	// API, for the target in o.Request.URL; nil: the protocol has none.
+	Publish func(o SessionOptions) (Publisher, error)
 	// Knobs are the options of o that shape this protocol's sessions, by
 	// name with units, for a result's params.defaults ("read_limit_bytes":
 	// "1048576"); nil: none.
 	Knobs func(o SessionOptions) map[string]string
 }
+
+// Publisher publishes message seq of a run, stamped with its intended
+// time sched ({"seq":N,"sched_ns":S}), to the target's channel; the error
+// is a classified *Error.
+type Publisher func(ctx context.Context, seq uint64, sched time.Time) error
 
 // DurationOrOff is d as a knob's value: "off" when it is 0.
 func DurationOrOff(d time.Duration) string {

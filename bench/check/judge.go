@@ -46,7 +46,7 @@ func (pr *probe) judge(now time.Time) []verdict {
 
 	// The handshake.
 	kind := KindStatus
-	if p.mode == ModeWS {
+	if p.upgrade() {
 		kind = KindUpgrade
 	}
 	switch {
@@ -60,7 +60,7 @@ func (pr *probe) judge(now time.Time) []verdict {
 		out = append(out, fail(kind, measured, pr.wantStatus(), reason))
 	case !pr.statusOK():
 		usable, why = false, "the status was "+strconv.Itoa(pr.head.status)
-		if p.mode == ModeWS {
+		if p.upgrade() {
 			out = append(out, fail(kind, statusText(pr.head.status)+" instead of 101", "101",
 				"the WebSocket upgrade was refused: check the route and its auth, and that every proxy forwards the Upgrade and Connection headers"))
 		} else {
@@ -148,7 +148,7 @@ func (pr *probe) judge(now time.Time) []verdict {
 }
 
 func (pr *probe) wantStatus() string {
-	if pr.p.mode == ModeWS {
+	if pr.p.upgrade() {
 		return "101"
 	}
 	return pr.p.status.String()

@@ -180,7 +180,7 @@ func (pr *probe) compressed() bool {
 
 // statusOK reports whether the handshake has the wanted status. mu is held.
 func (pr *probe) statusOK() bool {
-	if pr.p.mode == ModeWS {
+	if pr.p.upgrade() {
 		return pr.head.status == http.StatusSwitchingProtocols
 	}
 	return pr.p.status.has(pr.head.status)

@@ -41,6 +41,7 @@ const (
 	KindThreshold   = "threshold"    // a load threshold
 	KindSession     = "session"      // a session failed in a way no assertion names
 	KindReach       = "reach"        // the target could not be reached at all
+	KindPublish     = "publish"      // the messages --publish-rate sent through a managed service's HTTP API
 
 	KindBuffering   = "buffering"   // events delivered in bursts
 	KindCompression = "compression" // a compressed event stream
@@ -74,7 +75,10 @@ type Result struct {
 	// which does not tell the pattern.
 	Mode     string
 	Detected bool // the mode was detected rather than given
-	Sessions int  // sessions asked for
+	// Protocol is the HTTP version of the first session's answer
+	// ("HTTP/2.0", "HTTP/1.1"); empty when none came.
+	Protocol string
+	Sessions int // sessions asked for
 	Start    time.Time
 	Duration time.Duration
 	Outcomes []Outcome

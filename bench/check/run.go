@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,7 +116,24 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 			}
 		},
 	}
+	pubDone := make(chan *bench.PublishStats, 1)
+	if p.spec.PublishRate > 0 {
+		o := p.spec.Session
+		o.Request, o.HTTP = p.spec.Request, client
+		pub, err := protocolOf(mode).Publish(o)
+		if err != nil {
+			return nil, &FieldError{Field: "publish_rate", Err: err}
+		}
+		go func() { pubDone <- bench.PublishLoop(engCtx, p.spec.PublishRate, pub) }()
+	} else {
+		pubDone <- nil
+	}
 	rec, err := e.Run(engCtx)
+	stopEngine()
+	published := <-pubDone
+	if published != nil && rec != nil {
+		rec.AddErrors(published.Errors)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", p.name, err)
 	}
@@ -130,7 +149,27 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 			return nil, fmt.Errorf("check %s: %w", p.name, err)
 		}
 	}
-	return finish(ctx, res, p, probes, br, start), nil
+	res = finish(ctx, res, p, probes, br, start)
+	if published != nil {
+		res.Outcomes = append(res.Outcomes, publishOutcome(published, p.spec.PublishRate, time.Since(start)))
+	}
+	return res, nil
+}
+
+// publishOutcome judges the publisher of --publish-rate: every message it
+// sent must have been accepted.
+func publishOutcome(st *bench.PublishStats, rate float64, elapsed time.Duration) Outcome {
+	o := Outcome{Kind: KindPublish, Name: KindPublish, Verdict: Pass, Elapsed: elapsed,
+		Measured: fmt.Sprintf("%d published, %d refused", st.Published, st.Failed), Want: fmt.Sprintf("every message at %g/s accepted", rate)}
+	if st.Failed > 0 || st.Published == 0 {
+		o.Verdict = Fail
+		o.Reason = "the service published nothing before the check ended: raise --publish-rate or --timeout"
+		for _, c := range slices.Sorted(maps.Keys(st.Errors)) {
+			o.Reason = string(c) + ": " + oneLine(st.Errors[c].Example)
+			break
+		}
+	}
+	return o
 }
 
 // headerWait is the HTTP options with the wait for response headers
@@ -162,6 +201,13 @@ func finish(ctx context.Context, res *Result, p *plan, probes []*probe, br *benc
 	}
 	if len(ran) == 0 {
 		ran = probes[:1]
+	}
+	for _, pr := range ran {
+		pr.mu.Lock()
+		if pr.head != nil && res.Protocol == "" {
+			res.Protocol = pr.head.proto
+		}
+		pr.mu.Unlock()
 	}
 	// Unreachable: no session got any answer, each for a reason of reach.
 	var reach *transport.Error

@@ -80,6 +80,10 @@ type Spec struct {
 	Session transport.SessionOptions
 	// Assert is what must hold.
 	Assert Assertions
+	// PublishRate, for a managed service's URL (pusher://), publishes this
+	// many stamped messages per second through its HTTP API while the
+	// sessions listen, so that an event can arrive; 0 publishes nothing.
+	PublishRate float64
 }
 
 // Assertions are a check's conditions, as written on the command line or in
@@ -155,6 +159,19 @@ type plan struct {
 	thresholds   bench.Thresholds
 }
 
+// upgrade says whether the mode's sessions are WebSockets: the handshake
+// must answer 101 and has no status or content type to assert.
+func (p *plan) upgrade() bool {
+	if p.mode == ModeWS {
+		return true
+	}
+	pr := client.Lookup(p.mode)
+	return pr != nil && pr.Pattern == transport.WS
+}
+
+// protocolOf is the table's row of mode.
+func protocolOf(mode string) *transport.Protocol { return client.Lookup(mode) }
+
 // Validate checks s without running it.
 func (s *Spec) Validate() error {
 	_, err := compile(*s)
@@ -194,6 +211,19 @@ func compile(s Spec) (*plan, error) {
 	if isWS {
 		p.mode = ModeWS
 	}
+	// Other schemes (pusher://) name their protocol as ws:// does.
+	if byScheme != nil && !isWS {
+		if p.mode != "" && p.mode != byScheme.Name {
+			return nil, fieldErr("mode", "%s with the %s URL %s: use mode %s", p.mode, byScheme.Name, transport.RedactURL(s.Request.URL), byScheme.Name)
+		}
+		p.mode = byScheme.Name
+	}
+	switch {
+	case s.PublishRate < 0 || s.PublishRate > 1000:
+		return nil, fieldErr("publish_rate", "%v: want 0 (none) to 1000 messages per second", s.PublishRate)
+	case s.PublishRate > 0 && (byScheme == nil || byScheme.Publish == nil):
+		return nil, fieldErr("publish_rate", "publishes through a managed service's HTTP API: it needs a pusher:// URL")
+	}
 	// Assertions that belong to one mode pick it when none is given.
 	switch {
 	case (a.TTFT > 0 || a.Complete != nil) && p.mode == "":
@@ -211,7 +241,7 @@ func compile(s Spec) (*plan, error) {
 		return nil, fieldErr("echo", "applies to WebSockets, not mode %s", p.mode)
 	}
 	if a.Status != "" {
-		if p.mode == ModeWS {
+		if p.upgrade() {
 			return nil, fieldErr("status", "%q: a WebSocket upgrade must answer 101, which the check asserts already", a.Status)
 		}
 		if p.status, err = parseStatus(a.Status); err != nil {
@@ -223,7 +253,7 @@ func compile(s Spec) (*plan, error) {
 		if err != nil {
 			return nil, fieldErr("content_type", "%q: want a media type such as text/event-stream", a.ContentType)
 		}
-		if p.mode == ModeWS {
+		if p.upgrade() {
 			return nil, fieldErr("content_type", "%q: a WebSocket upgrade has no content type", a.ContentType)
 		}
 		p.contentType = mt
@@ -272,7 +302,7 @@ func compile(s Spec) (*plan, error) {
 func (p *plan) setMode(mode string) {
 	p.mode = mode
 	a := &p.spec.Assert
-	if p.status == nil && mode != ModeWS {
+	if p.status == nil && !p.upgrade() {
 		p.status = statusSet{{200, 299}}
 	}
 	if p.contentType == "" {
@@ -288,6 +318,10 @@ func (p *plan) setMode(mode string) {
 			p.events = DefaultStreamEvents
 		case ModePoll:
 			p.events = 1
+		default:
+			if pr := client.Lookup(mode); pr != nil && pr.Publish != nil {
+				p.events = 1 // a managed service: the message --publish-rate sends
+			}
 		}
 	}
 	if p.events > 0 && p.within == 0 {

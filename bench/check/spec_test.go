@@ -22,7 +22,7 @@ func TestCompileErrors(t *testing.T) {
 		field, detail string
 	}{
 		{spec("127.0.0.1/sse", Assertions{}), "url", "has no scheme"},
-		{Spec{Request: transport.Request{URL: "http://h/sse"}, Mode: "grpc"}, "mode", "want ws, sse, ai or poll"},
+		{Spec{Request: transport.Request{URL: "http://h/sse"}, Mode: "grpc"}, "mode", "want ws, sse, ai, pusher or poll"},
 		{Spec{Request: transport.Request{URL: "ws://h/ws"}, Mode: "sse"}, "mode", "WebSocket URL"},
 		{Spec{Request: transport.Request{URL: "http://h/sse"}, Concurrency: MaxConcurrency + 1}, "concurrency", "want 1 to 1000"},
 		{Spec{Request: transport.Request{URL: "http://h/sse"}, Timeout: -time.Second}, "timeout", "positive"},

@@ -29,6 +29,7 @@ TARGETS=(
   "FuzzChunk           ./transport/aistream"  # AI chunk decoder vs encoding/json
   "FuzzWSMessage       ./transport/ws"        # lean RFC 6455 client vs a reference reader
   "FuzzWSEcho          ./transport/ws"        # echo stamp and ping number readers vs strconv
+  "FuzzCloseGuard      ./transport/ws"        # the server's close-frame guard: every byte passes, frames split anywhere
   "FuzzParseThreshold  ./bench"               # --threshold grammar: round trip, opposite verdicts
   "FuzzFlagValues      ./cmd"                 # --rate, --stages, --ramp: range and round trip
   "FuzzDecode          ./bench"               # result files: round trip, merge with itself
@@ -38,6 +39,7 @@ TARGETS=(
   "FuzzParseStamp      ./transport"           # payload stamps and clocks vs encoding/json, math/big, time.Parse
   "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
   "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
+  "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
 )
 
 FUZZTIME=${FUZZTIME:-30s}

@@ -1,19 +1,14 @@
 package aistream_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
@@ -56,24 +51,7 @@ func TestConformance(t *testing.T) {
 
 // serveMock starts `rtbench serve`'s handlers on a loopback port.
 func serveMock(t testing.TB) (string, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := mock.New(mock.Config{})
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	var once sync.Once
-	shutdown := func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s.Close(ctx)
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("Serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(shutdown)
-	return "http://" + ln.Addr().String(), shutdown
+	t.Helper()
+	m := mocktest.Serve(t, mock.Config{}, mocktest.Options{})
+	return m.URL, m.Shutdown
 }

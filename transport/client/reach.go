@@ -53,7 +53,7 @@ func Reachable(ctx context.Context, c *http.Client, raw string) error {
 	probe := *u
 	port := u.Port()
 	switch u.Scheme {
-	case "wss", "https":
+	case "wss", "https", "pushers":
 		probe.Scheme, port = "https", cmp.Or(port, "443")
 	default:
 		probe.Scheme, port = "http", cmp.Or(port, "80")

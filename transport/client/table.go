@@ -18,6 +18,7 @@ import (
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/pusher"
 	"github.com/rtbench/rtbench/transport/sse"
 	"github.com/rtbench/rtbench/transport/ws"
 )
@@ -28,6 +29,7 @@ var table = []*transport.Protocol{
 	&ws.Protocol,
 	&sse.Protocol,
 	&aistream.Protocol,
+	&pusher.Protocol,
 	&poll.Protocol,
 }
 
@@ -57,7 +59,8 @@ func Lookup(name string) *transport.Protocol {
 	return nil
 }
 
-// ForPattern returns the table's row for pattern p, or nil.
+// ForPattern returns the table's first row of pattern p (the pattern's own
+// protocol; pusher shares ws's), or nil.
 func ForPattern(p transport.Pattern) *transport.Protocol {
 	for _, row := range table {
 		if row.Pattern == p {

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -96,10 +97,19 @@ type capConnKey struct{}
 // connContext is http.Server.ConnContext: it lets handlers see the
 // connection a request came on.
 func connContext(ctx context.Context, c net.Conn) context.Context {
-	if cc, ok := c.(*capConn); ok {
+	if cc, ok := unwrapTLS(c).(*capConn); ok {
 		return context.WithValue(ctx, capConnKey{}, cc)
 	}
 	return ctx
+}
+
+// unwrapTLS is the connection under a TLS one (serve --tls wraps the
+// capListener's connections), else c.
+func unwrapTLS(c net.Conn) net.Conn {
+	if tc, ok := c.(*tls.Conn); ok {
+		return tc.NetConn()
+	}
+	return c
 }
 
 // onReserve reports whether r came on a reserve connection.
@@ -111,7 +121,7 @@ func onReserve(r *http.Request) bool {
 // connState is http.Server.ConnState: it keeps the set of idle keep-alive
 // connections, the ones shed first.
 func (l *capListener) connState(c net.Conn, st http.ConnState) {
-	cc, ok := c.(*capConn)
+	cc, ok := unwrapTLS(c).(*capConn)
 	if !ok {
 		return
 	}

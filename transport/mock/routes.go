@@ -5,6 +5,7 @@ import (
 
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/pusher"
 	"github.com/rtbench/rtbench/transport/ws"
 )
 
@@ -22,4 +23,5 @@ func (s *Server) patternRoutes(mux *http.ServeMux) {
 	for _, r := range ai.Routes() {
 		mux.Handle(r.Pattern, r.Handler)
 	}
+	(&pusher.Server{Apps: c.PusherApps, Hub: s.hub, Stats: s.stats, OriginPatterns: c.Origins, WriteTimeout: c.WriteTimeout}).Register(mux)
 }

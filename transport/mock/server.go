@@ -1,7 +1,10 @@
 package mock
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -19,6 +22,7 @@ import (
 	"github.com/rtbench/rtbench/transport/fault"
 	"github.com/rtbench/rtbench/transport/poll"
 	"github.com/rtbench/rtbench/transport/pubsub"
+	"github.com/rtbench/rtbench/transport/pusher"
 	"github.com/rtbench/rtbench/transport/sse"
 )
 
@@ -33,6 +37,10 @@ const (
 	// in time followed by a body trickled a byte at a time (slowloris on the
 	// body) are cut off here. 1 MiB in 30 s is 35 KB/s at the least.
 	DefaultBodyTimeout = 30 * time.Second
+	// DefaultMaxStreams is the HTTP/2 streams one connection may have open
+	// at once: a browser's, or rtbench load's, sessions multiplexed on one
+	// connection fit (Go's own default is 250).
+	DefaultMaxStreams = 10_000
 )
 
 // Config shapes the mock server. The zero value serves every route with the
@@ -64,11 +72,23 @@ type Config struct {
 	Hub    pubsub.Options
 	Jobs   poll.JobOptions // the jobs API schedule
 	Tokens aistream.Tokens // token timing of the AI routes
+	// PusherApps are the Pusher Channels apps /app/{key} and /apps/{id}/
+	// accept; empty: pusher.DefaultApp.
+	PusherApps []pusher.App
 
 	// Fault is the server-wide fault default and the share of requests it
 	// applies to (--fault, --fault-rate, --fault-seed). Per-request faults
 	// (?fault=, X-RTBench-Fault) work on every route whatever it says.
 	Fault fault.Options
+
+	// TLS, when set, serves HTTPS with it (its Certificates): HTTP/2 and
+	// HTTP/1.1 by ALPN. Without it the server speaks HTTP/1.1, and HTTP/2
+	// to clients that start with its preface (h2c with prior knowledge;
+	// Go's server does not take the Upgrade: h2c exchange).
+	TLS *tls.Config
+	// MaxStreams is how many HTTP/2 streams one connection may have open
+	// at once (SETTINGS_MAX_CONCURRENT_STREAMS); default DefaultMaxStreams.
+	MaxStreams int
 
 	ReadHeaderTimeout time.Duration // default 5s (slowloris)
 	BodyTimeout       time.Duration // reading a request body; default 30s (slowloris on the body)
@@ -129,6 +149,10 @@ func (s *Server) Stats() *transport.ServerStats { return s.stats }
 // Handler is every route with CORS and the connection cap. Requests served
 // through it end when Close is called.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Wrap puts f around the whole handler (a test's request log, a route of
+// its own in front of the mock's). Call it before Serve.
+func (s *Server) Wrap(f func(http.Handler) http.Handler) { s.handler = f(s.handler) }
 
 // BaseContext is the parent of every request context; Close cancels it. Use it
 // as http.Server.BaseContext when serving Handler yourself (tests do).
@@ -287,6 +311,9 @@ func (s *Server) Serve(ln net.Listener) error {
 		ConnContext:       connContext,
 		// No WriteTimeout: it would cut every stream (golang/go#16100).
 		// Streams set a deadline per write instead.
+		Protocols: s.protocols(),
+		HTTP2:     &http.HTTP2Config{MaxConcurrentStreams: cmp.Or(s.cfg.MaxStreams, DefaultMaxStreams)},
+		TLSConfig: s.cfg.TLS,
 	}
 	if srv.MaxHeaderBytes <= 0 {
 		srv.MaxHeaderBytes = DefaultMaxHeaderBytes
@@ -294,6 +321,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	logf := s.cfg.Logf
 	if logf == nil {
 		logf = log.Printf
+	} else {
+		// net/http's own messages (TLS handshake errors, panics) go where
+		// the server's do.
+		srv.ErrorLog = log.New(logfWriter(logf), "", 0)
 	}
 	cl := newCapListener(ln, s.cfg.MaxConns, s.stats, logf)
 	srv.ConnState = func(c net.Conn, st http.ConnState) {
@@ -305,7 +336,23 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.srv, s.ln = srv, cl
 	s.mu.Unlock()
+	if s.cfg.TLS != nil {
+		return srv.ServeTLS(cl, "", "") // the certificates are in TLSConfig
+	}
 	return srv.Serve(cl)
+}
+
+// protocols are the HTTP versions served: HTTP/1.1 and HTTP/2, the latter
+// by ALPN over TLS and with prior knowledge (h2c) without it.
+func (s *Server) protocols() *http.Protocols {
+	var p http.Protocols
+	p.SetHTTP1(true)
+	if s.cfg.TLS != nil {
+		p.SetHTTP2(true)
+	} else {
+		p.SetUnencryptedHTTP2(true)
+	}
+	return &p
 }
 
 func or(v, def time.Duration) time.Duration {
@@ -407,4 +454,12 @@ func (s *Server) Shutdown(ctx context.Context) (cut int, err error) {
 	case <-t.C:
 	}
 	return cut, ctx.Err()
+}
+
+// logfWriter is a Logf as the io.Writer a log.Logger writes to.
+type logfWriter func(format string, args ...any)
+
+func (f logfWriter) Write(p []byte) (int, error) {
+	f("%s", bytes.TrimSuffix(p, []byte("\n")))
+	return len(p), nil
 }

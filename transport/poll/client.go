@@ -402,7 +402,10 @@ func (s *session) exchange(ctx context.Context, intended time.Time) result {
 // handle reads and reports one response.
 func (s *session) handle(ctx context.Context, intended time.Time, resp *http.Response) result {
 	defer resp.Body.Close()
-	if !s.conn.Reused {
+	// A new connection, or the session's first answer or its first since a
+	// failure on a connection that stayed open (shared, or an HTTP/2
+	// connection whose other streams go on).
+	if !s.conn.Reused || !s.open {
 		s.connected()
 	}
 	var err error

@@ -1,19 +1,16 @@
 package poll_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/poll"
 	"github.com/rtbench/rtbench/transport/transporttest"
 )
@@ -38,39 +35,14 @@ func serveMock(t testing.TB, cfg mock.Config, wrap ...func(http.Handler) http.Ha
 // it was).
 func serveMockAt(t testing.TB, addr string, cfg mock.Config, wrap ...func(http.Handler) http.Handler) (base string, s *mock.Server, shutdown func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s = mock.New(cfg)
-	h := finite(s.Handler())
-	for _, w := range wrap {
-		h = w(h)
-	}
-	// The mock's Close cancels its base context, then shuts its own
-	// http.Server down, then waits for its handlers. Serving it here, the
-	// same order needs a base context of our own: cancel it (held long polls
-	// end), shut down (no request starts after that), then Close (nothing
-	// left in flight, so its WaitGroup never sees an Add during its Wait).
-	base0, cancelBase := context.WithCancel(s.BaseContext(ln))
-	srv := &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return base0 }, ReadHeaderTimeout: 5 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	var once sync.Once
-	shutdown = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			cancelBase()
-			srv.Shutdown(ctx) //nolint:errcheck // a test server: a slow shutdown shows as a leak
-			s.Close(ctx)      //nolint:errcheck
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("Serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(shutdown)
-	return "http://" + ln.Addr().String(), s, shutdown
+	m := mocktest.Serve(t, cfg, mocktest.Options{Addr: addr, Wrap: func(h http.Handler) http.Handler {
+		h = finite(h)
+		for _, w := range wrap {
+			h = w(h)
+		}
+		return h
+	}})
+	return m.URL, m.Server, m.Shutdown
 }
 
 func finite(next http.Handler) http.Handler {

@@ -88,3 +88,36 @@ func TestSessionsKeepTheirConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestReconnectOnTheSameConnection: a failed request (503) on a connection
+// that stays open, as an HTTP/2 connection shared with other sessions does,
+// is followed by a Connected (Attempt 1, Reused) when the next request is
+// answered: the session is back, although no connection was dialed.
+func TestReconnectOnTheSameConnection(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if n.Add(1) == 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		fmt.Fprintf(w, `{"seq":%d}`, n.Load())
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	hc := transport.NewHTTPClient(transport.HTTPOptions{Insecure: true})
+	defer hc.CloseIdleConnections()
+	o := &observer{}
+	c := &poll.Client{Request: transport.Request{URL: srv.URL}, HTTP: hc, ClosedLoop: true, MaxRequests: 3,
+		Reconnect: transport.Reconnect{Initial: time.Millisecond, Floor: time.Millisecond, Cap: time.Millisecond}}
+	if err := runUntil(t, c, o); err != nil {
+		t.Fatal(err)
+	}
+	connects, _, _, closes := o.Snapshot()
+	if len(connects) != 2 || connects[0].Attempt != 0 || connects[1].Attempt != 1 || !connects[1].Reused || connects[1].Proto != "HTTP/2.0" {
+		t.Fatalf("connects %+v; want the first, then one after the 503 on the same connection", connects)
+	}
+	if len(closes) != 2 || !closes[0].Reconnect || closes[0].Idle {
+		t.Fatalf("closes %+v; want the 503's (reconnecting) and the end", closes)
+	}
+}

@@ -2,9 +2,7 @@ package sse_test
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/sse"
 	"github.com/rtbench/rtbench/transport/transporttest"
 )
@@ -20,27 +19,8 @@ import (
 // serveMock starts `rtbench serve`'s handlers on a loopback port.
 func serveMock(t testing.TB) (string, func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := mock.New(mock.Config{})
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		s.Serve(ln)
-	}()
-	var once sync.Once
-	shutdown := func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			s.Close(ctx)
-			<-served
-		})
-	}
-	t.Cleanup(shutdown)
-	return "http://" + ln.Addr().String(), shutdown
+	m := mocktest.Serve(t, mock.Config{}, mocktest.Options{})
+	return m.URL, m.Shutdown
 }
 
 func TestConformance(t *testing.T) {
@@ -106,17 +86,11 @@ func (w *cutWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // ticks) later with Last-Event-ID, and the 10 events it collects have no gap
 // and no duplicate.
 func TestClientResume(t *testing.T) {
-	s := mock.New(mock.Config{})
-	cut := &cutOnce{next: s.Handler(), n: 5}
-	srv := httptest.NewUnstartedServer(cut)
-	srv.Config.BaseContext = s.BaseContext
-	srv.Start()
-	defer srv.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		s.Close(ctx)
-	}()
+	cut := &cutOnce{n: 5}
+	srv := mocktest.Serve(t, mock.Config{}, mocktest.Options{Wrap: func(h http.Handler) http.Handler {
+		cut.next = h
+		return cut
+	}})
 	hc := transport.NewHTTPClient(transport.HTTPOptions{})
 	defer hc.CloseIdleConnections()
 

@@ -3,14 +3,13 @@ package ws_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/transporttest"
 	"github.com/rtbench/rtbench/transport/ws"
 )
@@ -20,28 +19,8 @@ import (
 // it is idempotent and also runs at cleanup.
 func serveMock(t testing.TB) (base string, shutdown func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := mock.New(mock.Config{})
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ln) }()
-	var once sync.Once
-	shutdown = func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := s.Close(ctx); err != nil {
-				t.Errorf("mock Close: %v", err)
-			}
-			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-				t.Errorf("mock Serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(shutdown)
-	return "http://" + ln.Addr().String(), shutdown
+	m := mocktest.Serve(t, mock.Config{}, mocktest.Options{})
+	return m.URL, m.Shutdown
 }
 
 // failingRT fails every request: the lean run uses it as its HTTP client,

@@ -31,7 +31,9 @@ const (
 //   - echo: every message received is sent back unchanged, with the same
 //     message type, for round-trip measurement; a text message that is not
 //     UTF-8 (RFC 6455 §8.1; coder/websocket does not check) is neither
-//     echoed nor published: the connection closes with 1007;
+//     echoed nor published: the connection closes with 1007; so does a
+//     client's close whose reason is not UTF-8 (closeguard.go), which
+//     coder/websocket would echo;
 //   - with ?channel=X, a room: every message published to X (over HTTP or by
 //     another member) is pushed as a pubsub envelope, and every message the
 //     member sends is published to X as well as echoed, so it reaches the

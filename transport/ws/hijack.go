@@ -11,6 +11,8 @@ import (
 // are set on it directly, because a context with a Done channel passed to
 // Conn.Write costs coder/websocket a context.AfterFunc per frame.
 //
+// Reads go through a closeGuard (closeguard.go).
+//
 // Accept finds the Hijacker on the outermost writer first; Unwrap lets
 // anything else (http.ResponseController, middleware) see the writer below.
 type hijackRecorder struct {
@@ -20,10 +22,12 @@ type hijackRecorder struct {
 
 func (w *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		w.conn = c
+	if err != nil {
+		return c, brw, err
 	}
-	return c, brw, err
+	w.conn = c
+	gc, gbrw := guard(c, brw)
+	return gc, gbrw, nil
 }
 
 func (w *hijackRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -8,6 +8,7 @@ import (
 
 // TestHijackRecorder: the wrapper keeps the hijacked connection and exposes
 // the writer it wraps, through Unwrap, to http.ResponseController.
+// Reads of the connection it returns pass a closeGuard.
 func TestHijackRecorder(t *testing.T) {
 	got := make(chan bool, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -21,7 +22,10 @@ func TestHijackRecorder(t *testing.T) {
 			got <- false
 			return
 		}
-		got <- rec.conn == c && c != nil
+		// The handler gets the connection behind a closeGuard; the
+		// recorder keeps the raw one, for deadlines.
+		gc, ok := c.(*guardedConn)
+		got <- ok && c != nil && rec.conn == gc.Conn
 		c.Close()
 	}))
 	defer srv.Close()
