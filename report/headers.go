@@ -12,12 +12,15 @@ import (
 	"github.com/rtbench/rtbench/transport"
 )
 
-// RequestHead writes a request's line and headers as `curl -v` does, each
+// RequestHead writes a request's method, target and headers as `curl -v`
+// does, each
 // line after "> ": secrets in the URL and in credential headers redacted,
 // control characters made visible.
 func RequestHead(w io.Writer, req *http.Request) {
 	target := req.URL.RequestURI()
-	fmt.Fprintf(w, "> %s %s %s\n", req.Method, Visible(transport.RedactURL(target)), req.Proto)
+	// No protocol: it is known only once the connection is (HTTP/2 by
+	// ALPN); the response's line says it.
+	fmt.Fprintf(w, "> %s %s\n", req.Method, Visible(transport.RedactURL(target)))
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host

@@ -56,8 +56,10 @@ func ListenSummary(w io.Writer, t *bench.Tally, p transport.Pattern, end time.Ti
 	if len(t.Errors) > 0 {
 		classes := make([]string, 0, len(t.Errors))
 		for c, n := range t.Errors {
-			// The fatal error is the command's last line: not again here.
-			if t.Fatal != nil && t.Fatal.Class == c && n == 1 {
+			// A class seen once was printed as it happened (listen prints
+			// every error and warning on its own line; with --quiet there is
+			// no summary): one error, one line.
+			if n == 1 {
 				continue
 			}
 			classes = append(classes, string(c))
