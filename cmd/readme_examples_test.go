@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -217,6 +219,23 @@ func TestReadmeDefaults(t *testing.T) {
 		}
 		if want := fmt.Sprintf(tt.text, def); !strings.Contains(readme, want) {
 			t.Errorf("%s --%s defaults to %s, but the README does not say %q", tt.cmd.Name(), tt.flag, f.DefValue, want)
+		}
+	}
+}
+
+// TestReadmeLinks: every file the README links to is in the repository.
+func TestReadmeLinks(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := regexp.MustCompile(`\]\(([^)#:]+)(#[^)]*)?\)`).FindAllStringSubmatch(string(b), -1)
+	if len(links) < 5 {
+		t.Fatalf("only %d relative links found", len(links))
+	}
+	for _, m := range links {
+		if _, err := os.Stat(filepath.Join("..", m[1])); err != nil {
+			t.Errorf("the README links to %s, which is not in the repository", m[1])
 		}
 	}
 }
