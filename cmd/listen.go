@@ -331,8 +331,8 @@ func listenExit(parent, ctx context.Context, runErr error, t *bench.Tally, o *Li
 	if runErr != nil {
 		// The Listener printed it as it happened: one error, one line.
 		err := listenError(runErr, o.URL)
-		if ee, ok := err.(*ExitError); ok && ee.Code != ExitInterrupted {
-			ee.Reported = true
+		if ee, ok := err.(*ExitError); ok && ee.Code != ExitInterrupted && t.Fatal != nil {
+			ee.Reported = true // the session reported it, and the Listener printed it
 		}
 		return err
 	}
