@@ -125,6 +125,12 @@ type PatternResult struct {
 	Delivered  int64 `json:"delivered"`
 	Lost       int64 `json:"lost"`
 	Duplicates int64 `json:"duplicates"`
+	// CutOff, in an interrupted run only: the (subscriber, update) pairs
+	// the interruption cut off, updates past the last one each subscriber
+	// had received, which were still on their way (a poll not yet sent).
+	// They are not Lost: Lost then counts only the gaps below each
+	// subscriber's last update.
+	CutOff int64 `json:"cut_off,omitempty"`
 	// Bytes on the wire as counted at the subscribers' connections, headers
 	// (and TLS) included; the publisher's are not counted.
 	BytesRead    int64 `json:"bytes_read"`
@@ -252,6 +258,16 @@ func (c Compare) RunPattern(ctx context.Context, run CompareRun) (*PatternResult
 		}
 	}
 	pr.Lost = max(pr.Expected-pr.Delivered, 0)
+	if ctx.Err() != nil {
+		// Interrupted: what was past each subscriber's last update had
+		// not arrived yet, not been lost.
+		pr.Lost, pr.CutOff = 0, 0
+		for _, t := range st.trackers {
+			last := min(int64(t.maxSeq.Load()), pr.Published)
+			pr.Lost += max(last-t.uniq, 0)
+			pr.CutOff += pr.Published - last
+		}
+	}
 	if pr.Delivered > 0 {
 		d := float64(pr.Delivered)
 		pr.BytesPerUpdate = round6(float64(pr.BytesRead+pr.BytesWritten) / d)

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,4 +111,64 @@ func TestUpdateData(t *testing.T) {
 			t.Errorf("size %d: %q", size, d)
 		}
 	}
+}
+
+// TestCompareInterruptedCutOff: an interrupted run does not count as lost
+// the updates still on their way: only the gaps below each subscriber's
+// last update are lost; what is past it was cut off.
+func TestCompareInterruptedCutOff(t *testing.T) {
+	pub := &fakePub{}
+	for range 4 {
+		pub.seqs = append(pub.seqs, make(chan struct{}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subs := []fakeSub{{seqs: []uint64{1, 2}, connect: true}, {seqs: []uint64{1, 3}, connect: true}}
+	var received sync.WaitGroup
+	received.Add(4)
+	next := uint64(0)
+	c := Compare{Subscribers: 2, Updates: 40, Duration: 100 * time.Millisecond, Settle: 3 * time.Second, Drain: 5 * time.Second,
+		Publish: func(context.Context, string, []byte) (uint64, error) {
+			next++
+			close(pub.seqs[next-1])
+			if next == 4 {
+				received.Wait() // both subscribers got what they will get
+				cancel()        // Ctrl-C, with update 4 still on its way
+			}
+			return next, nil
+		}}
+	run := CompareRun{Name: "fake", Pattern: "sse", URL: "http://fake/", Channel: "c",
+		NewSession: func(i int, _ *http.Client) transport.Session {
+			s := subs[i]
+			s.pub = pub
+			return &countingSub{fakeSub: &s, done: &received}
+		}}
+	pr, err := c.RunPattern(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Published != 4 || pr.Delivered != 4 || pr.Lost != 1 || pr.CutOff != 3 || pr.Result.Counters["lost"] != 1 {
+		t.Errorf("published %d delivered %d lost %d (counter %d) cut off %d; want 4 4 1 3: only subscriber 2's update 2 is lost",
+			pr.Published, pr.Delivered, pr.Lost, pr.Result.Counters["lost"], pr.CutOff)
+	}
+}
+
+// countingSub is a fakeSub that marks each event it delivers done.
+type countingSub struct {
+	*fakeSub
+	done *sync.WaitGroup
+}
+
+func (s *countingSub) Run(ctx context.Context, obs transport.Observer) error {
+	return s.fakeSub.Run(ctx, &doneObserver{Observer: obs, done: s.done})
+}
+
+type doneObserver struct {
+	transport.Observer
+	done *sync.WaitGroup
+}
+
+func (o *doneObserver) Event(e *transport.Event) {
+	o.Observer.Event(e)
+	o.done.Done()
 }

@@ -241,3 +241,16 @@ type Meta struct {
 	Params  Params
 	Host    string // this machine; os.Hostname() when empty
 }
+
+// Silent reports whether r is a WebSocket run whose connections opened but
+// received no message at all (no event, no echo) and saw no error: it
+// measured nothing, and most often the server waited for a subscribe or
+// auth message (--send).
+func (r *Result) Silent() bool {
+	if errs, _ := r.ErrorTotals(); errs > 0 {
+		return false // the errors say why
+	}
+	c := r.Counters
+	echo := r.Metrics[EchoRTT.String()] // zero when absent
+	return r.Target.Pattern == "ws" && c[Events.String()] == 0 && c[Connects.String()] > 0 && echo.Count == 0
+}

@@ -32,8 +32,8 @@ import (
 // reconnects_delayed, tokens_from_deltas, cut_off).
 //
 // errors is the number of errors in the result, every class except
-// canceled (the run's own stop) and the warnings not_streaming and
-// redirect_downgrade, plus the open model's dropped starts (requests the
+// canceled (the run's own stop) and the warnings not_streaming,
+// redirect_downgrade and compressed, plus the open model's dropped starts (requests the
 // plan wanted and the generator never sent); errors N% compares 100 ×
 // errors / attempts (see ErrorTotals), which can exceed 100 % in the closed
 // model when sessions fail again and again.
@@ -58,8 +58,8 @@ const ThresholdHelp = `A threshold is <metric>.<stat> <op> <duration>, errors <o
   delivery.p99<200ms   ttft.p95<1s   connect.max<=2s   delivery.count>=1000
   errors<1%   errors==0   lost==0   events>1000   reconnects<=5
 stat: p50 p90 p95 p99 p99.9 min max mean count; op: < <= > >= == !=; units: us ms s m.
-errors counts every error class except canceled and the warnings not_streaming and
-redirect_downgrade, plus the open model's dropped starts; errors N% is 100 × errors /
+errors counts every error class except canceled and the warnings not_streaming,
+redirect_downgrade and compressed, plus the open model's dropped starts; errors N% is 100 × errors /
 attempts (open model: intended starts, dropped included; closed model: sessions_started
 + requests). A threshold on a metric with no values fails. When rtbench itself was
 saturated (see the self-check) every run with thresholds fails, with that reason,
@@ -396,7 +396,8 @@ func (t *Threshold) Check(r *Result) Outcome {
 }
 
 // ErrorTotals returns the error count thresholds use (every class except
-// canceled and the warnings not_streaming and redirect_downgrade, plus the
+// canceled and the warnings not_streaming, redirect_downgrade and
+// compressed, plus the
 // dropped starts) and the attempts a percentage divides by: in the open
 // model, where each intended start is one request session, the intended
 // starts (sessions_started + dropped); in the closed model
@@ -404,7 +405,10 @@ func (t *Threshold) Check(r *Result) Outcome {
 func (r *Result) ErrorTotals() (errs, attempts int64) {
 	for class, e := range r.Errors {
 		switch transport.Class(class) {
-		case transport.ClassCanceled, transport.ClassNotStreaming, transport.ClassDowngrade:
+		case transport.ClassCanceled:
+			continue
+		}
+		if transport.Class(class).Warning() {
 			continue
 		}
 		errs += e.Count

@@ -42,7 +42,7 @@ type CheckOptions struct {
 var checkFlagNames = map[string]string{
 	"url": "URL", "mode": "--mode", "concurrency": "-c/--connections", "timeout": "--timeout",
 	"status": "--status", "content_type": "--content-type", "events": "--events", "within": "--within",
-	"first_event": "--first-event", "expect": "--expect", "ttft": "--ttft", "complete": "--complete",
+	"first_event": "--first-event", "expect": "--expect", "expect_first": "--expect-first", "send": "--send", "ttft": "--ttft", "complete": "--complete",
 	"echo": "--echo", "thresholds": "--threshold", "publish_rate": "--publish-rate",
 }
 
@@ -57,6 +57,7 @@ var checkFileFlags = map[string]bool{"file": true, "timeout": true, "json": true
 // NewCmdCheck builds `rtbench check`. runF replaces the run step in tests.
 func NewCmdCheck(env *Env, runF func(context.Context, *CheckOptions) error) *cobra.Command {
 	o := &CheckOptions{}
+	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
 		Use:   "check [URL]",
 		Short: "Check a real-time endpoint in CI: pass or fail with a clear reason",
@@ -68,14 +69,18 @@ Assertions: the handshake (--status, default 2xx; 101 for WebSockets) and the co
 type (--content-type, default text/event-stream for SSE and AI streams); at least
 --events N within --within T (default for SSE and WebSocket checks: 3 events within the
 timeout; polling: 1); --first-event T; --expect EXPR (some event's JSON matches; the
-language of listen --until; repeatable); for AI streams --ttft T and the terminator
+language of listen --until; repeatable); --expect-first EXPR (the first event's JSON
+matches: a subscription's acknowledgement after --send, which is sent as in listen);
+a WebSocket with no time bound of its own must send its first message within 5s; for AI streams --ttft T and the terminator
 ([DONE], message_stop; --complete=false to skip); for WebSockets --echo; and load's
 --threshold grammar (repeatable).
 
 Detectors run on every event stream and WebSocket and name deployment faults: events
 delivered in bursts (a buffering proxy, a missing flush: ≥3 events that arrived within
 20ms but were stamped by the server ≥50ms and ≥10× further apart), gzip on an event
-stream (check asks for gzip as browsers do), a Content-Length (nothing streams), missing
+stream (check asks for gzip as browsers do; judged by what it does: a WARN while events
+keep their cadence, a FAIL when the compressor holds them back), a Content-Length
+(nothing streams), missing
 Cache-Control: no-cache / X-Accel-Buffering: no (a WARN, not a failure), invalid UTF-8.
 
 Several checks run at once from a YAML file with -f (format: docs/check.md), each with
@@ -96,10 +101,11 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
   rtbench check ws://127.0.0.1:8080/ws --echo
 
   # A job reaches "completed" within 30 s
-  rtbench check http://127.0.0.1:8080/api/jobs/ID --expect status==completed --timeout 30s
+  JOB=$(curl -s -X POST http://127.0.0.1:8080/api/jobs | jq -r .id)
+  rtbench check "http://127.0.0.1:8080/api/jobs/$JOB" --expect status==completed --timeout 30s
 
   # Every check of a file, concurrently, with a JUnit report for CI
-  HOST=staging.example.com rtbench check -f checks.yaml --junit check.xml`,
+  RTBENCH_HOST=127.0.0.1:8080 rtbench check -f testdata/check/serve.yaml --junit check.xml`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -133,6 +139,7 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 	f.DurationVar(&o.Assert.Within, "within", 0, "the time --events have to arrive (default: the timeout); it, --first-event and --ttft also bound the wait for response headers")
 	f.DurationVar(&o.Assert.FirstEvent, "first-event", 0, "the first event must arrive within this")
 	f.StringArrayVar(&o.Assert.Expect, "expect", nil, "some event's JSON must match, e.g. 'status==completed' (repeatable)")
+	f.StringVar(&o.Assert.ExpectFirst, "expect-first", "", "the first event's JSON must match, e.g. a subscription's acknowledgement 'type==subscribed' after --send")
 	f.DurationVar(&o.Assert.TTFT, "ttft", 0, "AI streams: the first token must arrive within this")
 	f.BoolVar(&o.Complete, "complete", true, "AI streams: the stream must end with its terminator ([DONE], message_stop)")
 	f.BoolVar(&o.Assert.Echo, "echo", false, "WebSockets: a message sent must come back")

@@ -24,6 +24,9 @@ const (
 type ExitError struct {
 	Code int
 	Err  error
+	// Reported: the command printed the error already (listen's session
+	// error, on its own line as it happened): Run prints it no more.
+	Reported bool
 }
 
 func (e *ExitError) Error() string { return e.Err.Error() }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+	"github.com/spf13/pflag"
 
 	"github.com/rtbench/rtbench/bench/outfile"
 )
@@ -142,5 +143,41 @@ func genManTree(c *cobra.Command, hdr *doc.GenManHeader, dir string) error {
 	}
 	h := *hdr
 	name := strings.ReplaceAll(c.CommandPath(), " ", "-") + "." + cmp.Or(h.Section, "1")
+	defer manEscape(c)()
 	return outfile.Write(filepath.Join(dir, name), func(w io.Writer) error { return doc.GenMan(c, &h, w) })
+}
+
+// manMarkdown escapes what cobra's man pages would read as Markdown in
+// plain help text: "<metric>.<stat>" is an HTML tag to go-md2man, and
+// would vanish from the page ("A threshold is .  ,").
+var manMarkdown = strings.NewReplacer(`\`, `\\`, "<", `\<`, ">", `\>`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`)
+
+// manText escapes s line by line, but for the lines Markdown reads as code
+// (indented by a tab or four spaces), which it shows as they are.
+func manText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "\t") && !strings.HasPrefix(l, "    ") {
+			lines[i] = manMarkdown.Replace(l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// manEscape escapes c's Long and its flags' usages for doc.GenMan (the
+// Example is a code block already) and returns what restores them.
+func manEscape(c *cobra.Command) (restore func()) {
+	long := c.Long
+	c.Long = manText(long)
+	usages := map[*pflag.Flag]string{}
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		usages[f] = f.Usage
+		f.Usage = manText(f.Usage)
+	})
+	return func() {
+		c.Long = long
+		for f, u := range usages {
+			f.Usage = u
+		}
+	}
 }

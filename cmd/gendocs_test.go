@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestEcoHelperProcess is not a test: the rtbench script that ecoBin writes
@@ -57,6 +59,8 @@ func ecoGendocs(t *testing.T, getenv map[string]string, args ...string) (int, st
 // TestGendocsManPages: one man page per visible command, named as man(1)
 // looks them up, each with its command's examples and a date that comes
 // from the source (so two builds of one commit give the same bytes).
+var manPlaceholder = regexp.MustCompile(`<[a-z]+>`)
+
 func TestGendocsManPages(t *testing.T) {
 	dir := t.TempDir()
 	man := filepath.Join(dir, "man")
@@ -100,6 +104,18 @@ func TestGendocsManPages(t *testing.T) {
 				t.Errorf("%s lacks the example line %q", name, l)
 			}
 		}
+		// Placeholders of the help text (<metric>, <op> …) are text, not
+		// HTML tags that go-md2man drops ("A threshold is .  ,").
+		for _, ph := range manPlaceholder.FindAllString(c.Long, -1) {
+			if !strings.Contains(s, ph) {
+				t.Errorf("%s lacks the placeholder %s of its help", name, ph)
+			}
+		}
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if strings.Contains(f.Usage, "<") && !strings.Contains(s, strings.Split(f.Usage, "<")[1][:4]) {
+				t.Errorf("%s: --%s's usage lost its '<': %q", name, f.Name, f.Usage)
+			}
+		})
 		if strings.Contains(s, "Auto generated") {
 			t.Errorf("%s has cobra's generated-by line", name)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -30,10 +31,11 @@ type ListenOptions struct {
 	Quiet   bool
 
 	LastID   string
-	Send     []string
 	Compress bool
 	Strict   bool
 	Until    string
+	Include  bool
+	Verbose  bool
 
 	until *match.Expr
 }
@@ -41,6 +43,7 @@ type ListenOptions struct {
 // NewCmdListen builds `rtbench listen`. runF replaces the run step in tests.
 func NewCmdListen(env *Env, runF func(context.Context, *ListenOptions) error) *cobra.Command {
 	o := &ListenOptions{}
+	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
 		Use:   "listen URL",
 		Short: "Subscribe to a real-time endpoint and watch what arrives",
@@ -51,11 +54,16 @@ object per line (--json). A summary goes to stderr at the end.
 The pattern is detected: ws:// and wss:// are WebSockets; ably://KEY@HOST/CHANNEL
 (TLS) and ably+http:// are Ably channels (stdin lines are published); for http(s) the first
 response decides: text/event-stream is SSE (or an AI token stream when a body was sent,
-recognised as OpenAI or Anthropic chunks), JSON is polling. --mode overrides.
+recognised as OpenAI or Anthropic chunks), JSON is polling. --mode overrides. Any other
+answer fails with one line: another content type (text/html, an image: --mode poll polls
+it anyway), a 4xx or 5xx status (its body quoted), an event stream with a Content-Length
+(the server sends a whole body, not a stream; --reconnect always fetches it again).
 
 SSE follows the specification: a network error or a clean end reconnects after the
 server's retry: time (clamped, jittered) with Last-Event-ID; a status other than 200 or
 a content type other than text/event-stream fails without reconnecting.
+
+` + transport.SendHelp + `
 
 AI stream metrics:
 ` + bench.AIMetricsHelp + `
@@ -65,21 +73,28 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 		Example: `  # Watch rtbench serve's measurement stream, 5 events
   rtbench listen http://127.0.0.1:8080/sse -n 5
 
+  # Show the request and response headers, as curl -v does (through a proxy)
+  rtbench listen -v --proxy http://127.0.0.1:3128 -n 1 http://127.0.0.1:8080/sse
+
   # Stream an AI answer like a chat
   rtbench listen -X POST --data '{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}' \
       http://127.0.0.1:8080/v1/chat/completions
 
   # Chat over a WebSocket room (type lines; or pipe them in)
-  rtbench listen ws://127.0.0.1:8080/ws?channel=lobby
+  rtbench listen 'ws://127.0.0.1:8080/ws?channel=lobby'
+
+  # A WebSocket API that pushes only after a subscribe message
+  rtbench listen wss://example.com/ws --send '{"type":"subscribe","channel":"prices"}'
 
   # An Ably channel on rtbench serve (its default key), or on Ably with your own key
   rtbench listen 'ably+http://rtbench.local:rtbench-local-secret@127.0.0.1:8080/chat'
 
   # Poll a job until it completes
-  rtbench listen http://127.0.0.1:8080/api/jobs/job_123 --interval 1s --until status==completed
+  JOB=$(curl -s -X POST http://127.0.0.1:8080/api/jobs | jq -r .id)
+  rtbench listen "http://127.0.0.1:8080/api/jobs/$JOB" --interval 1s --until status==completed
 
   # Machine-readable events with latency
-  rtbench listen http://127.0.0.1:8080/sse?rate=10 --json -n 20 | jq .delivery_ms`,
+  rtbench listen 'http://127.0.0.1:8080/sse?rate=10' --json -n 20 | jq .delivery_ms`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			o.URL = args[0]
@@ -105,10 +120,12 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	f.BoolVar(&o.Full, "full", false, "print long data whole instead of cutting it to the terminal width")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "no notices and no summary on stderr")
 	f.StringVar(&o.LastID, "last-event-id", "", "SSE: resume after this event id")
-	f.StringArrayVar(&o.Send, "send", nil, "WebSocket: send this message after connecting (repeatable); stdin lines are sent too")
 	f.BoolVar(&o.Compress, "compress", false, "WebSocket: offer permessage-deflate")
 	f.BoolVar(&o.Strict, "strict", true, "WebSocket: close with 1007 on invalid UTF-8 in a text message (RFC 6455); --strict=false prints it and counts invalid_utf8_text")
 	o.addStampFlag(f)
+	o.addCompressedFlag(f)
+	f.BoolVarP(&o.Include, "include", "i", false, "print each response's status line and headers on stdout before its events, as curl -i does (--json: a {\"kind\":\"headers\"} object)")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "print each request's and response's headers on stderr (> and <), as curl -v does; credentials redacted")
 	f.StringVar(&o.Until, "until", "", "stop with exit 0 when an event's JSON matches, e.g. 'status==completed'")
 	return c
 }
@@ -193,6 +210,9 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	hopts := o.httpOptions()
 	hopts.Warn = obs.Error
 	hc := transport.NewHTTPClient(hopts)
+	if o.Include || o.Verbose {
+		hc.Transport = o.headerTap(env, hc.Transport)
+	}
 	d, err := client.Open(ctx, hc, o.request(), o.Mode)
 	if err != nil {
 		return listenError(err, o.URL)
@@ -202,7 +222,7 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 	so.LastEventID, so.Compress, so.AllowInvalidUTF8 = o.LastID, o.Compress, !o.Strict
 	so.Comments = o.JSON // heartbeats are their own events in --json
 	if d.Protocol.Sends {
-		so.Outbox = outbox(env, o.Send)
+		so.Outbox = outbox(env)
 	}
 	runErr := d.Protocol.New(so).Run(ctx, obs)
 	printer.Finish()
@@ -210,6 +230,26 @@ func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
 		report.ListenSummary(env.ErrOut, tally, d.Protocol.Pattern, time.Now())
 	}
 	return listenExit(parent, ctx, runErr, tally, o)
+}
+
+// headerTap shows the requests and responses of hc as -i and -v ask.
+func (o *ListenOptions) headerTap(env *Env, base http.RoundTripper) http.RoundTripper {
+	tap := &transport.HeaderTap{Base: base}
+	if o.Verbose {
+		tap.Request = func(r *http.Request) { report.RequestHead(env.ErrOut, r) }
+	}
+	tap.Response = func(r *http.Response) {
+		if o.Verbose {
+			report.ResponseHead(env.ErrOut, r, "< ")
+		}
+		switch {
+		case o.Include && o.JSON:
+			report.ResponseHeadJSON(env.Out, r)
+		case o.Include:
+			report.ResponseHead(env.Out, r, "")
+		}
+	}
+	return tap
 }
 
 // downgradeOnce passes on the first redirect_downgrade warning of a listen
@@ -227,13 +267,10 @@ func (d *downgradeOnce) Error(e *transport.Error) {
 	d.Observer.Error(e)
 }
 
-// outbox feeds a WebSocket session: the --send messages, then stdin lines
-// when stdin is a pipe or a terminal (with a prompt).
-func outbox(env *Env, send []string) <-chan []byte {
-	ch := make(chan []byte, len(send)+1)
-	for _, s := range send {
-		ch <- []byte(s)
-	}
+// outbox feeds a WebSocket session the stdin lines, when stdin is a pipe
+// or a terminal (with a prompt), after each connection's --send messages.
+func outbox(env *Env) <-chan []byte {
+	ch := make(chan []byte, 1)
 	if env.In == nil {
 		close(ch)
 		return ch
@@ -296,7 +333,12 @@ func listenExit(parent, ctx context.Context, runErr error, t *bench.Tally, o *Li
 		return tallyFailed(t)
 	}
 	if runErr != nil {
-		return listenError(runErr, o.URL)
+		// The Listener printed it as it happened: one error, one line.
+		err := listenError(runErr, o.URL)
+		if ee, ok := err.(*ExitError); ok && ee.Code != ExitInterrupted && t.Fatal != nil {
+			ee.Reported = true // the session reported it, and the Listener printed it
+		}
+		return err
 	}
 	if c := t.LastClose; c != nil && c.Code != 0 && c.Code != 1000 && c.Code != 1001 {
 		return FailedError(fmt.Errorf("%s closed with %d %q", o.URL, c.Code, c.Reason))

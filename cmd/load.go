@@ -59,6 +59,7 @@ type LoadOptions struct {
 // NewCmdLoad builds `rtbench load`. runF replaces the run step in tests.
 func NewCmdLoad(env *Env, runF func(context.Context, *LoadOptions) error) *cobra.Command {
 	o := &LoadOptions{}
+	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
 		Use:   "load URL",
 		Short: "Hold many connections to a real-time endpoint and report latency",
@@ -85,6 +86,9 @@ else its own clock: the first of ts, time, timestamp, sent_at, created_at (epoch
 µs or ns by magnitude, or RFC 3339), or the field --stamp names; wire latency arrival −
 sent_ns. A 1 ms self-check ticker reports when rtbench itself was saturated: over 5 ms
 late for more than 0.1 % of the run; thresholds then fail unless --allow-saturated.
+
+` + transport.SendHelp + ` A WebSocket run whose connections received
+nothing at all says NO MESSAGES in its report and exits 1.
 
 ` + bench.MetricsHelp + `
 
@@ -136,6 +140,7 @@ result is still printed and saved).`,
 	f.Var(&o.Stages, "stages", "ramping shape 'duration:target,…' (sessions, or requests/s with --rate), e.g. 30s:100,1m:1000,30s:0")
 	f.IntVar(&o.MaxInFlight, "max-in-flight", bench.DefaultMaxInFlight, "open model: requests in flight at most; further starts are dropped and counted")
 	o.addStampFlag(f)
+	o.addCompressedFlag(f)
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "fail (exit 1) unless this holds, e.g. 'delivery.p99<200ms', 'errors<1%' (repeatable)")
 	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although rtbench itself was saturated (its self-check p99.9 over 5ms)")
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v2 JSON) to this file")
@@ -295,7 +300,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	}
 	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
-	base.Lean = !h2 // the lean paths speak HTTP/1.1
+	base.Lean = !h2 && o.proxy == nil // the lean paths speak HTTP/1.1 and dial the target themselves
 	base.SendSize = o.SendSize
 	if o.SendRate.perSecond > 0 {
 		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
@@ -313,6 +318,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 			so.LocalAddr = &net.TCPAddr{IP: o.sources[n%len(o.sources)]}
 		}
 		so.One, so.Repeat = one, !one
+		so.Request.Send = base.Request.Send.ForSession(n)
 		return proto.New(so)
 	}
 	e.NewSession = func(i int) transport.Session { return session(i, false) }
@@ -398,6 +404,8 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		return errInterrupted
 	case failed > 0:
 		return FailedError(fmt.Errorf("%d of %d thresholds failed", failed, len(outcomes)))
+	case result.Silent():
+		return FailedError(fmt.Errorf("nothing was delivered: %d WebSocket connections received no message (see the report)", result.Counters[bench.Connects.String()]))
 	}
 	errs, examples := map[string]int64{}, map[string]string{}
 	for c, e := range result.Errors {
@@ -444,6 +452,11 @@ func (o *LoadOptions) probe(ctx context.Context, c *http.Client) (proto *transpo
 		if st := op.Connect.Status; st < 200 || st > 299 {
 			return nil, false, listenError(&transport.Error{Class: transport.HTTPStatusClass(st), Code: st,
 				Err: fmt.Errorf("the probe request got HTTP %d; fix the URL, method or headers before loading it", st)}, o.URL)
+		}
+		// A stream sent whole has nothing to hold open: each session would
+		// fetch it again and again.
+		if n := op.Resp.ContentLength; !d.Protocol.Requests && n >= 0 && o.policy != transport.PolicyAlways {
+			return nil, false, listenError(&transport.Error{Class: transport.ClassNotStreaming, Err: transport.WholeBody(transport.RedactURL(o.URL), n)}, o.URL)
 		}
 		return d.Protocol, op.Resp.ProtoMajor == 2, nil
 	}
@@ -554,6 +567,9 @@ func (o *LoadOptions) params(plan bench.Plan, proto *transport.Protocol, so tran
 	}
 	if proto.Sends {
 		d["send_rate"] = o.SendRate.String()
+	}
+	if n := o.send.Len(); n > 0 {
+		d["send"] = fmt.Sprintf("%d message(s)", n)
 	}
 	if proto.Publish != nil {
 		d["publish_rate"] = o.PublishRate.String()

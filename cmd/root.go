@@ -46,7 +46,8 @@ func Run(ctx context.Context, env *Env, build BuildInfo, args []string) int {
 	root := NewRootCmd(env, build)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
-	if err != nil && !errors.Is(err, errInterrupted) {
+	var ee *ExitError
+	if err != nil && !errors.Is(err, errInterrupted) && !(errors.As(err, &ee) && ee.Reported) {
 		fmt.Fprintf(env.ErrOut, "rtbench: %s\n", report.ErrorLine(err.Error()))
 	}
 	return exitCode(err)
@@ -121,7 +122,19 @@ Exit codes: 0 ok, 1 a check or threshold failed, 2 usage or configuration error,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.Args = cobra.NoArgs
+	// An unknown command names the commands it is close to (cobra's
+	// Levenshtein suggestions, and prefixes: "lis" → listen).
+	root.SuggestionsMinimumDistance = 2
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+		if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += fmt.Sprintf("; did you mean %q?", s[0])
+		}
+		return errors.New(msg)
+	}
 	root.SetVersionTemplate("rtbench {{.Version}}\n")
 	root.SetIn(env.In)
 	root.SetOut(env.Out)

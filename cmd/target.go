@@ -34,16 +34,20 @@ const (
 // flag means the same in every command and a command line with several
 // mistakes always names the same one first.
 type SessionFlags struct {
-	URL       string
-	Mode      string // "": detect; else a protocol of the table
-	AIFormat  string // --ai-format: "": detect; else a transport.AIFormats name (implies --mode ai)
-	Method    string
-	Headers   []string
-	Data      string // body, or @file
-	Insecure  bool
-	CACert    string
-	Reconnect string
-	Stamp     string // --stamp (listen, load)
+	URL        string
+	Mode       string // "": detect; else a protocol of the table
+	AIFormat   string // --ai-format: "": detect; else a transport.AIFormats name (implies --mode ai)
+	Method     string
+	Headers    []string
+	Data       string   // body, or @file
+	Send       []string // --send: messages sent first on every connection, or @file
+	Insecure   bool
+	CACert     string
+	Reconnect  string
+	Stamp      string   // --stamp (listen, load)
+	Compressed bool     // --compressed (listen, load): ask for gzip
+	Proxy      string   // --proxy URL
+	Cookies    []string // --cookie 'NAME=VALUE; …'
 
 	IdleTimeout  time.Duration
 	TTFBTimeout  time.Duration
@@ -66,6 +70,9 @@ type SessionFlags struct {
 	proto  *transport.Protocol // --mode's, nil: detect
 	misuse *misusedFlag
 	stamp  *transport.StampSpec
+	send   *transport.Sender // --send rendered for session 0; ForSession for the others
+	proxy  *url.URL
+	getenv func(string) string
 	// version is the HTTP version --http1.1 and --http2 ask for.
 	version transport.HTTPVersion
 	// closedLoop allows --interval 0: polling as fast as the server
@@ -79,6 +86,12 @@ func (t *SessionFlags) addStampFlag(f *pflag.FlagSet) {
 	f.StringVar(&t.Stamp, "stamp", "", "the payload field delivery latency is measured from, PATH[:s|ms|us|ns|rfc3339] (data.meta.ts:ms), or none; default sched_ns, else ts, time, timestamp, sent_at or created_at")
 }
 
+// addCompressedFlag adds --compressed, for the commands that do not ask
+// for gzip already (listen, load; check always asks, as browsers do).
+func (t *SessionFlags) addCompressedFlag(f *pflag.FlagSet) {
+	f.BoolVar(&t.Compressed, "compressed", false, "HTTP: ask for gzip (Accept-Encoding: gzip) as browsers and curl --compressed do, and read it decoded; a compressed event stream is warned about (compressed)")
+}
+
 // addSessionFlags adds the session flags; reconnect is the --reconnect
 // default (check's is never: one session is one connection).
 func (t *SessionFlags) addSessionFlags(f *pflag.FlagSet, reconnect string) {
@@ -87,6 +100,9 @@ func (t *SessionFlags) addSessionFlags(f *pflag.FlagSet, reconnect string) {
 	f.StringVarP(&t.Method, "request", "X", "", "HTTP method (default GET, or POST with a body)")
 	f.StringArrayVarP(&t.Headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.StringVar(&t.Data, "data", "", "request body, or @file to read it from a file")
+	f.StringArrayVar(&t.Send, "send", nil, "send this message first on every connection (repeatable, in order; @file reads it): WebSocket messages once open, the first lines of an HTTP body; templates {{session}} {{seq}} {{now_ns}} {{uuid}} {{env \"NAME\"}}")
+	f.StringArrayVar(&t.Cookies, "cookie", nil, "send cookies, 'NAME=VALUE; NAME2=VALUE2' (repeatable), as curl --cookie does")
+	f.StringVar(&t.Proxy, "proxy", "", "send every request through this proxy (http://, https:// or socks5://HOST:PORT); default: the environment's HTTPS_PROXY, HTTP_PROXY and NO_PROXY")
 	f.BoolVar(&t.Insecure, "insecure", false, "skip TLS certificate verification (never implied)")
 	f.StringVar(&t.CACert, "cacert", "", "PEM file of extra CA certificates to trust")
 	f.StringVar(&t.Reconnect, "reconnect", reconnect, "when to reconnect: spec, always (also after 429/5xx and any WebSocket close) or never")
@@ -191,6 +207,28 @@ func (t *SessionFlags) validate() error {
 		}
 		t.header.Add(name, strings.TrimSpace(value))
 	}
+	for _, c := range t.Cookies {
+		for pair := range strings.SplitSeq(c, ";") {
+			name, _, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok || !isToken(name) || strings.ContainsFunc(pair, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+				return UsageError("--cookie %q: want 'NAME=VALUE', several separated by '; '", c)
+			}
+		}
+		if prev := t.header.Get("Cookie"); prev != "" {
+			c = prev + "; " + strings.TrimSpace(c)
+		}
+		t.header.Set("Cookie", strings.TrimSpace(c))
+	}
+	if t.Proxy != "" {
+		u, err := url.Parse(t.Proxy)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
+			return UsageError("--proxy %q: want http://HOST:PORT (or https://, socks5://)", transport.RedactURL(t.Proxy))
+		}
+		t.proxy = u
+	}
+	if t.Compressed && t.header.Get("Accept-Encoding") == "" {
+		t.header.Set("Accept-Encoding", "gzip")
+	}
 	if t.Data != "" {
 		if file, ok := strings.CutPrefix(t.Data, "@"); ok {
 			b, err := os.ReadFile(file)
@@ -205,10 +243,43 @@ func (t *SessionFlags) validate() error {
 			return UsageError("--data: the body is not valid JSON; an AI stream takes a JSON request such as '{\"model\":\"m\",\"stream\":true,\"messages\":[...]}'")
 		}
 	}
+	if t.send, err = parseSend(t.Send, t.getenv); err != nil {
+		return err
+	}
 	if t.roots, err = loadCACert(t.CACert); err != nil {
 		return err
 	}
 	return t.validateKnobs()
+}
+
+// parseSend reads the --send messages (@file: the file's contents, one
+// trailing newline dropped) and parses their templates.
+func parseSend(send []string, getenv func(string) string) (*transport.Sender, error) {
+	lookup := func(name string) (string, bool) {
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		v := getenv(name)
+		return v, v != ""
+	}
+	var ts []*transport.SendTemplate
+	for _, s := range send {
+		text, flag := s, "--send"
+		if file, ok := strings.CutPrefix(s, "@"); ok {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return nil, UsageError("--send @%s: %v", file, errors.Unwrap(err))
+			}
+			text, flag = string(b), "--send @"+file
+			text = strings.TrimSuffix(strings.TrimSuffix(text, "\n"), "\r")
+		}
+		tpl, err := transport.ParseSendTemplate(text, lookup)
+		if err != nil {
+			return nil, UsageError("%s: %v", flag, err)
+		}
+		ts = append(ts, tpl)
+	}
+	return transport.NewSender(ts, 0), nil
 }
 
 // validateKnobs checks the timeouts, limits and intervals, in a fixed order.
@@ -283,12 +354,16 @@ func isToken(s string) bool {
 
 // request is what every session sends.
 func (t *SessionFlags) request() transport.Request {
-	return transport.Request{URL: t.URL, Method: t.Method, Header: t.header, Body: t.Body}
+	return transport.Request{URL: t.URL, Method: t.Method, Header: t.header, Body: t.Body, Send: t.send}
 }
 
 // httpOptions are the HTTP client's options the flags set.
 func (t *SessionFlags) httpOptions() transport.HTTPOptions {
-	return transport.HTTPOptions{Insecure: t.Insecure, RootCAs: t.roots, TTFBTimeout: t.TTFBTimeout, Version: t.version}
+	o := transport.HTTPOptions{Insecure: t.Insecure, RootCAs: t.roots, TTFBTimeout: t.TTFBTimeout, Version: t.version}
+	if t.proxy != nil {
+		o.Proxy = http.ProxyURL(t.proxy)
+	}
+	return o
 }
 
 // sessionOptions are the options of every session the flags describe; the

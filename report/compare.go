@@ -41,6 +41,13 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 	}
 	if r.Interrupted {
 		fmt.Fprintln(&b, st.loud.Render("interrupted: the patterns that did not run are missing"))
+		for _, p := range r.Patterns {
+			if p.CutOff > 0 {
+				for _, l := range wrap(fmt.Sprintf("%s: %s (subscriber, update) pairs still on their way were cut off by the interruption, not counted as lost", p.Name, count(p.CutOff)), width) {
+					fmt.Fprintln(&b, st.loud.Render(l))
+				}
+			}
+		}
 	}
 	if len(r.Patterns) > 0 {
 		fmt.Fprintln(&b)

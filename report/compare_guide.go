@@ -7,62 +7,56 @@ import (
 	"github.com/rtbench/rtbench/bench"
 )
 
-// GuideLine is one row of compare's decision guide: a need from the usual
-// tutorial table, the pattern the tutorial picks, and what this run
-// measured for it.
+// GuideLine is one row of compare's decision guide: a need, the pattern
+// that measured best on the figure that matters for it, and the figures.
 type GuideLine struct {
 	Need, Pick, Text string
 }
 
-// CompareGuide turns a comparison into the decision guide: for each need,
-// which pattern won on this run on the figure that matters for it, and by
-// how much. A need whose patterns did not run is left out.
+// CompareGuide turns a comparison into the decision guide, computed from
+// the run's numbers only: for each need, the pattern that measured best on
+// its figure (lower is better), by how much against the runner-up, and
+// SSE's own figure when SSE is neither. A need whose patterns did not run
+// is left out.
+//
+//	live notifications  delivery p99, every pattern
+//	job status          bytes on the wire per update, every pattern (and the
+//	                    cheapest request/response pattern)
+//	chat                delivery p99, the persistent connections (ws, sse)
+//	AI responses        the AI stream's own figures (only SSE streaming runs)
 func CompareGuide(r *bench.CompareResult) []GuideLine {
 	var out []GuideLine
 	pats := map[string]*bench.PatternResult{}
-	var measured []*bench.PatternResult
+	var measured, polls []*bench.PatternResult
 	for _, p := range r.Patterns {
 		if _, ok := p.Delivery(); ok {
 			pats[p.Name] = p
 			measured = append(measured, p)
+			if p.Result != nil && (p.Result.Target.Pattern == "poll" || p.Result.Target.Pattern == "long-poll") {
+				polls = append(polls, p)
+			}
 		}
 	}
 	p99 := func(p *bench.PatternResult) float64 { m, _ := p.Delivery(); return m.P99Ms }
-	p50 := func(p *bench.PatternResult) float64 { m, _ := p.Delivery(); return m.P50Ms }
+	bytesPer := func(p *bench.PatternResult) float64 { return p.BytesPerUpdate }
+	durShow := func(v float64) string { return sig3(dur(v)) }
+	sse := pats["sse"]
 	if len(measured) >= 2 {
-		a, b := best2(measured, p99)
-		out = append(out, GuideLine{"live notifications", "SSE", fmt.Sprintf(
-			"lowest delivery p99 is %s (%s), then %s (%s, %s); %s moves %s per update, %s %s",
-			a.Name, sig3(dur(p99(a))), b.Name, sig3(dur(p99(b))), ratio(p99(b), p99(a)),
-			a.Name, bytesText(a.BytesPerUpdate), b.Name, bytesText(b.BytesPerUpdate))})
+		out = append(out, needLine("live notifications", "delivery p99", measured, p99, durShow, sse))
 	}
-	var polls []*bench.PatternResult
-	for _, p := range measured {
-		if p.Result != nil && (p.Result.Target.Pattern == "poll" || p.Result.Target.Pattern == "long-poll") {
-			polls = append(polls, p)
+	if len(measured) >= 2 {
+		l := needLine("job status", "bytes per update", measured, bytesPer, bytesText, sse)
+		if len(polls) > 0 {
+			if bp, _ := best2(polls, bytesPer); bp != nil && bp.Name != l.Pick {
+				l.Text += fmt.Sprintf("; of the request/response patterns, %s (%s, %.2f requests per update)", bp.Name, bytesText(bp.BytesPerUpdate), bp.RequestsPerUpdate)
+			}
 		}
+		out = append(out, l)
 	}
-	if len(polls) > 0 {
-		bp, _ := best2(append(polls, polls[0]), p50)
-		text := fmt.Sprintf("the fastest request/response pattern is %s (p50 %s, %s and %.2f requests per update)",
-			bp.Name, sig3(dur(p50(bp))), bytesText(bp.BytesPerUpdate), bp.RequestsPerUpdate)
-		if cheap, _ := best2(append(polls, polls[0]), func(p *bench.PatternResult) float64 { return p.BytesPerUpdate }); cheap != bp {
-			text += fmt.Sprintf("; the fewest bytes per update: %s (%s)", cheap.Name, bytesText(cheap.BytesPerUpdate))
-		}
-		if s := pats["sse"]; s != nil && s.BytesPerUpdate > 0 {
-			text += fmt.Sprintf("; against SSE it costs %s the bytes per update", ratio(bp.BytesPerUpdate, s.BytesPerUpdate))
-		}
-		out = append(out, GuideLine{"job status", "polling", text})
-	}
-	if w, s := pats["ws"], pats["sse"]; w != nil && s != nil {
-		win, lose := w, s
-		if p99(s) < p99(w) {
-			win, lose = s, w
-		}
-		out = append(out, GuideLine{"chat", "WebSockets", fmt.Sprintf(
-			"delivery p99 %s %s vs %s %s (%s); bytes per update ws %s vs sse %s; connections ws %d, sse %d (sending from the client is not measured here)",
-			win.Name, sig3(dur(p99(win))), lose.Name, sig3(dur(p99(lose))), ratio(p99(lose), p99(win)),
-			bytesText(w.BytesPerUpdate), bytesText(s.BytesPerUpdate), w.ConnectionsPeak, s.ConnectionsPeak)})
+	if w := pats["ws"]; w != nil && sse != nil {
+		l := needLine("chat", "delivery p99", []*bench.PatternResult{w, sse}, p99, durShow, sse)
+		l.Text += fmt.Sprintf("; connections ws %d, sse %d (sending from the client is not measured here)", w.ConnectionsPeak, sse.ConnectionsPeak)
+		out = append(out, l)
 	}
 	if a := r.AI; a != nil && a.Result != nil {
 		var parts []string
@@ -74,9 +68,27 @@ func CompareGuide(r *bench.CompareResult) []GuideLine {
 		}
 		parts = append(parts, fmt.Sprintf("%s tokens/s per stream, %d of %d streams completed",
 			trimZero(fmt.Sprintf("%.1f", a.StreamTokensPerS)), a.Completed, a.Streams))
-		out = append(out, GuideLine{"AI responses", "SSE streaming", strings.Join(parts, ", ") + " (only SSE streaming was measured for this need)"})
+		out = append(out, GuideLine{"AI responses", "sse", strings.Join(parts, ", ") + " (only SSE streaming was measured for this need)"})
 	}
 	return out
+}
+
+// needLine names the pattern of ps with the lowest f, its figure, how much
+// lower than the runner-up's it is, and sse's figure when sse is neither.
+func needLine(need, figure string, ps []*bench.PatternResult, f func(*bench.PatternResult) float64, show func(float64) string, sse *bench.PatternResult) GuideLine {
+	a, b := best2(ps, f)
+	text := figure + " " + show(f(a))
+	if b != a {
+		if rr := ratio(f(b), f(a)); rr == "about the same" {
+			text += fmt.Sprintf(", about the same as %s (%s)", b.Name, show(f(b)))
+		} else {
+			text += fmt.Sprintf(", %s lower than %s (%s)", rr, b.Name, show(f(b)))
+		}
+	}
+	if sse != nil && sse != a && sse != b {
+		text += fmt.Sprintf("; sse %s", show(f(sse)))
+	}
+	return GuideLine{Need: need, Pick: a.Name, Text: text}
 }
 
 // best2 returns the two patterns with the lowest f (ties: the first).

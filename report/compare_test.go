@@ -126,20 +126,53 @@ func TestCompareJSON(t *testing.T) {
 	}
 }
 
+// TestCompareGuide: each need names the pattern that measured best on its
+// figure, by how much against the runner-up, and SSE's own figure; no line
+// names another pattern as the best.
 func TestCompareGuide(t *testing.T) {
-	g := CompareGuide(compareFixture(t))
-	want := []struct{ need, winner string }{
-		{"live notifications", "lowest delivery p99 is ws"},
-		{"job status", "fastest request/response pattern is long-poll"},
-		{"chat", "delivery p99 ws"},
-		{"AI responses", "first token after"},
+	r := compareFixture(t)
+	want := []struct{ need, pick, text string }{
+		{"live notifications", "ws", "delivery p99 1.57ms, 1.1× lower than sse (1.65ms)"},
+		{"job status", "ws", "bytes per update 284 B, about the same as sse (296 B); of the request/response patterns, etag 1s (436 B, 0.50 requests per update)"},
+		{"chat", "ws", "delivery p99 1.57ms, 1.1× lower than sse (1.65ms); connections ws 20, sse 20"},
+		{"AI responses", "sse", "first token after"},
 	}
+	g := CompareGuide(r)
 	if len(g) != len(want) {
 		t.Fatalf("%d guide lines, want %d: %+v", len(g), len(want), g)
 	}
 	for i, w := range want {
-		if g[i].Need != w.need || !strings.Contains(g[i].Text, w.winner) {
-			t.Errorf("line %d: %+v, want %s with %q", i, g[i], w.need, w.winner)
+		if g[i].Need != w.need || g[i].Pick != w.pick || !strings.HasPrefix(g[i].Text, w.text) {
+			t.Errorf("line %d: %+v, want %s → %s: %q", i, g[i], w.need, w.pick, w.text)
+		}
+	}
+
+	// Another run: long-poll delivers fastest and polling moves the fewest
+	// bytes; SSE is neither best nor runner-up, and its figure is shown.
+	for _, p := range r.Patterns {
+		switch p.Name {
+		case "long-poll":
+			m := p.Result.Metrics["delivery"]
+			m.P99Ms = 0.5
+			p.Result.Metrics["delivery"] = m
+		case "ws":
+			m := p.Result.Metrics["delivery"]
+			m.P99Ms = 0.6
+			p.Result.Metrics["delivery"] = m
+		case "poll 1s":
+			p.BytesPerUpdate = 100
+		case "etag 1s":
+			p.BytesPerUpdate = 150
+		}
+	}
+	g = CompareGuide(r)
+	for i, w := range []struct{ pick, text string }{
+		{"long-poll", "delivery p99 500µs, 1.2× lower than ws (600µs); sse 1.65ms"},
+		{"poll 1s", "bytes per update 100 B, 1.5× lower than etag 1s (150 B); sse 296 B"},
+		{"ws", "delivery p99 600µs, 2.8× lower than sse (1.65ms)"},
+	} {
+		if g[i].Pick != w.pick || !strings.HasPrefix(g[i].Text, w.text) {
+			t.Errorf("line %d: %+v, want %s: %q", i, g[i], w.pick, w.text)
 		}
 	}
 }

@@ -31,7 +31,7 @@ type ListenOptions struct {
 	Width   int  // terminal width for FormatTTY; default 80
 	Full    bool // do not cut long data to the width
 	Notices bool // connection and close notices on Err (a terminal)
-	Quiet   bool // nothing on Err but fatal errors
+	Quiet   bool // nothing on Err but the fatal error
 	Start   time.Time
 }
 
@@ -222,7 +222,9 @@ func (l *Listener) Exchange(x *transport.Exchange) {
 	}
 }
 
-// Error prints an error or warning on Err.
+// Error prints an error or warning on Err, one line each; a fatal one (it
+// ends the session: the command prints nothing more about it, even with
+// Quiet) ends with what to do about it (transport.Advice).
 func (l *Listener) Error(e *transport.Error) {
 	if l.o.Quiet && !e.Fatal {
 		return
@@ -238,6 +240,9 @@ func (l *Listener) Error(e *transport.Error) {
 	style := l.st.warn
 	if e.Fatal {
 		style = l.st.bad
+		if a := transport.Advice(e.Class); a != "" {
+			msg += ": " + a
+		}
 	}
 	fmt.Fprintln(l.err, style.Render("! "+Visible(msg)))
 }

@@ -289,8 +289,12 @@ func writeWarnings(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, c
 		}
 	}
 	coarse := r.Clock != nil && r.Clock.Coarse
-	if r.Interrupted || r.Saturated || coarse {
+	silent := silentText(r)
+	if r.Interrupted || r.Saturated || coarse || silent != "" {
 		b.WriteByte('\n')
+	}
+	if silent != "" {
+		loud(silent)
 	}
 	if r.Interrupted {
 		loud(partialText(r))
@@ -301,6 +305,22 @@ func writeWarnings(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, c
 	if coarse {
 		loud(coarseClockText(r))
 	}
+}
+
+// silentText is the warning of a held WebSocket run whose connections
+// opened but received no message at all ("" otherwise): the run measured
+// nothing, which a quiet report would hide behind "no errors".
+func silentText(r *bench.Result) string {
+	if !r.Silent() {
+		return ""
+	}
+	c := r.Counters
+	what := fmt.Sprintf("NO MESSAGES: %s opened and received nothing in %s: nothing was measured.",
+		plural64(c[bench.Connects.String()], "WebSocket connection"), secs(r.DurationS))
+	if n := r.Params.Defaults["send"]; n != "" {
+		return what + " The server ignored the " + n + " sent on each connection (--send): check what it waits for (type, channel, auth)."
+	}
+	return what + " Most WebSocket APIs push only after a subscribe or auth message: send it with --send, e.g. --send '{\"type\":\"subscribe\"}'."
 }
 
 // coarseClockText warns that the payload clock ticks more coarsely than
@@ -627,6 +647,7 @@ var notCounted = map[transport.Class]string{
 	transport.ClassCanceled:     "sessions stopped by the run's own end",
 	transport.ClassNotStreaming: "a warning",
 	transport.ClassDowngrade:    "a warning",
+	transport.ClassCompressed:   "a warning",
 }
 
 // errorClasses lists r's error classes: counted ones first, most frequent

@@ -55,7 +55,13 @@ func ListenSummary(w io.Writer, t *bench.Tally, p transport.Pattern, end time.Ti
 	fmt.Fprintln(w, Visible(strings.Join(parts, " · ")))
 	if len(t.Errors) > 0 {
 		classes := make([]string, 0, len(t.Errors))
-		for c := range t.Errors {
+		for c, n := range t.Errors {
+			// A class seen once was printed as it happened (listen prints
+			// every error and warning on its own line; with --quiet there is
+			// no summary): one error, one line.
+			if n == 1 {
+				continue
+			}
 			classes = append(classes, string(c))
 		}
 		sort.Strings(classes)
@@ -64,7 +70,9 @@ func ListenSummary(w io.Writer, t *bench.Tally, p transport.Pattern, end time.Ti
 			n := t.Errors[transport.Class(c)]
 			errs = append(errs, fmt.Sprintf("%s ×%d (%s)", c, n, oneLine(t.FirstErrors[transport.Class(c)])))
 		}
-		fmt.Fprintln(w, "errors: "+strings.Join(errs, "; "))
+		if len(errs) > 0 {
+			fmt.Fprintln(w, "errors: "+strings.Join(errs, "; "))
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ const (
 	ClassHTTPStatus     Class = "http_status" // any other status a stream cannot use (204, 3xx without Location…)
 	ClassBadContentType Class = "bad_content_type"
 	ClassNotStreaming   Class = "not_streaming" // a finite Content-Length body: a warning
+	ClassCompressed     Class = "compressed"    // a compressed (gzip) event stream: a warning
 
 	// Stream content.
 	ClassTruncatedEvent   Class = "truncated_event"
@@ -80,6 +82,19 @@ const (
 	ClassCanceled Class = "canceled"
 	ClassOther    Class = "other"
 )
+
+// WholeBody is the error of an answer to a streaming request that has a
+// Content-Length (class not_streaming): the server sends a whole body, not
+// a stream.
+func WholeBody(url string, length int64) error {
+	return fmt.Errorf("%s: the server sends a whole body, not a stream (Content-Length: %d); --reconnect always fetches it again each time it ends, as a browser's EventSource does", url, length)
+}
+
+// Warning reports whether the class is a warning, not an error: the run
+// goes on and thresholds on errors leave it out.
+func (c Class) Warning() bool {
+	return c == ClassNotStreaming || c == ClassDowngrade || c == ClassCompressed
+}
 
 // ClassHTTPVersion: the server and rtbench agree on no HTTP version: it
 // refused the ALPN offer (an HTTP/2-only server and --http1.1, an
@@ -203,6 +218,18 @@ func Advice(c Class) string {
 			"or widen net.ipv4.ip_local_port_range"
 	case ClassEMFILE:
 		return "the open-files limit was reached: raise it with `ulimit -n` (and the hard limit, `ulimit -Hn`), or lower -c"
+	case ClassTLSAuthority:
+		return "the certificate is signed by an authority this machine does not trust: give its CA with --cacert FILE, or skip verification with --insecure (never against production)"
+	case ClassTLSExpired:
+		return "the certificate has expired (or is not yet valid): renew it, or skip verification with --insecure"
+	case ClassTLSHostname:
+		return "the certificate is for another name: use the name it was issued for, or skip verification with --insecure"
+	case ClassTLSRecord:
+		return "the server speaks plain HTTP on an https URL: use http://"
+	case ClassTLS:
+		return "the TLS handshake failed: check the URL's scheme and port, --cacert FILE, or --insecure"
+	case ClassTTFBTimeout:
+		return "the server accepted the connection but sent no response headers in time: raise --ttfb-timeout, or look at the server"
 	}
 	return ""
 }

@@ -287,6 +287,9 @@ func Do(c *http.Client, req *http.Request, conn *Connect) (*http.Response, error
 	conn.Proto = resp.Proto
 	conn.URL = resp.Request.URL.String()
 	conn.Header = resp.Header
+	// A gzip answer (asked for with --compressed, or sent unasked) is read
+	// decoded; its Content-Encoding stays for the observers to judge.
+	Gunzip(resp)
 	return resp, nil
 }
 

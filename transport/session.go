@@ -39,9 +39,13 @@ type Observer interface {
 // Request is what a session sends.
 type Request struct {
 	URL    string
-	Method string // default GET, or POST when Body is set
+	Method string // default GET, or POST when Body or Send is set
 	Header http.Header
 	Body   []byte
+	// Send are the messages sent first on every connection (--send): a
+	// WebSocket sends them once open; an HTTP request carries them as the
+	// first lines of its body, before Body. nil sends none.
+	Send *Sender
 }
 
 // HTTPRequest builds the *http.Request for one attempt.
@@ -54,8 +58,15 @@ func (r *Request) HTTPRequest(ctx context.Context) (*http.Request, error) {
 		}
 	}
 	var body io.Reader
-	if r.Body != nil {
-		body = bytes.NewReader(r.Body)
+	b := r.Body
+	if r.Send != nil {
+		b = append(r.Send.Lines(), r.Body...)
+		if method == http.MethodGet && r.Method == "" {
+			method = http.MethodPost
+		}
+	}
+	if b != nil {
+		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, r.URL, body)
 	if err != nil {
@@ -64,7 +75,7 @@ func (r *Request) HTTPRequest(ctx context.Context) (*http.Request, error) {
 	for k, v := range r.Header {
 		req.Header[k] = append([]string(nil), v...)
 	}
-	if r.Body != nil && req.Header.Get("Content-Type") == "" {
+	if b != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	return req, nil

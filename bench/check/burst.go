@@ -100,3 +100,63 @@ func (b *burstTracker) add(at time.Time, st transport.Stamp) {
 		b.worst = burst{Events: n, Sent: sent, Arrived: arrived}
 	}
 }
+
+// The clump detector: the burst detector's shape without a server clock,
+// for a compressed stream whose events carry no timestamp. A compressor
+// that holds events back releases them together after a silence; a stream
+// delivered as it is written keeps its cadence. Exactly: a clump is a run
+// of at least BurstMin consecutive events of one connection, each within
+// BurstWindow of the one before, that followed a silence (since the
+// connection's previous event) of at least BurstSpread and at least
+// BurstRatio times the run's own span. The first run of a connection has no
+// previous event and is not judged (a backlog sent on connect looks the
+// same), so a clump needs events from two releases of the compressor.
+//
+// CompressedEvents and CompressedWait bound how long a compressed stream
+// without timestamps is watched for a clump: the compression line is
+// decided once a clump is seen, or after that many events, or that long
+// after the first event (or at the check's bound).
+const (
+	CompressedEvents = 20
+	CompressedWait   = 5 * time.Second
+)
+
+// clump is the largest clump seen: Events events arrived within Arrived
+// after a silence of Silence.
+type clump struct {
+	Events  int
+	Silence time.Duration
+	Arrived time.Duration
+}
+
+// clumpTracker follows one session's arrivals.
+type clumpTracker struct {
+	last     int64 // the connection's previous arrival; 0 at a new connection
+	runStart int64 // the current run's first arrival
+	silence  int64 // the gap before the current run; 0 for a connection's first run
+	runLen   int
+	worst    clump
+}
+
+func (c *clumpTracker) newConnection() { c.last, c.runLen, c.silence = 0, 0, 0 }
+
+// add records one event that arrived at at.
+func (c *clumpTracker) add(at time.Time) {
+	a := at.UnixNano()
+	switch {
+	case c.last == 0:
+		c.runStart, c.runLen, c.silence = a, 1, 0
+	case a-c.last <= int64(BurstWindow):
+		c.runLen++
+	default:
+		c.runStart, c.runLen, c.silence = a, 1, a-c.last
+	}
+	c.last = a
+	span := a - c.runStart
+	if c.runLen < BurstMin || c.silence == 0 || c.silence < int64(BurstSpread) || c.silence < BurstRatio*span {
+		return
+	}
+	if c.runLen > c.worst.Events {
+		c.worst = clump{Events: c.runLen, Silence: time.Duration(c.silence), Arrived: time.Duration(span)}
+	}
+}

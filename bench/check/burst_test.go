@@ -96,3 +96,35 @@ func TestBurstTracker(t *testing.T) {
 		t.Fatalf("ts stamps: %+v", b.worst)
 	}
 }
+
+// TestClumpTracker: the clump definition, on arrivals alone (ms after a
+// connection's start; -1 starts a new connection).
+func TestClumpTracker(t *testing.T) {
+	tests := []struct {
+		name     string
+		arrivals []float64
+		want     int // events of the largest clump; 0 none
+	}{
+		{"on cadence", []float64{0, 30, 60, 90, 120, 150}, 0},
+		{"a fast stream", []float64{0, 1, 2, 3, 4, 5, 6, 7}, 0},
+		{"the first release alone: a backlog on connect looks the same", []float64{300, 300.01, 300.02, 300.03}, 0},
+		{"held, released ten at a time", []float64{300, 300.01, 300.02, 300.03, 600, 600.01, 600.02, 600.03, 600.04}, 5},
+		{"two events after a silence are not a clump", []float64{0, 30, 300, 300.01}, 0},
+		{"a silence not 10x the clump's span", []float64{0, 60, 65, 70, 75}, 0},
+		{"a clump never spans a reconnect", []float64{0, 30, 60, -1, 200, 200.01, 200.02}, 0},
+	}
+	for _, tt := range tests {
+		var c clumpTracker
+		base := time.Unix(1000, 0)
+		for _, ms := range tt.arrivals {
+			if ms < 0 {
+				c.newConnection()
+				continue
+			}
+			c.add(base.Add(time.Duration(ms * float64(time.Millisecond))))
+		}
+		if c.worst.Events != tt.want {
+			t.Errorf("%s: clump of %d events (%+v), want %d", tt.name, c.worst.Events, c.worst, tt.want)
+		}
+	}
+}

@@ -60,6 +60,7 @@ type yamlCheck struct {
 	Method      string            `yaml:"method"`
 	Headers     map[string]string `yaml:"headers"`
 	Data        string            `yaml:"data"`
+	Send        yamlStrings       `yaml:"send"`
 	Concurrency int               `yaml:"concurrency"`
 	Timeout     yamlDuration      `yaml:"timeout"`
 	Reconnect   string            `yaml:"reconnect"`
@@ -71,6 +72,7 @@ type yamlCheck struct {
 	Within      yamlDuration `yaml:"within"`
 	FirstEvent  yamlDuration `yaml:"first_event"`
 	Expect      yamlStrings  `yaml:"expect"`
+	ExpectFirst string       `yaml:"expect_first"`
 	TTFT        yamlDuration `yaml:"ttft"`
 	Complete    *bool        `yaml:"complete"`
 	Echo        bool         `yaml:"echo"`
@@ -78,8 +80,8 @@ type yamlCheck struct {
 }
 
 // checkKeys are yamlCheck's keys, for error messages.
-var checkKeys = []string{"name", "url", "mode", "method", "headers", "data", "concurrency", "timeout", "reconnect", "insecure",
-	"status", "content_type", "events", "within", "first_event", "expect", "ttft", "complete", "echo", "thresholds"}
+var checkKeys = []string{"name", "url", "mode", "method", "headers", "data", "send", "concurrency", "timeout", "reconnect", "insecure",
+	"status", "content_type", "events", "within", "first_event", "expect", "expect_first", "ttft", "complete", "echo", "thresholds"}
 
 // yamlDuration is a Go duration: 500ms, 5s, 1m30s.
 type yamlDuration time.Duration
@@ -224,7 +226,7 @@ func (c *yamlCheck) spec(getenv func(string) string, timeout time.Duration) (Spe
 		Assert: Assertions{
 			Status: string(c.Status), ContentType: c.ContentType, Events: c.Events,
 			Within: time.Duration(c.Within), FirstEvent: time.Duration(c.FirstEvent),
-			Expect: c.Expect, TTFT: time.Duration(c.TTFT), Complete: c.Complete, Echo: c.Echo,
+			Expect: c.Expect, ExpectFirst: c.ExpectFirst, TTFT: time.Duration(c.TTFT), Complete: c.Complete, Echo: c.Echo,
 			Thresholds: c.Thresholds,
 		},
 	}
@@ -266,6 +268,21 @@ func (c *yamlCheck) spec(getenv func(string) string, timeout time.Duration) (Spe
 		}
 		s.Request.Body = []byte(d)
 	}
+	var sends []*transport.SendTemplate
+	for _, m := range c.Send {
+		t, err := transport.ParseSendTemplate(m, func(k string) (string, bool) {
+			v := ""
+			if getenv != nil {
+				v = getenv(k)
+			}
+			return v, v != ""
+		})
+		if err != nil {
+			return Spec{}, &FieldError{Field: "send", Err: err}
+		}
+		sends = append(sends, t)
+	}
+	s.Request.Send = transport.NewSender(sends, 0)
 	return s, nil
 }
 

@@ -39,8 +39,10 @@ func TestParseFileExamples(t *testing.T) {
 	if ai.Timeout != time.Minute || ai.Assert.TTFT != time.Second || ai.Assert.Complete == nil || !*ai.Assert.Complete || !strings.Contains(string(ai.Request.Body), `"stream":true`) {
 		t.Errorf("check 2: %+v", ai)
 	}
-	if ws := f.Checks[2]; !ws.Assert.Echo || ws.Request.URL != "wss://127.0.0.1:8080/ws" {
+	if ws := f.Checks[2]; !ws.Assert.Echo || ws.Request.URL != "wss://127.0.0.1:8080/ws" || ws.Assert.ExpectFirst != `type == "ack"` {
 		t.Errorf("check 3: %+v", ws)
+	} else if m := ws.Request.Send.Messages(); len(m) != 2 || string(m[0]) != `{"type":"auth","token":"s3cret"}` || string(m[1]) != `{"type":"subscribe","id":"0-2"}` {
+		t.Errorf("check 3 sends %q", m)
 	}
 	if _, err := LoadFile(filepath.Join("..", "..", "testdata", "check", "serve.yaml"), getenv); err != nil {
 		t.Fatal(err)
@@ -58,6 +60,7 @@ func TestParseFileErrors(t *testing.T) {
 		{"timeout: soon\n", `f.yaml:1: "soon" is not a duration`},
 		{"checks:\n  - url: http://h/sse\n    evnts: 3\n", `f.yaml:3: unknown key "evnts"; known keys: name, url,`},
 		{"checks:\n  - url: http://h/sse\n    events: many\n", "f.yaml:3: cannot unmarshal !!str `many` into a whole number"},
+		{"checks:\n  - url: ws://h/ws\n    send: '{{sesion}}'\n", "send: {{sesion}}: unknown"},
 		{"checks:\n  - url: http://h/sse\n    echo: 1\n", "f.yaml:3: cannot unmarshal !!int `1` into true or false"},
 		{"checks:\n  - name: a\n", "f.yaml:2: url: missing"},
 		{"checks:\n  - url: h/sse\n", `f.yaml:2: url: URL "h/sse" has no scheme`},

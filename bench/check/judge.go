@@ -110,7 +110,12 @@ func (pr *probe) judge(now time.Time) []verdict {
 		out = append(out, pr.judgeEvents(usable, why, end))
 	}
 	if p.firstEvent > 0 {
-		out = append(out, pr.judgeFirst(usable, why, end))
+		if v := pr.judgeFirst(usable, why, end); !p.firstDefault || v.Verdict == Fail {
+			out = append(out, v)
+		}
+	}
+	if p.expectFirst != nil {
+		out = append(out, pr.judgeExpectFirst(usable, why, end))
 	}
 	for i, x := range p.expect {
 		v := pr.judgeExpect(i, usable, why, end)
@@ -213,7 +218,45 @@ func (pr *probe) judgeFirst(usable bool, why string, end time.Time) verdict {
 	if e := pr.ended(); e != "" && end.Before(pr.origin.Add(p.firstEvent)) {
 		return fail(KindFirstEvent, "none before the end", want, e)
 	}
-	return fail(KindFirstEvent, "none in "+fmtDur(min(end.Sub(pr.origin), p.firstEvent)), want, "no event arrived: the server publishes nothing, or a proxy buffers the stream")
+	reason := "no event arrived: the server publishes nothing, or a proxy buffers the stream"
+	if p.mode == ModeWS {
+		reason = "no message arrived after the upgrade: most WebSocket APIs push only after a subscribe or auth message: send it with --send"
+		if p.spec.Request.Send != nil {
+			reason = "no message arrived after the upgrade and the --send messages: check what the server waits for (type, channel, auth)"
+		}
+	}
+	if p.firstDefault {
+		want += ", the WebSocket default"
+		reason += " (--first-event or --within sets the window)"
+	}
+	return fail(KindFirstEvent, "none in "+fmtDur(min(end.Sub(pr.origin), p.firstEvent)), want, reason)
+}
+
+func (pr *probe) judgeExpectFirst(usable bool, why string, end time.Time) verdict {
+	x := pr.p.expectFirst
+	v := func(v verdict) verdict {
+		v.Want, v.Name = x.String(), KindExpectFirst+" "+x.String()
+		return v
+	}
+	if !usable {
+		return v(skip(KindExpectFirst, why))
+	}
+	if pr.firstAt.IsZero() {
+		reason := "no event arrived"
+		if pr.p.mode == ModeWS {
+			reason = "no message arrived: check the --send message the server waits for"
+		}
+		if e := pr.ended(); e != "" {
+			reason = e + "; " + reason
+		}
+		return v(fail(KindExpectFirst, "no event in "+fmtDur(end.Sub(pr.origin)), "", reason))
+	}
+	took := pr.firstAt.Sub(pr.origin)
+	if pr.firstOK {
+		return v(pass(KindExpectFirst, "the first event matched after "+fmtDur(took), "", took))
+	}
+	return v(fail(KindExpectFirst, "the first event was "+quoteData(pr.firstData), "",
+		"the server did not acknowledge as expected: check the --send message (its type, channel and auth) and the expression"))
 }
 
 func (pr *probe) judgeExpect(i int, usable bool, why string, end time.Time) verdict {
@@ -352,16 +395,43 @@ func (pr *probe) judgeCompression(usable bool, why string) verdict {
 		return skip(KindCompression, why)
 	}
 	ce := strings.TrimSpace(pr.head.header.Get("Content-Encoding"))
-	if ce == "" || strings.EqualFold(ce, "identity") {
+	if !pr.compressed() {
 		m := "not compressed"
 		if pr.head.askedGzip {
 			m += " (Accept-Encoding: gzip was sent)"
 		}
 		return pass(KindCompression, m, "", 0)
 	}
-	return verdict{Outcome: Outcome{Kind: KindCompression, Name: KindCompression, Verdict: Fail,
-		Measured: "Content-Encoding: " + ce + " on an event stream",
-		Reason:   "a compressor holds events back until it flushes, and some clients cannot read a compressed stream: exclude text/event-stream from compression"}}
+	// Judged by what the compressor does: events held back and released
+	// together fail; events on their cadence are a warning.
+	v := func(verdict Verdict, measured, reason string) verdict {
+		return verdict_(KindCompression, verdict, "Content-Encoding: "+ce+": "+measured, reason)
+	}
+	what := "events"
+	b := &pr.burst
+	switch w, c := b.worst, pr.clump.worst; {
+	case w.Events > 0:
+		return v(Fail, fmt.Sprintf("the compressor holds events back: %d %s sent over %s arrived within %s", w.Events, what, fmtDur(w.Sent), fmtDur(w.Arrived)),
+			"flush the compressor after every event, or exclude text/event-stream from compression")
+	case c.Events > 0:
+		return v(Fail, fmt.Sprintf("the compressor holds events back: %d %s arrived within %s after %s of silence", c.Events, what, fmtDur(c.Arrived), fmtDur(c.Silence)),
+			"flush the compressor after every event, or exclude text/event-stream from compression")
+	case b.judged >= BurstMin:
+		sent := time.Duration(b.spanSrv[1] - b.spanSrv[0])
+		arrived := time.Duration(b.spanAt[1] - b.spanAt[0])
+		return v(Warn, fmt.Sprintf("events arrive on their cadence (%d stamped events sent over %s arrived over %s)", b.judged, fmtDur(sent), fmtDur(arrived)),
+			"the server flushes its compressor per event; a proxy or another compressor may not: exclude text/event-stream from compression")
+	case pr.events >= BurstMin:
+		return v(Warn, fmt.Sprintf("no clumps in %d events (no timestamps to compare)", pr.events),
+			"the server seems to flush its compressor per event; a proxy or another compressor may not: exclude text/event-stream from compression")
+	}
+	return v(Warn, fmt.Sprintf("too few events to judge (%d)", pr.events),
+		"a compressor can hold events back until it flushes: exclude text/event-stream from compression")
+}
+
+// verdict_ is a verdict of kind with no bound.
+func verdict_(kind string, v Verdict, measured, reason string) verdict {
+	return verdict{Outcome: Outcome{Kind: kind, Name: kind, Verdict: v, Measured: measured, Reason: reason}}
 }
 
 func (pr *probe) judgeStreaming(usable bool, why string) verdict {

@@ -1,10 +1,8 @@
 package check
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -48,9 +46,12 @@ type probe struct {
 	nthAt     time.Time // arrival of the p.events-th event
 	inWithin  int       // events that arrived within p.within
 	lastData  []byte    // the newest event's data, cut to lastDataMax
+	firstData []byte    // the first event's data, cut to lastDataMax (expectFirst)
+	firstOK   bool      // the first event matched expectFirst
 	expectAt  []time.Time
 	expectSeq []int
 	burst     burstTracker
+	clump     clumpTracker
 	texts     int // events and messages carrying text (UTF-8 judged)
 
 	firstToken time.Time
@@ -133,6 +134,12 @@ func (pr *probe) allDecided(now time.Time) bool {
 		return true // nothing else can be judged
 	}
 	past := func(d time.Duration) bool { return d > 0 && !now.Before(pr.origin.Add(d)) }
+	if p.firstEvent > 0 && pr.firstAt.IsZero() && past(p.firstEvent) {
+		return true // failed: nothing came in the first event's window
+	}
+	if p.expectFirst != nil && pr.firstAt.IsZero() {
+		return false
+	}
 	if p.events > 0 && pr.events < p.events && !past(p.within) {
 		return false
 	}
@@ -153,7 +160,22 @@ func (pr *probe) allDecided(now time.Time) bool {
 	if p.echo && !pr.echoed {
 		return false
 	}
+	// A compressed stream without server timestamps is watched for a clump
+	// a while longer (CompressedEvents, CompressedWait).
+	if pr.compressed() && pr.burst.judged < BurstMin && pr.clump.worst.Events == 0 && pr.events < CompressedEvents &&
+		(pr.firstAt.IsZero() || now.Sub(pr.firstAt) < CompressedWait) && !past(p.within) && !past(p.timeout) {
+		return false
+	}
 	return true
+}
+
+// compressed reports whether the event stream came compressed. mu is held.
+func (pr *probe) compressed() bool {
+	if pr.head == nil || (pr.p.mode != ModeSSE && pr.p.mode != ModeAI) {
+		return false
+	}
+	ce := strings.TrimSpace(pr.head.header.Get("Content-Encoding"))
+	return ce != "" && !strings.EqualFold(ce, "identity")
 }
 
 // statusOK reports whether the handshake has the wanted status. mu is held.
@@ -191,6 +213,7 @@ func (pr *probe) Connected(*transport.Connect) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	pr.burst.newConnection()
+	pr.clump.newConnection()
 	pr.decide(time.Now())
 }
 
@@ -214,6 +237,10 @@ func (pr *probe) Event(e *transport.Event) {
 	pr.events++
 	if pr.events == 1 {
 		pr.firstAt = e.At
+		if p.expectFirst != nil {
+			pr.firstData = append([]byte(nil), e.Data[:min(len(e.Data), lastDataMax)]...)
+			pr.firstOK = p.expectFirst.Match(e.Data)
+		}
 	}
 	if p.events > 0 && pr.events == p.events {
 		pr.nthAt = e.At
@@ -231,6 +258,10 @@ func (pr *probe) Event(e *transport.Event) {
 		}
 	}
 	pr.burst.add(e.At, e.Stamp)
+	pr.clump.add(e.At)
+	if pr.events == 1 && pr.compressed() {
+		pr.timers = append(pr.timers, time.AfterFunc(CompressedWait, pr.tick))
+	}
 	pr.decide(e.At)
 }
 
@@ -293,7 +324,7 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	rt.pr.sawResponse(resp, ask)
 	if ask && strings.EqualFold(strings.TrimSpace(resp.Header.Get("Content-Encoding")), "gzip") {
-		resp.Body = &gzipBody{rc: resp.Body}
+		resp.Body = transport.GunzipBody(resp.Body)
 		resp.Header.Del("Content-Encoding")
 		resp.Header.Del("Content-Length")
 		resp.ContentLength = -1
@@ -301,25 +332,3 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
-
-// gzipBody decodes a gzip body, reading its header at the first Read so that
-// RoundTrip does not wait for the first event.
-type gzipBody struct {
-	rc  io.ReadCloser
-	zr  *gzip.Reader
-	err error
-}
-
-func (b *gzipBody) Read(p []byte) (int, error) {
-	if b.zr == nil {
-		if b.err != nil {
-			return 0, b.err
-		}
-		if b.zr, b.err = gzip.NewReader(b.rc); b.err != nil {
-			return 0, b.err
-		}
-	}
-	return b.zr.Read(p)
-}
-
-func (b *gzipBody) Close() error { return b.rc.Close() }

@@ -34,6 +34,7 @@ const (
 	KindEvents      = "events"       // N events within T
 	KindFirstEvent  = "first-event"  // the first event within T
 	KindExpect      = "expect"       // an event matching an expression
+	KindExpectFirst = "expect-first" // the first event matching an expression (an acknowledgement)
 	KindTTFT        = "ttft"         // an AI stream's time to first token
 	KindComplete    = "complete"     // an AI stream's terminator
 	KindEcho        = "echo"         // a WebSocket echo

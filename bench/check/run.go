@@ -105,7 +105,7 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 				first, origin = opened, opened.Connect.Start
 			}
 			return &probeSession{
-				inner:  newSession(p, clients[i], first, once),
+				inner:  newSession(p, i, clients[i], first, once),
 				pr:     probes[i],
 				origin: origin,
 				done: func() {
@@ -374,9 +374,10 @@ func isJSON(ct string) bool {
 
 // newSession builds one session's client from the protocol table, as
 // `rtbench listen` does.
-func newSession(p *plan, c *http.Client, first *transport.Opened, once bool) transport.Session {
+func newSession(p *plan, i int, c *http.Client, first *transport.Opened, once bool) transport.Session {
 	o := p.spec.Session
 	o.Request, o.HTTP, o.First, o.Once = p.spec.Request, c, first, once
+	o.Request.Send = o.Request.Send.ForSession(i) // its own {{session}} and {{seq}}
 	o.Reconnect.Policy = p.spec.Reconnect
 	if o.Interval == 0 {
 		o.Interval = PollInterval

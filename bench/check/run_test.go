@@ -73,14 +73,15 @@ func TestRunDecides(t *testing.T) {
 }
 
 // TestRunGzipDecoded: check asks for gzip, decodes it, and still judges the
-// events; only the compression detector fails.
+// events; the mock's gzip fault flushes its compressor per event, so the
+// compression detector warns (events on their cadence) and nothing fails.
 func TestRunGzipDecoded(t *testing.T) {
 	base := startMock(t)
 	r := run(t, Spec{Request: transport.Request{URL: base + "/sse?rate=20&fault=gzip"}})
 	for _, o := range r.Outcomes {
 		want := Pass
 		if o.Kind == KindCompression {
-			want = Fail
+			want = Warn
 		}
 		if o.Kind == KindBuffering {
 			continue // timing: see passedButTiming

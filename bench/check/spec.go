@@ -35,6 +35,11 @@ const (
 	MaxConcurrency = 1000
 	// PollInterval is the time between two polls of a polling check.
 	PollInterval = time.Second
+	// DefaultFirstMessage bounds the wait for a WebSocket's first message
+	// when the check gives no time bound of its own (--first-event,
+	// --within, --echo): a server that waits for a subscribe or auth
+	// message sends nothing, and the check says so in seconds.
+	DefaultFirstMessage = 5 * time.Second
 	// EchoInterval is how often a WebSocket echo check sends its stamped
 	// message until one comes back.
 	EchoInterval = 100 * time.Millisecond
@@ -101,6 +106,9 @@ type Assertions struct {
 	// Expect holds match expressions (`listen --until`'s language); each
 	// passes when some event's JSON matches it.
 	Expect []string
+	// ExpectFirst is a match expression the first event's JSON must match:
+	// a subscription's acknowledgement, after --send.
+	ExpectFirst string
 	// TTFT bounds an AI stream's time to first token.
 	TTFT time.Duration
 	// Complete asks that an AI stream end with its terminator ([DONE],
@@ -145,10 +153,13 @@ type plan struct {
 	within        time.Duration
 	firstEvent    time.Duration
 	expect        []*match.Expr
-	ttft          time.Duration
-	complete      bool
-	echo          bool
-	thresholds    bench.Thresholds
+	expectFirst   *match.Expr
+	// firstDefault: firstEvent is DefaultFirstMessage, not asked for.
+	firstDefault bool
+	ttft         time.Duration
+	complete     bool
+	echo         bool
+	thresholds   bench.Thresholds
 }
 
 // upgrade says whether the mode's sessions are WebSockets: the handshake
@@ -275,6 +286,11 @@ func compile(s Spec) (*plan, error) {
 		}
 		p.expect = append(p.expect, x)
 	}
+	if a.ExpectFirst != "" {
+		if p.expectFirst, err = match.Parse(a.ExpectFirst); err != nil {
+			return nil, &FieldError{Field: "expect_first", Err: err}
+		}
+	}
 	if p.thresholds, err = bench.ParseThresholds(a.Thresholds); err != nil {
 		if te, ok := errors.AsType[*bench.ThresholdError](err); ok {
 			err = fmt.Errorf("%q: at %d: %s", te.Input, te.Pos, te.Msg)
@@ -296,7 +312,10 @@ func (p *plan) setMode(mode string) {
 		p.contentType = client.Lookup(mode).ContentType
 		p.aiContentType = mode == ModeAI
 	}
-	eventish := a.Events > 0 || a.Within > 0 || a.FirstEvent > 0 || len(a.Expect) > 0 || a.Echo || a.TTFT > 0
+	eventish := a.Events > 0 || a.Within > 0 || a.FirstEvent > 0 || len(a.Expect) > 0 || a.ExpectFirst != "" || a.Echo || a.TTFT > 0
+	if mode == ModeWS && a.FirstEvent == 0 && a.Within == 0 && !a.Echo {
+		p.firstEvent, p.firstDefault = min(DefaultFirstMessage, p.timeout), true
+	}
 	if !eventish {
 		switch mode {
 		case ModeSSE, ModeWS:

@@ -44,6 +44,7 @@ TARGETS=(
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
   "FuzzParseStamp      ./transport"           # payload stamps and clocks vs encoding/json, math/big, time.Parse
   "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
+  "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
   "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
 )

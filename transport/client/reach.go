@@ -12,7 +12,7 @@ import (
 )
 
 // Open picks the protocol for req: the one mode names, or else detection's
-// (Detect). When that sent no request (a forced mode, a WebSocket URL), a
+// (Detect), whose answer must Fit. When that sent no request (a forced mode, a WebSocket URL), a
 // TCP connection checks that the target can be reached (Reachable), so an
 // unreachable target fails here, as with detection, and not as endless
 // reconnects or a run of failed sessions.
@@ -27,6 +27,9 @@ func Open(ctx context.Context, c *http.Client, req transport.Request, mode strin
 	} else {
 		var err error
 		if d, err = Detect(ctx, c, req); err != nil {
+			return nil, err
+		}
+		if err := Fit(d); err != nil {
 			return nil, err
 		}
 		if d.Opened != nil {

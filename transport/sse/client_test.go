@@ -575,10 +575,20 @@ func testClientFaults(t *testing.T) {
 			errs:  []transport.Class{transport.ClassIdleTimeout}, fatal: transport.ClassIdleTimeout,
 		},
 		{
+			// Spec: a whole body is read once and ends the session, named
+			// once, rather than fetched again on every retry.
 			name: "Content-Length body", row: 23, rc: spec,
 			steps: []http.HandlerFunc{ctFixed("data: a\n\n"), ctFixed("data: b\n\n"), ctStop},
+			errs:  []transport.Class{transport.ClassNotStreaming}, fatal: transport.ClassNotStreaming,
+			msg:    []string{"Content-Length: 9", "the server sends a whole body, not a stream"},
+			delays: 0, events: []string{"a"},
+		},
+		{
+			// Always: fetched again each time it ends, warned once.
+			name: "Content-Length body under always", row: 23, rc: always,
+			steps: []http.HandlerFunc{ctFixed("data: a\n\n"), ctFixed("data: b\n\n"), ctStop},
 			errs:  []transport.Class{transport.ClassNotStreaming, transport.ClassHTTPStatus}, fatal: transport.ClassHTTPStatus,
-			msg:    []string{"Content-Length: 9", "does not stream"},
+			msg:    []string{"Content-Length: 9", "the server sends a whole body, not a stream"},
 			delays: 2, events: []string{"a", "b"},
 			check: func(t *testing.T, r ctResult) {
 				for i, c := range r.closes {

@@ -116,6 +116,11 @@ type Client struct {
 	// the bare stamp.
 	SendSize int
 
+	// Send are the messages sent first on every connection, in order, once
+	// it is open (--send: a subscribe or auth message), before anything on
+	// Outbox; rendered again for each connection. nil sends none.
+	Send *transport.Sender
+
 	// Outbox carries messages to send, in order, on the open connection. A
 	// message taken while a connection fails is lost. Once Outbox is closed
 	// nothing more is sent, and reading goes on. nil sends nothing.
@@ -788,8 +793,12 @@ func (cn *clientConn) start(ctx context.Context) {
 			cn.ping(c.PingInterval, or(c.PingTimeout, DefaultPingTimeout), maxMissedPings(c.MaxMissedPings))
 		})
 	}
-	if c.Outbox != nil {
-		cn.wg.Go(func() { cn.write(c.Outbox) })
+	if c.Send != nil || c.Outbox != nil {
+		cn.wg.Go(func() {
+			if cn.greet(c.Send.Messages()) && c.Outbox != nil {
+				cn.write(c.Outbox)
+			}
+		})
 	}
 	if c.SendEvery > 0 {
 		cn.wg.Go(func() { cn.sendStamps(c.SendEvery, c.SendSize) })
@@ -955,6 +964,23 @@ func parseSeq(b []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// greet sends the --send messages of one connection, in order; false when
+// the connection failed (the reader reports it).
+func (cn *clientConn) greet(msgs [][]byte) bool {
+	for _, m := range msgs {
+		select {
+		case <-cn.stop:
+			return false
+		default:
+		}
+		if err := cn.ws.Write(context.Background(), websocket.MessageText, m); err != nil {
+			cn.ws.CloseNow()
+			return false
+		}
+	}
+	return true
 }
 
 // write sends the Outbox until it is closed or the connection ends.

@@ -37,7 +37,7 @@ var Protocol = transport.Protocol{
 			URL: o.Request.URL, Header: o.Request.Header, Subprotocols: o.Subprotocols, HTTP: o.HTTP,
 			ReadLimit: o.ReadLimit, Compress: o.Compress, PingInterval: o.PingInterval, PingTimeout: o.PingTimeout,
 			AllowInvalidUTF8: o.AllowInvalidUTF8, Reconnect: o.Reconnect, SendEvery: o.SendEvery, SendSize: o.SendSize,
-			Stamp: o.Stamp,
+			Stamp: o.Stamp, Send: o.Request.Send,
 		}
 		if o.Lean {
 			c.Lean = &Lean{LocalAddr: o.LocalAddr, TTFBTimeout: o.TTFBTimeout}
