@@ -137,7 +137,9 @@ func TestReadmeExamples(t *testing.T) {
 			"version": NewCmdVersion(env, BuildInfo{}, func(context.Context, *VersionOptions) error { return nil }),
 		}
 	}
-	vars := map[string]string{"JOB": "job_1"}
+	// JOB is set by the README's own command; ABLY_KEY is the reader's key,
+	// which the README says to export.
+	vars := map[string]string{"JOB": "job_1", "ABLY_KEY": "appId.keyId:secret"}
 	lines := readmeExamples(t)
 	// The --help examples too.
 	for _, c := range stub() {
