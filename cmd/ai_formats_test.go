@@ -84,6 +84,7 @@ func TestAIFormatsAgainstPeerAndServe(t *testing.T) {
 		for _, tg := range list {
 			url := base + tg.path
 			t.Run(who+tg.path, func(t *testing.T) {
+				t.Parallel() // 16 routes, each mostly waiting on its schedule
 				code, out, errOut := runListen(t, "", "--data", tg.body, url)
 				if code != 0 || out != text+"\n" && out != text {
 					t.Fatalf("listen: exit %d, stdout %q, want %q; stderr %s", code, out, text, errOut)
@@ -96,7 +97,7 @@ func TestAIFormatsAgainstPeerAndServe(t *testing.T) {
 					t.Errorf("check: exit %d\n%s%s", code, out, errOut)
 				}
 				res := filepath.Join(t.TempDir(), "r.json")
-				code, _, errOut = runLoad(t, t.Context(), "-c", "2", "-d", "3s", "--out", res, "--data", tg.body, url)
+				code, _, errOut = runLoad(t, t.Context(), "-c", "2", "-d", "2s", "--out", res, "--data", tg.body, url)
 				if code != 0 {
 					t.Fatalf("load: exit %d: %s", code, errOut)
 				}
