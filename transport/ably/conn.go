@@ -363,10 +363,16 @@ func (c *conn) pump(ch string, a *attachment) {
 		}
 		for _, hm := range msgs {
 			b, err := c.h.frames.frame(hm, c.format, c.h.instance)
-			if err != nil || !c.write(b) {
+			if err != nil {
 				return
 			}
+			// Before the write: a client that has read this message and
+			// attaches again must be answered at its serial (a write that
+			// fails ends the connection, so no other reader sees it).
 			a.last.Store(hm.Seq)
+			if !c.write(b) {
+				return
+			}
 		}
 		buf = msgs
 		select {
