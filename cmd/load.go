@@ -425,7 +425,6 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 
 }
 
-
 // finishLoad checks the thresholds on result (one agent's, or the merge of
 // --procs agents'), saves and prints it, and returns the run's outcome.
 func finishLoad(parent context.Context, env *Env, o *LoadOptions, result *bench.Result) error {
