@@ -162,7 +162,7 @@ per second; for errors the error rate in percentage points):
 // ParseRegression parses a --fail-if condition (RegressionHelp). Errors
 // are *ThresholdError, quoting the input.
 func ParseRegression(s string) (*Regression, error) {
-	p := &thresholdParser{s: s}
+	p := &thresholdParser{s: s, flag: "--fail-if"}
 	r := &Regression{text: strings.TrimSpace(s)}
 	p.space()
 	if _, err := p.subject(&r.t); err != nil {

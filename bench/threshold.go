@@ -78,10 +78,16 @@ type ThresholdError struct {
 	Input string
 	Pos   int // byte offset in Input, from 0
 	Msg   string
+	// Flag is the flag the input came from; --threshold when empty.
+	Flag string
 }
 
 func (e *ThresholdError) Error() string {
-	return fmt.Sprintf("--threshold %q: at %d: %s", e.Input, e.Pos, e.Msg)
+	flag := e.Flag
+	if flag == "" {
+		flag = "--threshold"
+	}
+	return fmt.Sprintf("%s %q: at %d: %s", flag, e.Input, e.Pos, e.Msg)
 }
 
 type thresholdKind uint8
@@ -152,12 +158,13 @@ func ParseThreshold(s string) (*Threshold, error) {
 }
 
 type thresholdParser struct {
-	s string
-	i int
+	s    string
+	i    int
+	flag string // for errors: --threshold when empty
 }
 
 func (p *thresholdParser) fail(at int, format string, args ...any) error {
-	return &ThresholdError{Input: p.s, Pos: at, Msg: fmt.Sprintf(format, args...)}
+	return &ThresholdError{Input: p.s, Pos: at, Msg: fmt.Sprintf(format, args...), Flag: p.flag}
 }
 
 func (p *thresholdParser) space() {

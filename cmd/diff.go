@@ -48,7 +48,7 @@ condition).`,
 			for _, s := range o.FailIf {
 				r, err := bench.ParseRegression(s)
 				if err != nil {
-					return UsageError("--fail-if %v", err)
+					return UsageError("%v", err)
 				}
 				o.conditions = append(o.conditions, r)
 			}
