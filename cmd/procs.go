@@ -168,7 +168,7 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 					p.tail = p.tail[1:]
 				}
 				if progress == nil {
-					fmt.Fprintf(env.ErrOut, "agent %d: %s\n", p.index, line)
+					fmt.Fprintf(env.ErrOut, "agent %d: %s\n", p.index, report.Visible(string(line)))
 				}
 				errMu.Unlock()
 			}
@@ -193,7 +193,7 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 		progress.Done()
 		for _, p := range procs {
 			for _, l := range p.tail {
-				fmt.Fprintf(env.ErrOut, "agent %d: %s\n", p.index, l)
+				fmt.Fprintf(env.ErrOut, "agent %d: %s\n", p.index, report.Visible(l))
 			}
 		}
 	}
