@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -274,5 +276,38 @@ func TestValidRunID(t *testing.T) {
 	}
 	if err := ValidRunID(NewRunID()); err != nil {
 		t.Error(err)
+	}
+}
+
+// A result read out of an agent's log (kubectl logs mixes stdout and
+// stderr): the one indented result in it; none or two is an error.
+func TestReadFileFromLog(t *testing.T) {
+	r := mustResult(t, pushRecording(1, t0, 10), agentMeta(1, 3))
+	doc, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, parts ...[]byte) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, bytes.Join(parts, nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	before := []byte("rtbench: Prometheus metrics at http://127.0.0.1:9464/metrics until the run ends\n")
+	after := []byte("rtbench load · sse · http://127.0.0.1:8080/sse\n  load  50 sessions {\"x\": 1}\n")
+	got, err := ReadFile(write("log.txt", before, doc, after))
+	if err != nil {
+		t.Fatalf("a log holding one result: %v", err)
+	}
+	if mustJSON(t, got) != mustJSON(t, r) {
+		t.Error("the result read from the log differs from the one written")
+	}
+	if _, err := ReadFile(write("two.txt", before, doc, doc)); err == nil {
+		t.Error("a log with two results was read as one")
+	}
+	if _, err := ReadFile(write("none.txt", before, after)); err == nil || !strings.Contains(err.Error(), "not an rtbench result") {
+		t.Errorf("a log without a result: %v", err)
 	}
 }
