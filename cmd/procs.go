@@ -272,14 +272,15 @@ func stopProcs(procs []*agentProc) {
 }
 
 // procSources spreads the agents over source addresses: the --source-ips
-// given, dealt out in turn; or, for a target on IPv4 loopback, addresses of
+// given, dealt out in turn (as many to each); or, for a target on IPv4 loopback, addresses of
 // 127.0.i+1.0/24 for agent i, one per sessionsPerSource of its sessions.
 // An empty string leaves an agent on the system's choice.
 func procSources(o *LoadOptions, n, held int) ([]string, error) {
 	out := make([]string, n)
 	if len(o.sources) > 0 {
-		if len(o.sources) < n {
-			return nil, UsageError("--procs %d with --source-ips of %d addresses: give at least one address per agent", n, len(o.sources))
+		// As many to each: agents of one run must record the same knobs.
+		if len(o.sources)%n != 0 {
+			return nil, UsageError("--procs %d with --source-ips of %d addresses: give a multiple of %d, as many to each agent", n, len(o.sources), n)
 		}
 		for i, ip := range o.sources {
 			if out[i%n] != "" {
@@ -297,9 +298,11 @@ func procSources(o *LoadOptions, n, held int) ([]string, error) {
 	if ip == nil || ip.To4() == nil || !ip.IsLoopback() || n > 254 {
 		return out, nil
 	}
+	// The largest share (agent 0's) sets how many each gets, so every agent
+	// records the same number.
+	share := bench.Share{Index: 0, Count: n}.Of(held)
+	k := min(max(1, (share+sessionsPerSource-1)/sessionsPerSource), 254)
 	for i := range n {
-		share := bench.Share{Index: i, Count: n}.Of(held)
-		k := min(max(1, (share+sessionsPerSource-1)/sessionsPerSource), 254)
 		out[i] = fmt.Sprintf("127.0.%d.1-127.0.%d.%d", i+1, i+1, k)
 	}
 	return out, nil
