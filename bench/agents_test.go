@@ -30,13 +30,17 @@ func agentMeta(i, n int) Meta {
 // a random number of agents, merge into exactly the histogram of the whole
 // set (bucket for bucket), whatever the order and grouping of the merges.
 func TestAgentMergeProperty(t *testing.T) {
-	for seed := range uint64(40) {
+	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 1))
 		n := 1 + rng.IntN(7)
 		recs := make([]*Recording, n)
 		for i := range recs {
-			recs[i] = pushRecording(seed*100+uint64(i), t0.Add(time.Duration(rng.IntN(900))*time.Millisecond), 0)
-			recs[i].Hists[Delivery].Reset()
+			// Only the delivery histogram: encoding histograms is what a
+			// merge costs, and the property is about one.
+			start := t0.Add(time.Duration(rng.IntN(900)) * time.Millisecond)
+			recs[i] = NewRecording()
+			recs[i].Start, recs[i].MeasureFrom, recs[i].End = start, start, start.Add(10*time.Second)
+			recs[i].Counters[Events] = int64(rng.IntN(1000))
 		}
 		samples := make([]time.Duration, rng.IntN(5000))
 		for i := range samples {
