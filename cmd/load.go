@@ -93,6 +93,11 @@ nothing at all says NO MESSAGES in its report and exits 1.
 
 ` + bench.MetricsHelp + `
 
+Several agents drive one run: --agents N --agent-index i --run-id ID (the index defaults
+to $JOB_COMPLETION_INDEX); -c, --rate, --ramp and --stages are the run's totals, split
+so the agents together follow one schedule; --start-at starts them together. --procs N
+runs N agents as child processes merged into one report. See docs/agents.md.
+
 Thresholds (--threshold, repeatable) fail the run with exit code 1 after the report:
 ` + bench.ThresholdHelp + `
 Exit codes: 0 ok, 1 a threshold failed, 2 usage or a pre-flight refusal (e.g. -c above
