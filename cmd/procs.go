@@ -112,8 +112,8 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 	last := make([]bench.Progress, n)
 	var errMu sync.Mutex // children's messages, one line at a time
 
-	procs := make([]*agentProc, n)
-	var wg sync.WaitGroup
+	// Every agent's arguments first, so a bad one starts none.
+	argv := make([][]string, n)
 	for i := range n {
 		args := slices.Clone(prefix)
 		args = append(args, "load")
@@ -133,17 +133,25 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 				args = append(args, "--prometheus-allow-remote")
 			}
 		}
-		args = append(args, "--", o.URL)
+		argv[i] = append(args, "--", o.URL)
+	}
+
+	procs := make([]*agentProc, n)
+	var wg sync.WaitGroup
+	for i, args := range argv {
 		p := &agentProc{index: i, cmd: exec.Command(exe, args...)}
 		p.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 		p.cmd.Stdout = &p.stdout
 		p.cmd.SysProcAttr = childProcAttr()
 		stderr, err := p.cmd.StderrPipe()
 		if err != nil {
+			stopProcs(procs[:i])
+			wg.Wait()
 			return fmt.Errorf("--procs: %w", err)
 		}
 		if err := p.cmd.Start(); err != nil {
 			stopProcs(procs[:i])
+			wg.Wait()
 			return fmt.Errorf("--procs: starting agent %d: %w", i, err)
 		}
 		procs[i] = p
