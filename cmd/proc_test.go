@@ -58,7 +58,7 @@ func procMain(args []string) int {
 		return ExitUsage
 	}
 	// load --procs starts this binary again: as rtbench, with the marker.
-	selfExec = func() (string, []string, error) {
+	agentExec = func() (string, []string, error) {
 		p, err := os.Executable()
 		return p, []string{procMarker}, err
 	}

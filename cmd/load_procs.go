@@ -24,10 +24,10 @@ import (
 	"github.com/rtbench/rtbench/report"
 )
 
-// selfExec is how load --procs starts rtbench again: the executable and the
+// agentExec is how load --procs starts rtbench again: the executable and the
 // arguments that come before the command's. Tests replace it (the test
 // binary is rtbench only with a marker argument).
-var selfExec = func() (string, []string, error) {
+var agentExec = func() (string, []string, error) {
 	p, err := os.Executable()
 	return p, nil, err
 }
@@ -42,20 +42,20 @@ const procsLead = 3 * time.Second
 // has towards one target.
 const sessionsPerSource = 20_000
 
-// childSkip are the flags load --procs does not pass to its agents: it sets
+// agentSkip are the flags load --procs does not pass to its agents: it sets
 // them per agent, or applies them itself to the merged result.
-var childSkip = map[string]bool{
+var agentSkip = map[string]bool{
 	"procs": true, "agents": true, "agent-index": true, "run-id": true, "start-at": true,
 	"out": true, "json": true, "threshold": true, "allow-saturated": true, "progress-lines": true,
 	"prometheus": true, "source-ips": true,
 }
 
 // childFlagArgs returns the flags given on the command line as arguments
-// for an agent process, but those in childSkip.
+// for an agent process, but those in agentSkip.
 func childFlagArgs(f *pflag.FlagSet) []string {
 	var out []string
 	f.Visit(func(fl *pflag.Flag) {
-		if childSkip[fl.Name] {
+		if agentSkip[fl.Name] {
 			return
 		}
 		if sv, ok := fl.Value.(pflag.SliceValue); ok {
@@ -82,7 +82,7 @@ type agentProc struct {
 // with --agents N --agent-index i --out -, and merges their results.
 func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 	n := o.Procs
-	exe, prefix, err := selfExec()
+	exe, prefix, err := agentExec()
 	if err != nil {
 		return fmt.Errorf("--procs: finding rtbench's own executable: %w", err)
 	}
@@ -142,15 +142,15 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 		p := &agentProc{index: i, cmd: exec.Command(exe, args...)}
 		p.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 		p.cmd.Stdout = &p.stdout
-		p.cmd.SysProcAttr = childProcAttr()
+		p.cmd.SysProcAttr = agentProcAttr()
 		stderr, err := p.cmd.StderrPipe()
 		if err != nil {
-			stopProcs(procs[:i])
+			stopAgents(procs[:i])
 			wg.Wait()
 			return fmt.Errorf("--procs: %w", err)
 		}
 		if err := p.cmd.Start(); err != nil {
-			stopProcs(procs[:i])
+			stopAgents(procs[:i])
 			wg.Wait()
 			return fmt.Errorf("--procs: starting agent %d: %w", i, err)
 		}
@@ -194,7 +194,7 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 	select {
 	case <-done:
 	case <-parent.Done():
-		stopProcs(procs)
+		stopAgents(procs)
 		<-done
 	}
 	if progress != nil {
@@ -269,12 +269,12 @@ func exitCodeOf(err error) int {
 	return 0
 }
 
-// stopProcs asks every started agent to stop (SIGTERM, once): each ends its
+// stopAgents asks every started agent to stop (SIGTERM, once): each ends its
 // run and writes what it measured.
-func stopProcs(procs []*agentProc) {
+func stopAgents(procs []*agentProc) {
 	for _, p := range procs {
 		if p != nil && p.cmd.Process != nil {
-			terminate(p.cmd.Process)
+			stopAgent(p.cmd.Process)
 		}
 	}
 }
