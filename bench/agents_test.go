@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -314,4 +315,81 @@ func TestReadFileFromLog(t *testing.T) {
 	if _, err := ReadFile(write("none.txt", before, after)); err == nil || !strings.Contains(err.Error(), "not an rtbench result") {
 		t.Errorf("a log without a result: %v", err)
 	}
+}
+
+// The engine runs an agent's part of the run's plan: across the agents,
+// every session of the run starts once, with its run-wide number, at the
+// time the whole run would start it; every open-model hit likewise.
+func TestEngineAgents(t *testing.T) {
+	const n = 3
+	type start struct {
+		i  int
+		at time.Duration
+	}
+	collect := func(plan Plan, open bool) []start {
+		var all []start
+		for i := range n {
+			synctest.Test(t, func(t *testing.T) {
+				log := &sessionLog{start: time.Now()}
+				p := plan
+				p.Share = Share{Index: i, Count: n}
+				e := &Engine{Plan: p}
+				if open {
+					q := &request{log: log, serve: stall(log.start, 0, 0), measured: NewHist()}
+					e.NewRequest = q.session
+				} else {
+					e.NewSession = stream{log: log, period: 70 * time.Millisecond}.session
+				}
+				runEngine(t, e, t.Context())
+				for _, r := range log.snapshot() {
+					if r.I%n != i {
+						t.Errorf("agent %d ran the run's session %d", i, r.I)
+					}
+					all = append(all, start{r.I, r.Start})
+				}
+			})
+		}
+		slices.SortFunc(all, func(a, b start) int { return a.i - b.i })
+		return all
+	}
+	t.Run("closed ramp", func(t *testing.T) {
+		got := collect(Plan{Connections: 10, RampRate: 10, Duration: 2 * time.Second}, false)
+		if len(got) != 10 {
+			t.Fatalf("%d sessions over %d agents, want the run's 10", len(got), n)
+		}
+		for j, s := range got {
+			if s.i != j || s.at != time.Duration(j)*100*time.Millisecond {
+				t.Errorf("session %d (run-wide %d) started at %v, want %v", j, s.i, s.at, time.Duration(j)*100*time.Millisecond)
+			}
+		}
+	})
+	t.Run("open rate", func(t *testing.T) {
+		got := collect(Plan{Rate: 20, Duration: time.Second}, true)
+		if len(got) != 20 {
+			t.Fatalf("%d requests over %d agents, want the run's 20", len(got), n)
+		}
+		for j, s := range got {
+			if s.i != j || s.at != time.Duration(j)*50*time.Millisecond {
+				t.Errorf("hit %d (run-wide %d) at %v, want %v", j, s.i, s.at, time.Duration(j)*50*time.Millisecond)
+			}
+		}
+	})
+	// A start agreed in the past (an agent within its tolerance): the
+	// schedule counts from it, as every other agent's does.
+	t.Run("start at", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			log := &sessionLog{start: time.Now()}
+			q := &request{log: log, serve: stall(log.start, 0, 0), measured: NewHist()}
+			e := &Engine{Plan: Plan{Rate: 10, Duration: time.Second, StartAt: time.Now().Add(-250 * time.Millisecond)}, NewRequest: q.session}
+			rec := runEngine(t, e, t.Context())
+			runs := log.snapshot()
+			// Every hit of the schedule runs; the 3 already due are sent
+			// at once and counted late; the run ends 1s after the agreed
+			// start.
+			if len(runs) != 10 || rec.Counters[LateStarts] != 3 || !rec.Start.Equal(e.Plan.StartAt) || rec.End.Sub(rec.Start) != time.Second {
+				t.Errorf("%d requests, %d late, started %v from the agreed start, ran %v; want 10, 3, 0, 1s",
+					len(runs), rec.Counters[LateStarts], rec.Start.Sub(e.Plan.StartAt), rec.End.Sub(rec.Start))
+			}
+		})
+	})
 }
