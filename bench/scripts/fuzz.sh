@@ -39,6 +39,8 @@ TARGETS=(
   "FuzzParseThreshold  ./bench"               # --threshold grammar: round trip, opposite verdicts
   "FuzzFlagValues      ./cmd"                 # --rate, --stages, --ramp: range and round trip
   "FuzzDecode          ./bench"               # result files: round trip, merge with itself
+  "FuzzParseRegression ./bench"               # diff --fail-if: no panic, errors quote the input, verdicts opposite
+  "FuzzProgressLine    ./bench"               # --procs agent progress lines: no panic, round trip
   "FuzzRedactURL       ./transport"           # URL secrets: none survives, redaction idempotent
   "FuzzVisible         ./report"              # terminal text: no control byte reaches a terminal
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
