@@ -47,6 +47,7 @@ TARGETS=(
   "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
   "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
+  "FuzzDecodeJSONFast  ./transport/ably"      # the fast JSON path for Ably frames decodes what encoding/json decodes, to the same value
 )
 
 FUZZTIME=${FUZZTIME:-30s}

@@ -229,10 +229,16 @@ func (f Format) ContentType() string {
 // ErrDecode wraps every decoding failure.
 var ErrDecode = errors.New("undecodable protocol message")
 
-// DecodeProtocolMessage reads one frame in format f.
+// DecodeProtocolMessage reads one frame in format f. What it returns may
+// alias b.
 func DecodeProtocolMessage(b []byte, f Format) (*ProtocolMessage, error) {
 	if len(b) > maxProtocolMessageLen {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrDecode, len(b), maxProtocolMessageLen)
+	}
+	if f == JSON {
+		if pm, ok := decodeJSONFast(b); ok {
+			return pm, nil
+		}
 	}
 	pm := new(ProtocolMessage)
 	if err := unmarshal(b, f, pm); err != nil {
