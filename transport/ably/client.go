@@ -209,6 +209,7 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 		idle = time.Duration(pm.ConnectionDetails.MaxIdleInterval)*time.Millisecond + c.requestTimeout()
 	}
 	cn.connID = pm.ConnectionID
+	cn.serve = pm.ConnectionDetails != nil && pm.ConnectionDetails.ServerID == serveID
 	attach := &ProtocolMessage{Action: ActionAttach, Channel: t.Channel, ChannelSerial: s.serial}
 	if err := cn.send(rctx, attach); err != nil {
 		return outcome{class: transport.Classify(err), err: err}
@@ -261,6 +262,9 @@ type clientConn struct {
 	wmu    sync.Mutex
 	serial int64 // msgSerial of the next MESSAGE sent
 	closed bool  // the server closed (CLOSED, DISCONNECTED or a close frame)
+	// serve: the server is rtbench serve, whose channel serials number the
+	// channel's messages 1, 2, 3 …
+	serve bool
 }
 
 func (cn *clientConn) readLoop(ctx context.Context) {
@@ -398,6 +402,17 @@ func (cn *clientConn) deliver(ctx context.Context, idle time.Duration) (n int, c
 				if pm.ChannelSerial != "" {
 					s.serial = pm.ChannelSerial
 				}
+				// From rtbench serve, a message's seq is its number in the
+				// channel (its serial), when every message is reported: so
+				// lost and duplicates count what serve accepted and did not
+				// deliver once, whoever published it and whatever its data
+				// says (a publish that failed is the publisher's error, not
+				// a loss; publishes in flight together reach the channel in
+				// any order). Elsewhere, the seq in the data.
+				seq, bySerial := uint64(0), false
+				if cn.serve && s.c.Target.Event == "" && len(pm.Messages) == 1 {
+					seq, bySerial = serialNumber(pm.ChannelSerial)
+				}
 				for i, m := range pm.Messages {
 					if m == nil || s.c.Target.Event != "" && m.Name != s.c.Target.Event {
 						continue
@@ -409,6 +424,9 @@ func (cn *clientConn) deliver(ctx context.Context, idle time.Duration) (n int, c
 					*ev = transport.Event{Kind: transport.KindMessage, Type: m.Name, ID: m.ID, Data: m.Data.B,
 						Size: f.size / len(pm.Messages), FirstByte: f.at, At: f.at}
 					ev.Stamp, _ = s.c.Stamp.Parse(m.Data.B)
+					if bySerial {
+						ev.Stamp.Seq, ev.Stamp.HasSeq = seq, true
+					}
 					s.obs.Event(ev)
 					n++
 					if sent, ok := s.sent.LoadAndDelete(m.ID); ok {

@@ -136,6 +136,34 @@ func TestClientResumesFromSerial(t *testing.T) {
 	}
 }
 
+// TestClientSeqFromServeSerial: from rtbench serve, a message's seq is its
+// number in the channel (its serial), not the seq its publisher wrote in the
+// data: publishes in flight together reach the channel in any order, and
+// one that failed is no loss of the subscriber's.
+func TestClientSeqFromServeSerial(t *testing.T) {
+	host, _ := dropServer(t, &Handler{})
+	target, _ := ParseTarget("ably+http://" + DefaultKey + "@" + host + "/serials")
+	c := &Client{Target: target, Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}
+	var rec transporttest.Recorder
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, &rec) }()
+	defer func() { cancel(); <-done }()
+	transporttest.Eventually(t, wait, "connected", func() bool { cs, _, _, _ := rec.Snapshot(); return len(cs) == 1 })
+	for _, n := range []int{5, 2, 9} {
+		if err := RESTPublish(t.Context(), noKeepAlive, target, stamped(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	transporttest.Eventually(t, wait, "3 events", func() bool { _, ev, _, _ := rec.Snapshot(); return len(ev) == 3 })
+	_, ev, _, _ := rec.Snapshot()
+	for i, e := range ev {
+		if !e.Stamp.HasSeq || e.Stamp.Seq != uint64(i+1) || !e.Stamp.HasSched {
+			t.Errorf("event %d: stamp %+v, want seq %d (the channel's) and the data's sched_ns", i, e.Stamp, i+1)
+		}
+	}
+}
+
 // TestClientEcho: with PublishEvery the client publishes stamped messages
 // on its connection and reports each coming back as an echo with its round
 // trip.

@@ -73,7 +73,7 @@ func (h *Handler) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	connected := &ProtocolMessage{Action: ActionConnected, ConnectionID: c.id, ConnectionDetails: &ConnectionDetails{
 		ClientID: p.ClientID, ConnectionKey: c.key, MaxMessageSize: MaxMessageSize, MaxFrameSize: maxProtocolMessageLen,
 		MaxInboundRate: 10000, MaxOutboundRate: 10000, ConnectionStateTTL: 120000,
-		MaxIdleInterval: h.idle().Milliseconds(), ServerID: "rtbench-serve",
+		MaxIdleInterval: h.idle().Milliseconds(), ServerID: serveID,
 	}}
 	if q.Get("resume") != "" || q.Get("recover") != "" {
 		// Connection state is not kept: the client gets a new connection
@@ -99,6 +99,10 @@ func (h *Handler) serveRealtime(w http.ResponseWriter, r *http.Request) {
 		ws.CloseNow()
 	}
 }
+
+// serveID is the serverId in serve's CONNECTED: a client that sees it knows
+// channel serials end in the channel's message number (see channelSerial).
+const serveID = "rtbench-serve"
 
 func (h *Handler) idle() time.Duration {
 	if h.MaxIdleInterval > 0 {
