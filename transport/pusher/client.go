@@ -393,6 +393,14 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn, obs transport.O
 				ev.Stamp.Seq, ev.Stamp.HasSeq = f.Seq, true
 			}
 		}
+		if f.Seq > 0 && c.Target.Event == "" {
+			// rtbench serve numbers the channel's messages: with every
+			// event reported, lost and duplicates count what serve
+			// accepted and did not deliver once, whatever the publisher's
+			// seq says (a failed publish is the publisher's error; publishes
+			// in flight together reach the channel in any order).
+			ev.Stamp.Seq, ev.Stamp.HasSeq = f.Seq, true
+		}
 		if !ev.Stamp.HasSent && f.SentNS > 0 {
 			ev.Stamp.SentNS, ev.Stamp.HasSent = f.SentNS, true
 		}
