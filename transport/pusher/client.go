@@ -1,6 +1,7 @@
 package pusher
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -346,8 +347,9 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn, obs transport.O
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close(websocket.StatusNormalClosure, "") })
 	defer stop()
+	var buf bytes.Buffer // each message is read into it: no allocation per message
 	for {
-		_, b, err := conn.Read(context.Background())
+		b, err := readInto(conn, &buf)
 		at := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -407,6 +409,20 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn, obs transport.O
 		r.delivered++
 		obs.Event(&ev)
 	}
+}
+
+// readInto reads the next message into buf and returns its bytes, valid
+// until the next call.
+func readInto(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := conn.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // handshakeBuffer is the read and write buffer of the HTTP connection a
