@@ -170,7 +170,27 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 		GotFirstResponseByte: func() { ci.Headers = time.Now() },
 	}
 	dctx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, trace), c.requestTimeout())
-	ws, resp, err := websocket.Dial(dctx, t.realtimeURL(), &websocket.DialOptions{HTTPClient: c.HTTP, CompressionMode: websocket.CompressionDisabled})
+	// The handshake runs on a goroutine that ends with it, over a
+	// connection with small buffers: net/http's dial path is deep, and the
+	// stack it grows would stay with this goroutine for the whole session.
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	small := *hc
+	small.Transport = transport.HandshakeTransport(hc.Transport)
+	type dialed struct {
+		ws   *websocket.Conn
+		resp *http.Response
+		err  error
+	}
+	dc := make(chan dialed, 1)
+	go func() {
+		ws, resp, err := websocket.Dial(dctx, t.realtimeURL(), &websocket.DialOptions{HTTPClient: &small, CompressionMode: websocket.CompressionDisabled})
+		dc <- dialed{ws, resp, err}
+	}()
+	d := <-dc
+	ws, resp, err := d.ws, d.resp, d.err
 	cancel()
 	if err != nil {
 		switch {

@@ -167,7 +167,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, n int, obs transp
 	ch := make(chan dialed, 1)
 	go func() {
 		small := *hc
-		small.Transport = smallBuffers(hc.Transport)
+		small.Transport = transport.HandshakeTransport(hc.Transport)
 		conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, trace), u, &websocket.DialOptions{HTTPClient: &small})
 		ch <- dialed{conn, resp, err}
 	}()
@@ -423,36 +423,6 @@ func readInto(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// handshakeBuffer is the read and write buffer of the HTTP connection a
-// handshake goes over; the read buffer stays under coder/websocket's own for
-// the life of the connection, so it is kept small (net/http's is 4 KiB).
-const handshakeBuffer = 512
-
-// smallTransports maps each *http.Transport to its clone with
-// handshakeBuffer-sized buffers, made once and shared by every session.
-var smallTransports sync.Map
-
-// smallBuffers returns rt with small buffers when it is an *http.Transport
-// (a clone that keeps no idle connections: a handshake's connection is
-// taken over by the WebSocket); other round trippers as they are.
-func smallBuffers(rt http.RoundTripper) http.RoundTripper {
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	t, ok := rt.(*http.Transport)
-	if !ok {
-		return rt
-	}
-	if v, ok := smallTransports.Load(t); ok {
-		return v.(*http.Transport)
-	}
-	c := t.Clone()
-	c.ReadBufferSize, c.WriteBufferSize = handshakeBuffer, handshakeBuffer
-	c.DisableKeepAlives = true
-	v, _ := smallTransports.LoadOrStore(t, c)
-	return v.(*http.Transport)
 }
 
 // isProtocolEvent says whether an event is the protocol's own.
