@@ -127,3 +127,31 @@ func BenchmarkHeldSubscribers(b *testing.B) {
 		b.ReportMetric(float64(g1-g0)/n, "goroutines/session")
 	}
 }
+
+// BenchmarkDecodeMessageFrame: one MESSAGE frame as serve sends it (JSON),
+// through DecodeProtocolMessage (the fast path) and through encoding/json.
+//
+//	go test -run '^$' -bench BenchmarkDecodeMessageFrame -benchmem ./transport/ably/
+func BenchmarkDecodeMessageFrame(b *testing.B) {
+	m := (&Message{ID: "3kq9:0", Name: "message", Data: Data{B: []byte(`{"seq":12,"sched_ns":1733400000123456789}`), JSON: true, Set: true}, Timestamp: 1733400000123}).forWire(JSON)
+	frame, err := Marshal(&ProtocolMessage{Action: ActionMessage, Channel: "bench", ChannelSerial: "ab12cd34:12", ID: m.ID, Timestamp: m.Timestamp, Messages: []*Message{m}}, JSON)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeProtocolMessage(frame, JSON); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := unmarshal(frame, JSON, new(ProtocolMessage)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

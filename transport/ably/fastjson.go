@@ -19,7 +19,7 @@ import (
 // fuzz target FuzzDecodeJSONFast holds it to that). Strings and data alias
 // b.
 func decodeJSONFast(b []byte) (*ProtocolMessage, bool) {
-	if !json.Valid(b) || !utf8.Valid(b) { // encoding/json turns invalid UTF-8 into U+FFFD
+	if !utf8.Valid(b) { // encoding/json turns invalid UTF-8 into U+FFFD
 		return nil, false
 	}
 	d := fastDecoder{b: b}
@@ -43,6 +43,9 @@ func decodeJSONFast(b []byte) (*ProtocolMessage, bool) {
 			pm.Timestamp = n
 			return ok
 		case "messages":
+			if pm.Messages != nil {
+				return false // encoding/json would decode into the first array's messages
+			}
 			return d.messages(&pm.Messages)
 		}
 		return false
@@ -53,7 +56,9 @@ func decodeJSONFast(b []byte) (*ProtocolMessage, bool) {
 	return pm, d.i == len(b)
 }
 
-// fastDecoder walks a JSON text known to be valid.
+// fastDecoder walks a JSON text, checking what it reads (the grammar of
+// strings and integers, json.Valid on skipped values) so that it accepts
+// nothing encoding/json would refuse.
 type fastDecoder struct {
 	b []byte
 	i int
@@ -112,22 +117,55 @@ func (d *fastDecoder) object(field func(key []byte) bool) bool {
 	}
 }
 
-// rawString reads a string without escapes and returns its bytes.
+// rawString reads a string and returns its bytes (b's own when it has no
+// escapes); false for a \u escape or anything JSON does not allow.
 func (d *fastDecoder) rawString() ([]byte, bool) {
 	if d.peek() != '"' {
 		return nil, false
 	}
 	start := d.i + 1
-	end := bytes.IndexByte(d.b[start:], '"')
-	if end < 0 {
-		return nil, false
+	var out []byte // the unescaped string once an escape is met
+	for i := start; i < len(d.b); i++ {
+		switch c := d.b[i]; {
+		case c == '"':
+			d.i = i + 1
+			if out == nil {
+				return d.b[start:i], true
+			}
+			return out, true
+		case c < 0x20:
+			return nil, false
+		case c == '\\':
+			if out == nil {
+				out = append(make([]byte, 0, i-start+16), d.b[start:i]...)
+			}
+			if i+1 >= len(d.b) {
+				return nil, false
+			}
+			i++
+			switch d.b[i] {
+			case '"', '\\', '/':
+				out = append(out, d.b[i])
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			default: // \u (surrogates, U+FFFD) is left to encoding/json
+				return nil, false
+			}
+		default:
+			if out != nil {
+				out = append(out, c)
+			}
+		}
 	}
-	s := d.b[start : start+end]
-	if bytes.IndexByte(s, '\\') >= 0 {
-		return nil, false
-	}
-	d.i = start + end + 1
-	return s, true
+	return nil, false
 }
 
 func (d *fastDecoder) str(dst *string) bool {
@@ -136,14 +174,19 @@ func (d *fastDecoder) str(dst *string) bool {
 	return ok
 }
 
-// int reads an integer without fraction or exponent.
+// int reads an integer as JSON writes one: -?(0|[1-9][0-9]*), with no
+// fraction or exponent.
 func (d *fastDecoder) int() (int64, bool) {
 	start := d.i
 	if d.i < len(d.b) && d.b[d.i] == '-' {
 		d.i++
 	}
+	digits := d.i
 	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
 		d.i++
+	}
+	if d.i == digits || d.b[digits] == '0' && d.i-digits > 1 {
+		return 0, false
 	}
 	if d.i < len(d.b) {
 		switch d.b[d.i] {
@@ -249,6 +292,9 @@ func (d *fastDecoder) data(dst *Data) bool {
 		return false
 	}
 	v := d.b[start:d.i]
+	if !json.Valid(v) {
+		return false
+	}
 	if spaced {
 		var buf bytes.Buffer
 		if json.Compact(&buf, v) != nil {

@@ -195,7 +195,7 @@ func TestServeFramesTakeFastPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := decodeJSONFast(b); !ok && !bytes.Contains(b, []byte(`\"`)) {
+		if _, ok := decodeJSONFast(b); !ok {
 			t.Errorf("%s: not decoded on the fast path", b)
 		}
 	}
