@@ -17,9 +17,13 @@ import (
 // and uncork: the frames leave in one write, so the cost of catching up
 // falls as the backlog grows instead of rising with it.
 
-// maxKeptBatch is the capacity a BatchConn keeps for its next batch; a
-// larger one (a long backlog) is let go once written.
-const maxKeptBatch = 16 << 10
+// batchSize is the most a BatchConn holds back: a longer backlog leaves in
+// writes of this size. Held bytes sit in buffers shared through a pool, taken
+// by the first held write and given back by Uncork, so a held connection
+// costs no buffer of its own.
+const batchSize = 16 << 10
+
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, batchSize); return &b }}
 
 // BatchConn is a net.Conn whose writes can be held back and sent together.
 // Writes while it is not corked go straight through. It is safe for
@@ -30,18 +34,41 @@ type BatchConn struct {
 
 	mu     sync.Mutex
 	corked bool
-	buf    []byte
+	buf    *[]byte // from batchBuffers while bytes are held
 }
 
 // Write implements net.Conn.
 func (c *BatchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.corked {
-		c.buf = append(c.buf, p...)
-		return len(p), nil
+	if !c.corked {
+		return c.Conn.Write(p)
 	}
-	return c.Conn.Write(p)
+	if c.buf != nil && len(*c.buf)+len(p) > batchSize {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) >= batchSize {
+		return c.Conn.Write(p)
+	}
+	if c.buf == nil {
+		c.buf = batchBuffers.Get().(*[]byte)
+	}
+	*c.buf = append(*c.buf, p...)
+	return len(p), nil
+}
+
+// flushLocked writes the held bytes and gives their buffer back.
+func (c *BatchConn) flushLocked() error {
+	if c.buf == nil {
+		return nil
+	}
+	_, err := c.Conn.Write(*c.buf)
+	*c.buf = (*c.buf)[:0]
+	batchBuffers.Put(c.buf)
+	c.buf = nil
+	return err
 }
 
 // Cork holds back the writes that follow until Uncork.
@@ -58,16 +85,7 @@ func (c *BatchConn) Uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
-	if len(c.buf) == 0 {
-		return nil
-	}
-	_, err := c.Conn.Write(c.buf)
-	if cap(c.buf) > maxKeptBatch {
-		c.buf = nil
-	} else {
-		c.buf = c.buf[:0]
-	}
-	return err
+	return c.flushLocked()
 }
 
 // Hijacker wraps the http.ResponseWriter given to a WebSocket library's

@@ -61,20 +61,27 @@ func TestBatchConn(t *testing.T) {
 			c.Write([]byte("c"))
 			return err
 		}, nil, []string{"ab", "c"}},
-		{"a batch larger than the kept capacity", func(c *BatchConn) error {
+		{"a backlog longer than a batch leaves in batch-sized writes", func(c *BatchConn) error {
 			c.Cork()
-			c.Write([]byte(strings.Repeat("x", maxKeptBatch)))
+			half := []byte(strings.Repeat("x", batchSize/2))
+			c.Write(half)
+			c.Write(half)
 			c.Write([]byte("y"))
 			if err := c.Uncork(); err != nil {
 				return err
 			}
 			if c.buf != nil {
-				return errors.New("the large batch buffer was kept")
+				return errors.New("the buffer was not given back")
 			}
+			return nil
+		}, nil, []string{strings.Repeat("x", batchSize), "y"}},
+		{"a write larger than a batch goes straight out after what was held", func(c *BatchConn) error {
 			c.Cork()
-			c.Write([]byte("z"))
+			c.Write([]byte("a"))
+			c.Write([]byte(strings.Repeat("z", batchSize)))
+			c.Write([]byte("b"))
 			return c.Uncork()
-		}, nil, []string{strings.Repeat("x", maxKeptBatch) + "y", "z"}},
+		}, nil, []string{"a", strings.Repeat("z", batchSize), "b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
