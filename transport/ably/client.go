@@ -217,6 +217,10 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop()
+	// The reader reads without a context (one with a Done channel costs
+	// coder/websocket a timer per read): closing the connection is what
+	// ends it, after the graceful CLOSE below when ctx ended.
+	defer ws.CloseNow()
 	wg.Go(func() { cn.readLoop(rctx) })
 
 	// CONNECTED, then ATTACHED.
@@ -290,7 +294,7 @@ type clientConn struct {
 func (cn *clientConn) readLoop(ctx context.Context) {
 	defer close(cn.frames)
 	for {
-		_, b, err := cn.ws.Read(ctx)
+		_, b, err := cn.ws.Read(context.Background())
 		at := time.Now()
 		if err != nil {
 			select {

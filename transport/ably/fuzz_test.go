@@ -148,8 +148,8 @@ func TestParseTarget(t *testing.T) {
 }
 
 // FuzzDecodeJSONFast: whatever the fast JSON path decodes, encoding/json
-// decodes too, to the same ProtocolMessage; and the frames serve sends take
-// the fast path.
+// decodes too, to the same ProtocolMessage; and spaced says whether
+// json.Compact would change a JSON text.
 func FuzzDecodeJSONFast(f *testing.F) {
 	seeds := []string{
 		`{"action":15,"channel":"bench","channelSerial":"ab12cd34:7","id":"x:0","timestamp":1733400000000,"messages":[{"id":"x:0","name":"message","data":"{\"seq\":1}","encoding":"json","timestamp":1733400000000}]}`,
@@ -163,6 +163,13 @@ func FuzzDecodeJSONFast(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if json.Valid(b) {
+			var buf bytes.Buffer
+			json.Compact(&buf, b)
+			if spaced(b) != !bytes.Equal(buf.Bytes(), b) {
+				t.Fatalf("spaced(%q) = %v, json.Compact gives %q", b, spaced(b), buf.Bytes())
+			}
+		}
 		fast, ok := decodeJSONFast(b)
 		if !ok {
 			return
