@@ -55,7 +55,7 @@ peak=0; steady=0; start=$(date +%s); steady_at=$(( D > 20 ? D - 5 : D - 2 ))
 cpu0=""; cpu1=""; t0=0; t1=0
 while kill -0 "$pid" 2>/dev/null; do
   sleep 1
-  r=$(rss_kib $pid); [ "$r" -gt "$peak" ] && peak=$r
+  r=$(rss_kib $pid); r=${r:-0}; [ "$r" -gt "$peak" ] && peak=$r
   el=$(( $(date +%s) - start ))
   if [ "$steady" -eq 0 ] && [ "$el" -ge "$steady_at" ]; then steady=$r; fi
   if [ -z "$cpu0" ] && [ "$el" -ge "$warmup" ]; then cpu0="$(cpu_ticks $serve_pid) $(cpu_ticks $pid)"; t0=$(date +%s.%N); fi
