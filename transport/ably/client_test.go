@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/transporttest"
@@ -224,5 +226,56 @@ func TestClientRefused(t *testing.T) {
 		if strings.Contains(fmt.Sprint(err), "wrong") && strings.Contains(fmt.Sprint(err), "rtbench.local:wrong") {
 			t.Errorf("the error shows the secret: %v", err)
 		}
+	}
+}
+
+// TestClientWaitsRunOut: a server that goes silent ends the connection at
+// the wait's timeout with its class: before CONNECTED, the request timeout;
+// once attached, the idle timeout. The reads themselves carry no timer, so
+// this is the watchdog's work.
+func TestClientWaitsRunOut(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		greet []string // frames the server sends, then nothing
+		class transport.Class
+	}{
+		{"nothing after the upgrade", nil, transport.ClassTimeout},
+		{"nothing after ATTACHED", []string{
+			`{"action":4,"connectionId":"c","connectionDetails":{"connectionKey":"k","maxIdleInterval":15000}}`,
+			`{"action":11,"channel":"quiet"}`,
+		}, transport.ClassIdleTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ws, err := websocket.Accept(w, r, nil)
+				if err != nil {
+					return
+				}
+				defer ws.CloseNow()
+				for _, f := range tt.greet {
+					if ws.Write(r.Context(), websocket.MessageText, []byte(f)) != nil {
+						return
+					}
+				}
+				for { // read (the ATTACH) until the client goes
+					if _, _, err := ws.Read(r.Context()); err != nil {
+						return
+					}
+				}
+			}))
+			defer srv.Close()
+			target, err := ParseTarget("ably+http://" + DefaultKey + "@" + strings.TrimPrefix(srv.URL, "http://") + "/quiet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &Client{Target: target, RequestTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond,
+				Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}
+			var rec transporttest.Recorder
+			err = c.Run(t.Context(), &rec)
+			var e *transport.Error
+			if !errors.As(err, &e) || e.Class != tt.class {
+				t.Fatalf("Run = %v, want a %s error", err, tt.class)
+			}
+		})
 	}
 }
