@@ -48,7 +48,9 @@ TARGETS=(
   "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
   "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
   "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
+  "FuzzPusherDecodeFast ./transport/pusher"   # the fast path for Pusher frames reads what encoding/json reads, to the same Frame
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
+  "FuzzDecodeJSONFast  ./transport/ably"      # the fast JSON path for Ably frames decodes what encoding/json decodes, to the same value
 )
 
 FUZZTIME=${FUZZTIME:-30s}
