@@ -133,3 +133,62 @@ func TestK8sJobOutput(t *testing.T) {
 		t.Errorf("stderr %q lacks %q", stderr.String(), want)
 	}
 }
+
+// FuzzSplitK8sArgs: whatever the command line, the split keeps every word
+// but -h/--help exactly once and in order, gives k8s job only its own flags
+// (never a flag of load, nor a word a load flag takes as its value), and
+// never panics.
+func FuzzSplitK8sArgs(f *testing.F) {
+	for _, s := range []string{
+		"--agents 10 --image img -c 100 --ramp 10/s http://t/sse",
+		"-c 10 --agents=2 -H --image: x --image img http://t/sse",
+		"--agents 1 --image i -- --agents http://t/sse",
+		"--data --lead --lead 90s -c100 -h http://t",
+		"--image",
+		"- -- --",
+	} {
+		f.Add(s)
+	}
+	env, _, _ := TestEnv()
+	own := newCmdK8sJob(env, nil).Flags()
+	load := NewCmdLoad(env, nil).Flags()
+	f.Fuzz(func(t *testing.T, line string) {
+		args := strings.Fields(line)
+		mine, rest, help := splitK8sArgs(own, load, args)
+		// Only -h and --help words are dropped (a -h that is a load flag's
+		// value stays), and dropping one is asking for help.
+		helps := 0
+		for _, a := range args {
+			if a == "-h" || a == "--help" {
+				helps++
+			}
+		}
+		dropped := len(args) - len(mine) - len(rest)
+		if dropped < 0 || dropped > helps || help != (dropped > 0) {
+			t.Fatalf("%q: split into %q and %q (help %v)", args, mine, rest, help)
+		}
+		// Each part keeps the order of the command line.
+		for _, part := range [][]string{mine, rest} {
+			k := 0
+			for _, a := range args {
+				if k < len(part) && part[k] == a {
+					k++
+				}
+			}
+			if k != len(part) {
+				t.Fatalf("%q: %q is not in the command line's order", args, part)
+			}
+		}
+		// k8s job's words are its own flags, each maybe with its value.
+		for k := 0; k < len(mine); k++ {
+			name, _, hasValue := strings.Cut(strings.TrimPrefix(mine[k], "--"), "=")
+			fl := own.Lookup(name)
+			if !strings.HasPrefix(mine[k], "--") || fl == nil {
+				t.Fatalf("%q: k8s job took %q, not one of its flags", args, mine[k])
+			}
+			if !hasValue && fl.NoOptDefVal == "" {
+				k++ // its value
+			}
+		}
+	})
+}

@@ -47,6 +47,8 @@ TARGETS=(
   "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
   "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
+  "FuzzRelayMember     ./transport/pubsub"    # serve --procs hub relay: any stream, kept messages contiguous and counted
+  "FuzzSplitK8sArgs    ./cmd"                 # k8s job's own flags vs load's, values never taken for flags
 )
 
 FUZZTIME=${FUZZTIME:-30s}
