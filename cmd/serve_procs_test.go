@@ -5,12 +5,14 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,5 +175,58 @@ func TestServeProcsChildDies(t *testing.T) {
 			t.Errorf("child process %d is still there after serve exited", k)
 			syscall.Kill(k, syscall.SIGKILL)
 		}
+	}
+}
+
+// TestServeProcsAblySerials: Ably REST publishes that land in different
+// processes get serials of one sequence under one instance, so a serial
+// taken from one process is a position in every other.
+func TestServeProcsAblySerials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts rtbench serve as processes")
+	}
+	p, addr, _ := startServeProcs(t, 2)
+	serials := map[string][]string{} // by process
+	for try := 0; try < 200 && (len(serials["1"]) == 0 || len(serials["2"]) == 0); try++ {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/channels/procs/messages", strings.NewReader(`{"name":"n","data":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth("rtbench.local", "rtbench-local-secret")
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Serials []string }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 201 && resp.StatusCode != 200 || len(body.Serials) != 1 {
+			t.Fatalf("publish: %s %v %+v", resp.Status, err, body)
+		}
+		proc := resp.Header.Get("X-RTBench-Process")
+		serials[proc] = append(serials[proc], body.Serials[0])
+	}
+	if len(serials["1"]) == 0 || len(serials["2"]) == 0 {
+		t.Fatalf("200 publishes did not reach both processes: %v", serials)
+	}
+	var all []string
+	for _, s := range serials {
+		all = append(all, s...)
+	}
+	slices.SortFunc(all, func(a, b string) int {
+		_, x, _ := strings.Cut(a, ":")
+		_, y, _ := strings.Cut(b, ":")
+		n, _ := strconv.Atoi(x)
+		m, _ := strconv.Atoi(y)
+		return n - m
+	})
+	instance, _, _ := strings.Cut(all[0], ":")
+	for i, s := range all {
+		if want := instance + ":" + strconv.Itoa(i+1); s != want {
+			t.Fatalf("serials %v: want %s:1 … %s:%d, one instance and one sequence across processes", all, instance, instance, len(all))
+		}
+	}
+	p.signal(t, syscall.SIGTERM)
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM\n%s", code, p.stderr.String())
 	}
 }
