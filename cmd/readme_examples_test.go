@@ -136,6 +136,7 @@ func TestReadmeExamples(t *testing.T) {
 			"report":  NewCmdReport(env, func(context.Context, *ReportOptions) error { return nil }),
 			"diff":    NewCmdDiff(env, func(context.Context, *DiffOptions) error { return nil }),
 			"version": NewCmdVersion(env, BuildInfo{}, func(context.Context, *VersionOptions) error { return nil }),
+			"k8s":     NewCmdK8s(env, func(context.Context, *K8sJobOptions) error { return nil }),
 		}
 	}
 	// JOB is set by the README's own command; ABLY_KEY is the reader's key,

@@ -144,7 +144,7 @@ Exit codes: 0 ok, 1 a check or threshold failed, 2 usage or configuration error,
 	})
 	root.AddCommand(NewCmdServe(env, nil), NewCmdListen(env, nil), NewCmdLoad(env, nil), NewCmdReport(env, nil), NewCmdCompare(env, nil))
 	root.AddCommand(NewCmdDiff(env, nil))
-	root.AddCommand(NewCmdCheck(env, nil))
+	root.AddCommand(NewCmdCheck(env, nil), NewCmdK8s(env, nil))
 	root.AddCommand(NewCmdVersion(env, build, nil), newCmdGendocs(env, build))
 	root.SetHelpCommand(newHelpCmd())
 	// Cobra adds `completion` only when it executes; added here, its

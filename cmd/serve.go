@@ -32,7 +32,11 @@ type ServeOptions struct {
 	HubMemory   int64    // --hub-memory, MiB; sets Mock.Hub.MaxBytes
 	TLS         bool     // --tls: HTTPS with a generated self-signed certificate
 	AblyKeys    []string // --ably-key as given; sets Mock.AblyKeys
+	Procs       int      // --procs: server processes sharing the port (Linux)
 	Mock        mock.Config
+
+	procChild    int    // --procs-child: this is process N of a serve --procs (hidden)
+	procInstance string // --procs-instance: the Ably serial instance they share (hidden)
 }
 
 // NewCmdServe builds `rtbench serve`. runF replaces the run step in tests.
@@ -148,8 +152,17 @@ answer only /healthz and /metrics.
 	f.Var((*faultFlag)(&opts.Mock.Fault.Default), "fault", "faults injected into a share of all requests (see the grammar above), e.g. 'status:503' or 'stall:5,line:cr'")
 	f.Float64Var(&opts.Mock.Fault.Rate, "fault-rate", 1, "share of requests (0 to 1) that get --fault")
 	f.Uint64Var(&opts.Mock.Fault.Seed, "fault-seed", 1, "seed of the choice of requests that get --fault (same seed, same requests)")
+	f.IntVar(&opts.Procs, "procs", 1, fmt.Sprintf("server processes sharing --addr with SO_REUSEPORT, their channels one hub (Linux; 1 to %d; docs/serve.md)", maxServeProcs))
+	f.IntVar(&opts.procChild, "procs-child", 0, "process N of a serve --procs (set by serve itself)")
+	f.StringVar(&opts.procInstance, "procs-instance", "", "the Ably serial instance of a serve --procs (set by serve itself)")
+	f.MarkHidden("procs-child")
+	f.MarkHidden("procs-instance")
 	return c
 }
+
+// maxServeProcs bounds serve --procs: more processes than cores only add
+// relay traffic.
+const maxServeProcs = 64
 
 func (o *ServeOptions) validate() error {
 	host, port, err := net.SplitHostPort(o.Addr)
@@ -196,6 +209,15 @@ func (o *ServeOptions) validate() error {
 	}
 	if o.Mock.Fault.Rate == 0 {
 		o.Mock.Fault.Default = fault.Spec{} // no request gets it
+	}
+	if o.Procs < 1 || o.Procs > maxServeProcs {
+		return UsageError("--procs %d: want 1 to %d server processes", o.Procs, maxServeProcs)
+	}
+	if o.Procs > 1 && !reusePortSupported {
+		return UsageError("--procs %d needs Linux, whose SO_REUSEPORT spreads one port's connections over several processes; here run one serve per port instead", o.Procs)
+	}
+	if o.Procs > 1 && o.TLS {
+		return UsageError("--procs %d with --tls: not supported (each process would make its own certificate); put a TLS proxy in front, or serve one process with --tls", o.Procs)
 	}
 	if err := o.validatePusher(); err != nil {
 		return err
@@ -278,10 +300,16 @@ func maxConnsFor(soft uint64, err error) int {
 }
 
 func serveRun(ctx context.Context, env *Env, opts *ServeOptions) error {
+	if opts.procChild > 0 {
+		return serveChild(ctx, env, opts)
+	}
 	host, _, _ := net.SplitHostPort(opts.Addr)
 	if !isLoopback(host) {
 		fmt.Fprintf(env.ErrOut, "warning: listening on %s: every host that can reach this machine can use the mock endpoints\n", opts.Addr)
 		fmt.Fprint(env.ErrOut, ablyWarning(opts.Mock))
+	}
+	if opts.Procs > 1 {
+		return serveProcs(ctx, env, opts)
 	}
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {

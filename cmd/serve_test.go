@@ -62,6 +62,7 @@ func TestServeFlags(t *testing.T) {
 			return f.Default.Stall && f.Default.StallAfter == 5 && f.Default.Line == fault.LineCR && f.Rate == 0.1 && f.Seed == 9
 		}},
 		{[]string{"--fault", "status:503", "--fault-rate", "0"}, func(o *ServeOptions) bool { return o.Mock.Fault.Default.IsZero() }},
+		{nil, func(o *ServeOptions) bool { return o.Procs == 1 && o.procChild == 0 }},
 		{[]string{"--job-queued", "0s", "--job-duration", "2s", "--job-steps", "4"}, func(o *ServeOptions) bool {
 			return o.Mock.Jobs.Duration == 2*time.Second && o.Mock.Jobs.Steps == 4
 		}},
@@ -82,6 +83,10 @@ func TestServeFlags(t *testing.T) {
 	}
 }
 
+// serveProcsTLSOrOS is what serve --procs 2 --tls is refused for: --tls on
+// Linux, the OS elsewhere.
+var serveProcsTLSOrOS = map[bool]string{true: "--procs 2 with --tls", false: "--procs 2 needs Linux"}[reusePortSupported]
+
 // TestUsageErrors: bad input is one line on stderr, naming the flag and what
 // to do, with exit code 2 and no usage dump or stack trace.
 func TestUsageErrors(t *testing.T) {
@@ -101,6 +106,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve", "--fault-rate", "1.5"}, "--fault-rate"},
 		{[]string{"serve", "--write-timeout", "0s"}, "--write-timeout"},
 		{[]string{"serve", "--job-steps", "1000"}, "--job-steps"},
+		{[]string{"serve", "--procs", "0"}, "--procs 0: want 1 to 64"},
+		{[]string{"serve", "--procs", "65"}, "--procs 65: want 1 to 64"},
+		{[]string{"serve", "--procs", "2", "--tls"}, serveProcsTLSOrOS},
 		// The rate and interval bounds every route shares (issue 12.2).
 		{[]string{"serve", "--tps", "1e-9"}, `--tps: want tokens per second, a number from 0.001 to 1e+06; got "1e-09"`},
 		{[]string{"serve", "--tps", "1e-300"}, `--tps: want tokens per second, a number from 0.001`},

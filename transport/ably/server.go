@@ -46,6 +46,10 @@ type Handler struct {
 	OriginPatterns  []string
 	WriteTimeout    time.Duration // one frame written; default DefaultWriteTimeout
 	MaxIdleInterval time.Duration // heartbeat promise in CONNECTED; default DefaultMaxIdleInterval
+	// Instance names the hub in channel serials ("<instance>:<seq>");
+	// default random. Handlers sharing one hub across processes (serve
+	// --procs) share it, so a serial from one resumes in another.
+	Instance string
 
 	now  func() time.Time
 	once sync.Once
@@ -66,7 +70,10 @@ func (h *Handler) init() {
 			keys = []Key{k}
 		}
 		h.kr = &keyring{keys: keys, now: h.now}
-		h.instance = randomID(4)
+		h.instance = h.Instance
+		if h.instance == "" {
+			h.instance = randomID(4)
+		}
 	})
 }
 

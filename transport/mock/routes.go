@@ -32,7 +32,7 @@ func (s *Server) patternRoutes(mux *http.ServeMux) {
 // WebSocket at GET /), built once from the Config.
 func (s *Server) ably() *ably.Handler {
 	s.ablyOnce.Do(func() {
-		s.ablyH = &ably.Handler{Hub: s.hub, Stats: s.stats, Keys: s.cfg.AblyKeys,
+		s.ablyH = &ably.Handler{Hub: s.hub, Stats: s.stats, Keys: s.cfg.AblyKeys, Instance: s.cfg.AblyInstance,
 			OriginPatterns: s.cfg.Origins, WriteTimeout: s.cfg.WriteTimeout}
 	})
 	return s.ablyH

@@ -80,6 +80,13 @@ type Config struct {
 	// AblyKeys are the API keys the Ably protocol accepts (serve
 	// --ably-key); empty: ably.DefaultKey.
 	AblyKeys []ably.Key
+	// AblyInstance names the hub in Ably channel serials; default random.
+	// The processes of `serve --procs` share one, as they share one hub.
+	AblyInstance string
+
+	// Process, when not 0, is this server's number among the processes of
+	// `serve --procs`: every response carries it in X-RTBench-Process.
+	Process int
 
 	// Fault is the server-wide fault default and the share of requests it
 	// applies to (--fault, --fault-rate, --fault-seed). Per-request faults
@@ -144,8 +151,19 @@ func New(cfg Config) *Server {
 	h = fault.New(h, cfg.Fault)
 	h = &limit{stats: s.stats, next: h}
 	h = cors{patterns: cfg.Origins, next: h}
+	if cfg.Process != 0 {
+		h = processHeader(strconv.Itoa(cfg.Process), h)
+	}
 	s.handler = s.track(h)
 	return s
+}
+
+// processHeader names the serving process on every response.
+func processHeader(n string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-RTBench-Process", n)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Hub is the channel hub behind /api/publish and every channel subscriber.
@@ -244,6 +262,9 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, pubsub.ErrTooManyChannels):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	case errors.Is(err, pubsub.ErrRelayClosed):
+		writeError(w, http.StatusServiceUnavailable, err.Error()+"; the server is stopping")
 		return
 	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())

@@ -115,6 +115,10 @@ type Hub struct {
 	// channels ignored. Lock order: budget, then a channel's mu.
 	budget sync.Mutex
 	fifo   []*channel
+
+	// relay, when set (Join), makes this hub one member of a hub spread
+	// over processes: see relay.go.
+	relay atomic.Pointer[Relay]
 }
 
 type channel struct {
@@ -217,9 +221,13 @@ func ValidChannel(name string) bool {
 
 // lock returns the channel named name, created if need be, with its mu held
 // for writing.
-func (h *Hub) lock(name string) (*channel, error) {
+func (h *Hub) lock(name string) (*channel, error) { return h.lockChannel(name, false) }
+
+// lockChannel is lock; force creates the channel past MaxChannels (a
+// message the relay's sequencer accepted must be kept in every member).
+func (h *Hub) lockChannel(name string, force bool) (*channel, error) {
 	for {
-		ch, err := h.channel(name)
+		ch, err := h.channel(name, force)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +239,7 @@ func (h *Hub) lock(name string) (*channel, error) {
 	}
 }
 
-func (h *Hub) channel(name string) (*channel, error) {
+func (h *Hub) channel(name string, force bool) (*channel, error) {
 	if !ValidChannel(name) {
 		return nil, ErrBadChannel
 	}
@@ -250,7 +258,7 @@ func (h *Hub) channel(name string) (*channel, error) {
 	if len(h.channels) >= h.opts.MaxChannels || now-h.swept.Load() >= int64(h.opts.IdleTTL)/4 {
 		h.sweepLocked(now)
 	}
-	if len(h.channels) >= h.opts.MaxChannels {
+	if len(h.channels) >= h.opts.MaxChannels && !force {
 		return nil, ErrTooManyChannels
 	}
 	ch = &channel{name: name, changed: make(chan struct{}), active: now}
@@ -314,17 +322,27 @@ func (h *Hub) Publish(name string, data []byte, from uint64) (*Message, int, err
 	if err := json.Compact(&compact, data); err != nil {
 		return nil, 0, ErrBadData
 	}
-	m := &Message{Channel: name, Data: compact.Bytes(), From: from}
-
 	ch, err := h.lock(name)
 	if err != nil {
 		return nil, 0, err
 	}
+	if r := h.relay.Load(); r != nil {
+		// The sequencer numbers the message and sends it back to every
+		// member, this one included; it is kept when it comes back.
+		ch.mu.Unlock()
+		return r.publish(name, compact.Bytes(), from)
+	}
+	m := &Message{Channel: name, Data: compact.Bytes(), From: from}
 	// The timestamp is taken under the lock so that seq order and sched_ns
 	// order agree.
-	now := h.opts.now()
 	m.Seq = ch.last + 1
-	m.SchedNS = now.UnixNano()
+	m.SchedNS = h.opts.now().UnixNano()
+	return m, h.keepLocked(ch, m), nil
+}
+
+// keepLocked appends m (its Seq and SchedNS set) to ch, whose mu is held
+// and is released, wakes the subscribers and returns how many there were.
+func (h *Hub) keepLocked(ch *channel, m *Message) int {
 	m.encode()
 	ch.kept = append(ch.kept, m)
 	ch.bytes += m.Size()
@@ -343,7 +361,30 @@ func (h *Hub) Publish(name string, data []byte, from uint64) (*Message, int, err
 	h.total.Add(m.Size() - dropped)
 	h.count.Add(1 - ndropped)
 	h.account(ch)
-	return m, n, nil
+	return n
+}
+
+// keep applies a message the relay's sequencer numbered (m.Seq, m.SchedNS
+// set): every member keeps the same messages under the same seqs. A seq
+// that does not follow the channel's last (the channel was evicted here,
+// or the sequencer forgot it) restarts the channel's history at m.
+func (h *Hub) keep(m *Message) int {
+	ch, err := h.lockChannel(m.Channel, true)
+	if err != nil { // a bad name: the sequencer checks none, the publishing member did
+		return 0
+	}
+	if m.Seq != ch.last+1 {
+		var dropped, ndropped int64
+		for len(ch.kept) > 0 {
+			dropped += ch.dropOldest()
+			ndropped++
+			ch.skip++
+		}
+		ch.last = m.Seq - 1
+		h.total.Add(-dropped)
+		h.count.Add(-ndropped)
+	}
+	return h.keepLocked(ch, m)
 }
 
 // account records a message just kept by ch and drops the hub-wide oldest
@@ -445,7 +486,11 @@ func (h *Hub) Subscribe(name string, after uint64, resume bool) (*Subscription, 
 		return nil, err
 	}
 	s := &Subscription{ID: h.nextID.Add(1), ch: ch, hub: h}
-	ch.subs++
+	if ch.subs++; ch.subs == 1 {
+		if r := h.relay.Load(); r != nil {
+			r.holding(name, true)
+		}
+	}
 	s.cursor = ch.last
 	if resume && after < ch.last {
 		s.cursor = after
@@ -464,6 +509,9 @@ func (s *Subscription) Next(dst []*Message) (msgs []*Message, missed uint64, cha
 	ch := s.ch
 	ch.mu.RLock()
 	defer ch.mu.RUnlock()
+	if s.cursor > ch.last { // the channel restarted (relay.go): deliver from its start
+		s.cursor = ch.first() - 1
+	}
 	if first := ch.first(); s.cursor+1 < first {
 		missed = first - 1 - s.cursor
 		s.cursor = first - 1
@@ -488,7 +536,11 @@ func (s *Subscription) Close() {
 	}
 	s.closed = true
 	s.ch.mu.Lock()
-	s.ch.subs--
+	if s.ch.subs--; s.ch.subs == 0 {
+		if r := s.hub.relay.Load(); r != nil {
+			r.holding(s.ch.name, false)
+		}
+	}
 	s.ch.active = s.hub.opts.now().UnixNano()
 	s.ch.mu.Unlock()
 }

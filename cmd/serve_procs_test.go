@@ -1,0 +1,232 @@
+//go:build linux
+
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServeProcs starts `rtbench serve --procs n` as a process and returns
+// it, its address and its children's pids.
+func startServeProcs(t *testing.T, n int) (*proc, string, []int) {
+	t.Helper()
+	p := procStart(t, "serve", "--procs", strconv.Itoa(n), "--addr", "127.0.0.1:0", "--shutdown-timeout", "2s")
+	addrRE := regexp.MustCompile(`listening on http://(\S+) with`)
+	var addr string
+	p.waitFor(t, 20*time.Second, "serve --procs did not say where it listens", func() bool {
+		m := addrRE.FindStringSubmatch(p.stderr.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	})
+	kids := childPIDs(t, p.cmd.Process.Pid)
+	if len(kids) != n {
+		t.Fatalf("serve --procs %d has %d child processes %v", n, len(kids), kids)
+	}
+	return p, addr, kids
+}
+
+// childPIDs lists pid's children from /proc (every thread's).
+func childPIDs(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that ended
+		}
+		for _, w := range strings.Fields(string(b)) {
+			n, _ := strconv.Atoi(w)
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// gone reports whether no process pid exists any more (reaped: not even a
+// zombie).
+func gone(pid int) bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }
+
+// TestServeProcsOneHub: serve --procs 2 spreads connections over two
+// processes (each names itself in X-RTBench-Process); SSE subscribers of one
+// channel in each process both get a message published once, with one seq
+// and one sched_ns; SIGTERM stops everything, exit 0, one banner, and no
+// process left behind.
+func TestServeProcsOneHub(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts rtbench serve as processes")
+	}
+	p, addr, kids := startServeProcs(t, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// New connections until one lands in each process: the kernel picks
+	// by a hash of the source port, so each try is a coin toss.
+	streams := map[string]*bufio.Reader{}
+	for try := 0; len(streams) < 2 && try < 200; try++ {
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/sse?channel=procs&retry=0", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proc := resp.Header.Get("X-RTBench-Process")
+		if proc != "1" && proc != "2" {
+			t.Fatalf("X-RTBench-Process %q, want 1 or 2", proc)
+		}
+		if streams[proc] != nil {
+			resp.Body.Close()
+			continue
+		}
+		defer resp.Body.Close()
+		streams[proc] = bufio.NewReader(resp.Body)
+	}
+	if len(streams) < 2 {
+		t.Fatalf("200 connections all landed in process %v", streams)
+	}
+
+	resp, err := http.Post("http://"+addr+"/api/publish", "application/json",
+		strings.NewReader(`{"channel":"procs","data":{"text":"once"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("publish: %s", resp.Status)
+	}
+	dataRE := regexp.MustCompile(`^data: \{"channel":"procs","seq":1,"sched_ns":(\d+),"sent_ns":\d+,"data":\{"text":"once"\}\}$`)
+	sched := map[string]string{}
+	for proc, r := range streams {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("process %s's stream ended before the message: %v", proc, err)
+			}
+			if m := dataRE.FindStringSubmatch(strings.TrimRight(line, "\n")); m != nil {
+				sched[proc] = m[1]
+				break
+			}
+			if strings.HasPrefix(line, "data:") {
+				t.Fatalf("process %s: unexpected %q", proc, line)
+			}
+		}
+	}
+	if sched["1"] != sched["2"] {
+		t.Errorf("sched_ns %s in process 1, %s in process 2: want the sequencer's one", sched["1"], sched["2"])
+	}
+
+	p.signal(t, syscall.SIGTERM)
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0\n%s", code, p.stderr.String())
+	}
+	stderr := p.stderr.String()
+	if n := strings.Count(stderr, "listening on"); n != 1 {
+		t.Errorf("%d listening banners, want 1:\n%s", n, stderr)
+	}
+	if !strings.Contains(stderr, "stopped; 2 processes exited") {
+		t.Errorf("stderr does not say the processes stopped:\n%s", stderr)
+	}
+	for _, k := range kids {
+		if !gone(k) {
+			t.Errorf("child process %d is still there after serve exited", k)
+			syscall.Kill(k, syscall.SIGKILL)
+		}
+	}
+	procNoTrace(t, stderr)
+}
+
+// TestServeProcsChildDies: when one process dies, serve stops the others
+// and exits 1 naming it.
+func TestServeProcsChildDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts rtbench serve as processes")
+	}
+	p, _, kids := startServeProcs(t, 2)
+	if err := syscall.Kill(kids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 20*time.Second); code != ExitFailed {
+		t.Fatalf("exit %d after a child died, want %d\n%s", code, ExitFailed, p.stderr.String())
+	}
+	if !regexp.MustCompile(`serve process \d of 2 exited \(signal: killed\); stopped the others`).MatchString(p.stderr.String()) {
+		t.Errorf("stderr does not name the process that died:\n%s", p.stderr.String())
+	}
+	for _, k := range kids {
+		if !gone(k) {
+			t.Errorf("child process %d is still there after serve exited", k)
+			syscall.Kill(k, syscall.SIGKILL)
+		}
+	}
+}
+
+// TestServeProcsAblySerials: Ably REST publishes that land in different
+// processes get serials of one sequence under one instance, so a serial
+// taken from one process is a position in every other.
+func TestServeProcsAblySerials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts rtbench serve as processes")
+	}
+	p, addr, _ := startServeProcs(t, 2)
+	serials := map[string][]string{} // by process
+	for try := 0; try < 200 && (len(serials["1"]) == 0 || len(serials["2"]) == 0); try++ {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/channels/procs/messages", strings.NewReader(`{"name":"n","data":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.SetBasicAuth("rtbench.local", "rtbench-local-secret")
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Serials []string }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 201 && resp.StatusCode != 200 || len(body.Serials) != 1 {
+			t.Fatalf("publish: %s %v %+v", resp.Status, err, body)
+		}
+		proc := resp.Header.Get("X-RTBench-Process")
+		serials[proc] = append(serials[proc], body.Serials[0])
+	}
+	if len(serials["1"]) == 0 || len(serials["2"]) == 0 {
+		t.Fatalf("200 publishes did not reach both processes: %v", serials)
+	}
+	var all []string
+	for _, s := range serials {
+		all = append(all, s...)
+	}
+	slices.SortFunc(all, func(a, b string) int {
+		_, x, _ := strings.Cut(a, ":")
+		_, y, _ := strings.Cut(b, ":")
+		n, _ := strconv.Atoi(x)
+		m, _ := strconv.Atoi(y)
+		return n - m
+	})
+	instance, _, _ := strings.Cut(all[0], ":")
+	for i, s := range all {
+		if want := instance + ":" + strconv.Itoa(i+1); s != want {
+			t.Fatalf("serials %v: want %s:1 … %s:%d, one instance and one sequence across processes", all, instance, instance, len(all))
+		}
+	}
+	p.signal(t, syscall.SIGTERM)
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM\n%s", code, p.stderr.String())
+	}
+}
