@@ -50,4 +50,3 @@ func (s Statuses) String() string {
 	}
 	return strings.Join(parts, ",")
 }
-
