@@ -146,12 +146,14 @@ func (s *Strings) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // Expand replaces ${VAR} and $VAR in v by getenv(VAR). keep, when not nil,
-// names variables left as they are (written back as ${VAR}) for a later
-// expansion. missing lists the ${VAR}s that are neither kept nor set.
-func Expand(v string, getenv func(string) string, keep func(string) bool) (out string, missing []string) {
+// may claim a variable for a later expansion: it returns what to write in
+// its place. missing lists the ${VAR}s that are neither kept nor set.
+func Expand(v string, getenv func(string) string, keep func(string) (string, bool)) (out string, missing []string) {
 	out = os.Expand(v, func(k string) string {
-		if keep != nil && keep(k) {
-			return "${" + k + "}"
+		if keep != nil {
+			if s, ok := keep(k); ok {
+				return s
+			}
 		}
 		val := ""
 		if getenv != nil {
