@@ -359,9 +359,6 @@ func (c *compiler) step(y *yamlStep, node *yaml.Node, where string, i int) (*Ste
 		line := st.Line
 		if key != "" {
 			line = specfile.KeyLine(node, key)
-			if n := specfile.MappingValue(node, key); n != nil && n.Kind == yaml.MappingNode && key != "capture" {
-				line = n.Line
-			}
 		}
 		return &stepError{file: c.file, line: line, step: label, msg: fmt.Sprintf(format, args...)}
 	}

@@ -47,6 +47,7 @@ TARGETS=(
   "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
   "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
+  "FuzzScenario        ./bench/flow"          # scenario files: no panic, step names and indexes agree
 )
 
 FUZZTIME=${FUZZTIME:-30s}
