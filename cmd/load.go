@@ -24,6 +24,7 @@ import (
 // LoadOptions are the parsed flags of `rtbench load`.
 type LoadOptions struct {
 	SessionFlags
+	FlowFlags
 
 	Connections int
 	Duration    time.Duration
@@ -115,11 +116,19 @@ result is still printed and saved).`,
 
   # Polling every second by 1000 clients, after a 10 s warmup
   rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
-		Args: cobra.ExactArgs(1),
+		Args: func(c *cobra.Command, args []string) error { return o.flowArgs(c, args) },
 		RunE: func(c *cobra.Command, args []string) error {
-			o.URL = args[0]
+			if len(args) == 1 {
+				o.URL = args[0]
+			}
 			o.durationGiven = c.Flags().Changed("duration")
+			if err := o.readScenario(env, &o.URL); err != nil {
+				return err
+			}
 			if err := o.validate(); err != nil {
+				return err
+			}
+			if err := o.compileJob(&o.SessionFlags); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -152,6 +161,7 @@ result is still printed and saved).`,
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
 	f.IntVar(&o.H2Connections, "h2-connections", 1, "HTTP/2: connections per origin (and per --source-ips address) the sessions are multiplexed over, as a browser's one (ignored over HTTP/1.1)")
 	o.addPublishFlag(f)
+	o.addFlowFlags(f, true)
 	f.BoolVar(&o.Yes, "yes", false, fmt.Sprintf("confirm a --publish-rate run on a service that is not on this machine causing over %d deliveries (billed per message)", maxUnconfirmedDeliveries))
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
@@ -231,6 +241,9 @@ func (o *LoadOptions) plan() bench.Plan {
 }
 
 func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
+	if o.scenario != nil {
+		return loadFlowRun(parent, env, o)
+	}
 	plan := o.plan()
 	if !plan.Open() {
 		held := o.Connections

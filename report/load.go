@@ -399,7 +399,13 @@ func metricGroups(r *bench.Result) []group {
 		gs[len(gs)-1].metrics = append(gs[len(gs)-1].metrics, name)
 	}
 	if g, ok := stepGroup(r); ok {
-		gs = append(gs, g)
+		if n := len(gs); n > 0 && gs[n-1].name == g.name {
+			// flow: the whole pass, then its steps
+			gs[n-1].labels = append(slices.Clone(gs[n-1].metrics), g.labels...)
+			gs[n-1].metrics = append(gs[n-1].metrics, g.metrics...)
+		} else {
+			gs = append(gs, g)
+		}
 	}
 	return gs
 }

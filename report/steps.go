@@ -71,7 +71,12 @@ func StepLines(r *bench.Result) []string {
 		}
 		line := st.Name + ": " + strings.Join(parts, ", ")
 		if passes > 0 && st.Requests > 0 {
-			line += fmt.Sprintf("; per pass %s requests, %s", trimFloat(round2(float64(st.Requests)/float64(passes))), bytesText(float64(st.Bytes)/float64(passes)))
+			per := round2(float64(st.Requests) / float64(passes))
+			what := "requests"
+			if per == 1 {
+				what = "request"
+			}
+			line += fmt.Sprintf("; per pass %s %s, %s", trimFloat(per), what, bytesText(float64(st.Bytes)/float64(passes)))
 		}
 		out = append(out, line)
 		if s := st.Staleness; s != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,7 +27,8 @@ func (h *Handler) store() *store {
 //
 //	{"id":"job_<16 hex>","status":"queued","progress":0,"created_at":"…","updated_at":"…"}
 //
-// The job is queued for Jobs.Queued, then running for Jobs.Duration with
+// The job is queued for Jobs.Queued, then running for Jobs.Duration (plus a
+// random part of Jobs.Jitter, when set) with
 // progress rising in Jobs.Steps equal steps, then completed. The body (a JSON
 // object, optional, at most 64 KiB) or the query may override each:
 // {"queued":"500ms","duration":"2s","steps":4} or ?queued=500ms&duration=2s&steps=4,
@@ -50,6 +52,9 @@ func (h *Handler) CreateJob(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if jit := h.Jobs.withDefaults().Jitter; jit > 0 {
+		spec.duration += rand.N(jit)
 	}
 	now := time.Now().UnixNano()
 	j := h.store().add(now, int64(spec.queued), int64(spec.duration), spec.steps)

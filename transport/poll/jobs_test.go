@@ -221,3 +221,23 @@ func TestJobStoreBounds(t *testing.T) {
 		}
 	})
 }
+
+// TestJobJitter: with Jitter, each job runs its Duration plus a random
+// part of Jitter, spread over the whole range.
+func TestJobJitter(t *testing.T) {
+	h := &Handler{Jobs: JobOptions{Duration: time.Second, Jitter: time.Second}}
+	m := mux(h)
+	var lo, hi bool
+	for range 200 {
+		loc := newJob(t, m, "/api/jobs", "")
+		j := h.store().get(strings.TrimPrefix(loc, "/api/jobs/"), 0)
+		d := time.Duration(j.duration)
+		if d < time.Second || d >= 2*time.Second {
+			t.Fatalf("duration %v, want 1s to 2s", d)
+		}
+		lo, hi = lo || d < 1250*time.Millisecond, hi || d >= 1750*time.Millisecond
+	}
+	if !lo || !hi {
+		t.Errorf("200 jobs' durations did not spread over the jitter (low quarter %v, high quarter %v)", lo, hi)
+	}
+}
