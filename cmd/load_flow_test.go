@@ -1,0 +1,153 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/transport/mock"
+	"github.com/rtbench/rtbench/transport/poll"
+	"github.com/rtbench/rtbench/transport/transporttest"
+)
+
+// TestLoadJobStaleness: `load --job` against rtbench serve's jobs, which
+// end at random points of the poll interval (--job-jitter one interval):
+// the staleness polling adds averages half the interval and the polls per
+// job are what the interval predicts, each within 10 %.
+//
+// Why this holds on a loaded machine: each job's completion falls
+// uniformly within an interval I = 1 s of its polls, so its staleness is
+// uniform on [0, I) plus one poll's response time (loopback: far below the
+// 50 ms the 10 % allows). 500 jobs (100/s for 5 s) make the standard error
+// of the mean I/√12/√500 ≈ 13 ms, under a third of the tolerance. A poll
+// sent late shifts the later polls with it, not the phase of the
+// completion within them, so a busy generator adds no bias. The 30 s run of
+// docs/BENCHMARKS.md is the same measurement, longer.
+func TestLoadJobStaleness(t *testing.T) {
+	const (
+		interval = time.Second
+		duration = 100 * time.Millisecond
+	)
+	base := startMock(t, mock.Config{Jobs: poll.JobOptions{Queued: -1, Duration: duration, Jitter: interval}})
+	env, stdout, stderr := TestEnv()
+	code := Run(t.Context(), env, BuildInfo{}, []string{"load", "--json", "--job", "POST:/api/jobs", "--rate", "100/s", "-d", "5s",
+		"--interval", interval.String(), base})
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	if len(r.Steps) != 2 || r.Steps[1].Name != "wait" {
+		t.Fatalf("steps %+v", r.Steps)
+	}
+	w := r.Steps[1]
+	if w.Completed < 450 || w.Failed != 0 || w.Staleness == nil || w.ServerDuration == nil {
+		t.Fatalf("wait %+v: want about 500 jobs seen done, none failed", w)
+	}
+	if got, want := w.Staleness.MeanMs, float64(interval.Milliseconds())/2; math.Abs(got-want) > want/10 {
+		t.Errorf("staleness mean %.1fms, want %.0fms ± 10%%", got, want)
+	}
+	// The job completes at c, uniform on [duration, duration+interval);
+	// polls go at 0, I, 2I …, so a job costs 1 + ceil(c/I) polls: 2, or 3
+	// when c ≥ I, with probability duration/I.
+	want := 2 + float64(duration)/float64(interval)
+	if got := float64(w.Requests) / float64(w.Completed); math.Abs(got-want) > want/10 {
+		t.Errorf("%.2f polls per job, want %.2f ± 10%%", got, want)
+	}
+	if m := r.Metrics["flow"]; m.Count != w.Completed || m.MinMs < float64(duration.Milliseconds()) {
+		t.Errorf("flow %+v: want one per job seen done, none shorter than the job", m)
+	}
+}
+
+// TestLoadFlowInterrupted: Ctrl-C while every session waits on a job: the
+// partial result is saved, marked interrupted, the steps done before count
+// as completed and the step in progress as cut off, in no latency.
+func TestLoadFlowInterrupted(t *testing.T) {
+	app := transporttest.ScriptPeer(t, "python3", filepath.Join("..", "testdata", "flow", "app.py"))
+	target, _ := url.Parse(app)
+	var polls atomic.Int64
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/jobs/") {
+			polls.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(sc, []byte(`steps:
+  - name: login
+    request: {method: POST, url: /login, body: '{"user":"u${session}","password":"secret"}'}
+    capture: {token: token}
+  - name: create
+    request: {method: POST, url: '/api/jobs?ms=600000', headers: {Authorization: 'Bearer ${token}'}}
+    capture: {job: 'header:Location'}
+  - name: wait
+    poll: {url: '${job}', headers: {Authorization: 'Bearer ${token}'}, interval: 100ms, until: status==done}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "result.json")
+	p := procStart(t, "load", "-f", sc, "-c", "5", "-d", "1m", "--out", out, front.URL)
+	p.waitFor(t, 20*time.Second, "the 5 sessions did not poll", func() bool { return polls.Load() >= 10 })
+	p.signal(t, syscall.SIGINT)
+	if code := p.wait(t, 15*time.Second); code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", code, p.stderr.String())
+	}
+	procNoTrace(t, p.stderr.String())
+	r := readResult(t, out)
+	if !r.Interrupted || len(r.Steps) != 3 {
+		t.Fatalf("interrupted %v, steps %+v", r.Interrupted, r.Steps)
+	}
+	login, create, wait := r.Steps[0], r.Steps[1], r.Steps[2]
+	if login.Completed != 5 || create.Completed != 5 || login.Latency == nil {
+		t.Errorf("login %+v create %+v: want the 5 sessions' steps done before the signal", login, create)
+	}
+	if wait.CutOff != 5 || wait.Completed != 0 || wait.Failed != 0 || wait.Latency != nil || wait.Requests < 5 {
+		t.Errorf("wait %+v: want 5 cut off, no latency, the polls answered counted", wait)
+	}
+	if _, ok := r.Metrics["flow"]; ok || r.Counters["cut_off"] != 5 {
+		t.Errorf("flow %v, cut_off %d: want no flow latency and the 5 flows cut off", r.Metrics["flow"], r.Counters["cut_off"])
+	}
+}
+
+// TestLoadFlowBadScenario: a scenario that does not validate is a usage
+// error naming the file, the line and the step.
+func TestLoadFlowBadScenario(t *testing.T) {
+	sc := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(sc, []byte("steps:\n  - name: login\n    request: {url: /login}\n    capture: {token: 'a..b'}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"load", "-f", sc, "http://127.0.0.1:1"}, sc + ":4: step login: token: bad expression"},
+		{[]string{"load", "-f", sc}, `step login: url: "/login" is relative`},
+		{[]string{"load", "--job", "/api/jobs", "http://127.0.0.1:1"}, `--job "/api/jobs": want METHOD:URL`},
+		{[]string{"load", "--until", "status==done", "http://127.0.0.1:1"}, "--until goes with --job"},
+		{[]string{"load", "-f", sc, "--job", "POST:/j", "http://127.0.0.1:1"}, "-f and --job"},
+		{[]string{"load"}, "accepts 1 arg(s), received 0"},
+	} {
+		env, _, stderr := TestEnv()
+		code := Run(context.Background(), env, BuildInfo{}, tt.args)
+		if code != ExitUsage || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("%q: exit %d, stderr %q: want 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}
