@@ -36,6 +36,7 @@ type CheckOptions struct {
 	specs   []check.Spec
 	total   time.Duration
 	renamed *misusedFlag
+	flow    FlowFlags // -f FILE when FILE is a scenario
 }
 
 // checkFlagNames maps a check.FieldError's field to its flag.
@@ -158,6 +159,9 @@ func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
 	if err := checkOutFile("--junit", o.JUnit, "check.xml"); err != nil {
 		return err
 	}
+	if o.File != "" && isScenarioFile(o.File) {
+		return o.validateScenario(c, env)
+	}
 	switch {
 	case o.File != "" && o.URL != "":
 		return UsageError("give a URL or -f FILE, not both (see 'rtbench check --help')")
@@ -262,6 +266,9 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 }
 
 func checkRun(ctx context.Context, e *Env, o *CheckOptions) error {
+	if o.flow.scenario != nil {
+		return flowOnceRun(ctx, e, &o.SessionFlags, o.flow.scenario, o.Connections, o.Timeout)
+	}
 	results, err := check.RunAll(ctx, o.specs, o.total, check.Deps{Version: e.Version})
 	if err != nil {
 		return UsageError("%v", err)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/bench/check"
 	"github.com/rtbench/rtbench/bench/flow"
 	"github.com/rtbench/rtbench/bench/specfile"
 	"github.com/rtbench/rtbench/report"
@@ -197,7 +199,7 @@ func loadFlowRun(parent context.Context, env *Env, o *LoadOptions) error {
 // runFlowOnce runs a scenario's flow in n sessions at once, each one pass,
 // within timeout, and calls trace for every step: listen -f and check -f.
 // It returns whether every pass completed.
-func runFlowOnce(ctx context.Context, env *Env, o *SessionFlags, sc *flow.Scenario, n int, timeout time.Duration, trace func(*flow.Step, bench.StepSample, error)) (ok bool, err error) {
+func runFlowOnce(ctx context.Context, env *Env, o *SessionFlags, sc *flow.Scenario, n int, timeout time.Duration, trace func(int, *flow.Step, bench.StepSample, error)) (ok bool, err error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, timeout, errFlowTimeout)
@@ -213,11 +215,11 @@ func runFlowOnce(ctx context.Context, env *Env, o *SessionFlags, sc *flow.Scenar
 		go func() {
 			failed := false
 			opts := flow.Options{HTTP: hc, Session: base, Once: true, Getenv: env.Getenv,
-				Trace: func(st *flow.Step, s bench.StepSample, err error) {
+				Trace: func(n int, st *flow.Step, s bench.StepSample, err error) {
 					if s.Outcome != bench.StepOK {
 						failed = true
 					}
-					traces <- func() { trace(st, s, err) }
+					traces <- func() { trace(n, st, s, err) }
 				}}
 			sc.Session(i, opts).Run(ctx, nopObserver{})
 			results <- !failed
@@ -253,3 +255,62 @@ func (nopObserver) Event(*transport.Event)       {}
 func (nopObserver) Exchange(*transport.Exchange) {}
 func (nopObserver) Error(*transport.Error)       {}
 func (nopObserver) Closed(*transport.Close)      {}
+
+// flowOnceRun runs the scenario once in n sessions (listen -f, check -f),
+// printing a line per step, and maps the outcome to the exit code: 0 every
+// step passed, 1 one failed or --timeout ended it, 130 interrupted.
+func flowOnceRun(ctx context.Context, env *Env, t *SessionFlags, sc *flow.Scenario, n int, timeout time.Duration) error {
+	trace := func(i int, st *flow.Step, s bench.StepSample, err error) {
+		session := ""
+		if n > 1 {
+			session = "#" + fmt.Sprint(i)
+		}
+		fmt.Fprintln(env.Out, report.StepLine(session, st.Name, st.Kind.String(), s, err))
+	}
+	ok, err := runFlowOnce(ctx, env, t, sc, n, timeout, trace)
+	switch {
+	case ctx.Err() != nil:
+		return errInterrupted
+	case err != nil:
+		return FailedError(err)
+	case !ok:
+		return FailedError(errors.New("the scenario failed (see the FAIL lines)"))
+	}
+	return nil
+}
+
+// isScenarioFile says whether check's -f FILE is a scenario (a top-level
+// steps: or scenario: key) rather than a checks file (checks:). A file that
+// cannot be read is left to the checks file's reader to report.
+func isScenarioFile(path string) bool {
+	data, err := specfile.Read(path, flow.MaxFileBytes, "a scenario file")
+	return err == nil && flow.IsScenario(data)
+}
+
+// checkScenarioFlags are the flags check -f SCENARIO takes: the transport's
+// and -c (sessions, each running the flow once) and --timeout.
+var checkScenarioFlags = map[string]bool{"file": true, "timeout": true, "connections": true, "insecure": true, "cacert": true,
+	"idle-timeout": true, "ttfb-timeout": true, "max-event": true, "read-limit": true, "ping-interval": true, "ping-timeout": true,
+	"http1.1": true, "http2": true, "proxy": true}
+
+// validateScenario reads check -f SCENARIO: the URL argument, when given,
+// resolves the scenario's relative URLs.
+func (o *CheckOptions) validateScenario(c *cobra.Command, env *Env) error {
+	var extra []string
+	c.Flags().Visit(func(fl *pflag.Flag) {
+		if !checkScenarioFlags[fl.Name] {
+			extra = append(extra, "--"+fl.Name)
+		}
+	})
+	if len(extra) > 0 {
+		return UsageError("%s cannot be combined with -f SCENARIO: the steps are in the file (see docs/scenarios.md)", strings.Join(extra, ", "))
+	}
+	if o.Connections < 1 || o.Connections > check.MaxConcurrency {
+		return UsageError("-c %d: want 1 to %d sessions", o.Connections, check.MaxConcurrency)
+	}
+	o.flow.File = o.File
+	if err := o.flow.readScenario(env, &o.URL); err != nil {
+		return err
+	}
+	return o.SessionFlags.validate()
+}

@@ -23,6 +23,7 @@ import (
 // ListenOptions are the parsed flags of `rtbench listen`.
 type ListenOptions struct {
 	SessionFlags
+	FlowFlags
 
 	Count   int
 	Timeout time.Duration
@@ -95,9 +96,14 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 
   # Machine-readable events with latency
   rtbench listen 'http://127.0.0.1:8080/sse?rate=10' --json -n 20 | jq .delivery_ms`,
-		Args: cobra.ExactArgs(1),
+		Args: func(c *cobra.Command, args []string) error { return o.flowArgs(c, args) },
 		RunE: func(c *cobra.Command, args []string) error {
-			o.URL = args[0]
+			if len(args) == 1 {
+				o.URL = args[0]
+			}
+			if err := o.readScenario(env, &o.URL); err != nil {
+				return err
+			}
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -109,6 +115,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	}
 	f := c.Flags()
 	o.addSessionFlags(f, "spec")
+	o.addFlowFlags(f, false)
 	o.addNoShortData(f)
 	// One connection can afford a larger event than load's many sessions.
 	o.MaxEvent = listenMaxEvent
@@ -184,6 +191,9 @@ func (s *stopper) Event(e *transport.Event) {
 }
 
 func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
+	if o.scenario != nil {
+		return flowOnceRun(parent, env, &o.SessionFlags, o.scenario, 1, o.Timeout)
+	}
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	if o.Timeout > 0 {

@@ -151,3 +151,56 @@ func TestLoadFlowBadScenario(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowOnce: check -f and listen -f run a scenario once against the
+// Python app and print a line per step; a failing step fails the command
+// (exit 1) and names itself; a checks file still goes to the checks reader.
+func TestFlowOnce(t *testing.T) {
+	app := transporttest.ScriptPeer(t, "python3", filepath.Join("..", "testdata", "flow", "app.py"))
+	dir := t.TempDir()
+	sc := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(sc, []byte(`steps:
+  - name: login
+    request: {method: POST, url: /login, body: '{"user":"u${session}","password":"${PASSWORD}"}'}
+    capture: {token: token}
+  - name: events
+    subscribe: {url: '/events?token=${token}', until: 'msg=="hello u${session}"'}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args     []string
+		password string
+		code     int
+		want     []string
+	}{
+		{[]string{"check", "-f", sc, app}, "secret", ExitOK, []string{"PASS  login ", "PASS  events "}},
+		{[]string{"listen", "-f", sc, app}, "secret", ExitOK, []string{"PASS  login ", "PASS  events "}},
+		{[]string{"check", "-c", "2", "-f", sc, app}, "secret", ExitOK, []string{"#0  PASS  events ", "#1  PASS  events "}},
+		{[]string{"check", "-f", sc, app}, "wrong", ExitFailed, []string{"FAIL  login ", "step login: HTTP 401, want 2xx"}},
+		{[]string{"check", "--events", "3", "-f", sc, app}, "secret", ExitUsage, nil},
+	} {
+		env, stdout, stderr := TestEnv()
+		env.Getenv = func(k string) string { return map[string]string{"PASSWORD": tt.password}[k] }
+		code := Run(t.Context(), env, BuildInfo{}, tt.args)
+		if code != tt.code {
+			t.Errorf("%q: exit %d, want %d\n%s%s", tt.args, code, tt.code, stdout, stderr)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("%q: stdout %q: want %q", tt.args, stdout, w)
+			}
+		}
+	}
+	// A checks file is not a scenario: -f reads it as before.
+	checks := filepath.Join(dir, "checks.yaml")
+	if err := os.WriteFile(checks, []byte("checks:\n  - url: "+app+"/nope\n    status: 404\n    mode: poll\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, stdout, stderr := TestEnv()
+	code := Run(t.Context(), env, BuildInfo{}, []string{"check", "-f", checks})
+	if out := stdout.String(); code != ExitFailed || !strings.Contains(out, "PASS  status") || !strings.Contains(out, "poll, 1 session") {
+		t.Errorf("checks file: exit %d: want the checks reader's report\n%s%s", code, stdout, stderr)
+	}
+}

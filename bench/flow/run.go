@@ -33,7 +33,7 @@ type Options struct {
 	Getenv func(string) string
 	// Trace, when set, hears every step's end with its error: how listen
 	// and check show a flow. It is called from the session's goroutine.
-	Trace func(st *Step, s bench.StepSample, err error)
+	Trace func(session int, st *Step, s bench.StepSample, err error)
 }
 
 // StepObserver is what a session's observer may also be (bench.Recorder
@@ -67,6 +67,7 @@ type session struct {
 // runner is one session's state while it runs.
 type runner struct {
 	sc    *Scenario
+	n     int
 	o     Options
 	obs   transport.Observer
 	steps StepObserver // nil when obs is not one
@@ -80,7 +81,7 @@ type runner struct {
 // ends) and reports every step. It returns nil: failures are reported as
 // errors to obs and as failed steps.
 func (s *session) Run(ctx context.Context, obs transport.Observer) error {
-	r := &runner{sc: s.sc, o: s.o, obs: obs, vals: make([]string, len(s.sc.vars)), hc: s.o.HTTP,
+	r := &runner{sc: s.sc, n: s.n, o: s.o, obs: obs, vals: make([]string, len(s.sc.vars)), hc: s.o.HTTP,
 		rng: rand.New(rand.NewPCG(uint64(s.n), uint64(time.Now().UnixNano())))}
 	if r.hc == nil {
 		r.hc = transport.NewHTTPClient(transport.HTTPOptions{})
@@ -159,7 +160,7 @@ func (r *runner) step(ctx context.Context, st *Step) bench.StepOutcome {
 		if err != nil {
 			e = &StepError{Step: st.Name, Err: err}
 		}
-		r.o.Trace(st, s, e)
+		r.o.Trace(r.n, st, s, e)
 	}
 	return s.Outcome
 }
