@@ -75,7 +75,7 @@ func (ff *FlowFlags) readScenario(env *Env, url *string) error {
 		return UsageError("%v", err)
 	}
 	if *url == "" {
-		*url = sc.Base
+		*url = sc.Target()
 	}
 	if *url == "" {
 		return UsageError("-f %s: give the target's URL, or a base: in the scenario", ff.File)

@@ -694,3 +694,25 @@ func parseRange(s string) (lo, hi time.Duration, err error) {
 	}
 	return lo, hi, nil
 }
+
+// Target is the URL the scenario is about, for a command's header and
+// checks: its base, or else the first step's URL that is absolute and has
+// no variable in it; "" when there is none.
+func (s *Scenario) Target() string {
+	if s.Base != "" {
+		return s.Base
+	}
+	var find func([]*Step) string
+	find = func(steps []*Step) string {
+		for _, st := range steps {
+			if u := st.URL.render(nil); !st.URL.vars && strings.Contains(u, "://") {
+				return u
+			}
+			if u := find(st.Steps); u != "" {
+				return u
+			}
+		}
+		return ""
+	}
+	return find(s.Steps)
+}
