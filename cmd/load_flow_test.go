@@ -204,3 +204,49 @@ func TestFlowOnce(t *testing.T) {
 		t.Errorf("checks file: exit %d: want the checks reader's report\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestReadmeScenarios: the scenarios the README shows are the files in
+// testdata/flow, byte for byte, and each runs to PASS against a server it
+// is written for: the jobs of rtbench serve, the Python app's log in and
+// event stream, rtbench serve's WebSocket rooms.
+func TestReadmeScenarios(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	const marker = "<!-- scenario "
+	var files []string
+	for rest := readme; ; {
+		i := strings.Index(rest, marker)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(marker):]
+		path, after, _ := strings.Cut(rest, " -->\n```yaml\n")
+		body, _, _ := strings.Cut(after, "```\n")
+		want, err := os.ReadFile(filepath.Join("..", path))
+		if err != nil {
+			t.Fatalf("README shows %s: %v", path, err)
+		}
+		if body != string(want) {
+			t.Errorf("README's %s differs from the file", path)
+		}
+		files = append(files, path)
+	}
+	if strings.Join(files, " ") != "testdata/flow/job.yaml testdata/flow/login-subscribe.yaml testdata/flow/chat.yaml" {
+		t.Fatalf("README shows scenarios %v", files)
+	}
+	serve := startMock(t, mock.Config{Jobs: poll.JobOptions{Queued: -1, Duration: 100 * time.Millisecond}})
+	app := transporttest.ScriptPeer(t, "python3", filepath.Join("..", "testdata", "flow", "app.py"))
+	for path, base := range map[string]string{"job.yaml": serve, "login-subscribe.yaml": app, "chat.yaml": serve} {
+		t.Run(path, func(t *testing.T) {
+			env, stdout, stderr := TestEnv()
+			env.Getenv = func(k string) string { return map[string]string{"PASSWORD": "secret"}[k] }
+			code := Run(t.Context(), env, BuildInfo{}, []string{"check", "-f", filepath.Join("..", "testdata", "flow", path), base})
+			if code != ExitOK || strings.Contains(stdout.String(), "FAIL") {
+				t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+			}
+		})
+	}
+}

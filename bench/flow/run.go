@@ -222,12 +222,16 @@ func (r *runner) do(ctx context.Context, st *Step, url string, extra http.Header
 
 func (r *runner) url(st *Step) (string, error) {
 	u := st.URL.render(r.vals)
-	if !st.URL.vars {
-		return resolve(r.sc.Base, u)
-	}
 	out, err := resolve(r.sc.Base, u)
 	if err != nil {
 		return "", fmt.Errorf("url %s: %v", transport.RedactURL(u), err)
+	}
+	if st.Kind == KindSubscribe && st.proto.Name == "ws" {
+		// A path resolved against an http(s) base is the same origin's
+		// WebSocket.
+		if rest, ok := strings.CutPrefix(out, "http"); ok {
+			out = "ws" + rest
+		}
 	}
 	return out, nil
 }

@@ -7,7 +7,8 @@ rtbench's own mock did not write.
                        Location: /api/jobs/ID, {"job_id":ID,"status":"queued"}
   GET  /api/jobs/ID    Authorization: Bearer T -> {"job_id":ID,"status":"running"|"done",
                        "created_at":epoch seconds,"finished_at":epoch seconds|null}
-  GET  /events?token=T SSE: {"n":i,"msg":"hello U"} every 50 ms; 401 without a valid token
+  GET  /events         Authorization: Bearer T (or ?token=T): SSE, {"n":i,"msg":"hello U"}
+                       every 50 ms; 401 without a valid token
 
 Usage: python3 app.py -> prints {"port":N} on stdout, serves 127.0.0.1:N
 until its stdin ends.
@@ -95,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
             token = urllib.parse.parse_qs(url.query).get("token", [""])[0]
             with lock:
                 user = tokens.get(token)
+            if user is None:
+                user = self.user()
             if user is None:
                 return self.reply(401, {"error": "log in first"})
             self.send_response(200)
