@@ -62,7 +62,7 @@ func NewCmdLoad(env *Env, runF func(context.Context, *LoadOptions) error) *cobra
 	o := &LoadOptions{}
 	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
-		Use:   "load URL",
+		Use:   "load URL | load -f SCENARIO [URL] | load --job METHOD:PATH URL",
 		Short: "Hold many connections to a real-time endpoint and report latency",
 		Long: `Hold many sessions against an SSE, WebSocket, polling or AI-stream endpoint, drive
 load, and report latency from HdrHistograms (microseconds, 3 significant digits).
@@ -91,6 +91,12 @@ late for more than 0.1 % of the run; thresholds then fail unless --allow-saturat
 ` + transport.SendHelp + ` A WebSocket run whose connections received
 nothing at all says NO MESSAGES in its report and exits 1.
 
+` + ScenarioHelp + ` --job METHOD:PATH is the job
+lifecycle as a scenario: create jobs at --rate, poll each one's Location every --interval
+(or --long-poll) until --until (default status==completed); the report gives the time
+until each job was seen done, the job's own duration, the staleness polling added, polls
+and bytes per job, and the jobs never seen done.
+
 ` + bench.MetricsHelp + `
 
 Thresholds (--threshold, repeatable) fail the run with exit code 1 after the report:
@@ -115,7 +121,13 @@ result is still printed and saved).`,
   rtbench load -c 500 -d 1m --publish-rate 10/s 'ably+http://rtbench.local:rtbench-local-secret@127.0.0.1:8080/chat'
 
   # Polling every second by 1000 clients, after a 10 s warmup
-  rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
+  rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll
+
+  # The job lifecycle: 100 jobs a second, each polled every 2 s until completed
+  rtbench load --job POST:/api/jobs --until status==completed --interval 2s --rate 100/s -d 30s http://127.0.0.1:8080
+
+  # A scenario: 500 WebSocket chat members that join, say hello and see it back
+  rtbench load -f testdata/flow/chat.yaml -c 500 -d 1m http://127.0.0.1:8080`,
 		Args: func(c *cobra.Command, args []string) error { return o.flowArgs(c, args) },
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
