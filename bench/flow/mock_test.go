@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/mock"
 	"github.com/rtbench/rtbench/transport/mock/mocktest"
@@ -64,5 +65,53 @@ steps:
 	}
 	if rec.events < 8 {
 		t.Errorf("%d tokens reached the observer, want the 8 streamed", rec.events)
+	}
+}
+
+// TestRepeatAndUnmet: a repeat runs its steps that many times, each
+// recorded; a subscription whose stream ends before its count fails with
+// until_unmet, and ends the repeat and the pass.
+func TestRepeatAndUnmet(t *testing.T) {
+	_, base := mocktest.Start(t, mock.Config{})
+	sc := parse(t, base, `
+steps:
+  - name: loop
+    repeat: 3
+    steps:
+      - name: nap
+        sleep: 1ms
+      - name: jitter
+        think: 1ms-2ms
+  - name: short
+    subscribe:
+      url: /sse?rate=100&count=2
+      count: 5
+      timeout: 10s
+  - name: never
+    sleep: 1ms
+`)
+	rec := runOnce(t, context.Background(), sc)
+	rec.mu.Lock()
+	naps, jitters := len(rec.steps["nap"]), len(rec.steps["jitter"])
+	rec.mu.Unlock()
+	if naps != 3 || jitters != 3 {
+		t.Errorf("nap %d, jitter %d: want 3 each", naps, jitters)
+	}
+	for _, s := range rec.steps["jitter"] {
+		if d := s.End.Sub(s.Start); d < time.Millisecond {
+			t.Errorf("think 1ms-2ms took %v", d)
+		}
+	}
+	if o := rec.outcome(t, "loop"); o != bench.StepOK {
+		t.Errorf("loop: outcome %d", o)
+	}
+	if o := rec.outcome(t, "short"); o != bench.StepFailed {
+		t.Fatalf("short: outcome %d, want failed", o)
+	}
+	if len(rec.errs) != 1 || rec.errs[0].Class != transport.ClassUntilUnmet || !strings.Contains(rec.errs[0].Error(), "step short: the stream ended: 2 of 5 messages") {
+		t.Errorf("errors %v: want one until_unmet naming step short", rec.errs)
+	}
+	if len(rec.steps["never"]) != 0 {
+		t.Error("the pass went on after a failed step")
 	}
 }
