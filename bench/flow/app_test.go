@@ -126,8 +126,8 @@ func TestAppCaptureFails(t *testing.T) {
 	}
 	e := rec.errs[0]
 	msg := e.Error()
-	if e.Class != transport.ClassCapture || !strings.Contains(msg, "step login") || !strings.Contains(msg, "no field data.token") {
-		t.Errorf("error %s %q: want capture_failed naming step login and data.token", e.Class, msg)
+	if e.Class != transport.ClassCapture || !strings.Contains(msg, "step login") || !strings.Contains(msg, "no field data.token (it has token, user)") || strings.Contains(msg, `"token":`) {
+		t.Errorf("error %s %q: want capture_failed naming step login, data.token and the answer's keys, not the token", e.Class, msg)
 	}
 	if len(rec.flows) != 1 || rec.flows[0] != bench.StepFailed {
 		t.Errorf("flows %v", rec.flows)

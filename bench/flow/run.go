@@ -3,6 +3,9 @@ package flow
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
+	"slices"
 	"errors"
 	"fmt"
 	"io"
@@ -272,6 +275,28 @@ func excerpt(b []byte) string {
 	return s
 }
 
+// shape describes an answer a capture found nothing in without its values,
+// which may be secrets (a login's token): an object's keys, else what it is.
+func shape(body []byte) string {
+	var obj map[string]json.RawMessage
+	switch {
+	case json.Unmarshal(body, &obj) == nil && obj != nil:
+		keys := slices.Sorted(maps.Keys(obj))
+		if len(keys) > 20 {
+			keys = append(keys[:20], "…")
+		}
+		if len(keys) == 0 {
+			return "it has no keys"
+		}
+		return "it has " + strings.Join(keys, ", ")
+	case json.Valid(body):
+		return "it is JSON, not an object"
+	case len(bytes.TrimSpace(body)) == 0:
+		return "it is empty"
+	}
+	return "it is not JSON: " + excerpt(body)
+}
+
 // ErrCapture is a capture that found nothing.
 var ErrCapture = errors.New("capture found nothing")
 
@@ -288,7 +313,7 @@ func (r *runner) capture(st *Step, h http.Header, body []byte) error {
 		}
 		v, ok := c.path.Value(body)
 		if !ok {
-			return &transport.Error{Class: transport.ClassCapture, Err: fmt.Errorf("%w: capture %s: the answer has no field %s (it was: %s)", ErrCapture, c.name, c.path, excerpt(body))}
+			return &transport.Error{Class: transport.ClassCapture, Err: fmt.Errorf("%w: capture %s: the answer has no field %s (%s)", ErrCapture, c.name, c.path, shape(body))}
 		}
 		r.vals[c.slot] = v
 	}
