@@ -25,6 +25,7 @@ type FlowFlags struct {
 	File  string // -f: a scenario file
 	Job   string // --job METHOD:URL (load)
 	Until string // --until with --job (load)
+	JobID string // --job-id: the JSON path of the job's id, when no Location is answered
 
 	scenario *flow.Scenario
 }
@@ -42,6 +43,7 @@ func (ff *FlowFlags) addFlowFlags(f *pflag.FlagSet, job bool) {
 	if job {
 		f.StringVar(&ff.Job, "job", "", "job lifecycle: create jobs with METHOD:PATH (POST:/api/jobs) at --rate and poll each one's Location every --interval (or --long-poll) until --until")
 		f.StringVar(&ff.Until, "until", "", "with --job: the condition on the job's JSON that says it is done (default status==completed)")
+		f.StringVar(&ff.JobID, "job-id", "", "with --job: poll PATH/ID, ID read at this path of the create answer (id, data.job_id), instead of following its Location")
 	}
 }
 
@@ -87,13 +89,18 @@ func (ff *FlowFlags) readScenario(env *Env, url *string) error {
 // compileJob builds --job's scenario, once the session flags are valid.
 func (ff *FlowFlags) compileJob(t *SessionFlags) error {
 	if ff.Job == "" {
-		if ff.Until != "" {
-			return UsageError("--until goes with --job (the condition that says a job is done)")
+		if ff.Until != "" || ff.JobID != "" {
+			return UsageError("--until and --job-id go with --job (the job lifecycle)")
 		}
 		return nil
 	}
-	sc, err := flow.Job(flow.JobOptions{Create: ff.Job, Base: t.URL, Body: string(t.Body), Header: t.header,
-		Until: ff.Until, Interval: t.Interval, LongPoll: t.LongPoll})
+	jo := flow.JobOptions{Create: ff.Job, Base: t.URL, Body: string(t.Body), Header: t.header,
+		Until: ff.Until, Interval: t.Interval, LongPoll: t.LongPoll}
+	if ff.JobID != "" {
+		_, path, _ := strings.Cut(ff.Job, ":")
+		jo.ID, jo.Poll = ff.JobID, strings.TrimSuffix(path, "/")+"/${id}"
+	}
+	sc, err := flow.Job(jo)
 	if err != nil {
 		return UsageError("%v", err)
 	}

@@ -140,7 +140,8 @@ func TestLoadFlowBadScenario(t *testing.T) {
 		{[]string{"load", "-f", sc, "http://127.0.0.1:1"}, sc + ":4: step login: token: bad expression"},
 		{[]string{"load", "-f", sc}, `step login: url: "/login" is relative`},
 		{[]string{"load", "--job", "/api/jobs", "http://127.0.0.1:1"}, `--job "/api/jobs": want METHOD:URL`},
-		{[]string{"load", "--until", "status==done", "http://127.0.0.1:1"}, "--until goes with --job"},
+		{[]string{"load", "--until", "status==done", "http://127.0.0.1:1"}, "--until and --job-id go with --job"},
+		{[]string{"load", "--job", "POST:/j", "--job-id", "a..b", "http://127.0.0.1:1"}, "bad expression"},
 		{[]string{"load", "-f", sc, "--job", "POST:/j", "http://127.0.0.1:1"}, "-f and --job"},
 		{[]string{"load"}, "accepts 1 arg(s), received 0"},
 	} {
@@ -248,5 +249,33 @@ func TestReadmeScenarios(t *testing.T) {
 				t.Errorf("exit %d\n%s%s", code, stdout, stderr)
 			}
 		})
+	}
+}
+
+// TestLoadJobID: --job-id follows PATH/ID with the id read from the create
+// answer instead of its Location; the closed model loops the flow in each
+// session.
+func TestLoadJobID(t *testing.T) {
+	base := startMock(t, mock.Config{Jobs: poll.JobOptions{Queued: -1, Duration: 50 * time.Millisecond}})
+	env, stdout, stderr := TestEnv()
+	code := Run(t.Context(), env, BuildInfo{}, []string{"load", "--json", "--job", "POST:/api/jobs", "--job-id", "id",
+		"--interval", "20ms", "-c", "2", "-d", "1s", base})
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r bench.Result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Steps) != 2 || r.Steps[1].Completed < 4 || r.Steps[1].Failed != 0 || r.Errors["capture_failed"].Count != 0 {
+		t.Errorf("steps %+v errors %v: want each session's jobs polled to completion, again and again", r.Steps, r.Errors)
+	}
+	// The id is read where --job-id says, not from the Location: a path the
+	// answer does not have fails every create.
+	env, stdout, stderr = TestEnv()
+	code = Run(t.Context(), env, BuildInfo{}, []string{"load", "--json", "--job", "POST:/api/jobs", "--job-id", "job.id",
+		"--interval", "20ms", "-c", "1", "-d", "500ms", base})
+	if code != ExitFailed || !strings.Contains(stderr.String(), "capture id: the answer has no field job.id") {
+		t.Errorf("exit %d, stderr %s: want every create failed on the capture", code, stderr)
 	}
 }
