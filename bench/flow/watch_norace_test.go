@@ -19,4 +19,3 @@ func TestWatchAllocs(t *testing.T) {
 		t.Errorf("%v allocations per message, want 0", n)
 	}
 }
-
