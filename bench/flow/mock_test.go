@@ -2,6 +2,8 @@ package flow
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/rtbench/rtbench/transport/aistream"
 	"github.com/rtbench/rtbench/transport/mock"
 	"github.com/rtbench/rtbench/transport/mock/mocktest"
+	"github.com/rtbench/rtbench/transport/poll"
 )
 
 // TestChatMember: a WebSocket chat member subscribes to a room, sends a
@@ -113,5 +116,28 @@ steps:
 	}
 	if len(rec.steps["never"]) != 0 {
 		t.Error("the pass went on after a failed step")
+	}
+}
+
+// TestJobPushed: the job lifecycle with the status pushed over SSE
+// (testdata/flow/job-sse.yaml against rtbench serve): one request, the
+// staleness and the job's own duration read from the event that met until.
+func TestJobPushed(t *testing.T) {
+	_, base := mocktest.Start(t, mock.Config{Jobs: poll.JobOptions{Queued: -1, Duration: 200 * time.Millisecond, Steps: 4}})
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "flow", "job-sse.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := parse(t, base, string(data))
+	rec := runOnce(t, context.Background(), sc)
+	if o := rec.outcome(t, "wait"); o != bench.StepOK || len(rec.errs) != 0 {
+		t.Fatalf("wait: outcome %d, errors %v", o, rec.errs)
+	}
+	w := rec.steps["wait"][0]
+	if w.Requests != 1 || !w.HasStaleness || !w.HasServer || w.Server != 200*time.Millisecond || w.Bytes == 0 {
+		t.Errorf("wait %+v: want one request, its bytes, the staleness and the job's 200ms", w)
+	}
+	if rec.events != 5 {
+		t.Errorf("%d events, want the 5 states (running 0, 25, 50, 75, completed)", rec.events)
 	}
 }

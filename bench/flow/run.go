@@ -389,16 +389,7 @@ func (r *runner) poll(ctx context.Context, st *Step, s *bench.StepSample) error 
 				return err
 			}
 			if until.Match(a.body) {
-				if st.doneAt != nil {
-					if done, ok := timeAt(st.doneAt, a.body); ok {
-						s.Staleness, s.HasStaleness = a.at.Sub(done), true
-						if st.startAt != nil {
-							if begun, ok := timeAt(st.startAt, a.body); ok {
-								s.Server, s.HasServer = done.Sub(begun), true
-							}
-						}
-					}
-				}
+				stale(st, s, a.at, a.body)
 				return r.capture(st, a.header, a.body)
 			}
 			if tag := a.header.Get("ETag"); tag != "" && (st.ETag || st.LongPoll) {
@@ -409,6 +400,25 @@ func (r *runner) poll(ctx context.Context, st *Step, s *bench.StepSample) error 
 			next = time.Now()
 		} else {
 			next = sent.Add(st.Interval)
+		}
+	}
+}
+
+// stale records, for a step with done_at, the staleness of the answer or
+// message that met its until (its arrival at − the time its state began)
+// and, with started_at, the server's own duration.
+func stale(st *Step, s *bench.StepSample, at time.Time, body []byte) {
+	if st.doneAt == nil {
+		return
+	}
+	done, ok := timeAt(st.doneAt, body)
+	if !ok {
+		return
+	}
+	s.Staleness, s.HasStaleness = at.Sub(done), true
+	if st.startAt != nil {
+		if begun, ok := timeAt(st.startAt, body); ok {
+			s.Server, s.HasServer = done.Sub(begun), true
 		}
 	}
 }

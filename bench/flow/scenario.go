@@ -173,12 +173,14 @@ type yamlPoll struct {
 }
 
 type yamlSubscribe struct {
-	yamlHTTP `yaml:",inline"`
-	Mode     string            `yaml:"mode"`
-	Send     specfile.Strings  `yaml:"send"`
-	Until    string            `yaml:"until"`
-	Count    int               `yaml:"count"`
-	For      specfile.Duration `yaml:"for"`
+	yamlHTTP  `yaml:",inline"`
+	Mode      string            `yaml:"mode"`
+	Send      specfile.Strings  `yaml:"send"`
+	Until     string            `yaml:"until"`
+	Count     int               `yaml:"count"`
+	For       specfile.Duration `yaml:"for"`
+	DoneAt    string            `yaml:"done_at"`
+	StartedAt string            `yaml:"started_at"`
 }
 
 var httpKeys = []string{"method", "url", "headers", "body", "status", "timeout"}
@@ -190,7 +192,7 @@ var format = specfile.Format{
 		"yamlStep":      {"name", "request", "poll", "subscribe", "sleep", "think", "repeat", "steps", "capture"},
 		"yamlHTTP":      httpKeys,
 		"yamlPoll":      append(slices.Clone(httpKeys), "interval", "long_poll", "etag", "until", "done_at", "started_at"),
-		"yamlSubscribe": append(slices.Clone(httpKeys), "mode", "send", "until", "count", "for"),
+		"yamlSubscribe": append(slices.Clone(httpKeys), "mode", "send", "until", "count", "for", "done_at", "started_at"),
 	},
 	Types: strings.NewReplacer("into []flow.yamlStep", "into a list of steps", "into flow.yamlStep", "into a step",
 		"into flow.yamlHTTP", "into a request", "into flow.yamlPoll", "into a poll", "into flow.yamlSubscribe", "into a subscribe",
@@ -599,22 +601,27 @@ func (c *compiler) poll(st *Step, y *yamlPoll, node *yaml.Node, fail failFunc) e
 	if err := c.until(st, y.Until, "poll", fail); err != nil {
 		return err
 	}
+	return times(st, y.DoneAt, y.StartedAt, "poll", fail)
+}
+
+// times reads done_at and started_at.
+func times(st *Step, doneAt, startedAt, key string, fail failFunc) error {
 	for _, p := range []struct {
 		src string
 		dst **match.Path
 		key string
-	}{{y.DoneAt, &st.doneAt, "done_at"}, {y.StartedAt, &st.startAt, "started_at"}} {
+	}{{doneAt, &st.doneAt, "done_at"}, {startedAt, &st.startAt, "started_at"}} {
 		if p.src == "" {
 			continue
 		}
 		x, err := match.ParsePath(p.src)
 		if err != nil {
-			return fail("poll", "%s: %v", p.key, err)
+			return fail(key, "%s: %v", p.key, err)
 		}
 		*p.dst = x
 	}
 	if st.startAt != nil && st.doneAt == nil {
-		return fail("poll", "started_at needs done_at: the server's duration is done_at − started_at")
+		return fail(key, "started_at needs done_at: the server's duration is done_at − started_at")
 	}
 	return nil
 }
@@ -655,6 +662,9 @@ func (c *compiler) subscribe(st *Step, y *yamlSubscribe, node *yaml.Node, fail f
 	}
 	if st.For > 0 && st.For >= st.Timeout {
 		return fail("subscribe", "for: %v is not shorter than the step's timeout %v", st.For, st.Timeout)
+	}
+	if err := times(st, y.DoneAt, y.StartedAt, "subscribe", fail); err != nil {
+		return err
 	}
 	for _, m := range y.Send {
 		t, err := c.tmpl(m, "subscribe", fail)

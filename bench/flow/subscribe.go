@@ -26,7 +26,8 @@ func (r *runner) subscribe(ctx context.Context, st *Step, s *bench.StepSample) e
 	if err != nil {
 		return err
 	}
-	w := &watch{Observer: r.obs, r: r, st: st, count: st.Count, until: st.until}
+	w := &watch{Observer: r.obs, r: r, st: st, count: st.Count, until: st.until, s: s}
+	s.Requests++ // the subscription's request (or WebSocket upgrade)
 	if st.untilT != nil {
 		if w.until, err = match.Parse(st.untilT.render(r.vals)); err != nil {
 			return fmt.Errorf("until: %v", err)
@@ -91,6 +92,7 @@ type watch struct {
 	transport.Observer
 	r          *runner
 	st         *Step
+	s          *bench.StepSample // the step's: bytes, and staleness from the message that ended it
 	until      *match.Expr
 	count      int
 	seen       int
@@ -106,6 +108,7 @@ func (w *watch) Event(e *transport.Event) {
 		return
 	}
 	w.seen++
+	w.s.Bytes += int64(max(e.Size, len(e.Data)))
 	if w.until != nil && !w.until.Match(e.Data) {
 		return
 	}
@@ -118,6 +121,7 @@ func (w *watch) Event(e *transport.Event) {
 	if len(w.st.capture) > 0 {
 		w.captureErr = w.r.capture(w.st, nil, e.Data)
 	}
+	stale(w.st, w.s, e.At, e.Data)
 	w.done.Store(true)
 	w.cancel()
 }
