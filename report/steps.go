@@ -56,8 +56,9 @@ func resultMetric(r *bench.Result, key string) bench.MetricResult {
 }
 
 // StepLines describe each step's passes: completed, failed and cut off,
-// and the requests and bytes of one pass; then, for a poll step that read
-// its answer's times, what polling added to the server's own duration.
+// and the requests and bytes of one pass; then, for a step that read its
+// answer's times (done_at), the staleness it saw the work done with, and
+// the work's own duration.
 func StepLines(r *bench.Result) []string {
 	var out []string
 	for _, st := range r.Steps {
@@ -80,10 +81,10 @@ func StepLines(r *bench.Result) []string {
 		}
 		out = append(out, line)
 		if s := st.Staleness; s != nil {
-			l := fmt.Sprintf("%s: seen done %s after it was (mean; p50 %s, p99 %s): the staleness polling adds",
+			l := fmt.Sprintf("%s: seen done %s after it was (staleness mean; p50 %s, p99 %s)",
 				st.Name, sig3(dur(s.MeanMs)), sig3(dur(s.P50Ms)), sig3(dur(s.P99Ms)))
 			if sv := st.ServerDuration; sv != nil {
-				l += fmt.Sprintf(" to the server's own %s (mean)", sig3(dur(sv.MeanMs)))
+				l += fmt.Sprintf("; the work itself took %s (mean)", sig3(dur(sv.MeanMs)))
 			}
 			out = append(out, l)
 		}
