@@ -321,3 +321,33 @@ func (o *CheckOptions) validateScenario(c *cobra.Command, env *Env) error {
 	}
 	return o.SessionFlags.validate()
 }
+
+// flowIgnored are load's flags a scenario has no use for: refused rather
+// than silently ignored. --data and -H are --job's create request, and in
+// a file the steps say their own.
+var flowIgnored = []string{"send", "send-rate", "send-size", "publish-rate", "yes", "h2-connections", "prometheus",
+	"prometheus-allow-remote", "source-ips", "stamp", "compressed", "mode", "ai-format", "reconnect", "reconnect-rate", "cookie"}
+
+// checkFlowFlags refuses the flags a scenario (-f, --job) would ignore.
+func (ff *FlowFlags) checkFlowFlags(c *cobra.Command) error {
+	if ff.File == "" && ff.Job == "" {
+		return nil
+	}
+	var bad []string
+	for _, name := range flowIgnored {
+		if c.Flags().Changed(name) {
+			bad = append(bad, "--"+name)
+		}
+	}
+	if ff.File != "" {
+		for _, name := range []string{"data", "header", "request"} {
+			if c.Flags().Changed(name) {
+				bad = append(bad, "--"+name)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return UsageError("%s cannot be combined with a scenario (-f, --job): its steps say what each request sends (see docs/scenarios.md)", strings.Join(bad, ", "))
+	}
+	return nil
+}

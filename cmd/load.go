@@ -137,6 +137,9 @@ result is still printed and saved).`,
 			if err := o.readScenario(env, &o.URL); err != nil {
 				return err
 			}
+			if err := o.checkFlowFlags(c); err != nil {
+				return err
+			}
 			if err := o.validate(); err != nil {
 				return err
 			}
