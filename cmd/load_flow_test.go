@@ -30,19 +30,23 @@ import (
 // Why this holds on a loaded machine: each job's completion falls
 // uniformly within an interval I = 1 s of its polls, so its staleness is
 // uniform on [0, I) plus one poll's response time (loopback: far below the
-// 50 ms the 10 % allows). 500 jobs (100/s for 5 s) make the standard error
+// 50 ms the 10 % allows). 500 jobs (50/s for 10 s) make the standard error
 // of the mean I/√12/√500 ≈ 13 ms, under a third of the tolerance. A poll
 // sent late shifts the later polls with it, not the phase of the
-// completion within them, so a busy generator adds no bias. The 30 s run of
-// docs/BENCHMARKS.md is the same measurement, longer.
+// completion within them, so a busy generator adds no bias (50 jobs/s,
+// not 100, keeps the race detector's generator and server in one process
+// from saturating); the jobs run
+// 2.5 s or more, so even a create answered a second late (seen under -race
+// on a shared machine) is followed by several polls. The 30 s runs of
+// docs/BENCHMARKS.md are the same measurement, longer.
 func TestLoadJobStaleness(t *testing.T) {
 	const (
 		interval = time.Second
-		duration = 100 * time.Millisecond
+		duration = 2500 * time.Millisecond
 	)
 	base := startMock(t, mock.Config{Jobs: poll.JobOptions{Queued: -1, Duration: duration, Jitter: interval}})
 	env, stdout, stderr := TestEnv()
-	code := Run(t.Context(), env, BuildInfo{}, []string{"load", "--json", "--job", "POST:/api/jobs", "--rate", "100/s", "-d", "5s",
+	code := Run(t.Context(), env, BuildInfo{}, []string{"load", "--json", "--job", "POST:/api/jobs", "--rate", "50/s", "-d", "10s",
 		"--interval", interval.String(), base})
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -54,6 +58,12 @@ func TestLoadJobStaleness(t *testing.T) {
 	if len(r.Steps) != 2 || r.Steps[1].Name != "wait" {
 		t.Fatalf("steps %+v", r.Steps)
 	}
+	if r.Saturated {
+		// rtbench's own self-check says its timings are not measurements
+		// (a machine far past its cores, as under -race with other work):
+		// what it would compare against the prediction is its own delay.
+		t.Skipf("rtbench reported itself saturated (self-check p99.9 %.1fms): no prediction to check on this run", r.SelfCheck.P999Ms)
+	}
 	w := r.Steps[1]
 	if w.Completed < 450 || w.Failed != 0 || w.Staleness == nil || w.ServerDuration == nil {
 		t.Fatalf("wait %+v: want about 500 jobs seen done, none failed", w)
@@ -61,10 +71,10 @@ func TestLoadJobStaleness(t *testing.T) {
 	if got, want := w.Staleness.MeanMs, float64(interval.Milliseconds())/2; math.Abs(got-want) > want/10 {
 		t.Errorf("staleness mean %.1fms, want %.0fms ± 10%%", got, want)
 	}
-	// The job completes at c, uniform on [duration, duration+interval);
-	// polls go at 0, I, 2I …, so a job costs 1 + ceil(c/I) polls: 2, or 3
-	// when c ≥ I, with probability duration/I.
-	want := 2 + float64(duration)/float64(interval)
+	// The job completes at c, uniform on [2.5 s, 3.5 s); polls go at 0, I,
+	// 2I …, so a job costs 1 + ceil(c/I) polls: 4 when c ≤ 3 s, 5 after,
+	// each half the time: 4.5.
+	want := 4.5
 	if got := float64(w.Requests) / float64(w.Completed); math.Abs(got-want) > want/10 {
 		t.Errorf("%.2f polls per job, want %.2f ± 10%%", got, want)
 	}
