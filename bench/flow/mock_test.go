@@ -137,7 +137,10 @@ func TestJobPushed(t *testing.T) {
 	if w.Requests != 1 || !w.HasStaleness || !w.HasServer || w.Server != 200*time.Millisecond || w.Bytes == 0 {
 		t.Errorf("wait %+v: want one request, its bytes, the staleness and the job's 200ms", w)
 	}
-	if rec.events != 5 {
-		t.Errorf("%d events, want the 5 states (running 0, 25, 50, 75, completed)", rec.events)
+	// The states from the subscription's start on: at most running 0,
+	// 25, 50, 75 and completed (fewer when the machine delays the
+	// subscription past some of them).
+	if rec.events < 1 || rec.events > 5 {
+		t.Errorf("%d events, want 1 to 5 states", rec.events)
 	}
 }
