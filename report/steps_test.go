@@ -43,3 +43,18 @@ func TestSteps(t *testing.T) {
 		t.Errorf("%d rows named request, want the metric's and the step's:\n%s", n, out)
 	}
 }
+
+// TestStepsHTML: the HTML page shows the steps' rows by their names.
+func TestStepsHTML(t *testing.T) {
+	m := &bench.MetricResult{Count: 1, MeanMs: 5, P50Ms: 5, P99Ms: 5, MaxMs: 5, MinMs: 5}
+	r := &bench.Result{Schema: bench.SchemaV2, Target: bench.TargetInfo{URL: "http://h:1", Pattern: "flow"},
+		Metrics: map[string]bench.MetricResult{"flow": *m}, Counters: map[string]int64{},
+		Steps: []bench.StepResult{{Name: "login", Completed: 1, Latency: m}}}
+	var b bytes.Buffer
+	if err := LoadHTML(&b, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, ">login<") || strings.Contains(out, "step/") {
+		t.Errorf("HTML lacks the login row, or shows an internal key")
+	}
+}
