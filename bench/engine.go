@@ -89,6 +89,18 @@ type Plan struct {
 	// Wait to the sessions as their transport.Reconnect.Gate. Its Delayed
 	// count is saved as the reconnects_delayed counter.
 	Gate *Gate
+
+	// Share, for an agent of a run of several, is this agent's part: the
+	// plan's sessions, ramp, stages and rate are the whole run's, and the
+	// engine runs only the agent's interleaved part of them (see Share).
+	// NewSession and NewRequest are given the run-wide session and hit
+	// numbers.
+	Share Share
+	// StartAt, when set, is the run's start shared by its agents (--start-at):
+	// the schedule counts from it, so agents that started within their
+	// tolerance of it follow one schedule. The caller waits for it
+	// (WaitStart); Run does not.
+	StartAt time.Time
 }
 
 // Open reports whether the plan is an open-model (arrival rate) run.
@@ -149,6 +161,12 @@ func (p Plan) normalize() (Plan, error) {
 		return p, errors.New("the run needs a duration")
 	case p.Warmup < 0 || p.Warmup >= p.Duration:
 		return p, fmt.Errorf("warmup %v must be at least 0 and shorter than the run (%v)", p.Warmup, p.Duration)
+	}
+	if err := p.Share.Validate(); err != nil {
+		return p, err
+	}
+	if p.Open() {
+		p.Pacer = p.Share.Pacer(p.Pacer)
 	}
 	p.StopTimeout = or(p.StopTimeout, DefaultStopTimeout)
 	return p, nil
@@ -232,6 +250,9 @@ func (e *Engine) Run(ctx context.Context) (*Recording, error) {
 		s.nSteps = len(e.Steps)
 	}
 	r.start = time.Now()
+	if !p.StartAt.IsZero() && p.StartAt.Before(r.start) {
+		r.start = p.StartAt
+	}
 	r.measureFrom = r.start.Add(p.Warmup)
 	rec.Start, rec.MeasureFrom = r.start, r.measureFrom
 
@@ -379,6 +400,11 @@ func (r *run) sessionsDone() <-chan struct{} {
 
 // levels is the closed model's schedule of held sessions.
 func (r *run) levels() iter.Seq2[time.Duration, int] {
+	return r.plan.Share.Levels(r.allLevels())
+}
+
+// allLevels is the whole run's schedule of held sessions, of every agent.
+func (r *run) allLevels() iter.Seq2[time.Duration, int] {
 	p := r.plan
 	switch {
 	case len(p.Stages) > 0:
@@ -441,7 +467,7 @@ func (r *run) hold1(ctx context.Context, cancel context.CancelFunc, i int) {
 		}
 		rec.begin()
 		r.open.Add(1)
-		err := r.e.NewSession(i).Run(ctx, rec)
+		err := r.e.NewSession(r.plan.Share.global(i)).Run(ctx, rec)
 		r.open.Add(-1)
 		connected := r.retire(rec, err, ctx.Err() != nil)
 		if ctx.Err() != nil {
@@ -514,7 +540,7 @@ func (r *run) dispatch(planCtx, sessCtx context.Context) {
 			r.open.Add(-1)
 			r.retire(rec, err, sessCtx.Err() != nil)
 			<-sem
-		}(int(n))
+		}(r.plan.Share.global(int(n)))
 	}
 }
 

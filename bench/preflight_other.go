@@ -8,3 +8,6 @@ import "errors"
 func openFileLimit() (soft, hard uint64, err error) {
 	return 0, 0, errors.ErrUnsupported
 }
+
+// RaiseFileLimit does nothing where the OS has no file limit.
+func RaiseFileLimit(uint64) {}

@@ -30,6 +30,9 @@ type Result struct {
 	Tool   ToolInfo   `json:"tool"`
 	Target TargetInfo `json:"target"`
 	Params Params     `json:"params"`
+	// Run names the run the result belongs to and fingerprints it; absent
+	// in results written before rtbench fingerprinted runs.
+	Run *RunInfo `json:"run,omitempty"`
 	// Hosts are the machines the result comes from: one for a single run,
 	// one per merged result after Merge (sorted).
 	Hosts []string `json:"hosts"`
@@ -260,6 +263,10 @@ type Meta struct {
 	Pattern string // the protocol pattern (sse, ws, poll …)
 	Params  Params
 	Host    string // this machine; os.Hostname() when empty
+	// Run, when set, is the run's id, agents, start and fingerprint; the
+	// result's one part (this agent) is filled from Share and the start.
+	Run   *RunInfo
+	Share Share
 }
 
 // Silent reports whether r is a WebSocket run whose connections opened but

@@ -74,6 +74,9 @@ func (r *Result) validate() error {
 	if err := r.checkTimes(); err != nil {
 		return err
 	}
+	if err := r.Run.validate(); err != nil {
+		return fmt.Errorf("field run: %w", err)
+	}
 	if r.SelfCheck != nil {
 		if _, err := checkMetric(*r.SelfCheck); err != nil {
 			return fmt.Errorf("field self_check.%w", err)

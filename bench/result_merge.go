@@ -34,6 +34,9 @@ func Merge(rs ...*Result) (*Result, error) {
 			return nil, fmt.Errorf("merge: result %d has schema %q, want %q", i+1, r.Schema, SchemaV2)
 		}
 	}
+	if err := checkRuns(rs); err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
 	for i, r := range rs[1:] {
 		if err := sameTest(rs[0], r); err != nil {
 			return nil, fmt.Errorf("merge: results 1 (%s) and %d (%s) are not the same test: %w",
@@ -49,6 +52,9 @@ func Merge(rs ...*Result) (*Result, error) {
 		Counters:  make(map[string]int64),
 		Errors:    make(map[string]ErrorResult),
 		Intervals: []IntervalResult{},
+	}
+	if rs[0].Run != nil {
+		out.Run = mergeRuns(rs)
 	}
 	out.Params.Defaults = maps.Clone(rs[0].Params.Defaults)
 	out.Params.Stages = slices.Clone(rs[0].Params.Stages)
@@ -156,6 +162,9 @@ func Merge(rs ...*Result) (*Result, error) {
 	for j := range p.Stages {
 		p.Stages[j].Target = round6(p.Stages[j].Target)
 		over = over || math.IsInf(p.Stages[j].Target, 0)
+	}
+	if out.Run != nil {
+		out.Run.partRates(p)
 	}
 	if over || math.IsInf(p.RatePerS, 0) || math.IsInf(p.Ramp.SessionsPerS, 0) {
 		return nil, errors.New("merge: a sum of counts or rates overflows: these are not results of real runs")

@@ -48,6 +48,13 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 		Errors:       make(map[string]ErrorResult, len(rec.Errors)),
 		Intervals:    make([]IntervalResult, 0, len(rec.Intervals)),
 	}
+	if meta.Run != nil {
+		run := *meta.Run
+		run.Fingerprint.Headers = maps.Clone(meta.Run.Fingerprint.Headers)
+		run.Agents = max(meta.Share.Count, 1)
+		run.Parts = []AgentPart{{Index: meta.Share.Index, Host: host, StartedAt: start}}
+		r.Run = &run
+	}
 	r.Params.Defaults = maps.Clone(meta.Params.Defaults)
 	r.Params.Stages = slices.Clone(meta.Params.Stages)
 	if rec.SelfCheck != nil && rec.SelfCheck.Count() > 0 {

@@ -78,10 +78,16 @@ type ThresholdError struct {
 	Input string
 	Pos   int // byte offset in Input, from 0
 	Msg   string
+	// Flag is the flag the input came from; --threshold when empty.
+	Flag string
 }
 
 func (e *ThresholdError) Error() string {
-	return fmt.Sprintf("--threshold %q: at %d: %s", e.Input, e.Pos, e.Msg)
+	flag := e.Flag
+	if flag == "" {
+		flag = "--threshold"
+	}
+	return fmt.Sprintf("%s %q: at %d: %s", flag, e.Input, e.Pos, e.Msg)
 }
 
 type thresholdKind uint8
@@ -152,12 +158,13 @@ func ParseThreshold(s string) (*Threshold, error) {
 }
 
 type thresholdParser struct {
-	s string
-	i int
+	s    string
+	i    int
+	flag string // for errors: --threshold when empty
 }
 
 func (p *thresholdParser) fail(at int, format string, args ...any) error {
-	return &ThresholdError{Input: p.s, Pos: at, Msg: fmt.Sprintf(format, args...)}
+	return &ThresholdError{Input: p.s, Pos: at, Msg: fmt.Sprintf(format, args...), Flag: p.flag}
 }
 
 func (p *thresholdParser) space() {
@@ -182,13 +189,13 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // read whole and an unknown one is reported whole.
 func isUnit(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
 
-func (p *thresholdParser) parse() (*Threshold, error) {
-	t := &Threshold{}
-	p.space()
+// subject reads what a threshold (or a diff's --fail-if) is about: a
+// metric's stat, errors, or a counter, into t; name is the word read.
+func (p *thresholdParser) subject(t *Threshold) (name string, err error) {
 	at := p.i
-	name := p.word(isName)
+	name = p.word(isName)
 	if name == "" {
-		return nil, p.fail(at, "want a metric, a counter or errors")
+		return name, p.fail(at, "want a metric, a counter or errors")
 	}
 	_, isCounter := ParseCounter(name)
 	m, isMetric := ParseMetric(name)
@@ -196,16 +203,16 @@ func (p *thresholdParser) parse() (*Threshold, error) {
 	case p.i < len(p.s) && p.s[p.i] == '.':
 		if !isMetric {
 			if isCounter || name == errorsName {
-				return nil, p.fail(p.i, "%s is a count: it has no .stat (write %s>N)", name, name)
+				return name, p.fail(p.i, "%s is a count: it has no .stat (write %s>N)", name, name)
 			}
-			return nil, p.fail(at, "unknown metric %q", name)
+			return name, p.fail(at, "unknown metric %q", name)
 		}
 		p.i++
 		sat := p.i
 		sn := p.word(func(c byte) bool { return isName(c) || c == '.' })
 		st, ok := parseStat(sn)
 		if !ok {
-			return nil, p.fail(sat, "unknown stat %q (want p50, p90, p95, p99, p99.9, min, max, mean or count)", sn)
+			return name, p.fail(sat, "unknown stat %q (want p50, p90, p95, p99, p99.9, min, max, mean or count)", sn)
 		}
 		t.kind, t.metric, t.stat = kindStat, m, st
 		if st == statCount {
@@ -216,9 +223,20 @@ func (p *thresholdParser) parse() (*Threshold, error) {
 	case isCounter:
 		t.kind, t.counter = kindCounter, mustCounter(name)
 	case isMetric:
-		return nil, p.fail(p.i, "want .stat after metric %s (e.g. %s.p99<200ms)", name, name)
+		return name, p.fail(p.i, "want .stat after metric %s (e.g. %s.p99<200ms)", name, name)
 	default:
-		return nil, p.fail(at, "unknown metric or counter %q", name)
+		return name, p.fail(at, "unknown metric or counter %q", name)
+	}
+
+	return name, nil
+}
+
+func (p *thresholdParser) parse() (*Threshold, error) {
+	t := &Threshold{}
+	p.space()
+	name, err := p.subject(t)
+	if err != nil {
+		return nil, err
 	}
 
 	p.space()

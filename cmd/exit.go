@@ -14,7 +14,7 @@ import (
 // Exit codes, the same for every command (README "Exit codes").
 const (
 	ExitOK          = 0   // success
-	ExitFailed      = 1   // a check or threshold failed, or the run failed
+	ExitFailed      = 1   // a check or threshold failed, a diff --fail-if held, or the run failed
 	ExitUsage       = 2   // bad flags, arguments or configuration
 	ExitUnreachable = 3   // the target could not be reached (refused, DNS, TLS)
 	ExitInterrupted = 130 // stopped by SIGINT or SIGTERM

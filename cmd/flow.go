@@ -170,37 +170,7 @@ func loadFlowRun(parent context.Context, env *Env, o *LoadOptions) error {
 	if err != nil {
 		return fmt.Errorf("building the result: %w", err)
 	}
-	outcomes, failed := o.thresholds.Check(result, o.AllowSaturated)
-	result.Thresholds = bench.ThresholdResults(outcomes)
-	var saveErr error
-	if o.Out != "" {
-		if saveErr = bench.WriteFile(o.Out, result); saveErr != nil {
-			saveErr = fmt.Errorf("saving --out %s: %w", o.Out, saveErr)
-		}
-	}
-	if o.JSON {
-		err = report.LoadJSON(env.Out, result, outcomes)
-	} else {
-		err = report.LoadText(env.Out, result, outcomes, report.TextOptions{Color: !env.NoColor(), Width: env.Width})
-	}
-	switch {
-	case err != nil:
-		return err
-	case saveErr != nil:
-		return saveErr
-	case parent.Err() != nil:
-		if o.Out != "" {
-			fmt.Fprintf(env.ErrOut, "rtbench: interrupted; the partial result is saved in %s\n", o.Out)
-		}
-		return errInterrupted
-	case failed > 0:
-		return FailedError(fmt.Errorf("%d of %d thresholds failed", failed, len(outcomes)))
-	}
-	errs, examples := map[string]int64{}, map[string]string{}
-	for c, e := range result.Errors {
-		errs[c], examples[c] = e.Count, e.Example
-	}
-	return failedRun(result.Metrics[bench.Flow.String()].Count, errs, examples)
+	return finishLoad(parent, env, o, result)
 }
 
 // runFlowOnce runs a scenario's flow in n sessions at once, each one pass,
@@ -326,7 +296,9 @@ func (o *CheckOptions) validateScenario(c *cobra.Command, env *Env) error {
 // than silently ignored. --data and -H are --job's create request, and in
 // a file the steps say their own.
 var flowIgnored = []string{"send", "send-rate", "send-size", "publish-rate", "yes", "h2-connections", "prometheus",
-	"prometheus-allow-remote", "source-ips", "stamp", "compressed", "mode", "ai-format", "reconnect", "reconnect-rate", "cookie"}
+	"prometheus-allow-remote", "source-ips", "stamp", "compressed", "mode", "ai-format", "reconnect", "reconnect-rate", "cookie",
+	// A scenario's result has no agent fingerprint yet: one process only.
+	"agents", "agent-index", "run-id", "start-at", "start-tolerance", "procs"}
 
 // checkFlowFlags refuses the flags a scenario (-f, --job) would ignore.
 func (ff *FlowFlags) checkFlowFlags(c *cobra.Command) error {

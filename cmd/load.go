@@ -25,6 +25,7 @@ import (
 type LoadOptions struct {
 	SessionFlags
 	FlowFlags
+	AgentFlags
 
 	Connections int
 	Duration    time.Duration
@@ -99,6 +100,11 @@ and bytes per job, and the jobs never seen done.
 
 ` + bench.MetricsHelp + `
 
+Several agents drive one run: --agents N --agent-index i --run-id ID (the index defaults
+to $JOB_COMPLETION_INDEX); -c, --rate, --ramp and --stages are the run's totals, split
+so the agents together follow one schedule; --start-at starts them together. --procs N
+runs N agents as child processes merged into one report. See docs/agents.md.
+
 Thresholds (--threshold, repeatable) fail the run with exit code 1 after the report:
 ` + bench.ThresholdHelp + `
 Exit codes: 0 ok, 1 a threshold failed, 2 usage or a pre-flight refusal (e.g. -c above
@@ -146,6 +152,10 @@ result is still printed and saved).`,
 			if err := o.compileJob(&o.SessionFlags); err != nil {
 				return err
 			}
+			if err := o.validateAgents(c.Flags(), o.getenv); err != nil {
+				return err
+			}
+			o.childArgs = childFlagArgs(c.Flags())
 			if runF != nil {
 				return runF(c.Context(), o)
 			}
@@ -180,6 +190,7 @@ result is still printed and saved).`,
 	f.BoolVar(&o.Yes, "yes", false, fmt.Sprintf("confirm a --publish-rate run on a service that is not on this machine causing over %d deliveries (billed per message)", maxUnconfirmedDeliveries))
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
+	o.addAgentFlags(f)
 	return c
 }
 
@@ -226,6 +237,9 @@ func (o *LoadOptions) validate() error {
 		}
 		o.gate = g
 	}
+	if stdoutOut(o.Out) {
+		return nil
+	}
 	return checkOutFile("--out", o.Out, "result.json")
 }
 
@@ -244,6 +258,7 @@ func (o *LoadOptions) plan() bench.Plan {
 		RampRate: o.Ramp.rate, RampTime: o.Ramp.time, MaxInFlight: o.MaxInFlight,
 	}
 	p.Gate = o.gate
+	p.Share, p.StartAt = o.share, o.startAt
 	if o.Rate.perSecond > 0 {
 		p.Rate = o.Rate.perSecond
 		if len(o.Stages.stages) > 0 {
@@ -256,6 +271,9 @@ func (o *LoadOptions) plan() bench.Plan {
 }
 
 func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
+	if o.Procs > 0 {
+		return loadProcs(parent, env, o)
+	}
 	if o.scenario != nil {
 		return loadFlowRun(parent, env, o)
 	}
@@ -265,6 +283,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		for _, st := range o.Stages.stages {
 			held = max(held, int(st.Target))
 		}
+		held = o.share.Of(held) // this agent's part
 		// Both checks, so that one run says everything in the way.
 		files := bench.CheckFiles(held)
 		ports := bench.CheckPorts(held, max(len(o.sources), 1), 1)
@@ -341,9 +360,12 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	}
 	session := func(n int, one bool) transport.Session {
 		so := base
-		so.HTTP = clients[n%len(clients)]
+		// n is the run-wide number (templates see it); this agent's own
+		// sessions are every --agents'th, so they spread by n/agents.
+		local := n / max(o.share.Count, 1)
+		so.HTTP = clients[local%len(clients)]
 		if len(o.sources) > 0 {
-			so.LocalAddr = &net.TCPAddr{IP: o.sources[n%len(o.sources)]}
+			so.LocalAddr = &net.TCPAddr{IP: o.sources[local%len(o.sources)]}
 		}
 		so.One, so.Repeat = one, !one
 		so.Request.Send = base.Request.Send.ForSession(n)
@@ -352,18 +374,38 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e.NewSession = func(i int) transport.Session { return session(i, false) }
 	e.NewRequest = func(n int, _ time.Time) transport.Session { return session(n, true) }
 	var progress *report.Progress
-	if env.ErrTTY && !o.JSON {
+	if env.ErrTTY && !o.JSON && !o.ProgressLines {
 		progress = report.NewProgress(env.ErrOut, report.ProgressOptions{Total: plan.Duration, Width: env.Width, Color: !env.NoColor()})
 		e.Progress = progress.Update
 	}
+	if o.ProgressLines {
+		e.Progress = func(p bench.Progress) { bench.WriteProgressLine(env.ErrOut, o.AgentIndex, p) }
+	}
 	stopMetrics := func() {}
 	if o.Prometheus != "" {
-		live := report.NewLiveMetrics(report.LiveInfo{Version: env.Version, Pattern: pattern.String()})
+		live := report.NewLiveMetrics(report.LiveInfo{Version: env.Version, Pattern: pattern.String(), RunID: o.RunID, Agent: o.AgentIndex})
 		if stopMetrics, err = servePrometheus(env, o.Prometheus, live.Handler()); err != nil {
 			return err
 		}
 		e.ProgressDetail = true
-		e.Progress = func(p bench.Progress) { progress.Update(p); live.Update(p) }
+		show := e.Progress
+		e.Progress = func(p bench.Progress) {
+			if show != nil {
+				show(p)
+			}
+			live.Update(p)
+		}
+	}
+	var began time.Time
+	if !o.startAt.IsZero() {
+		if err := bench.WaitStart(parent, o.startAt, o.StartTolerance); err != nil {
+			stopMetrics()
+			if parent.Err() != nil {
+				return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted before the run started: nothing was measured")}
+			}
+			return UsageError("agent %d of run %s: %v", o.AgentIndex, o.RunID, err)
+		}
+		began = time.Now()
 	}
 	var published *bench.PublishStats
 	pubDone := make(chan struct{})
@@ -371,7 +413,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	go func() {
 		defer close(pubDone)
 		if pub != nil {
-			published = bench.PublishLoop(pubCtx, o.PublishRate.perSecond, pub)
+			published = bench.PublishLoop(pubCtx, o.share.Rate(o.PublishRate.perSecond), pub)
 		}
 	}()
 	rec, err := e.Run(parent)
@@ -398,7 +440,10 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		rec.Interrupted = true
 		rec.Reason = "interrupted by Ctrl-C or SIGTERM"
 	}
-	result, err := bench.NewResult(rec, bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.params(plan, proto, base, h2)})
+	total := o.params(plan, proto, base, h2)
+	meta := bench.Meta{Version: env.Version, URL: o.URL, Pattern: pattern.String(), Params: o.share.AgentParams(total), Share: o.share}
+	meta.Run = o.runInfo(env.Version, transport.RedactURL(o.URL), pattern.String(), total, o.header, o.Body, o.Send)
+	result, err := bench.NewResult(rec, meta)
 	if err != nil {
 		return fmt.Errorf("building the result: %w", err)
 	}
@@ -406,19 +451,37 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		c := wire.Counts()
 		result.HTTP2 = bench.NewHTTP2Result(len(clients), c.Dialed, c.Peak, c.Streams-warm.Streams)
 	}
+	if !began.IsZero() {
+		result.Run.Parts[0].StartedAt = began.UTC()
+	}
+	return finishLoad(parent, env, o, result)
+
+}
+
+// finishLoad checks the thresholds on result (one agent's, or the merge of
+// --procs agents'), saves and prints it, and returns the run's outcome.
+func finishLoad(parent context.Context, env *Env, o *LoadOptions, result *bench.Result) error {
 	// One document: what --out saves is what --json prints.
 	outcomes, failed := o.thresholds.Check(result, o.AllowSaturated)
 	result.Thresholds = bench.ThresholdResults(outcomes)
 	var saveErr error
-	if o.Out != "" {
+	out := env.Out
+	if stdoutOut(o.Out) {
+		// The result is the output; the report goes to stderr.
+		out = env.ErrOut
+		saveErr = report.LoadJSON(env.Out, result, outcomes)
+	} else if o.Out != "" {
 		if saveErr = bench.WriteFile(o.Out, result); saveErr != nil {
 			saveErr = fmt.Errorf("saving --out %s: %w", o.Out, saveErr)
 		}
 	}
-	if o.JSON {
-		err = report.LoadJSON(env.Out, result, outcomes)
-	} else {
-		err = report.LoadText(env.Out, result, outcomes, report.TextOptions{Color: !env.NoColor(), Width: env.Width})
+	var err error
+	switch {
+	case o.ProgressLines: // a --procs child: its parent reports
+	case o.JSON:
+		err = report.LoadJSON(out, result, outcomes)
+	default:
+		err = report.LoadText(out, result, outcomes, report.TextOptions{Color: !env.NoColor() && !stdoutOut(o.Out), Width: env.Width})
 	}
 	switch {
 	case err != nil:
@@ -426,7 +489,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	case saveErr != nil:
 		return saveErr
 	case parent.Err() != nil:
-		if o.Out != "" {
+		if o.Out != "" && !stdoutOut(o.Out) {
 			fmt.Fprintf(env.ErrOut, "rtbench: interrupted; the partial result is saved in %s\n", o.Out)
 		}
 		return errInterrupted
@@ -439,7 +502,8 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	for c, e := range result.Errors {
 		errs[c], examples[c] = e.Count, e.Example
 	}
-	return failedRun(result.Counters[bench.Events.String()], errs, examples)
+	// A scenario delivers completed flows (bench/flow), which may carry no event.
+	return failedRun(result.Counters[bench.Events.String()]+result.Metrics[bench.Flow.String()].Count, errs, examples)
 }
 
 // httpClients returns one HTTP client per source address (one in all when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -242,8 +243,10 @@ func TestReportCommand(t *testing.T) {
 	base := startMock(t, mock.Config{})
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
-	for _, f := range []string{a, b} {
-		if code, stdout, stderr := runLoad(t, t.Context(), "-c", "10", "-d", "1s", "--out", f, base+"/sse?rate=10"); code != 0 {
+	// Two agents of one run (results of different runs are not merged).
+	for i, f := range []string{a, b} {
+		if code, stdout, stderr := runLoad(t, t.Context(), "--agents", "2", "--agent-index", strconv.Itoa(i), "--run-id", "two",
+			"-c", "20", "-d", "1s", "--out", f, base+"/sse?rate=10"); code != 0 {
 			t.Fatalf("load: exit %d\n%s\n%s", code, stdout, stderr)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -49,12 +50,15 @@ import (
 // reconnects and that the result is still produced. Client behaviour the
 // commands cannot show is left to the transport packages' own fault tests.
 //
-// The rows run at the same time (each t.Run on a goroutine of its own, so
-// -parallel, which is GOMAXPROCS by default, does not serialise them); every
-// run is bounded by matrixBound.
+// The rows run at the same time, four per core (each t.Run on a goroutine of
+// its own, so -parallel, which is GOMAXPROCS by default, does not serialise
+// them): most of a row's time is its run's fixed duration, and its checks
+// expect that duration to hold a few events, which two dozen -race rows at
+// once on 2 cores did not leave room for once the machine had other work.
+// Every run is bounded by matrixBound.
 func TestMatrix(t *testing.T) {
 	m := newMatrix(t)
-	sem := make(chan struct{}, 24)
+	sem := make(chan struct{}, 4*runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for _, c := range m.cases(t) {
 		wg.Go(func() {
@@ -88,8 +92,10 @@ func TestMatrixCoversEveryRow(t *testing.T) {
 	}
 }
 
-// matrixBound bounds every command a row runs.
-const matrixBound = 20 * time.Second
+// matrixBound bounds every command a row runs: it catches a hang, it does
+// not time anything. A 3-second load took 26 s under -race with two dozen
+// rows at once on a 2-core machine already at load 11, so it is generous.
+const matrixBound = 90 * time.Second
 
 // matrixCase is one row of §5, or one sub-case of a row.
 type matrixCase struct {
@@ -366,16 +372,18 @@ func matrixCounter(t *testing.T, r *bench.Result, name string, lo, hi int64) {
 	}
 }
 
-// matrixFailFast: every session of a run of d failed once with class, at
-// its one request (no reconnect inside a session), and the engine's restarts
-// of failed sessions stayed bounded (no retry storm): the restart backoff
-// waits at least 500 ms, so at most 1 + 2·d/s starts per session.
+// matrixFailFast: every session start of a run of d failed once with class,
+// at its one request (no reconnect inside a session), but for the at most c
+// starts still dialling when the run ended (cut off, so not counted: on a
+// loaded machine a dial can outlast the run); and the engine's restarts of
+// failed sessions stayed bounded (no retry storm): the restart backoff waits
+// at least 500 ms, so at most 1 + 2·d/s starts per session.
 func matrixFailFast(class string, c int, d time.Duration) func(t *testing.T, r *bench.Result, report string) {
 	return func(t *testing.T, r *bench.Result, report string) {
 		most := int64(c) * (1 + int64(2*d/time.Second))
 		n, started := r.Errors[class].Count, r.Counters["sessions_started"]
-		if n < int64(c) || n > started || started > most {
-			t.Errorf("%s ×%d over %d sessions started (want ≥ %d, one per session at most, ≤ %d sessions); errors %+v", class, n, started, c, most, r.Errors)
+		if n < max(1, started-int64(c)) || n > started || started > most {
+			t.Errorf("%s ×%d over %d sessions started (want ≥ max(1, started−%d), one per start at most, ≤ %d starts); errors %+v", class, n, started, c, most, r.Errors)
 		}
 		matrixCounter(t, r, "connects", 0, 0)
 		matrixCounter(t, r, "reconnects", 0, 0)
@@ -1354,7 +1362,9 @@ func (m *matrix) rows24to32(t *testing.T) []matrixCase {
 		cs = append(cs, matrixCase{
 			name:   "30_ws_message_too_big/" + name,
 			listen: &matrixListenRun{args: args, code: 1, stderr: []string{"! message_too_big (1009)", "closed with 1009"}},
-			load: &matrixLoadRun{args: matrixLoadArgs(args...), check: func(t *testing.T, r *bench.Result, _ string) {
+			// 6 s: a 2 MB frame per session under -race on a busy machine
+			// did not always arrive within 3.
+			load: &matrixLoadRun{args: append([]string{"-c", "2", "-d", "6s"}, args...), check: func(t *testing.T, r *bench.Result, _ string) {
 				matrixErrs(t, r, "message_too_big", 2)
 				matrixNoErrs(t, r, "message_too_big")
 			}},

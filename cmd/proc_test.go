@@ -57,6 +57,11 @@ func procMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "%s=1 but no %s in the arguments\n", procEnvVar, procMarker)
 		return ExitUsage
 	}
+	// load --procs starts this binary again: as rtbench, with the marker.
+	agentExec = func() (string, []string, error) {
+		p, err := os.Executable()
+		return p, []string{procMarker}, err
+	}
 	return Main(BuildInfo{Version: "proc-test"}, args[i+1:])
 }
 

@@ -134,6 +134,7 @@ func TestReadmeExamples(t *testing.T) {
 			"check":   NewCmdCheck(env, func(context.Context, *CheckOptions) error { return nil }),
 			"compare": NewCmdCompare(env, func(context.Context, *CompareOptions) error { return nil }),
 			"report":  NewCmdReport(env, func(context.Context, *ReportOptions) error { return nil }),
+			"diff":    NewCmdDiff(env, func(context.Context, *DiffOptions) error { return nil }),
 			"version": NewCmdVersion(env, BuildInfo{}, func(context.Context, *VersionOptions) error { return nil }),
 		}
 	}

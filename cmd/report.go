@@ -23,6 +23,8 @@ type ReportOptions struct {
 	Thresholds []string
 	// AllowSaturated lets thresholds pass on a saturated result.
 	AllowSaturated bool
+	// AllowPartial merges a run's results although agents are missing.
+	AllowPartial bool
 
 	thresholds bench.Thresholds
 }
@@ -36,12 +38,22 @@ func NewCmdReport(env *Env, runF func(context.Context, *ReportOptions) error) *c
 		Long: `Render results saved with 'rtbench load --out' as the text report, JSON or a
 self-contained HTML page. Several files (one per load-generating machine, say) are merged
 exactly: histograms are added value by value, so the merged p99 is the true p99 of every
-sample, not an average of p99s. Thresholds can be checked again on the (merged) result.`,
+sample, not an average of p99s. Thresholds can be checked again on the (merged) result.
+
+Only results of one run are merged: the agents of 'rtbench load --agents N --run-id ID'
+(or of load --procs). Each result carries the run's fingerprint (run id, agent index and
+count, target, pattern, load shape, hashes of the headers and body, rtbench version); a
+result of another run is refused with the difference named, and a run with agents
+missing is refused unless --allow-partial. Each agent's start skew is printed on stderr.
+Results written before rtbench fingerprinted runs merge only with each other, as before.`,
 		Example: `  # The text report of a saved run
   rtbench report result.json
 
   # Three machines' results as one, saved and as an HTML page
   rtbench report a.json b.json c.json --out merged.json --html report.html
+
+  # The results of a 4-agent run, collected from Kubernetes, merged and checked
+  rtbench report agent-*.json --threshold 'delivery.p99<50ms'
 
   # Check a budget on a saved result (exit 1 when it fails)
   rtbench report result.json --threshold 'delivery.p99<50ms'`,
@@ -70,6 +82,7 @@ sample, not an average of p99s. Thresholds can be checked again on the (merged) 
 	f.StringVar(&o.Out, "out", "", "save the (merged) result to this file")
 	f.StringArrayVar(&o.Thresholds, "threshold", nil, "check this threshold on the result, e.g. 'delivery.p99<200ms' (repeatable)")
 	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although the result says rtbench was saturated")
+	f.BoolVar(&o.AllowPartial, "allow-partial", false, "merge a run's results although some of its agents are missing (the report says PARTIAL)")
 	return c
 }
 
@@ -94,6 +107,12 @@ func reportRun(env *Env, o *ReportOptions) error {
 		if r, err = bench.Merge(results...); err != nil {
 			return UsageError("merging %d results: %v", len(results), err)
 		}
+		if r.Run == nil {
+			fmt.Fprintf(env.ErrOut, "rtbench: these %d results carry no run fingerprint (written by an older rtbench): merged without checking that they are one run\n", len(results))
+		}
+	}
+	if err := checkComplete(env, r, o.AllowPartial); err != nil {
+		return err
 	}
 	// The document holds the outcomes of the thresholds checked here.
 	outcomes, failed := o.thresholds.Check(r, o.AllowSaturated)
@@ -148,5 +167,30 @@ func distinctFiles(files []string) error {
 		}
 		seen[i] = st
 	}
+	return nil
+}
+
+// checkComplete refuses a run with agents missing, unless allowPartial:
+// then it says so loudly, on stderr and in the result's reason. It prints
+// each agent's start skew.
+func checkComplete(env *Env, r *bench.Result, allowPartial bool) error {
+	if r.Run == nil || r.Run.Agents <= 1 {
+		return nil
+	}
+	report.AgentSkews(env.ErrOut, r.Run)
+	miss := r.Run.Missing()
+	if len(miss) == 0 {
+		return nil
+	}
+	ids := fmt.Sprint(miss)
+	if !allowPartial {
+		return UsageError("run %s has %d agents, agents %s are missing: give every agent's result, or --allow-partial to report the others", r.Run.ID, r.Run.Agents, ids)
+	}
+	note := fmt.Sprintf("PARTIAL: agents %s of %d missing", ids, r.Run.Agents)
+	fmt.Fprintf(env.ErrOut, "rtbench: %s; the report holds %d of the run's agents\n", note, len(r.Run.Parts))
+	if r.Reason != "" {
+		note = r.Reason + "; " + note
+	}
+	r.Reason = note
 	return nil
 }

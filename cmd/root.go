@@ -143,6 +143,7 @@ Exit codes: 0 ok, 1 a check or threshold failed, 2 usage or configuration error,
 		return UsageError("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(NewCmdServe(env, nil), NewCmdListen(env, nil), NewCmdLoad(env, nil), NewCmdReport(env, nil), NewCmdCompare(env, nil))
+	root.AddCommand(NewCmdDiff(env, nil))
 	root.AddCommand(NewCmdCheck(env, nil))
 	root.AddCommand(NewCmdVersion(env, build, nil), newCmdGendocs(env, build))
 	root.SetHelpCommand(newHelpCmd())

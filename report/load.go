@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/lipgloss/table"
@@ -206,6 +207,7 @@ func runItems(r *bench.Result) []string {
 	default:
 		items = append(items, fmt.Sprintf("%d hosts %s", len(r.Hosts), strings.Join(r.Hosts, ", ")))
 	}
+	items = append(items, agentItems(r.Run)...)
 	if r.Tool.Version != "" {
 		items = append(items, "rtbench "+r.Tool.Version)
 	}
@@ -824,4 +826,51 @@ func codesText(codes map[string]int64) string {
 		parts[i] = k + " ×" + count(codes[k])
 	}
 	return strings.Join(parts, ", ") + ": "
+}
+
+// agentItems say which run of several agents the result is: its id, the
+// agents it holds (MISSING ones named) and the largest start skew. A run of
+// one agent says nothing here.
+func agentItems(ri *bench.RunInfo) []string {
+	if ri == nil || ri.Agents <= 1 {
+		return nil
+	}
+	items := []string{"run " + ri.ID}
+	if miss := ri.Missing(); len(miss) > 0 {
+		ids := make([]string, len(miss))
+		for i, m := range miss {
+			ids[i] = strconv.Itoa(m)
+		}
+		items = append(items, fmt.Sprintf("%d of %d agents, MISSING %s", len(ri.Parts), ri.Agents, strings.Join(ids, ",")))
+	} else {
+		items = append(items, fmt.Sprintf("%d agents", ri.Agents))
+	}
+	var worst bench.Skew
+	for _, sk := range ri.Skews() {
+		if sk.Skew.Abs() >= worst.Skew.Abs() {
+			worst = sk
+		}
+	}
+	if len(ri.Parts) > 1 || ri.StartAt != nil {
+		items = append(items, fmt.Sprintf("start skew max %s (agent %d)", signedDur(worst.Skew), worst.Index))
+	}
+	return items
+}
+
+// signedDur is d with its sign, to 3 significant digits: +12.3ms, -800µs.
+func signedDur(d time.Duration) string {
+	if d < 0 {
+		return "-" + sig3(-d)
+	}
+	return "+" + sig3(d)
+}
+
+// AgentSkews writes each agent's start skew, one line each, for a run of
+// several agents:
+//
+//	agent 0  host-a  start +1.20ms
+func AgentSkews(w io.Writer, ri *bench.RunInfo) {
+	for _, sk := range ri.Skews() {
+		fmt.Fprintf(w, "agent %d  %s  start %s\n", sk.Index, Visible(sk.Host), signedDur(sk.Skew))
+	}
 }

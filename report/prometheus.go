@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,10 @@ import (
 type LiveInfo struct {
 	Version string // rtbench's version
 	Pattern string // sse, ws, poll, ai-sse …
+	// RunID and Agent label every series (run_id, agent), so a Prometheus
+	// that scrapes every agent of a run can sum them: sum by (run_id) (…).
+	RunID string
+	Agent int
 }
 
 // LiveMetrics exposes a running `rtbench load` in the Prometheus format
@@ -29,6 +34,9 @@ type LiveInfo struct {
 // The series, all prefixed rtbench_load_ and with low-cardinality labels
 // (metric: one of bench's metric names; class: one of transport's error
 // classes):
+//
+// Every series carries the labels run_id and agent (the agent's index, 0
+// for a run of one).
 //
 //	info{version,pattern}            1
 //	elapsed_seconds, warmup          time since the start; 1 during the warmup
@@ -79,8 +87,9 @@ var counterHelp = [bench.NumCounters]string{
 
 // NewLiveMetrics returns the exporter of one run.
 func NewLiveMetrics(info LiveInfo) *LiveMetrics {
+	run := prometheus.Labels{"run_id": info.RunID, "agent": strconv.Itoa(info.Agent)}
 	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(livePrefix+name, help, labels, nil)
+		return prometheus.NewDesc(livePrefix+name, help, labels, run)
 	}
 	m := &LiveMetrics{
 		info:       info,

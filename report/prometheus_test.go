@@ -63,7 +63,7 @@ func liveFixtures() []struct {
 func TestLiveMetricsExposition(t *testing.T) {
 	for _, tt := range liveFixtures() {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NewLiveMetrics(LiveInfo{Version: "1.2.3", Pattern: "sse"})
+			m := NewLiveMetrics(LiveInfo{Version: "1.2.3", Pattern: "sse", RunID: "r-1", Agent: 0})
 			if tt.s != nil {
 				m.Update(*tt.s)
 			}
@@ -93,7 +93,7 @@ func TestLiveMetricsExposition(t *testing.T) {
 // and carries the run's series next to the Go runtime's, with the values of
 // the latest snapshot.
 func TestLiveMetricsHandler(t *testing.T) {
-	m := NewLiveMetrics(LiveInfo{Version: "dev", Pattern: "ws"})
+	m := NewLiveMetrics(LiveInfo{Version: "dev", Pattern: "ws", RunID: "nightly-7", Agent: 3})
 	m.Update(bench.Progress{Elapsed: time.Second, Open: 1, Target: 1})
 	m.Update(*liveFixtures()[2].s)
 	srv := httptest.NewServer(m.Handler())
@@ -142,6 +142,10 @@ func TestLiveMetricsHandler(t *testing.T) {
 		want   float64
 	}{
 		{"rtbench_load_info", []string{"version", "dev", "pattern", "ws"}, 1},
+		// Every series carries the run and the agent, so agents sum up.
+		{"rtbench_load_info", []string{"run_id", "nightly-7", "agent", "3"}, 1},
+		{"rtbench_load_sessions_open", []string{"run_id", "nightly-7", "agent", "3"}, 480},
+		{"rtbench_load_errors_total", []string{"class", "conn_refused", "run_id", "nightly-7", "agent", "3"}, 12},
 		{"rtbench_load_sessions_open", nil, 480},
 		{"rtbench_load_sessions_target", nil, 500},
 		{"rtbench_load_events_total", nil, 48000},

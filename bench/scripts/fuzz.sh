@@ -39,6 +39,8 @@ TARGETS=(
   "FuzzParseThreshold  ./bench"               # --threshold grammar: round trip, opposite verdicts
   "FuzzFlagValues      ./cmd"                 # --rate, --stages, --ramp: range and round trip
   "FuzzDecode          ./bench"               # result files: round trip, merge with itself
+  "FuzzParseRegression ./bench"               # diff --fail-if: no panic, errors quote the input, verdicts opposite
+  "FuzzProgressLine    ./bench"               # --procs agent progress lines: no panic, round trip
   "FuzzRedactURL       ./transport"           # URL secrets: none survives, redaction idempotent
   "FuzzVisible         ./report"              # terminal text: no control byte reaches a terminal
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
@@ -46,8 +48,10 @@ TARGETS=(
   "FuzzParseStampSpec  ./transport"           # --stamp: errors name the flag, round trip, path reads vs the oracle
   "FuzzParseSendTemplate ./transport"         # --send templates: plain text verbatim, errors quote the action
   "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
+  "FuzzPusherDecodeFast ./transport/pusher"   # the fast path for Pusher frames reads what encoding/json reads, to the same Frame
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
   "FuzzScenario        ./bench/flow"          # scenario files: no panic, step names and indexes agree
+  "FuzzDecodeJSONFast  ./transport/ably"      # the fast JSON path for Ably frames decodes what encoding/json decodes, to the same value
 )
 
 FUZZTIME=${FUZZTIME:-30s}

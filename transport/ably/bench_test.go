@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,4 +72,86 @@ func BenchmarkFanout(b *testing.B) {
 			http.DefaultClient.CloseIdleConnections()
 		})
 	}
+}
+
+type heldObserver struct{ connected, errors *atomic.Int64 }
+
+func (o *heldObserver) Connected(*transport.Connect) { o.connected.Add(1) }
+func (o *heldObserver) Event(*transport.Event)       {}
+func (o *heldObserver) Exchange(*transport.Exchange) {}
+func (o *heldObserver) Error(*transport.Error)       { o.errors.Add(1) }
+func (o *heldObserver) Closed(*transport.Close)      {}
+
+// BenchmarkHeldSubscribers holds 1,000 attached Ably sessions on the
+// Handler (in this process) and reports the client's heap and goroutine
+// stacks per session, and its goroutines per session: what `rtbench load`
+// pays per Ably subscriber, beside the server's own share (measured with
+// the sessions and without, the difference reported).
+//
+//	go test -run '^$' -bench BenchmarkHeldSubscribers -benchtime 1x ./transport/ably/
+func BenchmarkHeldSubscribers(b *testing.B) {
+	const n = 1000
+	host, _ := dropServer(b, &Handler{})
+	target, err := ParseTarget("ably+http://" + DefaultKey + "@" + host + "/held")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hc := transport.NewHTTPClient(transport.HTTPOptions{})
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		var connected, errs atomic.Int64
+		var wg sync.WaitGroup
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		g0 := runtime.NumGoroutine()
+		for range n {
+			c := &Client{Target: target, HTTP: hc, Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}
+			wg.Go(func() { c.Run(ctx, &heldObserver{connected: &connected, errors: &errs}) })
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for connected.Load() < n && errs.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // a benchmark's poll, not a test's synchronisation
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		g1 := runtime.NumGoroutine()
+		cancel()
+		wg.Wait()
+		if connected.Load() != n || errs.Load() != 0 {
+			b.Fatalf("%d of %d sessions attached, %d errors", connected.Load(), n, errs.Load())
+		}
+		b.ReportMetric(float64(m1.HeapInuse-m0.HeapInuse)/n/1024, "heap-KiB/session")
+		b.ReportMetric(float64(m1.StackInuse-m0.StackInuse)/n/1024, "stack-KiB/session")
+		b.ReportMetric(float64(g1-g0)/n, "goroutines/session")
+	}
+}
+
+// BenchmarkDecodeMessageFrame: one MESSAGE frame as serve sends it (JSON),
+// through DecodeProtocolMessage (the fast path) and through encoding/json.
+//
+//	go test -run '^$' -bench BenchmarkDecodeMessageFrame -benchmem ./transport/ably/
+func BenchmarkDecodeMessageFrame(b *testing.B) {
+	m := (&Message{ID: "3kq9:0", Name: "message", Data: Data{B: []byte(`{"seq":12,"sched_ns":1733400000123456789}`), JSON: true, Set: true}, Timestamp: 1733400000123}).forWire(JSON)
+	frame, err := Marshal(&ProtocolMessage{Action: ActionMessage, Channel: "bench", ChannelSerial: "ab12cd34:12", ID: m.ID, Timestamp: m.Timestamp, Messages: []*Message{m}}, JSON)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeProtocolMessage(frame, JSON); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := unmarshal(frame, JSON, new(ProtocolMessage)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

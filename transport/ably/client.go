@@ -1,6 +1,7 @@
 package ably
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -170,7 +172,27 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 		GotFirstResponseByte: func() { ci.Headers = time.Now() },
 	}
 	dctx, cancel := context.WithTimeout(httptrace.WithClientTrace(ctx, trace), c.requestTimeout())
-	ws, resp, err := websocket.Dial(dctx, t.realtimeURL(), &websocket.DialOptions{HTTPClient: c.HTTP, CompressionMode: websocket.CompressionDisabled})
+	// The handshake runs on a goroutine that ends with it, over a
+	// connection with small buffers: net/http's dial path is deep, and the
+	// stack it grows would stay with this goroutine for the whole session.
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	small := *hc
+	small.Transport = transport.HandshakeTransport(hc.Transport)
+	type dialed struct {
+		ws   *websocket.Conn
+		resp *http.Response
+		err  error
+	}
+	dc := make(chan dialed, 1)
+	go func() {
+		ws, resp, err := websocket.Dial(dctx, t.realtimeURL(), &websocket.DialOptions{HTTPClient: &small, CompressionMode: websocket.CompressionDisabled})
+		dc <- dialed{ws, resp, err}
+	}()
+	d := <-dc
+	ws, resp, err := d.ws, d.resp, d.err
 	cancel()
 	if err != nil {
 		switch {
@@ -191,13 +213,31 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 	ci.Status, ci.Proto, ci.Header = resp.StatusCode, resp.Proto, resp.Header
 	ci.URL = transport.RedactURL(t.realtimeURL())
 
-	cn := &clientConn{s: s, ws: ws, format: t.Format, frames: make(chan frame, 8)}
+	// This goroutine reads the connection itself, without a context (one
+	// with a Done channel costs coder/websocket a timer per read): what ends
+	// a read early is the connection closing, by the server, by a watchdog
+	// (the request and idle timeouts) or by the end of ctx, which closes it
+	// gracefully (CLOSE, then the close handshake).
+	cn := &clientConn{s: s, ws: ws, format: t.Format}
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop()
-	wg.Go(func() { cn.readLoop(rctx) })
+	closed := make(chan struct{})
+	stopClose := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		cn.send(cctx, &ProtocolMessage{Action: ActionClose})
+		cancel()
+		ws.Close(websocket.StatusNormalClosure, "")
+	})
+	defer func() {
+		if !stopClose() {
+			<-closed
+		}
+	}()
+	defer cn.disarm()
 
 	// CONNECTED, then ATTACHED.
 	pm, o := cn.await(rctx, c.requestTimeout(), "CONNECTED", ActionConnected)
@@ -209,6 +249,7 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 		idle = time.Duration(pm.ConnectionDetails.MaxIdleInterval)*time.Millisecond + c.requestTimeout()
 	}
 	cn.connID = pm.ConnectionID
+	cn.serve = pm.ConnectionDetails != nil && pm.ConnectionDetails.ServerID == serveID
 	attach := &ProtocolMessage{Action: ActionAttach, Channel: t.Channel, ChannelSerial: s.serial}
 	if err := cn.send(rctx, attach); err != nil {
 		return outcome{class: transport.Classify(err), err: err}
@@ -235,12 +276,6 @@ func (s *session) attempt(ctx context.Context, attempt int) (o outcome) {
 		o.reason = "the server ended the connection"
 	}
 	o.closeCode = 1000
-	if ctx.Err() != nil {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		cn.send(cctx, &ProtocolMessage{Action: ActionClose})
-		cancel()
-		ws.Close(websocket.StatusNormalClosure, "")
-	}
 	return o
 }
 
@@ -257,33 +292,50 @@ type clientConn struct {
 	ws     *websocket.Conn
 	format Format
 	connID string
-	frames chan frame
 	wmu    sync.Mutex
 	serial int64 // msgSerial of the next MESSAGE sent
 	closed bool  // the server closed (CLOSED, DISCONNECTED or a close frame)
+	// serve: the server is rtbench serve, whose channel serials number the
+	// channel's messages 1, 2, 3 …
+	serve bool
+
+	buf      bytes.Buffer // the message being read: no allocation per message
+	watchdog *time.Timer  // closes the connection when a wait runs out
+	expired  atomic.Bool  // the watchdog closed it
 }
 
-func (cn *clientConn) readLoop(ctx context.Context) {
-	defer close(cn.frames)
-	for {
-		_, b, err := cn.ws.Read(ctx)
-		at := time.Now()
-		if err != nil {
-			select {
-			case cn.frames <- frame{err: err}:
-			case <-ctx.Done():
-			}
-			return
-		}
-		pm, err := DecodeProtocolMessage(b, cn.format)
-		select {
-		case cn.frames <- frame{pm: pm, size: len(b), at: at, err: err}:
-		case <-ctx.Done():
-			return
-		}
-		if err != nil {
-			return
-		}
+// next reads one message. What it returns aliases the connection's buffer
+// until the next call.
+func (cn *clientConn) next() frame {
+	_, r, err := cn.ws.Reader(context.Background())
+	if err == nil {
+		cn.buf.Reset()
+		_, err = cn.buf.ReadFrom(r)
+	}
+	at := time.Now()
+	if err != nil {
+		return frame{err: err, at: at}
+	}
+	b := cn.buf.Bytes()
+	pm, err := DecodeProtocolMessage(b, cn.format)
+	return frame{pm: pm, size: len(b), at: at, err: err}
+}
+
+// arm closes the connection in d, unless re-armed or disarmed before.
+func (cn *clientConn) arm(d time.Duration) {
+	if cn.watchdog == nil {
+		cn.watchdog = time.AfterFunc(d, func() {
+			cn.expired.Store(true)
+			cn.ws.CloseNow()
+		})
+		return
+	}
+	cn.watchdog.Reset(d)
+}
+
+func (cn *clientConn) disarm() {
+	if cn.watchdog != nil {
+		cn.watchdog.Stop()
 	}
 }
 
@@ -322,40 +374,37 @@ func readErr(ctx context.Context, err error) (transport.Class, int, error) {
 // await reads until a frame with action want; an ERROR (or DISCONNECTED,
 // or the connection ending) first is the outcome instead.
 func (cn *clientConn) await(ctx context.Context, timeout time.Duration, what string, want int) (*ProtocolMessage, outcome) {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	cn.arm(timeout)
+	defer cn.disarm()
 	for {
-		select {
-		case f, ok := <-cn.frames:
-			if !ok {
-				return nil, outcome{class: transport.ClassCanceled, err: ctx.Err()}
-			}
-			if f.err != nil {
-				class, code, err := readErr(ctx, f.err)
-				if class == "" && ctx.Err() == nil {
-					class, err = transport.ClassEOF, fmt.Errorf("the connection ended before %s", what)
-				}
-				return nil, outcome{class: class, code: code, err: err}
-			}
-			switch pm := f.pm; pm.Action {
-			case want:
-				if pm.Error != nil && want == ActionConnected {
-					// A CONNECTED with an error is still a connection (a
-					// failed resume): report the error, go on.
-					cn.s.obs.Error(&transport.Error{Class: ClassError, Code: pm.Error.Code, Err: pm.Error, At: f.at})
-				}
-				return pm, outcome{}
-			case ActionError, ActionDisconnected, ActionDetached:
-				e := pm.Error
-				if e == nil {
-					e = &ErrorInfo{Code: 80003, Message: ActionName(pm.Action) + " without an error"}
-				}
-				return nil, outcome{class: ClassError, code: e.Code, err: fmt.Errorf("waiting for %s: %s: %w", what, ActionName(pm.Action), e)}
-			}
-		case <-timer.C:
-			return nil, outcome{class: transport.ClassTimeout, err: fmt.Errorf("no %s within %v", what, timeout)}
-		case <-ctx.Done():
+		f := cn.next()
+		switch {
+		case f.err != nil && ctx.Err() != nil:
 			return nil, outcome{class: transport.ClassCanceled, err: ctx.Err()}
+		case f.err != nil && cn.expired.Load():
+			return nil, outcome{class: transport.ClassTimeout, err: fmt.Errorf("no %s within %v", what, timeout)}
+		}
+		if f.err != nil {
+			class, code, err := readErr(ctx, f.err)
+			if class == "" && ctx.Err() == nil {
+				class, err = transport.ClassEOF, fmt.Errorf("the connection ended before %s", what)
+			}
+			return nil, outcome{class: class, code: code, err: err}
+		}
+		switch pm := f.pm; pm.Action {
+		case want:
+			if pm.Error != nil && want == ActionConnected {
+				// A CONNECTED with an error is still a connection (a
+				// failed resume): report the error, go on.
+				cn.s.obs.Error(&transport.Error{Class: ClassError, Code: pm.Error.Code, Err: pm.Error, At: f.at})
+			}
+			return pm, outcome{}
+		case ActionError, ActionDisconnected, ActionDetached:
+			e := pm.Error
+			if e == nil {
+				e = &ErrorInfo{Code: 80003, Message: ActionName(pm.Action) + " without an error"}
+			}
+			return nil, outcome{class: ClassError, code: e.Code, err: fmt.Errorf("waiting for %s: %s: %w", what, ActionName(pm.Action), e)}
 		}
 	}
 }
@@ -363,88 +412,95 @@ func (cn *clientConn) await(ctx context.Context, timeout time.Duration, what str
 // deliver reports messages until the connection ends.
 func (cn *clientConn) deliver(ctx context.Context, idle time.Duration) (n int, class transport.Class, code int, err error) {
 	s := cn.s
-	var timer *time.Timer
-	var timeout <-chan time.Time
 	if idle > 0 {
-		timer = time.NewTimer(idle)
-		defer timer.Stop()
-		timeout = timer.C
+		cn.arm(idle)
+		defer cn.disarm()
 	}
 	ev := &transport.Event{Kind: transport.KindMessage}
 	for {
-		select {
-		case <-ctx.Done():
+		f := cn.next()
+		switch {
+		case f.err != nil && ctx.Err() != nil:
 			return n, "", 0, nil
-		case <-timeout:
+		case f.err != nil && cn.expired.Load():
 			return n, transport.ClassIdleTimeout, 0, fmt.Errorf("nothing from the server for %v (its maxIdleInterval and %v)", idle, s.c.requestTimeout())
-		case f, ok := <-cn.frames:
-			if !ok {
-				return n, "", 0, nil
+		case f.err != nil:
+			class, code, err := readErr(ctx, f.err)
+			cn.closed = class == ""
+			return n, class, code, err
+		}
+		if idle > 0 {
+			cn.watchdog.Reset(idle)
+		}
+		pm := f.pm
+		switch pm.Action {
+		case ActionMessage:
+			if pm.Channel != s.c.Target.Channel {
+				continue
 			}
-			if f.err != nil {
-				class, code, err := readErr(ctx, f.err)
-				cn.closed = class == ""
-				return n, class, code, err
+			if pm.ChannelSerial != "" {
+				s.serial = pm.ChannelSerial
 			}
-			if timer != nil {
-				timer.Reset(idle)
+			// From rtbench serve, a message's seq is its number in the
+			// channel (its serial), when every message is reported: so
+			// lost and duplicates count what serve accepted and did not
+			// deliver once, whoever published it and whatever its data
+			// says (a publish that failed is the publisher's error, not
+			// a loss; publishes in flight together reach the channel in
+			// any order). Elsewhere, the seq in the data.
+			seq, bySerial := uint64(0), false
+			if cn.serve && s.c.Target.Event == "" && len(pm.Messages) == 1 {
+				seq, bySerial = serialNumber(pm.ChannelSerial)
 			}
-			pm := f.pm
-			switch pm.Action {
-			case ActionMessage:
-				if pm.Channel != s.c.Target.Channel {
+			for i, m := range pm.Messages {
+				if m == nil || s.c.Target.Event != "" && m.Name != s.c.Target.Event {
 					continue
 				}
-				if pm.ChannelSerial != "" {
-					s.serial = pm.ChannelSerial
+				if err := m.normalise(); err != nil {
+					s.obs.Error(&transport.Error{Class: ClassError, Code: 40013, Err: fmt.Errorf("message %d: %v", i, err), At: f.at})
+					continue
 				}
-				for i, m := range pm.Messages {
-					if m == nil || s.c.Target.Event != "" && m.Name != s.c.Target.Event {
-						continue
-					}
-					if err := m.normalise(); err != nil {
-						s.obs.Error(&transport.Error{Class: ClassError, Code: 40013, Err: fmt.Errorf("message %d: %v", i, err), At: f.at})
-						continue
-					}
-					*ev = transport.Event{Kind: transport.KindMessage, Type: m.Name, ID: m.ID, Data: m.Data.B,
-						Size: f.size / len(pm.Messages), FirstByte: f.at, At: f.at}
-					ev.Stamp, _ = s.c.Stamp.Parse(m.Data.B)
+				*ev = transport.Event{Kind: transport.KindMessage, Type: m.Name, ID: m.ID, Data: m.Data.B,
+					Size: f.size / len(pm.Messages), FirstByte: f.at, At: f.at}
+				ev.Stamp, _ = s.c.Stamp.Parse(m.Data.B)
+				if bySerial {
+					ev.Stamp.Seq, ev.Stamp.HasSeq = seq, true
+				}
+				s.obs.Event(ev)
+				n++
+				if sent, ok := s.sent.LoadAndDelete(m.ID); ok {
+					*ev = transport.Event{Kind: transport.KindEcho, Type: m.Name, ID: m.ID, Data: m.Data.B, At: f.at, RTT: f.at.Sub(sent.(time.Time))}
 					s.obs.Event(ev)
-					n++
-					if sent, ok := s.sent.LoadAndDelete(m.ID); ok {
-						*ev = transport.Event{Kind: transport.KindEcho, Type: m.Name, ID: m.ID, Data: m.Data.B, At: f.at, RTT: f.at.Sub(sent.(time.Time))}
-						s.obs.Event(ev)
-					}
 				}
-			case ActionAttached:
-				if pm.Error != nil {
-					// A loss of continuity (80020 …): counted, delivery goes on.
-					s.obs.Error(&transport.Error{Class: ClassError, Code: pm.Error.Code, Err: pm.Error, At: f.at})
-				}
-			case ActionNack:
-				e := pm.Error
-				if e == nil {
-					e = &ErrorInfo{Code: 50001, Message: "NACK without an error"}
-				}
-				s.obs.Error(&transport.Error{Class: ClassError, Code: e.Code, Err: fmt.Errorf("publish refused: %w", e), At: f.at})
-			case ActionError:
-				if pm.Error == nil {
-					pm.Error = &ErrorInfo{Code: 50000, Message: "ERROR without an error"}
-				}
-				return n, ClassError, pm.Error.Code, pm.Error
-			case ActionDetached:
-				e := pm.Error
-				if e == nil {
-					e = &ErrorInfo{Code: 90000, Message: "the server detached the channel"}
-				}
-				return n, ClassError, e.Code, e
-			case ActionDisconnected, ActionClosed:
-				cn.closed = true
-				if pm.Error != nil && pm.Action == ActionDisconnected {
-					return n, ClassError, pm.Error.Code, pm.Error
-				}
-				return n, "", 0, nil
 			}
+		case ActionAttached:
+			if pm.Error != nil {
+				// A loss of continuity (80020 …): counted, delivery goes on.
+				s.obs.Error(&transport.Error{Class: ClassError, Code: pm.Error.Code, Err: pm.Error, At: f.at})
+			}
+		case ActionNack:
+			e := pm.Error
+			if e == nil {
+				e = &ErrorInfo{Code: 50001, Message: "NACK without an error"}
+			}
+			s.obs.Error(&transport.Error{Class: ClassError, Code: e.Code, Err: fmt.Errorf("publish refused: %w", e), At: f.at})
+		case ActionError:
+			if pm.Error == nil {
+				pm.Error = &ErrorInfo{Code: 50000, Message: "ERROR without an error"}
+			}
+			return n, ClassError, pm.Error.Code, pm.Error
+		case ActionDetached:
+			e := pm.Error
+			if e == nil {
+				e = &ErrorInfo{Code: 90000, Message: "the server detached the channel"}
+			}
+			return n, ClassError, e.Code, e
+		case ActionDisconnected, ActionClosed:
+			cn.closed = true
+			if pm.Error != nil && pm.Action == ActionDisconnected {
+				return n, ClassError, pm.Error.Code, pm.Error
+			}
+			return n, "", 0, nil
 		}
 	}
 }

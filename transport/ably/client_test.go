@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/pubsub"
 	"github.com/rtbench/rtbench/transport/transporttest"
@@ -136,6 +138,34 @@ func TestClientResumesFromSerial(t *testing.T) {
 	}
 }
 
+// TestClientSeqFromServeSerial: from rtbench serve, a message's seq is its
+// number in the channel (its serial), not the seq its publisher wrote in the
+// data: publishes in flight together reach the channel in any order, and
+// one that failed is no loss of the subscriber's.
+func TestClientSeqFromServeSerial(t *testing.T) {
+	host, _ := dropServer(t, &Handler{})
+	target, _ := ParseTarget("ably+http://" + DefaultKey + "@" + host + "/serials")
+	c := &Client{Target: target, Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}
+	var rec transporttest.Recorder
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, &rec) }()
+	defer func() { cancel(); <-done }()
+	transporttest.Eventually(t, wait, "connected", func() bool { cs, _, _, _ := rec.Snapshot(); return len(cs) == 1 })
+	for _, n := range []int{5, 2, 9} {
+		if err := RESTPublish(t.Context(), noKeepAlive, target, stamped(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	transporttest.Eventually(t, wait, "3 events", func() bool { _, ev, _, _ := rec.Snapshot(); return len(ev) == 3 })
+	_, ev, _, _ := rec.Snapshot()
+	for i, e := range ev {
+		if !e.Stamp.HasSeq || e.Stamp.Seq != uint64(i+1) || !e.Stamp.HasSched {
+			t.Errorf("event %d: stamp %+v, want seq %d (the channel's) and the data's sched_ns", i, e.Stamp, i+1)
+		}
+	}
+}
+
 // TestClientEcho: with PublishEvery the client publishes stamped messages
 // on its connection and reports each coming back as an echo with its round
 // trip.
@@ -196,5 +226,56 @@ func TestClientRefused(t *testing.T) {
 		if strings.Contains(fmt.Sprint(err), "wrong") && strings.Contains(fmt.Sprint(err), "rtbench.local:wrong") {
 			t.Errorf("the error shows the secret: %v", err)
 		}
+	}
+}
+
+// TestClientWaitsRunOut: a server that goes silent ends the connection at
+// the wait's timeout with its class: before CONNECTED, the request timeout;
+// once attached, the idle timeout. The reads themselves carry no timer, so
+// this is the watchdog's work.
+func TestClientWaitsRunOut(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		greet []string // frames the server sends, then nothing
+		class transport.Class
+	}{
+		{"nothing after the upgrade", nil, transport.ClassTimeout},
+		{"nothing after ATTACHED", []string{
+			`{"action":4,"connectionId":"c","connectionDetails":{"connectionKey":"k","maxIdleInterval":15000}}`,
+			`{"action":11,"channel":"quiet"}`,
+		}, transport.ClassIdleTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ws, err := websocket.Accept(w, r, nil)
+				if err != nil {
+					return
+				}
+				defer ws.CloseNow()
+				for _, f := range tt.greet {
+					if ws.Write(r.Context(), websocket.MessageText, []byte(f)) != nil {
+						return
+					}
+				}
+				for { // read (the ATTACH) until the client goes
+					if _, _, err := ws.Read(r.Context()); err != nil {
+						return
+					}
+				}
+			}))
+			defer srv.Close()
+			target, err := ParseTarget("ably+http://" + DefaultKey + "@" + strings.TrimPrefix(srv.URL, "http://") + "/quiet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &Client{Target: target, RequestTimeout: 100 * time.Millisecond, IdleTimeout: 100 * time.Millisecond,
+				Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}
+			var rec transporttest.Recorder
+			err = c.Run(t.Context(), &rec)
+			var e *transport.Error
+			if !errors.As(err, &e) || e.Class != tt.class {
+				t.Fatalf("Run = %v, want a %s error", err, tt.class)
+			}
+		})
 	}
 }

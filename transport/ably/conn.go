@@ -30,7 +30,8 @@ func (h *Handler) serveRealtime(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, &ErrorInfo{Code: 40003, StatusCode: 400, Message: "format=" + q.Get("format") + ": want json or msgpack"})
 		return
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hj := &pubsub.Hijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		OriginPatterns:     h.OriginPatterns,
 		InsecureSkipVerify: len(h.OriginPatterns) == 0,
 		CompressionMode:    websocket.CompressionDisabled,
@@ -38,9 +39,14 @@ func (h *Handler) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered
 	}
+	if hj.Conn == nil {
+		ws.CloseNow()
+		return
+	}
+	hj.Conn.SetDeadline(time.Time{})
 	defer h.Stats.Opened(transport.WS)()
 	ws.SetReadLimit(maxProtocolMessageLen)
-	c := &conn{h: h, ws: ws, format: f, id: randomID(8), channels: map[string]*attachment{}}
+	c := &conn{h: h, ws: ws, raw: hj.Conn, format: f, id: randomID(8), channels: map[string]*attachment{}}
 	c.key = c.id + "!" + randomID(8)
 	c.echo = q.Get("echo") != "false"
 	c.heartbeats = q.Get("heartbeats") == "true"
@@ -67,7 +73,7 @@ func (h *Handler) serveRealtime(w http.ResponseWriter, r *http.Request) {
 	connected := &ProtocolMessage{Action: ActionConnected, ConnectionID: c.id, ConnectionDetails: &ConnectionDetails{
 		ClientID: p.ClientID, ConnectionKey: c.key, MaxMessageSize: MaxMessageSize, MaxFrameSize: maxProtocolMessageLen,
 		MaxInboundRate: 10000, MaxOutboundRate: 10000, ConnectionStateTTL: 120000,
-		MaxIdleInterval: h.idle().Milliseconds(), ServerID: "rtbench-serve",
+		MaxIdleInterval: h.idle().Milliseconds(), ServerID: serveID,
 	}}
 	if q.Get("resume") != "" || q.Get("recover") != "" {
 		// Connection state is not kept: the client gets a new connection
@@ -93,6 +99,10 @@ func (h *Handler) serveRealtime(w http.ResponseWriter, r *http.Request) {
 		ws.CloseNow()
 	}
 }
+
+// serveID is the serverId in serve's CONNECTED: a client that sees it knows
+// channel serials end in the channel's message number (see channelSerial).
+const serveID = "rtbench-serve"
 
 func (h *Handler) idle() time.Duration {
 	if h.MaxIdleInterval > 0 {
@@ -130,6 +140,7 @@ func (h *Handler) authConn(q map[string][]string) (*Principal, *ErrorInfo) {
 type conn struct {
 	h          *Handler
 	ws         *websocket.Conn
+	raw        *pubsub.BatchConn // under ws: write deadlines, and a backlog written in one go
 	ctx        context.Context
 	format     Format
 	id, key    string
@@ -173,19 +184,52 @@ func (c *conn) send(pm *ProtocolMessage) bool {
 
 // write writes one encoded frame; false when the connection is gone.
 func (c *conn) write(b []byte) bool {
-	typ := websocket.MessageText
-	if c.format == MsgPack {
-		typ = websocket.MessageBinary
-	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), c.h.writeTimeout())
-	defer cancel()
-	if err := c.ws.Write(ctx, typ, b); err != nil {
+	c.raw.SetWriteDeadline(time.Now().Add(c.h.writeTimeout()))
+	if err := c.ws.Write(context.Background(), c.frameType(), b); err != nil {
 		c.ws.CloseNow()
 		return false
 	}
 	c.h.Stats.Sent(transport.WS, len(b))
+	return true
+}
+
+func (c *conn) frameType() websocket.MessageType {
+	if c.format == MsgPack {
+		return websocket.MessageBinary
+	}
+	return websocket.MessageText
+}
+
+// writeMessages writes the MESSAGE frames of msgs, in one write system call,
+// storing each one's seq in a.last before the frames leave: a client that
+// has read a message and attaches again must be answered at its serial
+// (a write that fails ends the connection, so no other reader sees it).
+func (c *conn) writeMessages(a *attachment, msgs []*pubsub.Message) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.raw.Cork()
+	var err error
+	for _, hm := range msgs {
+		var b []byte
+		if b, err = c.h.frames.frame(hm, c.format, c.h.instance); err != nil {
+			break
+		}
+		a.last.Store(hm.Seq)
+		if err = c.ws.Write(context.Background(), c.frameType(), b); err != nil {
+			break
+		}
+		c.h.Stats.Sent(transport.WS, len(b))
+	}
+	c.raw.SetWriteDeadline(time.Now().Add(c.h.writeTimeout()))
+	if uerr := c.raw.Uncork(); err == nil {
+		err = uerr
+	}
+	if err != nil {
+		c.ws.CloseNow()
+		return false
+	}
 	return true
 }
 
@@ -361,19 +405,10 @@ func (c *conn) pump(ch string, a *attachment) {
 				return
 			}
 		}
-		for _, hm := range msgs {
-			b, err := c.h.frames.frame(hm, c.format, c.h.instance)
-			if err != nil {
-				return
-			}
-			// Before the write: a client that has read this message and
-			// attaches again must be answered at its serial (a write that
-			// fails ends the connection, so no other reader sees it).
-			a.last.Store(hm.Seq)
-			if !c.write(b) {
-				return
-			}
+		if len(msgs) > 0 && !c.writeMessages(a, msgs) {
+			return
 		}
+		clear(msgs)
 		buf = msgs
 		select {
 		case <-changed:

@@ -146,3 +146,64 @@ func TestParseTarget(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeJSONFast: whatever the fast JSON path decodes, encoding/json
+// decodes too, to the same ProtocolMessage; and spaced says whether
+// json.Compact would change a JSON text.
+func FuzzDecodeJSONFast(f *testing.F) {
+	seeds := []string{
+		`{"action":15,"channel":"bench","channelSerial":"ab12cd34:7","id":"x:0","timestamp":1733400000000,"messages":[{"id":"x:0","name":"message","data":"{\"seq\":1}","encoding":"json","timestamp":1733400000000}]}`,
+		`{"action":15,"messages":[{"data":{"a":[1, 2]}},null,{"data":null},{"data":"plain"},{"data":12.5},{"data":true}]}`,
+		`{"action":11,"channel":"c","flags":196608,"channelSerial":"s"}`,
+		`{"action":0}`, ` { "action" : 15 , "messages" : [ ] } `, `{"Action":15}`, `{"action":1e2}`,
+		`{"action":15,"channel":"\u0062"}`, `{"action":null}`, `{"messages":null}`, `{}`, `[]`, `{"action":-3}`,
+		`{"action":99999999999999999999}`, `{"action":15,"messages":[{"extras":{}}]}`,
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if json.Valid(b) {
+			var buf bytes.Buffer
+			json.Compact(&buf, b)
+			if spaced(b) != !bytes.Equal(buf.Bytes(), b) {
+				t.Fatalf("spaced(%q) = %v, json.Compact gives %q", b, spaced(b), buf.Bytes())
+			}
+		}
+		fast, ok := decodeJSONFast(b)
+		if !ok {
+			return
+		}
+		var slow ProtocolMessage
+		if err := json.Unmarshal(b, &slow); err != nil {
+			t.Fatalf("fast path decoded %q, encoding/json refuses it: %v", b, err)
+		}
+		fj, _ := json.Marshal(fast)
+		sj, _ := json.Marshal(&slow)
+		if !bytes.Equal(fj, sj) || len(fast.Messages) != len(slow.Messages) || (fast.Messages == nil) != (slow.Messages == nil) {
+			t.Fatalf("%q:\nfast %s\nslow %s", b, fj, sj)
+		}
+		for i, m := range fast.Messages {
+			if (m == nil) != (slow.Messages[i] == nil) || m != nil && (m.Data.Set != slow.Messages[i].Data.Set || m.Data.JSON != slow.Messages[i].Data.JSON || !bytes.Equal(m.Data.B, slow.Messages[i].Data.B)) {
+				t.Fatalf("%q: message %d: fast %+v, slow %+v", b, i, m, slow.Messages[i])
+			}
+		}
+	})
+}
+
+func TestServeFramesTakeFastPath(t *testing.T) {
+	m := &Message{ID: "a:0", Name: "message", Data: Data{B: []byte(`{"seq":1,"sched_ns":2}`), JSON: true, Set: true}, Timestamp: 3}
+	for _, pm := range []*ProtocolMessage{
+		{Action: ActionMessage, Channel: "bench", ChannelSerial: "ab12cd34:7", ID: "a:0", Timestamp: 3, Messages: []*Message{m.forWire(JSON)}},
+		{Action: ActionMessage, Channel: "bench", Messages: []*Message{{Name: "t", Data: Text("hi \"there\"")}}},
+		{Action: ActionHeartbeat},
+	} {
+		b, err := Marshal(pm, JSON)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := decodeJSONFast(b); !ok {
+			t.Errorf("%s: not decoded on the fast path", b)
+		}
+	}
+}

@@ -126,6 +126,17 @@ func channelSerial(instance string, seq uint64) string {
 	return instance + ":" + strconv.FormatUint(seq, 10)
 }
 
+// serialNumber is the message number at the end of one of serve's channel
+// serials.
+func serialNumber(s string) (uint64, bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s[i+1:], 10, 64)
+	return n, err == nil
+}
+
 func parseSerial(instance, s string) (uint64, bool) {
 	in, seq, ok := strings.Cut(s, ":")
 	if !ok || in != instance {

@@ -229,10 +229,16 @@ func (f Format) ContentType() string {
 // ErrDecode wraps every decoding failure.
 var ErrDecode = errors.New("undecodable protocol message")
 
-// DecodeProtocolMessage reads one frame in format f.
+// DecodeProtocolMessage reads one frame in format f. What it returns may
+// alias b.
 func DecodeProtocolMessage(b []byte, f Format) (*ProtocolMessage, error) {
 	if len(b) > maxProtocolMessageLen {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrDecode, len(b), maxProtocolMessageLen)
+	}
+	if f == JSON {
+		if pm, ok := decodeJSONFast(b); ok {
+			return pm, nil
+		}
 	}
 	pm := new(ProtocolMessage)
 	if err := unmarshal(b, f, pm); err != nil {
@@ -315,6 +321,23 @@ func popEncoding(enc string) (rest, last string) {
 // bytes in JSON, json for a JSON value), so that m.Data is bytes, a string
 // or a JSON value, with the encoding left for the steps rtbench does not
 // apply (utf-8, cipher+…), which are kept as they are and passed on.
+// spaced reports whether the JSON text b has white space outside its
+// strings (json.Compact would change it).
+func spaced(b []byte) bool {
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case in && c == '\\':
+			i++
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\r' || c == '\n'):
+			return true
+		}
+	}
+	return false
+}
+
 func (m *Message) normalise() error {
 	for m.Encoding != "" {
 		rest, last := popEncoding(m.Encoding)
@@ -336,9 +359,13 @@ func (m *Message) normalise() error {
 				if !json.Valid(m.Data.B) {
 					return fmt.Errorf("encoding %q: data is not JSON", m.Encoding)
 				}
-				var buf bytes.Buffer
-				json.Compact(&buf, m.Data.B)
-				m.Data = Data{B: buf.Bytes(), JSON: true, Set: true}
+				b := m.Data.B
+				if spaced(b) {
+					var buf bytes.Buffer
+					json.Compact(&buf, b)
+					b = buf.Bytes()
+				}
+				m.Data = Data{B: b, JSON: true, Set: true}
 			}
 		default:
 			return m.checkText()

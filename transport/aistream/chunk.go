@@ -1,6 +1,7 @@
 package aistream
 
 import (
+	"iter"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -237,14 +238,21 @@ func (d *decoder) readError(v []byte) {
 	case isString(v):
 		c.errMsg = appendString(c.errMsg, v)
 	case isObject(v):
-		f := d.sub[:len(errorNames)]
-		d.fields(v, errorNames, f)
-		if isString(f[0]) {
-			c.errMsg = appendString(c.errMsg, f[0])
-		}
-		if isString(f[1]) {
-			c.errType = appendString(c.errType, f[1])
-		}
+		d.readErrorObject(v, errorNames, d.sub[:])
+	}
+}
+
+// readErrorObject appends the error object v's message and type, the
+// string members named names[0] and names[1], to the chunk's error, with
+// scratch (of at least two) holding the members.
+func (d *decoder) readErrorObject(v []byte, names []string, scratch [][]byte) {
+	f := scratch[:2]
+	d.fields(v, names, f)
+	if isString(f[0]) {
+		d.c.errMsg = appendString(d.c.errMsg, f[0])
+	}
+	if isString(f[1]) {
+		d.c.errType = appendString(d.c.errType, f[1])
 	}
 }
 
@@ -313,29 +321,15 @@ func (d *decoder) readAnthropic(top [][]byte) {
 // readParts appends the text of every {"type":"text","text":…} element of
 // an array of content blocks.
 func (d *decoder) readParts(v []byte) {
-	if !isArray(v) {
-		return
-	}
-	c := &d.c
-	i := skipSpace(v, 1)
-	if v[i] == ']' {
-		return
-	}
-	for {
-		i = skipSpace(v, i)
-		end, _ := skipValue(v, i, 0)
-		if el := v[i:end]; isObject(el) {
-			f := d.sub2[:len(deltaNames)]
-			d.fields(el, deltaNames, f)
-			if isString(f[0]) && string(d.stringValue(f[0])) == "text" && isString(f[1]) {
-				c.text = appendString(c.text, f[1])
-			}
+	for el := range elements(v) {
+		if !isObject(el) {
+			continue
 		}
-		i = skipSpace(v, end)
-		if v[i] == ']' {
-			return
+		f := d.sub2[:len(deltaNames)]
+		d.fields(el, deltaNames, f)
+		if isString(f[0]) && string(d.stringValue(f[0])) == "text" && isString(f[1]) {
+			d.c.text = appendString(d.c.text, f[1])
 		}
-		i++ // ','
 	}
 }
 
@@ -435,15 +429,36 @@ func (d *decoder) readUsage(v []byte) {
 
 // firstElement returns the first element of an array value, or nil.
 func firstElement(v []byte) []byte {
-	if !isArray(v) {
-		return nil
+	for el := range elements(v) {
+		return el
 	}
-	i := skipSpace(v, 1)
-	if v[i] == ']' {
-		return nil
+	return nil
+}
+
+// elements yields the elements of an array value (valid JSON, checked by
+// the decoder's object scan), none when v is not an array.
+func elements(v []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		if !isArray(v) {
+			return
+		}
+		i := skipSpace(v, 1)
+		if v[i] == ']' {
+			return
+		}
+		for {
+			i = skipSpace(v, i)
+			end, _ := skipValue(v, i, 0)
+			if !yield(v[i:end]) {
+				return
+			}
+			i = skipSpace(v, end)
+			if v[i] == ']' {
+				return
+			}
+			i++ // ','
+		}
 	}
-	end, _ := skipValue(v, i, 0)
-	return v[i:end]
 }
 
 // stringValue returns the contents of a string value, decoded when it has

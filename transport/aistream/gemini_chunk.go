@@ -100,33 +100,20 @@ func (d *decoder) decodeGemini(data []byte) (*chunk, error) {
 
 // geminiParts reads an array of parts.
 func (d *decoder) geminiParts(v []byte) {
-	if !isArray(v) {
-		return
-	}
 	c := &d.c
-	i := skipSpace(v, 1)
-	if v[i] == ']' {
-		return
-	}
-	for {
-		i = skipSpace(v, i)
-		end, _ := skipValue(v, i, 0)
-		if el := v[i:end]; isObject(el) {
-			f := d.sub2[:len(geminiPart)]
-			d.fields(el, geminiPart, f)
-			switch {
-			case isString(f[0]) && string(f[1]) == "true":
-				c.reasoning = appendString(c.reasoning, f[0])
-			case isString(f[0]):
-				c.text = appendString(c.text, f[0])
-			case isObject(f[2]):
-				c.tool = append(c.tool, f[2]...)
-			}
+	for el := range elements(v) {
+		if !isObject(el) {
+			continue
 		}
-		i = skipSpace(v, end)
-		if v[i] == ']' {
-			return
+		f := d.sub2[:len(geminiPart)]
+		d.fields(el, geminiPart, f)
+		switch {
+		case isString(f[0]) && string(f[1]) == "true":
+			c.reasoning = appendString(c.reasoning, f[0])
+		case isString(f[0]):
+			c.text = appendString(c.text, f[0])
+		case isObject(f[2]):
+			c.tool = append(c.tool, f[2]...)
 		}
-		i++ // ','
 	}
 }

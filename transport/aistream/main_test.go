@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
-	"github.com/rtbench/rtbench/transport/transporttest"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/transporttest"
 
 	"github.com/rtbench/rtbench/transport"
 	"go.uber.org/goleak"

@@ -90,17 +90,8 @@ func (d *decoder) decodeResponses(data []byte) (*chunk, error) {
 
 // codeMessage reads {"message","code"} into the chunk's error.
 func (d *decoder) codeMessage(v []byte) {
-	if !isObject(v) {
-		return
-	}
-	c := &d.c
-	f := d.s8b[:len(codeMessage)]
-	d.fields(v, codeMessage, f)
-	if isString(f[0]) {
-		c.errMsg = appendString(c.errMsg, f[0])
-	}
-	if isString(f[1]) {
-		c.errType = appendString(c.errType, f[1])
+	if isObject(v) {
+		d.readErrorObject(v, codeMessage, d.s8b[:])
 	}
 }
 

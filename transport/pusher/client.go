@@ -1,6 +1,7 @@
 package pusher
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -166,7 +167,7 @@ func (c *Client) attempt(ctx context.Context, hc *http.Client, n int, obs transp
 	ch := make(chan dialed, 1)
 	go func() {
 		small := *hc
-		small.Transport = smallBuffers(hc.Transport)
+		small.Transport = transport.HandshakeTransport(hc.Transport)
 		conn, resp, err := websocket.Dial(httptrace.WithClientTrace(ctx, trace), u, &websocket.DialOptions{HTTPClient: &small})
 		ch <- dialed{conn, resp, err}
 	}()
@@ -346,8 +347,9 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn, obs transport.O
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close(websocket.StatusNormalClosure, "") })
 	defer stop()
+	var buf bytes.Buffer // each message is read into it: no allocation per message
 	for {
-		_, b, err := conn.Read(context.Background())
+		b, err := readInto(conn, &buf)
 		at := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -393,6 +395,14 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn, obs transport.O
 				ev.Stamp.Seq, ev.Stamp.HasSeq = f.Seq, true
 			}
 		}
+		if f.Seq > 0 && c.Target.Event == "" {
+			// rtbench serve numbers the channel's messages: with every
+			// event reported, lost and duplicates count what serve
+			// accepted and did not deliver once, whatever the publisher's
+			// seq says (a failed publish is the publisher's error; publishes
+			// in flight together reach the channel in any order).
+			ev.Stamp.Seq, ev.Stamp.HasSeq = f.Seq, true
+		}
 		if !ev.Stamp.HasSent && f.SentNS > 0 {
 			ev.Stamp.SentNS, ev.Stamp.HasSent = f.SentNS, true
 		}
@@ -401,34 +411,18 @@ func (c *Client) read(ctx context.Context, conn *websocket.Conn, obs transport.O
 	}
 }
 
-// handshakeBuffer is the read and write buffer of the HTTP connection a
-// handshake goes over; the read buffer stays under coder/websocket's own for
-// the life of the connection, so it is kept small (net/http's is 4 KiB).
-const handshakeBuffer = 512
-
-// smallTransports maps each *http.Transport to its clone with
-// handshakeBuffer-sized buffers, made once and shared by every session.
-var smallTransports sync.Map
-
-// smallBuffers returns rt with small buffers when it is an *http.Transport
-// (a clone that keeps no idle connections: a handshake's connection is
-// taken over by the WebSocket); other round trippers as they are.
-func smallBuffers(rt http.RoundTripper) http.RoundTripper {
-	if rt == nil {
-		rt = http.DefaultTransport
+// readInto reads the next message into buf and returns its bytes, valid
+// until the next call.
+func readInto(conn *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := conn.Reader(context.Background())
+	if err != nil {
+		return nil, err
 	}
-	t, ok := rt.(*http.Transport)
-	if !ok {
-		return rt
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
 	}
-	if v, ok := smallTransports.Load(t); ok {
-		return v.(*http.Transport)
-	}
-	c := t.Clone()
-	c.ReadBufferSize, c.WriteBufferSize = handshakeBuffer, handshakeBuffer
-	c.DisableKeepAlives = true
-	v, _ := smallTransports.LoadOrStore(t, c)
-	return v.(*http.Transport)
+	return buf.Bytes(), nil
 }
 
 // isProtocolEvent says whether an event is the protocol's own.

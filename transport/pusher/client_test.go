@@ -130,6 +130,43 @@ func TestClientDelivery(t *testing.T) {
 	}
 }
 
+// With every event reported, seq is serve's number of the message in the
+// channel, not the publisher's: publishes in flight together reach the
+// channel in any order, and a failed one is not the subscriber's loss.
+func TestClientSeqFromServe(t *testing.T) {
+	_, base := startServer(t)
+	tg := target(t, base, "numbered")
+	var rec transporttest.Recorder
+	got := make(chan struct{})
+	rec.OnEvent = func(n int, e *transport.Event) {
+		if n == 3 {
+			close(got)
+		}
+	}
+	run(t, &pusher.Client{Target: tg}, &rec)
+	transporttest.Eventually(t, wait, "subscribed", func() bool { c, _, _, _ := rec.Snapshot(); return len(c) == 1 })
+	pub, err := pusher.NewPublisher(tg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []uint64{5, 2, 9} {
+		if err := pub(context.Background(), n, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-got:
+	case <-time.After(wait):
+		t.Fatal("3 events did not arrive")
+	}
+	_, events, _, _ := rec.Snapshot()
+	for i, e := range events {
+		if !e.Stamp.HasSeq || e.Stamp.Seq != uint64(i+1) || !e.Stamp.HasSched {
+			t.Errorf("event %d: stamp %+v, want seq %d (serve's) and the data's sched_ns", i, e.Stamp, i+1)
+		}
+	}
+}
+
 // Messages of other doors arrive with serve's stamps (the hub's seq and
 // sched_ns), and event= keeps only the named event.
 func TestClientHubStampsAndEventFilter(t *testing.T) {

@@ -58,7 +58,7 @@ var (
 // the JavaScript clients (encoding/json's struct decoding would take
 // "EVENT" for "event"); when a key repeats, the last one wins. rtbench's
 // stamps and user_id are read when they have their type and ignored
-// otherwise.
+// otherwise. Data aliases b.
 func Decode(b []byte) (Frame, error) {
 	if len(b) > MaxFrame {
 		return Frame{}, ErrFrameSize
@@ -67,9 +67,18 @@ func Decode(b []byte) (Frame, error) {
 		return Frame{}, ErrFrameUTF8
 	}
 	t := bytes.TrimLeft(b, " \t\r\n")
-	if len(t) == 0 || t[0] != '{' {
+	if len(t) == 0 || t[0] != '{' || !json.Valid(b) {
 		return Frame{}, ErrNotObject
 	}
+	if f, ok := decodeFast(b); ok {
+		return f, nil
+	}
+	return decodeSlow(b)
+}
+
+// decodeSlow is Decode through encoding/json, for what decodeFast does not
+// read.
+func decodeSlow(b []byte) (Frame, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return Frame{}, ErrNotObject

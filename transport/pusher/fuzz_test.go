@@ -85,3 +85,34 @@ func jsonEqual(x, y any) bool {
 	b, _ := json.Marshal(y)
 	return bytes.Equal(a, b)
 }
+
+// FuzzPusherDecodeFast: what the fast path reads, the encoding/json path
+// reads to the same Frame.
+func FuzzPusherDecodeFast(f *testing.F) {
+	for _, s := range []string{
+		`{"event":"rtbench","channel":"bench","data":"{\"seq\":1,\"sched_ns\":2}","seq":3,"sched_ns":4,"sent_ns":5}`,
+		`{"event":"e","channel":null,"data":{"a":[1, {"b":"}"}]},"x":[true,null],"user_id":"u"}`,
+		` { "event" : "e" , "data" : null , "seq" : 1.5 } `, `{"event":"","data":1}`, `{"event":"\u0065"}`,
+		`{"event":"e","seq":null}`, `{"event":"e","seq":-1}`, `{"event":"e","sched_ns":-1,"data":"x","data":7}`,
+		`{"channel":"c"}`, `{"event":"e","event":"f","channel":"c","channel":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) || !utf8.Valid(b) {
+			return
+		}
+		fast, ok := decodeFast(b)
+		if !ok {
+			return
+		}
+		slow, err := decodeSlow(b)
+		if err != nil {
+			t.Fatalf("fast path read %q, encoding/json refuses it: %v", b, err)
+		}
+		if fast.Event != slow.Event || fast.Channel != slow.Channel || fast.UserID != slow.UserID || !bytes.Equal(fast.Data, slow.Data) ||
+			(fast.Data == nil) != (slow.Data == nil) || fast.Seq != slow.Seq || fast.SchedNS != slow.SchedNS || fast.SentNS != slow.SentNS {
+			t.Fatalf("%q:\nfast %+v\nslow %+v", b, fast, slow)
+		}
+	})
+}

@@ -1,11 +1,9 @@
 package pusher
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -58,7 +56,7 @@ type socket struct {
 	app  App
 	id   string
 	conn *websocket.Conn
-	raw  net.Conn
+	raw  *pubsub.BatchConn // under conn: deadlines, and a backlog written in one go
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -67,23 +65,6 @@ type socket struct {
 	subs   map[string]*subscription
 }
 
-// hijackRecorder keeps the raw connection websocket.Accept hijacks, so that
-// write deadlines can be set on it.
-type hijackRecorder struct {
-	http.ResponseWriter
-	conn net.Conn
-}
-
-func (w *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		w.conn = c
-	}
-	return c, brw, err
-}
-
-func (w *hijackRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		w.Header().Set("Connection", "Upgrade")
@@ -91,7 +72,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusUpgradeRequired, "/app/{key} is Pusher's WebSocket endpoint: connect with a Pusher client (pusher-js: wsHost, wsPort, forceTLS: false)")
 		return
 	}
-	rec := &hijackRecorder{ResponseWriter: w}
+	rec := &pubsub.Hijacker{ResponseWriter: w}
 	conn, err := websocket.Accept(rec, r, &websocket.AcceptOptions{
 		OriginPatterns:     s.OriginPatterns,
 		InsecureSkipVerify: len(s.OriginPatterns) == 0,
@@ -100,15 +81,15 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if rec.conn == nil {
+	if rec.Conn == nil {
 		conn.CloseNow()
 		return
 	}
-	rec.conn.SetDeadline(time.Time{})
+	rec.Conn.SetDeadline(time.Time{})
 	defer s.Stats.Opened(transport.WS)()
 	conn.SetReadLimit(MaxFrame)
 
-	so := &socket{s: s, conn: conn, raw: rec.conn, subs: make(map[string]*subscription)}
+	so := &socket{s: s, conn: conn, raw: rec.Conn, subs: make(map[string]*subscription)}
 	app, ok := s.appByKey(r.PathValue("key"))
 	if !ok {
 		so.refuse(CodeAppNotFound, "App key "+r.PathValue("key")+" does not exist on this server")
@@ -191,6 +172,31 @@ func (so *socket) write(b []byte) error {
 	so.raw.SetWriteDeadline(time.Now().Add(or(so.s.WriteTimeout, DefaultWriteTimeout)))
 	err := so.conn.Write(context.Background(), websocket.MessageText, b)
 	if err != nil && so.cancel != nil {
+		so.cancel()
+	}
+	return err
+}
+
+// writeBatch writes one frame per message, in one write system call.
+func (so *socket) writeBatch(msgs []*pubsub.Message, out *[]byte) error {
+	so.wmu.Lock()
+	defer so.wmu.Unlock()
+	so.raw.Cork()
+	var err error
+	for _, m := range msgs {
+		b := append(append((*out)[:0], so.s.frame(m)...), strconv.AppendInt(nil, time.Now().UnixNano(), 10)...)
+		b = append(b, '}')
+		*out = b
+		if err = so.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
+			break
+		}
+		so.s.Stats.Sent(transport.WS, len(b))
+	}
+	so.raw.SetWriteDeadline(time.Now().Add(or(so.s.WriteTimeout, DefaultWriteTimeout)))
+	if uerr := so.raw.Uncork(); err == nil {
+		err = uerr
+	}
+	if err != nil {
 		so.cancel()
 	}
 	return err
@@ -331,7 +337,8 @@ func (so *socket) announce(channel string, b []byte) {
 }
 
 // deliver writes the channel's messages to the socket until the
-// subscription or the socket ends.
+// subscription or the socket ends. The messages published since the last
+// wake-up (more than one when the server is behind) leave in one write.
 func (so *socket) deliver(sub *subscription) {
 	defer close(sub.done)
 	var (
@@ -341,13 +348,8 @@ func (so *socket) deliver(sub *subscription) {
 	for {
 		var changed <-chan struct{}
 		msgs, _, changed = sub.hub.Next(msgs[:0])
-		for _, m := range msgs {
-			out = append(append(out[:0], so.s.frame(m)...), strconv.AppendInt(nil, time.Now().UnixNano(), 10)...)
-			out = append(out, '}')
-			if so.write(out) != nil {
-				return
-			}
-			so.s.Stats.Sent(transport.WS, len(out))
+		if len(msgs) > 0 && so.writeBatch(msgs, &out) != nil {
+			return
 		}
 		clear(msgs)
 		select {
