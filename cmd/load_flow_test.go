@@ -156,6 +156,7 @@ func TestLoadFlowBadScenario(t *testing.T) {
 		{[]string{"load"}, "accepts 1 arg(s), received 0"},
 		{[]string{"load", "--job", "POST:/j", "--send-rate", "1/s", "http://127.0.0.1:1"}, "--send-rate cannot be combined with a scenario"},
 		{[]string{"load", "-f", "../testdata/flow/chat.yaml", "-H", "A: b", "http://127.0.0.1:1"}, "--header cannot be combined with a scenario"},
+		{[]string{"load", "--job", "POST:/j", "--procs", "2", "http://127.0.0.1:1"}, "--procs cannot be combined with a scenario"},
 	} {
 		env, _, stderr := TestEnv()
 		code := Run(context.Background(), env, BuildInfo{}, tt.args)
