@@ -195,6 +195,9 @@ type Engine struct {
 	// Progress, when set, is called about once a second, from one
 	// goroutine, with a snapshot of the run.
 	Progress func(Progress)
+	// Steps names the steps of a scenario's flow (bench/flow), whose
+	// sessions record each one through Recorder.Step by its index here.
+	Steps []string
 	// ProgressDetail adds a ProgressDetail to each Progress: counters,
 	// errors by class and every metric's quantiles so far. It merges every
 	// shard's histograms once a second, so it is off unless asked for.
@@ -243,6 +246,9 @@ func (e *Engine) Run(ctx context.Context) (*Recording, error) {
 	rec := NewRecording()
 	rec.GoroutinesStart = runtime.NumGoroutine()
 	r := &run{e: e, plan: p, shards: newShards(0), live: make(map[*Recorder]struct{}), out: &outages{}}
+	for _, s := range r.shards.s {
+		s.nSteps = len(e.Steps)
+	}
 	r.start = time.Now()
 	if !p.StartAt.IsZero() && p.StartAt.Before(r.start) {
 		r.start = p.StartAt
@@ -663,6 +669,7 @@ func (r *run) progress(iv Interval) Progress {
 func (r *run) finish(rec *Recording) {
 	r.closeInterval(rec.End)
 	r.shards.mergeInto(rec)
+	r.shards.mergeSteps(rec, r.e.Steps)
 	rec.Counters[Dropped] += r.dropped.Load()
 	rec.Outages, rec.Counters[Outages] = r.out.finish()
 	if r.plan.Gate != nil {

@@ -31,6 +31,7 @@ const (
 	ServerPrefill               // AI: the server's own load + prompt evaluation time (Ollama's load_duration + prompt_eval_duration)
 	ServerTPOT                  // AI: the server's own time per output token (Ollama's eval_duration / eval_count)
 	Attach                      // request start → the channel attached (Ably's ATTACHED): when the session can receive
+	Flow                        // a scenario's flow (bench/flow): its start (intended, open model) → its last step done
 	NumMetrics
 )
 
@@ -38,6 +39,7 @@ var metricNames = [NumMetrics]string{
 	"handshake", "connect", "dns", "tcp", "tls", "ttfb", "first_event", "delivery", "wire", "gap",
 	"echo_rtt", "ping_rtt", "request", "staleness", "ttft", "itl_chunk", "tpot", "tpot_chunk", "e2e",
 	"reconnect", "start_lag", "ttfr", "reasoning", "server_prefill", "server_tpot", "attach",
+	"flow",
 }
 
 func (m Metric) String() string {

@@ -35,7 +35,7 @@ const (
 // per-second p99 of each is kept so that the report can draw the one that
 // applies (ttft for AI streams, request for polling, delivery for pushes,
 // echo round trips for WebSocket echo runs).
-var headline = [...]Metric{TTFT, Request, Delivery, EchoRTT}
+var headline = [...]Metric{Flow, TTFT, Request, Delivery, EchoRTT}
 
 const numHeadline = len(headline)
 
@@ -50,8 +50,8 @@ var headlineIndex = func() (ix [NumMetrics]int8) {
 	return ix
 }()
 
-// Headline returns the metric that best summarises r (the first of ttft,
-// request, delivery and echo_rtt that has values) and false when none has.
+// Headline returns the metric that best summarises r (the first of flow,
+// ttft, request, delivery and echo_rtt that has values) and false when none has.
 func Headline(r *Recording) (Metric, bool) {
 	for _, m := range headline {
 		if h := r.Hists[m]; h != nil && h.Count() > 0 {
@@ -89,7 +89,11 @@ type shard struct {
 	iv       ivCounts           // since the last interval tick
 	ivHists  [numHeadline]*Hist // headline values since the last tick
 	clock    ClockSource
-	_        [64]byte // keep neighbouring shards' mutexes apart
+	// The flow's steps (Engine.Steps): nSteps of them, allocated on the
+	// first step recorded.
+	nSteps int
+	steps  []stepAgg
+	_      [64]byte // keep neighbouring shards' mutexes apart
 }
 
 func (s *shard) hist(m Metric) *Hist {

@@ -47,6 +47,9 @@ type Recording struct {
 	// not sched_ns, at the finest resolution seen.
 	Clock ClockSource
 
+	// Steps are a scenario's steps, in Engine.Steps order.
+	Steps []StepRecording
+
 	Interrupted bool   // stopped by a signal or a cancel before the plan ended
 	Reason      string // why it stopped early, when it did
 }

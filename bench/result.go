@@ -71,6 +71,9 @@ type Result struct {
 	// most, largest first; counters.outages counts them all). After a
 	// merge, each machine's view of one server restart is its own entry.
 	Outages []OutageResult `json:"outages,omitempty"`
+	// Steps are a scenario's steps (rtbench load -f, --job), in the
+	// scenario's order; absent for a run of one URL.
+	Steps []StepResult `json:"steps,omitempty"`
 	// Thresholds are the outcomes of the thresholds the command that wrote
 	// the result checked (load, report), in order; absent when none.
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
@@ -80,6 +83,23 @@ type Result struct {
 	// HTTP2 is how the run multiplexed its sessions when it spoke HTTP/2;
 	// absent otherwise.
 	HTTP2 *HTTP2Result `json:"http2,omitempty"`
+}
+
+// StepResult is one step of a scenario: how many sessions completed it,
+// failed it or were cut off in it, the requests it sent and the bytes it
+// read, and its latency (completed steps only). Staleness (a poll's answer
+// arrival − the time its state began) and ServerDuration (the work's own
+// duration, as the answer says) are there for poll steps that read them.
+type StepResult struct {
+	Name           string        `json:"name"`
+	Completed      int64         `json:"completed"`
+	Failed         int64         `json:"failed"`
+	CutOff         int64         `json:"cut_off"`
+	Requests       int64         `json:"requests"`
+	Bytes          int64         `json:"bytes"`
+	Latency        *MetricResult `json:"latency,omitempty"`
+	Staleness      *MetricResult `json:"staleness,omitempty"`
+	ServerDuration *MetricResult `json:"server_duration,omitempty"`
 }
 
 // ClockResult is the payload clock delivery came from: the field and the

@@ -87,6 +87,18 @@ func (r *Result) validate() error {
 			return fmt.Errorf("field metrics.%s.%w", name, err)
 		}
 	}
+	for i, st := range r.Steps {
+		if st.Completed < 0 || st.Failed < 0 || st.CutOff < 0 || st.Requests < 0 || st.Bytes < 0 {
+			return fmt.Errorf("field steps[%d]: negative count", i)
+		}
+		for _, m := range st.metrics() {
+			if *m.m != nil {
+				if _, err := checkMetric(**m.m); err != nil {
+					return fmt.Errorf("field steps[%d].%s.%w", i, m.name, err)
+				}
+			}
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(r.Errors)) {
 		if r.Errors[name].Count < 0 {
 			return fmt.Errorf("field errors.%s.count: negative", name)

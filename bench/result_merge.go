@@ -198,6 +198,11 @@ func Merge(rs ...*Result) (*Result, error) {
 		}
 		out.Metrics[name] = s
 	}
+	steps, err := mergeSteps(rs)
+	if err != nil {
+		return nil, fmt.Errorf("merge: %w", err)
+	}
+	out.Steps = steps
 	ivs, err := mergeIntervals(out.StartedAt, rs)
 	if err != nil {
 		return nil, fmt.Errorf("merge: %w", err)

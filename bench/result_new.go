@@ -78,6 +78,23 @@ func NewResult(rec *Recording, meta Meta) (*Result, error) {
 	for c, n := range rec.Counters {
 		r.Counters[Counter(c).String()] = n
 	}
+	for _, st := range rec.Steps {
+		sr := StepResult{Name: st.Name, Completed: st.Completed, Failed: st.Failed, CutOff: st.CutOff, Requests: st.Requests, Bytes: st.Bytes}
+		for _, h := range [...]struct {
+			h   *Hist
+			dst **MetricResult
+		}{{st.Latency, &sr.Latency}, {st.Staleness, &sr.Staleness}, {st.Server, &sr.ServerDuration}} {
+			if h.h == nil || h.h.Count() == 0 {
+				continue
+			}
+			m, err := summarize(h.h)
+			if err != nil {
+				return nil, fmt.Errorf("new result: steps.%s: %w", st.Name, err)
+			}
+			*h.dst = &m
+		}
+		r.Steps = append(r.Steps, sr)
+	}
 	if len(rec.TokensSources) > 0 {
 		r.TokensSources = maps.Clone(rec.TokensSources)
 	}

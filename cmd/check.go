@@ -36,6 +36,7 @@ type CheckOptions struct {
 	specs   []check.Spec
 	total   time.Duration
 	renamed *misusedFlag
+	flow    FlowFlags // -f FILE when FILE is a scenario
 }
 
 // checkFlagNames maps a check.FieldError's field to its flag.
@@ -85,7 +86,9 @@ Cache-Control: no-cache / X-Accel-Buffering: no (a WARN, not a failure), invalid
 
 Several checks run at once from a YAML file with -f (format: docs/check.md), each with
 its name, URL, mode and assertions, under one total --timeout; ${VAR} in URLs, header
-values and bodies comes from the environment.
+values and bodies comes from the environment. A file with a top-level steps: key is a
+scenario instead (docs/scenarios.md): its flow runs once in -c sessions, one PASS/FAIL
+line per step, the URL (optional) resolving its relative URLs.
 
 Output: text on stdout (--json: one rtbench.check/v1 document), --junit FILE for CI.
 Exit codes: 0 every assertion passed (warnings allowed), 1 one failed, 2 usage or a bad
@@ -105,7 +108,10 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
   rtbench check "http://127.0.0.1:8080/api/jobs/$JOB" --expect status==completed --timeout 30s
 
   # Every check of a file, concurrently, with a JUnit report for CI
-  RTBENCH_HOST=127.0.0.1:8080 rtbench check -f testdata/check/serve.yaml --junit check.xml`,
+  RTBENCH_HOST=127.0.0.1:8080 rtbench check -f testdata/check/serve.yaml --junit check.xml
+
+  # A scenario once: a WebSocket chat member sees its own message
+  rtbench check -f testdata/flow/chat.yaml http://127.0.0.1:8080`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -125,7 +131,7 @@ checks file, 3 the target could not be reached, 130 interrupted.`,
 	o.Interval = check.PollInterval
 	f.Lookup("interval").DefValue = check.PollInterval.String()
 	o.addNoShortData(f)
-	f.StringVarP(&o.File, "file", "f", "", "run the checks of this YAML file (see docs/check.md) instead of one URL")
+	f.StringVarP(&o.File, "file", "f", "", "run the checks of this YAML file (see docs/check.md) instead of one URL, or the scenario of a file with steps: (docs/scenarios.md)")
 	f.IntVarP(&o.Connections, "connections", "c", 1, "sessions held at once")
 	o.renamed = &misusedFlag{msg: "--concurrency is -c/--connections (sessions held at once), as in load and compare"}
 	f.Var(o.renamed, "concurrency", "")
@@ -157,6 +163,9 @@ func (o *CheckOptions) validate(c *cobra.Command, env *Env) error {
 	}
 	if err := checkOutFile("--junit", o.JUnit, "check.xml"); err != nil {
 		return err
+	}
+	if o.File != "" && isScenarioFile(o.File) {
+		return o.validateScenario(c, env)
 	}
 	switch {
 	case o.File != "" && o.URL != "":
@@ -262,6 +271,9 @@ func (o *CheckOptions) validateFile(c *cobra.Command, env *Env) error {
 }
 
 func checkRun(ctx context.Context, e *Env, o *CheckOptions) error {
+	if o.flow.scenario != nil {
+		return flowOnceRun(ctx, e, &o.SessionFlags, o.flow.scenario, o.Connections, o.Timeout)
+	}
 	results, err := check.RunAll(ctx, o.specs, o.total, check.Deps{Version: e.Version})
 	if err != nil {
 		return UsageError("%v", err)

@@ -23,6 +23,7 @@ import (
 // ListenOptions are the parsed flags of `rtbench listen`.
 type ListenOptions struct {
 	SessionFlags
+	FlowFlags
 
 	Count   int
 	Timeout time.Duration
@@ -45,7 +46,7 @@ func NewCmdListen(env *Env, runF func(context.Context, *ListenOptions) error) *c
 	o := &ListenOptions{}
 	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
-		Use:   "listen URL",
+		Use:   "listen URL | listen -f SCENARIO [URL]",
 		Short: "Subscribe to a real-time endpoint and watch what arrives",
 		Long: `Subscribe to an SSE, WebSocket, polling or AI token-stream endpoint and print what
 arrives, one line per event (on a terminal), the data alone (in a pipe), or one JSON
@@ -67,6 +68,9 @@ a content type other than text/event-stream fails without reconnecting.
 
 AI stream metrics:
 ` + bench.AIMetricsHelp + `
+With -f SCENARIO (docs/scenarios.md) listen runs the scenario's flow once in one
+session and prints a PASS/FAIL line per step as it ends; exit 1 when a step fails.
+
 Exit codes: 0 the count was reached, the stream ended normally or --until matched;
 1 a protocol failure (bad content type, close 1011, stream_incomplete) or --timeout
 before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C).`,
@@ -93,11 +97,19 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
   JOB=$(curl -s -X POST http://127.0.0.1:8080/api/jobs | jq -r .id)
   rtbench listen "http://127.0.0.1:8080/api/jobs/$JOB" --interval 1s --until status==completed
 
+  # A scenario once, a line per step: create a job, poll it until completed
+  rtbench listen -f testdata/flow/job.yaml http://127.0.0.1:8080
+
   # Machine-readable events with latency
   rtbench listen 'http://127.0.0.1:8080/sse?rate=10' --json -n 20 | jq .delivery_ms`,
-		Args: cobra.ExactArgs(1),
+		Args: func(c *cobra.Command, args []string) error { return o.flowArgs(c, args) },
 		RunE: func(c *cobra.Command, args []string) error {
-			o.URL = args[0]
+			if len(args) == 1 {
+				o.URL = args[0]
+			}
+			if err := o.readScenario(env, &o.URL); err != nil {
+				return err
+			}
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -109,6 +121,7 @@ before the count; 2 usage; 3 the target is unreachable; 130 interrupted (Ctrl-C)
 	}
 	f := c.Flags()
 	o.addSessionFlags(f, "spec")
+	o.addFlowFlags(f, false)
 	o.addNoShortData(f)
 	// One connection can afford a larger event than load's many sessions.
 	o.MaxEvent = listenMaxEvent
@@ -184,6 +197,9 @@ func (s *stopper) Event(e *transport.Event) {
 }
 
 func listenRun(parent context.Context, env *Env, o *ListenOptions) error {
+	if o.scenario != nil {
+		return flowOnceRun(parent, env, &o.SessionFlags, o.scenario, 1, o.Timeout)
+	}
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	if o.Timeout > 0 {

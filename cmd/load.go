@@ -24,6 +24,7 @@ import (
 // LoadOptions are the parsed flags of `rtbench load`.
 type LoadOptions struct {
 	SessionFlags
+	FlowFlags
 	AgentFlags
 
 	Connections int
@@ -62,7 +63,7 @@ func NewCmdLoad(env *Env, runF func(context.Context, *LoadOptions) error) *cobra
 	o := &LoadOptions{}
 	o.getenv = func(k string) string { return env.Getenv(k) }
 	c := &cobra.Command{
-		Use:   "load URL",
+		Use:   "load URL | load -f SCENARIO [URL] | load --job METHOD:PATH URL",
 		Short: "Hold many connections to a real-time endpoint and report latency",
 		Long: `Hold many sessions against an SSE, WebSocket, polling or AI-stream endpoint, drive
 load, and report latency from HdrHistograms (microseconds, 3 significant digits).
@@ -90,6 +91,12 @@ late for more than 0.1 % of the run; thresholds then fail unless --allow-saturat
 
 ` + transport.SendHelp + ` A WebSocket run whose connections received
 nothing at all says NO MESSAGES in its report and exits 1.
+
+` + ScenarioHelp + ` --job METHOD:PATH is the job
+lifecycle as a scenario: create jobs at --rate, poll each one's Location every --interval
+(or --long-poll) until --until (default status==completed); the report gives the time
+until each job was seen done, the job's own duration, the staleness polling added, polls
+and bytes per job, and the jobs never seen done.
 
 ` + bench.MetricsHelp + `
 
@@ -120,12 +127,29 @@ result is still printed and saved).`,
   rtbench load -c 500 -d 1m --publish-rate 10/s 'ably+http://rtbench.local:rtbench-local-secret@127.0.0.1:8080/chat'
 
   # Polling every second by 1000 clients, after a 10 s warmup
-  rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll`,
-		Args: cobra.ExactArgs(1),
+  rtbench load -c 1000 --interval 1s --warmup 10s -d 1m http://127.0.0.1:8080/poll
+
+  # The job lifecycle: 100 jobs a second, each polled every 2 s until completed
+  rtbench load --job POST:/api/jobs --until status==completed --interval 2s --rate 100/s -d 30s http://127.0.0.1:8080
+
+  # A scenario: 500 WebSocket chat members that join, say hello and see it back
+  rtbench load -f testdata/flow/chat.yaml -c 500 -d 1m http://127.0.0.1:8080`,
+		Args: func(c *cobra.Command, args []string) error { return o.flowArgs(c, args) },
 		RunE: func(c *cobra.Command, args []string) error {
-			o.URL = args[0]
+			if len(args) == 1 {
+				o.URL = args[0]
+			}
 			o.durationGiven = c.Flags().Changed("duration")
+			if err := o.readScenario(env, &o.URL); err != nil {
+				return err
+			}
+			if err := o.checkFlowFlags(c); err != nil {
+				return err
+			}
 			if err := o.validate(); err != nil {
+				return err
+			}
+			if err := o.compileJob(&o.SessionFlags); err != nil {
 				return err
 			}
 			if err := o.validateAgents(c.Flags(), o.getenv); err != nil {
@@ -162,6 +186,7 @@ result is still printed and saved).`,
 	f.IntVar(&o.SendSize, "send-size", 0, "WebSocket: bytes of each --send-rate message (default: the bare stamp)")
 	f.IntVar(&o.H2Connections, "h2-connections", 1, "HTTP/2: connections per origin (and per --source-ips address) the sessions are multiplexed over, as a browser's one (ignored over HTTP/1.1)")
 	o.addPublishFlag(f)
+	o.addFlowFlags(f, true)
 	f.BoolVar(&o.Yes, "yes", false, fmt.Sprintf("confirm a --publish-rate run on a service that is not on this machine causing over %d deliveries (billed per message)", maxUnconfirmedDeliveries))
 	f.StringVar(&o.Prometheus, "prometheus", "", "serve the live run in the Prometheus format at http://ADDR/metrics until it ends, e.g. 127.0.0.1:9464")
 	f.BoolVar(&o.PrometheusAllowRemote, "prometheus-allow-remote", false, "allow a --prometheus address that is not a loopback address")
@@ -248,6 +273,9 @@ func (o *LoadOptions) plan() bench.Plan {
 func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	if o.Procs > 0 {
 		return loadProcs(parent, env, o)
+	}
+	if o.scenario != nil {
+		return loadFlowRun(parent, env, o)
 	}
 	plan := o.plan()
 	if !plan.Open() {
@@ -474,7 +502,8 @@ func finishLoad(parent context.Context, env *Env, o *LoadOptions, result *bench.
 	for c, e := range result.Errors {
 		errs[c], examples[c] = e.Count, e.Example
 	}
-	return failedRun(result.Counters[bench.Events.String()], errs, examples)
+	// A scenario delivers completed flows (bench/flow), which may carry no event.
+	return failedRun(result.Counters[bench.Events.String()]+result.Metrics[bench.Flow.String()].Count, errs, examples)
 }
 
 // httpClients returns one HTTP client per source address (one in all when

@@ -125,7 +125,7 @@ func TestReadmeExamples(t *testing.T) {
 	stub := func() map[string]*cobra.Command {
 		env, _, _ := TestEnv()
 		env.Getenv = func(k string) string {
-			return map[string]string{"API_TOKEN": "t", "HOST": "127.0.0.1:8080", "RTBENCH_HOST": "127.0.0.1:8080"}[k]
+			return map[string]string{"API_TOKEN": "t", "PASSWORD": "secret", "HOST": "127.0.0.1:8080", "RTBENCH_HOST": "127.0.0.1:8080"}[k]
 		}
 		return map[string]*cobra.Command{
 			"serve":   NewCmdServe(env, func(context.Context, *ServeOptions) error { return nil }),

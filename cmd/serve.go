@@ -52,6 +52,7 @@ Routes (GET / lists them with live browser demos):
   GET  /api/stream                  Next.js tutorial SSE: "connected", then {"time","value"} every second
   POST /api/chat                    Next.js tutorial chat: data: {"text":...} chunks, then [DONE]
   POST /api/jobs, GET /api/jobs/ID  job status polling: queued, running (progress), completed; ETag, ?wait=
+  GET  /api/jobs/ID/events          the same job's status pushed as SSE, one event per change
   POST /api/publish                 {"channel","data"} fanned out to SSE, WebSocket and polling subscribers
   GET  /sse                         measurement stream: ?rate= &count= &size= &jitter= &channel=; Last-Event-ID
   GET  /ws                          WebSocket: ticks at ?rate=, echo, ?channel= rooms, ?binary=1

@@ -26,6 +26,7 @@ func addPatternFlags(f *pflag.FlagSet, o *ServeOptions) {
 	f.DurationVar(&j.Queued, "job-queued", poll.DefaultQueued, "jobs API: how long a new job stays queued")
 	f.DurationVar(&j.Duration, "job-duration", poll.DefaultDuration, "jobs API: how long a job then runs")
 	f.IntVar(&j.Steps, "job-steps", poll.DefaultSteps, "jobs API: progress steps while running")
+	f.DurationVar(&j.Jitter, "job-jitter", 0, "jobs API: add to each job's running time a random extra up to this, so jobs do not end in step with a client's polls")
 }
 
 func (o *ServeOptions) validatePatterns() error {
@@ -58,6 +59,7 @@ func (o *ServeOptions) validatePatterns() error {
 	}{
 		{bounds.Upto("--job-queued", poll.MaxQueued, "500ms"), j.Queued},
 		{bounds.Upto("--job-duration", poll.MaxDuration, "2s"), j.Duration},
+		{bounds.Upto("--job-jitter", poll.MaxDuration, "2s"), j.Jitter},
 	} {
 		if err := d.b.Check(d.v); err != nil {
 			return UsageError("%v", err)

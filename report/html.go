@@ -119,9 +119,9 @@ func newHTMLPage(r *bench.Result, outcomes []bench.Outcome) *htmlPage {
 	p.Span = len(p.Cols) + 2
 	for _, g := range metricGroups(r) {
 		hg := htmlGroup{Name: g.name}
-		for _, name := range g.metrics {
-			m := r.Metrics[name]
-			row := htmlRow{Name: name}
+		for j, name := range g.metrics {
+			m := resultMetric(r, name)
+			row := htmlRow{Name: g.label(j)}
 			if dropped(r) > 0 {
 				row.Name += " " + droppedMark
 			}

@@ -43,10 +43,11 @@ func LoadText(w io.Writer, r *bench.Result, outcomes []bench.Outcome, o TextOpti
 	var b bytes.Buffer
 	writeHeader(&b, r, width, st)
 	writeWarnings(&b, r, width, st, o.Color)
-	if len(r.Metrics) > 0 {
+	if len(r.Metrics) > 0 || len(r.Steps) > 0 {
 		b.WriteByte('\n')
 		writeMetricTables(&b, r, width, st, o.Color)
 	}
+	writeSteps(&b, r, width, st)
 	if name, ok := drawnMetric(r); ok {
 		if h, err := r.Metrics[name].Histogram(); err == nil {
 			m := r.Metrics[name]
@@ -73,11 +74,11 @@ func LoadText(w io.Writer, r *bench.Result, outcomes []bench.Outcome, o TextOpti
 }
 
 // headlineMetrics can headline a result, best first (bench.Headline's
-// order): ttft for AI streams, request for polling, delivery for pushes,
+// order): flow for scenarios, ttft for AI streams, request for polling, delivery for pushes,
 // echo_rtt for WebSocket echo runs.
-var headlineMetrics = [...]bench.Metric{bench.TTFT, bench.Request, bench.Delivery, bench.EchoRTT}
+var headlineMetrics = [...]bench.Metric{bench.Flow, bench.TTFT, bench.Request, bench.Delivery, bench.EchoRTT}
 
-// resultHeadline is the metric that summarises r: the first of ttft,
+// resultHeadline is the metric that summarises r: the first of flow, ttft,
 // request, delivery and echo_rtt that has values.
 func resultHeadline(r *bench.Result) (string, bool) {
 	for _, m := range headlineMetrics {
@@ -369,11 +370,20 @@ var metricGroup = map[string]string{
 	"request": "requests", "staleness": "requests", "start_lag": "requests",
 	"ttft": "ai stream", "itl_chunk": "ai stream", "tpot": "ai stream", "tpot_chunk": "ai stream", "e2e": "ai stream",
 	"ttfr": "ai stream", "reasoning": "ai stream", "server_prefill": "ai stream", "server_tpot": "ai stream",
+	"flow": "steps",
 }
 
 type group struct {
 	name    string
 	metrics []string
+	labels  []string // the rows' names when they are not the metrics' (steps)
+}
+
+func (g group) label(i int) string {
+	if i < len(g.labels) {
+		return g.labels[i]
+	}
+	return g.metrics[i]
 }
 
 // metricGroups are r's metrics in their groups, in bench's order; a metric
@@ -389,6 +399,15 @@ func metricGroups(r *bench.Result) []group {
 			gs = append(gs, group{name: g})
 		}
 		gs[len(gs)-1].metrics = append(gs[len(gs)-1].metrics, name)
+	}
+	if g, ok := stepGroup(r); ok {
+		if n := len(gs); n > 0 && gs[n-1].name == g.name {
+			// flow: the whole pass, then its steps
+			gs[n-1].labels = append(slices.Clone(gs[n-1].metrics), g.labels...)
+			gs[n-1].metrics = append(gs[n-1].metrics, g.metrics...)
+		} else {
+			gs = append(gs, g)
+		}
 	}
 	return gs
 }
@@ -465,11 +484,11 @@ func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st lo
 	cells := make(map[string][]string)
 	for _, g := range groups {
 		nameW = max(nameW, textWidth(g.name))
-		for _, name := range g.metrics {
-			nameW = max(nameW, textWidth(name+mark))
+		for j, name := range g.metrics {
+			nameW = max(nameW, textWidth(g.label(j)+mark))
 			row := make([]string, len(cols))
 			for i, c := range cols {
-				row[i] = c.get(r.Metrics[name], r.DurationS)
+				row[i] = c.get(resultMetric(r, name), r.DurationS)
 				widths[i] = max(widths[i], textWidth(row[i]))
 			}
 			cells[name] = row
@@ -489,8 +508,8 @@ func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st lo
 			head = append(head, padLeft(c.name, widths[i]))
 		}
 		t := table.New().Border(border).BorderStyle(st.border).Headers(head...)
-		for _, name := range g.metrics {
-			row := []string{padRight(name+mark, nameW)}
+		for j, name := range g.metrics {
+			row := []string{padRight(g.label(j)+mark, nameW)}
 			for i, v := range cells[name] {
 				row = append(row, padLeft(v, widths[i]))
 			}

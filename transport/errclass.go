@@ -79,6 +79,11 @@ const (
 	// HTTP API call), counted by the service's code (0 when it gave none).
 	ClassPusherError Class = "pusher_error"
 
+	// Scenarios (bench/flow): a capture that found no such field or header
+	// in the answer, an until condition a subscription ended without.
+	ClassCapture    Class = "capture_failed"
+	ClassUntilUnmet Class = "until_unmet"
+
 	ClassCanceled Class = "canceled"
 	ClassOther    Class = "other"
 )

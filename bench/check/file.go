@@ -1,19 +1,16 @@
 package check
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rtbench/rtbench/bench/specfile"
 	"github.com/rtbench/rtbench/transport"
 )
 
@@ -33,24 +30,17 @@ const MaxFileBytes = 1 << 20
 // and bodies is replaced by getenv(VAR); a variable that is not set is an
 // error. Errors name the file and the line.
 func LoadFile(path string, getenv func(string) string) (*File, error) {
-	st, err := os.Stat(path)
+	b, err := specfile.Read(path, MaxFileBytes, "a checks file")
 	if err != nil {
-		return nil, errors.Unwrap(err)
-	}
-	if st.Size() > MaxFileBytes {
-		return nil, fmt.Errorf("%s is %d bytes; a checks file is at most %d", path, st.Size(), MaxFileBytes)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, errors.Unwrap(err)
+		return nil, err
 	}
 	return ParseFile(path, b, getenv)
 }
 
 // The YAML shapes. Unknown keys are errors (KnownFields).
 type yamlFile struct {
-	Timeout yamlDuration `yaml:"timeout"`
-	Checks  []yamlCheck  `yaml:"checks"`
+	Timeout specfile.Duration `yaml:"timeout"`
+	Checks  []yamlCheck       `yaml:"checks"`
 }
 
 type yamlCheck struct {
@@ -60,94 +50,46 @@ type yamlCheck struct {
 	Method      string            `yaml:"method"`
 	Headers     map[string]string `yaml:"headers"`
 	Data        string            `yaml:"data"`
-	Send        yamlStrings       `yaml:"send"`
+	Send        specfile.Strings  `yaml:"send"`
 	Concurrency int               `yaml:"concurrency"`
-	Timeout     yamlDuration      `yaml:"timeout"`
+	Timeout     specfile.Duration `yaml:"timeout"`
 	Reconnect   string            `yaml:"reconnect"`
 	Insecure    bool              `yaml:"insecure"`
 
-	Status      yamlScalar   `yaml:"status"`
-	ContentType string       `yaml:"content_type"`
-	Events      int          `yaml:"events"`
-	Within      yamlDuration `yaml:"within"`
-	FirstEvent  yamlDuration `yaml:"first_event"`
-	Expect      yamlStrings  `yaml:"expect"`
-	ExpectFirst string       `yaml:"expect_first"`
-	TTFT        yamlDuration `yaml:"ttft"`
-	Complete    *bool        `yaml:"complete"`
-	Echo        bool         `yaml:"echo"`
-	Thresholds  yamlStrings  `yaml:"thresholds"`
+	Status      specfile.Scalar   `yaml:"status"`
+	ContentType string            `yaml:"content_type"`
+	Events      int               `yaml:"events"`
+	Within      specfile.Duration `yaml:"within"`
+	FirstEvent  specfile.Duration `yaml:"first_event"`
+	Expect      specfile.Strings  `yaml:"expect"`
+	ExpectFirst string            `yaml:"expect_first"`
+	TTFT        specfile.Duration `yaml:"ttft"`
+	Complete    *bool             `yaml:"complete"`
+	Echo        bool              `yaml:"echo"`
+	Thresholds  specfile.Strings  `yaml:"thresholds"`
 }
 
 // checkKeys are yamlCheck's keys, for error messages.
 var checkKeys = []string{"name", "url", "mode", "method", "headers", "data", "send", "concurrency", "timeout", "reconnect", "insecure",
 	"status", "content_type", "events", "within", "first_event", "expect", "expect_first", "ttft", "complete", "echo", "thresholds"}
 
-// yamlDuration is a Go duration: 500ms, 5s, 1m30s.
-type yamlDuration time.Duration
-
-func (d *yamlDuration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil || v < 0 || n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: %q is not a duration: write one such as 500ms, 5s or 1m30s", n.Line, n.Value)
-	}
-	*d = yamlDuration(v)
-	return nil
+// format is the checks file for specfile's messages.
+var format = specfile.Format{
+	Doc:   "docs/check.md",
+	Keys:  map[string][]string{"yamlCheck": checkKeys, "yamlFile": {"timeout", "checks"}},
+	Types: strings.NewReplacer("into []check.yamlCheck", "into a list of checks", "into check.yamlCheck", "into a check"),
 }
-
-// yamlScalar is a string that may be written as a number (status: 200).
-type yamlScalar string
-
-func (s *yamlScalar) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a value such as 200 or 2xx", n.Line)
-	}
-	*s = yamlScalar(n.Value)
-	return nil
-}
-
-// yamlStrings is a list of strings, or one string.
-type yamlStrings []string
-
-func (s *yamlStrings) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		*s = []string{n.Value}
-		return nil
-	case yaml.SequenceNode:
-		out := make([]string, 0, len(n.Content))
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: want a list of strings", c.Line)
-			}
-			out = append(out, c.Value)
-		}
-		*s = out
-		return nil
-	}
-	return fmt.Errorf("line %d: want a string or a list of strings", n.Line)
-}
-
-var (
-	reLine    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	reUnknown = regexp.MustCompile(`^field (\S+) not found in type check\.yaml(\w+)$`)
-)
 
 // ParseFile parses a checks file's content; name is the file's name in
 // errors.
 func ParseFile(name string, data []byte, getenv func(string) string) (*File, error) {
 	var f yamlFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return nil, yamlError(name, err)
+	doc, err := format.Decode(name, data, &f)
+	if err != nil {
+		return nil, err
 	}
 	// Line numbers for the checks and their keys.
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(name, err)
-	}
-	items := checkNodes(&doc)
+	items := checkNodes(doc)
 	if len(f.Checks) == 0 {
 		return nil, fmt.Errorf("%s: no checks: add a list under checks: (see docs/check.md)", name)
 	}
@@ -159,7 +101,7 @@ func ParseFile(name string, data []byte, getenv func(string) string) (*File, err
 			node = items[i]
 		}
 		at := func(key string) string {
-			return fmt.Sprintf("%s:%d", name, keyLine(node, key))
+			return fmt.Sprintf("%s:%d", name, specfile.KeyLine(node, key))
 		}
 		s, err := c.spec(getenv, out.Timeout)
 		if err != nil {
@@ -192,17 +134,7 @@ func ParseFile(name string, data []byte, getenv func(string) string) (*File, err
 // spec turns one YAML check into a Spec (not yet validated).
 func (c *yamlCheck) spec(getenv func(string) string, timeout time.Duration) (Spec, error) {
 	expand := func(field, v string) (string, error) {
-		var missing []string
-		out := os.Expand(v, func(k string) string {
-			val := ""
-			if getenv != nil {
-				val = getenv(k)
-			}
-			if val == "" {
-				missing = append(missing, "${"+k+"}")
-			}
-			return val
-		})
+		out, missing := specfile.Expand(v, getenv, nil)
 		if len(missing) > 0 {
 			return "", fieldErr(field, "%s is not set in the environment", strings.Join(missing, ", "))
 		}
@@ -286,62 +218,10 @@ func (c *yamlCheck) spec(getenv func(string) string, timeout time.Duration) (Spe
 	return s, nil
 }
 
-// yamlError rewrites the decoder's errors as file:line: message.
-func yamlError(name string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, 0, len(te.Errors))
-		for _, e := range te.Errors {
-			msgs = append(msgs, lineMsg(name, e))
-		}
-		return errors.New(strings.Join(msgs, "; "))
-	}
-	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s is empty: see docs/check.md for the format", name)
-	}
-	return errors.New(lineMsg(name, err.Error()))
-}
-
-func lineMsg(name, msg string) string {
-	m := reLine.FindStringSubmatch(msg)
-	if m == nil {
-		return name + ": " + strings.TrimPrefix(msg, "yaml: ")
-	}
-	text := m[2]
-	if u := reUnknown.FindStringSubmatch(text); u != nil {
-		keys := checkKeys
-		if u[2] == "File" {
-			keys = []string{"timeout", "checks"}
-		}
-		text = fmt.Sprintf("unknown key %q; known keys: %s", u[1], strings.Join(keys, ", "))
-	}
-	text = strings.NewReplacer("into []check.yamlCheck", "into a list of checks", "into check.yamlCheck", "into a check", "into int", "into a whole number", "into bool", "into true or false", "into string", "into a string").Replace(text)
-	return name + ":" + m[1] + ": " + text
-}
-
 // checkNodes returns the nodes of the checks list, for their line numbers.
 func checkNodes(doc *yaml.Node) []*yaml.Node {
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil
-	}
-	root := doc.Content[0]
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "checks" && root.Content[i+1].Kind == yaml.SequenceNode {
-			return root.Content[i+1].Content
-		}
+	if n := specfile.MappingValue(specfile.Root(doc), "checks"); n != nil && n.Kind == yaml.SequenceNode {
+		return n.Content
 	}
 	return nil
-}
-
-// keyLine is the line of key in a check's mapping, or of the check.
-func keyLine(n *yaml.Node, key string) int {
-	if n == nil {
-		return 0
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i].Line
-		}
-	}
-	return n.Line
 }

@@ -183,7 +183,7 @@ func (pr *probe) statusOK() bool {
 	if pr.p.upgrade() {
 		return pr.head.status == http.StatusSwitchingProtocols
 	}
-	return pr.p.status.has(pr.head.status)
+	return pr.p.status.Has(pr.head.status)
 }
 
 // sawResponse records the session's first final HTTP response.

@@ -6,10 +6,10 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rtbench/rtbench/bench"
+	"github.com/rtbench/rtbench/bench/specfile"
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/client"
 	"github.com/rtbench/rtbench/transport/match"
@@ -339,47 +339,10 @@ func (p *plan) setMode(mode string) {
 	}
 }
 
-// statusSet is the accepted statuses: inclusive ranges.
-type statusSet [][2]int
+// statusSet is the accepted statuses (specfile.Statuses).
+type statusSet = specfile.Statuses
 
-func parseStatus(s string) (statusSet, error) {
-	var out statusSet
-	for part := range strings.SplitSeq(s, ",") {
-		part = strings.ToLower(strings.TrimSpace(part))
-		if len(part) == 3 && part[1:] == "xx" && part[0] >= '1' && part[0] <= '5' {
-			lo := int(part[0]-'0') * 100
-			out = append(out, [2]int{lo, lo + 99})
-			continue
-		}
-		n, err := strconv.Atoi(part)
-		if err != nil || n < 100 || n > 599 {
-			return nil, fmt.Errorf("%q: want HTTP statuses such as 200, 2xx or 200,204", s)
-		}
-		out = append(out, [2]int{n, n})
-	}
-	return out, nil
-}
-
-func (s statusSet) has(code int) bool {
-	for _, r := range s {
-		if code >= r[0] && code <= r[1] {
-			return true
-		}
-	}
-	return false
-}
-
-func (s statusSet) String() string {
-	parts := make([]string, len(s))
-	for i, r := range s {
-		if r[0] == r[1] {
-			parts[i] = strconv.Itoa(r[0])
-		} else {
-			parts[i] = strconv.Itoa(r[0]/100) + "xx"
-		}
-	}
-	return strings.Join(parts, ",")
-}
+func parseStatus(s string) (statusSet, error) { return specfile.ParseStatuses(s) }
 
 // statusText is "403 Forbidden", or the bare code when it has no name.
 func statusText(code int) string {

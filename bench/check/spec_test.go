@@ -107,7 +107,7 @@ func TestParseStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for code, want := range map[int]bool{200: true, 204: true, 301: true, 399: true, 201: false, 404: false} {
-		if s.has(code) != want {
+		if s.Has(code) != want {
 			t.Errorf("has(%d) = %v", code, !want)
 		}
 	}

@@ -50,6 +50,7 @@ TARGETS=(
   "FuzzPusherFrame     ./transport/pusher"    # Pusher protocol messages vs encoding/json; the hub's data mapping round trips
   "FuzzPusherDecodeFast ./transport/pusher"   # the fast path for Pusher frames reads what encoding/json reads, to the same Frame
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
+  "FuzzScenario        ./bench/flow"          # scenario files: no panic, step names and indexes agree
   "FuzzDecodeJSONFast  ./transport/ably"      # the fast JSON path for Ably frames decodes what encoding/json decodes, to the same value
   "FuzzRelayMember     ./transport/pubsub"    # serve --procs hub relay: any stream, kept messages contiguous and counted
   "FuzzSplitK8sArgs    ./cmd"                 # k8s job's own flags vs load's, values never taken for flags

@@ -49,13 +49,14 @@ type Handler struct {
 	jobs *store
 }
 
-// Register adds the four polling routes to mux. It documents the patterns;
+// Register adds the polling routes (and the job status push) to mux. It documents the patterns;
 // the mock server registers the same methods with its own middleware.
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /poll", h.Poll)
 	mux.HandleFunc("GET /api/channels/{channel}/messages", h.Messages)
 	mux.HandleFunc("POST /api/jobs", h.CreateJob)
 	mux.HandleFunc("GET /api/jobs/{id}", h.GetJob)
+	mux.HandleFunc("GET /api/jobs/{id}/events", h.JobEvents)
 }
 
 func (h *Handler) epoch() time.Time {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,7 +27,8 @@ func (h *Handler) store() *store {
 //
 //	{"id":"job_<16 hex>","status":"queued","progress":0,"created_at":"…","updated_at":"…"}
 //
-// The job is queued for Jobs.Queued, then running for Jobs.Duration with
+// The job is queued for Jobs.Queued, then running for Jobs.Duration (plus a
+// random part of Jobs.Jitter, when set) with
 // progress rising in Jobs.Steps equal steps, then completed. The body (a JSON
 // object, optional, at most 64 KiB) or the query may override each:
 // {"queued":"500ms","duration":"2s","steps":4} or ?queued=500ms&duration=2s&steps=4,
@@ -50,6 +52,9 @@ func (h *Handler) CreateJob(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	if jit := h.Jobs.withDefaults().Jitter; jit > 0 {
+		spec.duration += rand.N(jit)
 	}
 	now := time.Now().UnixNano()
 	j := h.store().add(now, int64(spec.queued), int64(spec.duration), spec.steps)
@@ -200,4 +205,68 @@ func (h *Handler) writeJob(w http.ResponseWriter, r *http.Request, status int, j
 	defer putBuf(buf)
 	*buf = j.appendJSON(*buf, st)
 	h.writeJSON(w, status, s, *buf)
+}
+
+// JobEvents serves GET /api/jobs/{id}/events: the job's status pushed as
+// Server-Sent Events, the push beside polling and long-polling for the same
+// job: its state at once, then one event at each change, exactly when the
+// schedule says it changes,
+//
+//	id: running-40
+//	data: {"id":"job_…","status":"running","progress":40,…}
+//
+// (the id is the state's ETag), and the stream ends after the completed
+// state. An unknown, evicted or expired id answers 404.
+func (h *Handler) JobEvents(w http.ResponseWriter, r *http.Request) {
+	if !h.allow(w, r, http.MethodGet) {
+		return
+	}
+	if err := checkQuery(r.URL.Query()); err != nil {
+		h.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	id := r.PathValue("id")
+	now := time.Now().UnixNano()
+	j := h.store().get(id, now)
+	if j == nil {
+		h.writeError(w, http.StatusNotFound, "no job "+strconv.Quote(id)+": unknown, evicted, or completed more than "+
+			h.Jobs.withDefaults().TTL.String()+" ago; create one with POST /api/jobs")
+		return
+	}
+	rc := http.NewResponseController(w)
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	closed := h.Stats.Opened(transport.SSE)
+	defer closed()
+	buf := getBuf()
+	defer putBuf(buf)
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		st := j.at(now)
+		b := append((*buf)[:0], "id: "...)
+		b = st.appendETag(b)
+		b = append(b, "\ndata: "...)
+		b = j.appendJSON(b, st)
+		b = append(b, "\n\n"...)
+		*buf = b
+		if _, err := w.Write(b); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		h.Stats.Sent(transport.SSE, len(b))
+		if st.next == 0 {
+			return
+		}
+		t.Reset(until(time.Now().UnixNano(), st.next))
+		if hold(r.Context(), t.C, nil) == ended {
+			return
+		}
+		now = max(time.Now().UnixNano(), st.next) // the timer fired: the next state has begun
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -220,4 +221,62 @@ func TestJobStoreBounds(t *testing.T) {
 			t.Errorf("after the TTL: %d %s", rec.Code, rec.Body)
 		}
 	})
+}
+
+// TestJobJitter: with Jitter, each job runs its Duration plus a random
+// part of Jitter, spread over the whole range.
+func TestJobJitter(t *testing.T) {
+	h := &Handler{Jobs: JobOptions{Duration: time.Second, Jitter: time.Second}}
+	m := mux(h)
+	var lo, hi bool
+	for range 200 {
+		loc := newJob(t, m, "/api/jobs", "")
+		j := h.store().get(strings.TrimPrefix(loc, "/api/jobs/"), 0)
+		d := time.Duration(j.duration)
+		if d < time.Second || d >= 2*time.Second {
+			t.Fatalf("duration %v, want 1s to 2s", d)
+		}
+		lo, hi = lo || d < 1250*time.Millisecond, hi || d >= 1750*time.Millisecond
+	}
+	if !lo || !hi {
+		t.Errorf("200 jobs' durations did not spread over the jitter (low quarter %v, high quarter %v)", lo, hi)
+	}
+}
+
+// TestJobEvents: the job's status pushed as SSE: its state at once, one
+// event per change in order, the stream ended after completed; a request
+// that goes away ends it; an unknown job is 404.
+func TestJobEvents(t *testing.T) {
+	h := &Handler{Jobs: JobOptions{Queued: -1, Duration: 30 * time.Millisecond, Steps: 2}}
+	m := mux(h)
+	loc := newJob(t, m, "/api/jobs", "")
+	rec := serve(m, req("GET", loc+"/events", ""))
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("%d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	var ids []string
+	for _, ev := range strings.Split(strings.TrimSuffix(rec.Body.String(), "\n\n"), "\n\n") {
+		id, data, ok := strings.Cut(ev, "\ndata: ")
+		if !ok || !strings.HasPrefix(data, `{"id":"job_`) {
+			t.Fatalf("event %q", ev)
+		}
+		ids = append(ids, strings.TrimPrefix(id, "id: "))
+	}
+	if got := strings.Join(ids, " "); got != "running-0 running-50 completed-100" {
+		t.Errorf("events %s, want running-0 running-50 completed-100", got)
+	}
+
+	long := newJob(t, m, "/api/jobs?duration=1h", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	r := req("GET", long+"/events", "").WithContext(ctx)
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- serve(m, r) }()
+	cancel()
+	if got := <-done; strings.Count(got.Body.String(), "data: ") != 1 {
+		t.Errorf("body %q: want the first state only", got.Body)
+	}
+
+	if rec := serve(m, req("GET", "/api/jobs/job_0000/events", "")); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown job: %d", rec.Code)
+	}
 }

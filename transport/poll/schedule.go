@@ -24,14 +24,20 @@ type JobOptions struct {
 	Queued   time.Duration // how long a new job stays "queued"; default 1s, negative for none
 	Duration time.Duration // how long it then stays "running"; default 5s, negative for none
 	Steps    int           // equal progress steps while running; default 10, at most MaxSteps
-	MaxJobs  int           // jobs kept; past it the oldest is evicted; default 10000
-	TTL      time.Duration // how long a completed job stays readable; default 10m
+	// Jitter adds to each new job's running time a uniformly random extra
+	// in [0, Jitter), so that jobs end at times a client's polls do not
+	// line up with (what a poll interval's staleness is measured on);
+	// default 0, at most MaxDuration.
+	Jitter  time.Duration
+	MaxJobs int           // jobs kept; past it the oldest is evicted; default 10000
+	TTL     time.Duration // how long a completed job stays readable; default 10m
 }
 
 func (o JobOptions) withDefaults() JobOptions {
 	o.Queued = pick(o.Queued, DefaultQueued, MaxQueued)
 	o.Duration = pick(o.Duration, DefaultDuration, MaxDuration)
 	o.Steps = min(pick(o.Steps, DefaultSteps, MaxSteps), MaxSteps)
+	o.Jitter = min(max(o.Jitter, 0), MaxDuration)
 	if o.MaxJobs <= 0 {
 		o.MaxJobs = DefaultMaxJobs
 	}
