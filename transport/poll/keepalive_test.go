@@ -50,6 +50,12 @@ func countingServer(t *testing.T) (url string, accepted, requests *atomic.Int64)
 // however many requests they send, and report no reconnect; in a closed
 // loop each exchange's latency counts from its actual send.
 func TestSessionsKeepTheirConnection(t *testing.T) {
+	for _, path := range paths {
+		t.Run(path.name, func(t *testing.T) { keepTheirConnection(t, path.lean) })
+	}
+}
+
+func keepTheirConnection(t *testing.T, lean *poll.Lean) {
 	const sessions, each = 500, 8
 	url, accepted, requests := countingServer(t)
 	var wg sync.WaitGroup
@@ -59,7 +65,7 @@ func TestSessionsKeepTheirConnection(t *testing.T) {
 	defer cancel()
 	for i := range sessions {
 		obs[i] = &observer{}
-		c := &poll.Client{Request: transport.Request{URL: url}, ClosedLoop: true, MaxRequests: each}
+		c := &poll.Client{Request: transport.Request{URL: url}, ClosedLoop: true, MaxRequests: each, Lean: lean}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -39,6 +39,9 @@ var Protocol = transport.Protocol{
 			if o.LocalAddr != nil {
 				c.HTTPOptions.LocalAddr = o.LocalAddr
 			}
+			if o.Lean { // plain http:// without a proxy: the lean HTTP/1.1 path
+				c.Lean = &Lean{TTFBTimeout: o.TTFBTimeout}
+			}
 		}
 		return c
 	},
