@@ -112,10 +112,12 @@ func parseHead(b []byte, h *respHead) (int, error) {
 		rest = next
 		name, value, ok := bytes.Cut(line, []byte{':'})
 		switch {
+		case line[0] == ' ' || line[0] == '\t':
+			return 0, malformed("obsolete line folding (a header line that starts with a space)")
 		case !ok:
 			return 0, malformed("header line %q has no colon", clip(line))
 		case len(name) == 0 || !isToken(name):
-			return 0, malformed("header name %q", clip(name)) // obs-fold included: it starts with a space
+			return 0, malformed("header name %q", clip(name))
 		}
 		value = trimOWS(value)
 		if !validValue(value) {
@@ -132,6 +134,9 @@ func parseHead(b []byte, h *respHead) (int, error) {
 			}
 			h.length, sawLength = n, true
 		case foldEq(name, "Transfer-Encoding"):
+			if h.minor == 0 {
+				return 0, malformed("Transfer-Encoding in an HTTP/1.0 response")
+			}
 			if sawTE || !foldEq(value, "chunked") {
 				return 0, malformed("unsupported Transfer-Encoding %q", clip(value))
 			}
@@ -436,15 +441,19 @@ func (rr *respReader) readN(dst []byte, n int) ([]byte, error) {
 	return dst, nil
 }
 
-// line returns the next line (without CRLF) from the buffer, reading more
-// as needed; a line longer than the buffer can grow to (4 KiB at least) is
-// malformed.
+// line returns the next line from the buffer without its CRLF, reading
+// more as needed; a line longer than the buffer can grow to (4 KiB at
+// least), or one that ends with a bare LF (net/http refuses those in a
+// chunked body too), is malformed.
 func (rr *respReader) line(what string) ([]byte, error) {
 	for {
-		line, _, ok := cutLine(rr.buf[rr.r:rr.w])
-		if ok {
-			rr.r += bytes.IndexByte(rr.buf[rr.r:rr.w], '\n') + 1
-			return line, nil
+		if i := bytes.IndexByte(rr.buf[rr.r:rr.w], '\n'); i >= 0 {
+			line := rr.buf[rr.r : rr.r+i]
+			rr.r += i + 1
+			if i == 0 || line[i-1] != '\r' {
+				return nil, malformed("%s ends with a bare LF", what)
+			}
+			return line[:i-1], nil
 		}
 		if err := rr.fill(max(len(rr.buf), leanReadBuffer)); err != nil {
 			if err == io.EOF {
