@@ -301,6 +301,10 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
 	base.Lean = !h2 && o.proxy == nil // the lean paths speak HTTP/1.1 and dial the target themselves
+	if base.Lean && plan.Open() { // the open model's requests share idle keep-alive connections
+		base.Pool = transport.NewConnPool(plan.MaxInFlight)
+		defer base.Pool.Close()
+	}
 	base.SendSize = o.SendSize
 	if o.SendRate.perSecond > 0 {
 		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)

@@ -219,15 +219,21 @@ func (c *Client) newSession(obs transport.Observer) (*session, error) {
 	s.baseKeep = u.String()
 	u.RawQuery = dropParams(raw, "since")
 	s.base = u.String()
-	if s.hc == nil {
-		o := c.HTTPOptions
-		o.TTFBTimeout = cmp.Or(o.TTFBTimeout, transport.DefaultTTFBTimeout) + c.LongPoll
-		o.MaxConnsPerHost, o.IdleConnsPerHost = 1, 1
-		s.hc = transport.NewHTTPClient(o)
-		s.own = true
-	}
 	s.lean = newLeanPath(c, u, s.base, s.baseKeep)
+	if s.hc == nil && s.lean == nil {
+		s.ownClient()
+	}
 	return s, nil
+}
+
+// ownClient builds the session's own net/http client (on the lean path,
+// only when net/http takes over after a redirect).
+func (s *session) ownClient() {
+	o := s.c.HTTPOptions
+	o.TTFBTimeout = cmp.Or(o.TTFBTimeout, transport.DefaultTTFBTimeout) + s.c.LongPoll
+	o.MaxConnsPerHost, o.IdleConnsPerHost = 1, 1
+	s.hc = transport.NewHTTPClient(o)
+	s.own = true
 }
 
 func (s *session) finish() {
@@ -235,7 +241,7 @@ func (s *session) finish() {
 		s.hc.CloseIdleConnections()
 	}
 	if s.lean != nil {
-		s.lean.drop()
+		s.lean.release()
 	}
 }
 
@@ -402,6 +408,9 @@ func (s *session) run(ctx context.Context) error {
 func (s *session) exchange(ctx context.Context, intended time.Time) result {
 	if s.lean != nil {
 		return s.leanExchange(ctx, intended)
+	}
+	if s.hc == nil {
+		s.ownClient()
 	}
 	s.req.URL = s.pollURL()
 	hreq, err := s.req.HTTPRequest(ctx)

@@ -57,7 +57,20 @@ type Lean struct {
 	// headers (ttfb_timeout), plus LongPoll; default the HTTPOptions'
 	// TTFBTimeout, else transport.DefaultTTFBTimeout.
 	TTFBTimeout time.Duration
+	// Pool, when set, lends the session an idle connection to start with,
+	// and takes back the session's connection when Run returns with it
+	// still usable: the open model's one-request sessions share keep-alive
+	// connections this way. nil: the session dials its own and closes it.
+	Pool *transport.ConnPool
 }
+
+// pooled is a lean connection while it waits in a Lean.Pool.
+type pooled struct {
+	nc net.Conn
+	rr respReader
+}
+
+func (p *pooled) Close() error { return p.nc.Close() }
 
 // leanPath is the lean state of one session.
 type leanPath struct {
@@ -77,6 +90,8 @@ type leanPath struct {
 	mu       sync.Mutex // nc and canceled, against cancel
 	nc       net.Conn
 	canceled bool
+	pool     *transport.ConnPool
+	poolKey  string
 
 	rr   respReader
 	h    respHead
@@ -116,6 +131,13 @@ func newLeanPath(c *Client, u *url.URL, base, keep string) *leanPath {
 		body:     c.Request.Body,
 		connURL:  u.Redacted(),
 		protoStr: [2]string{"HTTP/1.0", "HTTP/1.1"},
+		pool:     c.Lean.Pool,
+	}
+	if lp.pool != nil {
+		lp.poolKey = u.Host
+		if lp.local != nil {
+			lp.poolKey += " from " + lp.local.String()
+		}
 	}
 	var err error
 	if lp.base, err = requestTarget(base); err != nil {
@@ -170,7 +192,6 @@ func newLeanPath(c *Client, u *url.URL, base, keep string) *leanPath {
 		f = append(f, "\r\n"...)
 	}
 	lp.fixed = f
-	lp.rr.buf = make([]byte, leanReadBuffer)
 	return lp
 }
 
@@ -227,13 +248,36 @@ func (lp *leanPath) deadline(t time.Time) bool {
 }
 
 func (lp *leanPath) setConn(nc net.Conn) {
+	lp.setPooled(&pooled{nc: nc, rr: respReader{rd: nc, buf: make([]byte, leanReadBuffer)}})
+}
+
+// setPooled makes p the session's connection.
+func (lp *leanPath) setPooled(p *pooled) {
 	lp.mu.Lock()
-	lp.nc = nc
-	lp.rr = respReader{rd: nc, buf: lp.rr.buf}
+	nc := p.nc
+	lp.nc, lp.rr = nc, p.rr
 	if lp.canceled {
 		nc.SetDeadline(time.Unix(1, 0))
 	}
 	lp.mu.Unlock()
+}
+
+// release ends the session's use of its connection: back to the pool when
+// there is one and the connection is usable (idle, nothing unread, the
+// session not canceled in the middle of an exchange), closed otherwise.
+func (lp *leanPath) release() {
+	lp.mu.Lock()
+	nc := lp.nc
+	lp.nc = nil // cancel cannot touch it any more
+	ok := nc != nil && lp.pool != nil && !lp.canceled && lp.rr.r == lp.rr.w && !lp.rr.eof
+	lp.mu.Unlock()
+	if nc == nil {
+		return
+	}
+	if !ok || !lp.pool.Put(lp.poolKey, &pooled{nc: nc, rr: lp.rr}) {
+		nc.Close()
+	}
+	lp.rr = respReader{}
 }
 
 // drop closes the connection.
@@ -257,6 +301,12 @@ func (s *session) leanExchange(ctx context.Context, intended time.Time) result {
 	lp := s.lean
 	req := lp.request(s)
 	for retried := false; ; retried = true {
+		if lp.nc == nil && lp.pool != nil && !retried {
+			if p, ok := lp.pool.Get(lp.poolKey).(*pooled); ok {
+				lp.setPooled(p)
+				s.conn = transport.Connect{}
+			}
+		}
 		reused := lp.nc != nil
 		if !reused {
 			s.conn = transport.Connect{Start: time.Now()}

@@ -34,6 +34,10 @@ var Protocol = transport.Protocol{
 			c.MaxRequests = 1
 		case o.One:
 			c.MaxRequests = 1
+			if o.Lean && o.Pool != nil { // the open model: lean, on the run's shared idle connections
+				c.HTTP, c.HTTPOptions = nil, *cmp.Or(o.OwnHTTP, &transport.HTTPOptions{})
+				c.Lean = &Lean{TTFBTimeout: o.TTFBTimeout, LocalAddr: o.LocalAddr, Pool: o.Pool}
+			}
 		case o.OwnHTTP != nil: // a held session keeps a connection of its own
 			c.HTTP, c.HTTPOptions = nil, *o.OwnHTTP
 			if o.LocalAddr != nil {
