@@ -1,69 +1,109 @@
 package transport
 
 import (
+	"context"
 	"io"
 	"sync"
 )
 
-// ConnPool keeps idle keep-alive connections for the open model's
-// one-request sessions on a lean path (poll.Lean): a session takes one
-// when it starts and gives it back when it ends with the connection still
-// usable, so a run at a steady rate holds about as many connections as it
-// has requests in flight, instead of dialing one per request. Connections
-// are kept per key (the destination and source address), at most max in
-// all; one offered past that is refused and the caller closes it. An item
-// is whatever the lean path keeps per connection. It is safe for concurrent
-// use; the zero value is not ready, use NewConnPool.
+// ConnPool shares keep-alive connections among the open model's
+// one-request sessions on a lean path (poll.Lean): a session takes an idle
+// connection when it starts and gives it back when it ends with the
+// connection still usable, so a steady rate holds about as many connections
+// as it has requests in flight instead of dialing one per request. At most
+// Max connections exist per key (the destination and source address), idle
+// and lent together: a session that finds none idle and the maximum
+// reached waits for one to be given back or closed, as wrk2's requests wait
+// for one of its -c connections; its latency, counted from its intended
+// start, shows the wait. That bounds the dials a burst of late requests can
+// set off. It is safe for concurrent use.
 type ConnPool struct {
-	mu   sync.Mutex
-	idle map[string][]io.Closer
-	n    int
-	max  int
+	max    int
+	mu     sync.Mutex
+	keys   map[string]*subpool
+	closed bool
 }
 
-// NewConnPool returns a pool of at most max idle connections.
+type subpool struct {
+	idle  chan io.Closer
+	slots chan struct{} // one per connection that exists
+}
+
+// NewConnPool returns a pool of at most max connections per key.
 func NewConnPool(max int) *ConnPool {
-	return &ConnPool{idle: map[string][]io.Closer{}, max: max}
+	return &ConnPool{max: max, keys: map[string]*subpool{}}
 }
 
-// Get takes an idle connection for key, most recently used first; nil when
-// there is none.
-func (p *ConnPool) Get(key string) io.Closer {
+func (p *ConnPool) sub(key string) *subpool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	l := p.idle[key]
-	if len(l) == 0 {
-		return nil
+	s := p.keys[key]
+	if s == nil {
+		s = &subpool{idle: make(chan io.Closer, p.max), slots: make(chan struct{}, p.max)}
+		p.keys[key] = s
 	}
-	c := l[len(l)-1]
-	l[len(l)-1] = nil
-	p.idle[key] = l[:len(l)-1]
-	p.n--
-	return c
+	return s
 }
 
-// Put offers an idle connection for key; false when the pool is full (the
-// caller closes it).
-func (p *ConnPool) Put(key string, c io.Closer) bool {
+// Get returns an idle connection for key, or nil when the caller may dial
+// a new one (it then holds a slot until it calls Put or Discard); it waits
+// while neither is possible, until ctx ends (its error).
+func (p *ConnPool) Get(ctx context.Context, key string) (io.Closer, error) {
+	s := p.sub(key)
+	select {
+	case c := <-s.idle:
+		return c, nil
+	default:
+	}
+	select {
+	case c := <-s.idle:
+		return c, nil
+	case s.slots <- struct{}{}:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// Put gives back an idle connection got from Get or dialed with its slot.
+func (p *ConnPool) Put(key string, c io.Closer) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.n >= p.max || p.idle == nil {
-		return false
+	closed := p.closed
+	p.mu.Unlock()
+	s := p.sub(key)
+	if closed {
+		c.Close()
+		p.Discard(key)
+		return
 	}
-	p.idle[key] = append(p.idle[key], c)
-	p.n++
-	return true
+	s.idle <- c // never blocks: at most max connections exist
 }
 
-// Close ends every idle connection; the pool refuses connections after it.
+// Discard frees the slot of a connection that was closed.
+func (p *ConnPool) Discard(key string) {
+	<-p.sub(key).slots
+}
+
+// Close ends every idle connection; connections given back after it are
+// closed.
 func (p *ConnPool) Close() {
 	p.mu.Lock()
-	idle := p.idle
-	p.idle, p.n = nil, 0
+	p.closed = true
+	subs := make([]*subpool, 0, len(p.keys))
+	for _, s := range p.keys {
+		subs = append(subs, s)
+	}
 	p.mu.Unlock()
-	for _, l := range idle {
-		for _, c := range l {
-			c.Close()
+	for _, s := range subs {
+		for {
+			select {
+			case c := <-s.idle:
+				c.Close()
+				<-s.slots
+				continue
+			default:
+			}
+			break
 		}
 	}
 }

@@ -46,6 +46,10 @@ import (
 // (h2c), when the URL carries a user name (Basic authentication), when the
 // request has --send lines or a header that is not a valid field, and from
 // the first redirect (3xx with a Location) on: net/http follows it.
+//
+// Observer.Connected gets the response's Header for a new connection only;
+// on a connection reused from a Pool, or after a failure on one that stayed
+// open, Connect.Header is nil.
 type Lean struct {
 	// LocalAddr is the source address of the connections; nil: the
 	// HTTPOptions' LocalAddr, else the system's choice.
@@ -92,6 +96,7 @@ type leanPath struct {
 	canceled bool
 	pool     *transport.ConnPool
 	poolKey  string
+	slot     bool // nc holds a slot of pool
 
 	rr   respReader
 	h    respHead
@@ -268,24 +273,29 @@ func (lp *leanPath) setPooled(p *pooled) {
 func (lp *leanPath) release() {
 	lp.mu.Lock()
 	nc := lp.nc
-	lp.nc = nil // cancel cannot touch it any more
-	ok := nc != nil && lp.pool != nil && !lp.canceled && lp.rr.r == lp.rr.w && !lp.rr.eof
+	ok := nc != nil && lp.slot && !lp.canceled && lp.rr.r == lp.rr.w && !lp.rr.eof
+	if ok {
+		lp.nc, lp.slot = nil, false // cancel cannot touch it any more
+	}
 	lp.mu.Unlock()
-	if nc == nil {
+	if ok {
+		lp.pool.Put(lp.poolKey, &pooled{nc: nc, rr: lp.rr})
+		lp.rr = respReader{}
 		return
 	}
-	if !ok || !lp.pool.Put(lp.poolKey, &pooled{nc: nc, rr: lp.rr}) {
-		nc.Close()
-	}
-	lp.rr = respReader{}
+	lp.drop()
 }
 
-// drop closes the connection.
+// drop closes the connection, freeing its pool slot.
 func (lp *leanPath) drop() {
 	lp.mu.Lock()
 	if lp.nc != nil {
 		lp.nc.Close()
 		lp.nc = nil
+		if lp.slot {
+			lp.slot = false
+			lp.pool.Discard(lp.poolKey)
+		}
 	}
 	lp.mu.Unlock()
 }
@@ -301,17 +311,27 @@ func (s *session) leanExchange(ctx context.Context, intended time.Time) result {
 	lp := s.lean
 	req := lp.request(s)
 	for retried := false; ; retried = true {
-		if lp.nc == nil && lp.pool != nil && !retried {
-			if p, ok := lp.pool.Get(lp.poolKey).(*pooled); ok {
-				lp.setPooled(p)
-				s.conn = transport.Connect{}
+		pooledSlot := false
+		if lp.nc == nil && lp.pool != nil {
+			c, err := lp.pool.Get(ctx, lp.poolKey)
+			if err != nil {
+				s.cutOff(intended)
+				return result{kind: resCanceled}
 			}
+			if p, ok := c.(*pooled); ok {
+				lp.setPooled(p)
+				s.conn = transport.Connect{Start: time.Now()}
+			}
+			pooledSlot = true
 		}
 		reused := lp.nc != nil
 		if !reused {
 			s.conn = transport.Connect{Start: time.Now()}
 			nc, err := transport.DialTimed(ctx, lp.u, lp.local, lp.dial, &s.conn)
 			if err != nil {
+				if pooledSlot {
+					lp.pool.Discard(lp.poolKey)
+				}
 				if ctx.Err() != nil {
 					s.cutOff(intended)
 					return result{kind: resCanceled}
@@ -319,8 +339,11 @@ func (s *session) leanExchange(ctx context.Context, intended time.Time) result {
 				return s.failed(classify(err), 0, fmt.Errorf("%s %s: %w", lp.method, lp.connURL, err), true, 0)
 			}
 			lp.setConn(nc)
-		} else {
+		} else if !pooledSlot {
 			s.conn.Start, s.conn.DNS, s.conn.TCP, s.conn.TLS = time.Now(), 0, 0, 0
+		}
+		if pooledSlot {
+			lp.slot = true
 		}
 		s.conn.Reused = reused
 		if !lp.deadline(s.conn.Start.Add(lp.ttfb)) {
@@ -367,7 +390,12 @@ func (s *session) leanExchange(ctx context.Context, intended time.Time) result {
 	s.conn.Proto = lp.protoStr[min(h.minor, 1)]
 	s.conn.URL = lp.connURL
 	if !s.conn.Reused || !s.open {
-		s.conn.Header = h.header()
+		// The header map costs a dozen allocations: built for a new
+		// connection only (a pooled or recovered one reports none).
+		s.conn.Header = nil
+		if !s.conn.Reused {
+			s.conn.Header = h.header()
+		}
 		s.connected()
 	}
 	// The body: the deadline stays only while the whole of it is buffered.
