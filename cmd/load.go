@@ -301,7 +301,8 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
 	base.Lean = !h2 && o.proxy == nil // the lean paths speak HTTP/1.1 and dial the target themselves
-	if base.Lean && plan.Open() { // the open model's requests share idle keep-alive connections
+	if base.Lean && plan.Open() {
+		// The open model's polling requests share keep-alive connections.
 		base.Pool = transport.NewConnPool(o.Connections) // -c: the connections they share, at most
 		defer base.Pool.Close()
 	}
