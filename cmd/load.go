@@ -304,7 +304,6 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	if base.Lean && plan.Open() {
 		// The open model's polling requests share keep-alive connections.
 		base.Pool = transport.NewConnPool(o.Connections) // -c: the connections they share, at most
-		defer base.Pool.Close()
 	}
 	base.SendSize = o.SendSize
 	if o.SendRate.perSecond > 0 {
@@ -358,6 +357,9 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	// connections: give their descriptors back before the result is saved.
 	for _, c := range clients {
 		c.CloseIdleConnections()
+	}
+	if base.Pool != nil {
+		base.Pool.Close()
 	}
 	stopMetrics()
 	if progress != nil {
