@@ -500,9 +500,16 @@ func (r *run) hold1(ctx context.Context, cancel context.CancelFunc, i int) {
 // dispatch is the open model: one central pacer hands each request its
 // intended start; a request that finds MaxInFlight requests running waits
 // for one to end until MaxLate past its intended time, then is dropped.
+// Requests run on worker goroutines that stay for the next request once
+// theirs is done (an idle worker takes each new request; one is started
+// only when none is idle), so a steady rate costs no goroutine start or
+// stack growth per request, and the workers never outnumber the peak of
+// requests in flight.
 func (r *run) dispatch(planCtx, sessCtx context.Context) {
 	p := r.plan
 	sem := make(chan struct{}, p.MaxInFlight)
+	work := make(chan hit)
+	defer close(work) // idle workers return
 	for n := uint64(0); ; n++ {
 		at, ok := p.Pacer.Hit(n)
 		if !ok || at >= p.Duration || !r.sleepUntil(planCtx, at) {
@@ -533,14 +540,35 @@ func (r *run) dispatch(planCtx, sessCtx context.Context) {
 		}
 		rec.begin()
 		r.open.Add(1)
-		r.wg.Add(1)
-		go func(n int) {
-			defer r.wg.Done()
-			err := r.e.NewRequest(n, intended).Run(sessCtx, rec)
-			r.open.Add(-1)
-			r.retire(rec, err, sessCtx.Err() != nil)
-			<-sem
-		}(r.plan.Share.global(int(n)))
+		h := hit{n: r.plan.Share.global(int(n)), intended: intended, rec: rec}
+		select {
+		case work <- h:
+		default:
+			r.wg.Add(1)
+			go r.worker(sessCtx, h, work, sem)
+		}
+	}
+}
+
+// hit is one open-model request handed to a worker.
+type hit struct {
+	n        int
+	intended time.Time
+	rec      *Recorder
+}
+
+// worker runs h, then each request work hands it, until work is closed.
+func (r *run) worker(sessCtx context.Context, h hit, work <-chan hit, sem <-chan struct{}) {
+	defer r.wg.Done()
+	for {
+		err := r.e.NewRequest(h.n, h.intended).Run(sessCtx, h.rec)
+		r.open.Add(-1)
+		r.retire(h.rec, err, sessCtx.Err() != nil)
+		<-sem
+		var ok bool
+		if h, ok = <-work; !ok {
+			return
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -608,6 +609,60 @@ func TestPlanErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) || rec != nil {
 				t.Errorf("Run() = %v, %v; want an error containing %q", rec, err, tc.want)
 			}
+		})
+	}
+}
+
+// goid is the calling goroutine's id, read from its stack header.
+func goid() string {
+	var b [64]byte
+	s := string(b[:runtime.Stack(b[:], false)])
+	s = strings.TrimPrefix(s, "goroutine ")
+	id, _, _ := strings.Cut(s, " ")
+	return id
+}
+
+// TestEngineOpenModelReusesWorkers: a request that ends before the next one
+// is due leaves its goroutine to run the next: 100 requests at 100/s, each
+// 1 ms, run on one goroutine, not 100 (a goroutine per request, its stack
+// grown anew each time, was what a high rate paid for). A request that
+// finds no idle worker gets a new one: 10 requests in flight at once run on
+// 10.
+func TestEngineOpenModelReusesWorkers(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		serve     time.Duration
+		wantGoIDs int
+	}{
+		{"one-at-a-time", time.Millisecond, 1},
+		{"ten-in-flight", 95 * time.Millisecond, 10},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var mu sync.Mutex
+				ids := map[string]bool{}
+				e := &Engine{
+					Plan: Plan{Rate: 100, Duration: time.Second},
+					NewRequest: func(n int, intended time.Time) transport.Session {
+						return sessionFunc(func(ctx context.Context, obs transport.Observer) error {
+							mu.Lock()
+							ids[goid()] = true
+							mu.Unlock()
+							start := time.Now()
+							transport.Wait(ctx, tt.serve)
+							obs.Exchange(&transport.Exchange{Intended: intended, Start: start, End: time.Now(), Status: 200})
+							return nil
+						})
+					},
+				}
+				rec := runEngine(t, e, t.Context())
+				if got := rec.Counters[Requests]; got != 100 {
+					t.Fatalf("%d requests, want 100", got)
+				}
+				if len(ids) != tt.wantGoIDs {
+					t.Errorf("the requests ran on %d goroutines, want %d", len(ids), tt.wantGoIDs)
+				}
+			})
 		})
 	}
 }

@@ -166,7 +166,7 @@ result is still printed and saved).`,
 	o.addSessionFlags(f, "spec")
 	o.closedLoop = true
 	f.Lookup("interval").Usage += "; 0 = closed loop, each request as soon as the last is answered"
-	f.IntVarP(&o.Connections, "connections", "c", 100, "sessions held at once (closed model)")
+	f.IntVarP(&o.Connections, "connections", "c", 100, "sessions held at once (closed model); with --rate, polling requests share at most this many keep-alive connections")
 	durationFlag(f, &o.Duration, 30*time.Second, "length of the run, warmup included (default with --stages: their sum)", "--data")
 	f.DurationVar(&o.Warmup, "warmup", 0, "first part of the run not counted in the results")
 	f.Var(&o.Ramp, "ramp", "start sessions at this rate (200/s) or reach -c linearly in this time (10s); default all at once")
@@ -348,6 +348,10 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
 	base.Lean = !h2 && o.proxy == nil // the lean paths speak HTTP/1.1 and dial the target themselves
+	if base.Lean && plan.Open() {
+		// The open model's polling requests share keep-alive connections.
+		base.Pool = transport.NewConnPool(o.Connections) // -c: the connections they share, at most
+	}
 	base.SendSize = o.SendSize
 	if o.SendRate.perSecond > 0 {
 		base.SendEvery = time.Duration(float64(time.Second) / o.SendRate.perSecond)
@@ -423,6 +427,9 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	// connections: give their descriptors back before the result is saved.
 	for _, c := range clients {
 		c.CloseIdleConnections()
+	}
+	if base.Pool != nil {
+		base.Pool.Close()
 	}
 	stopMetrics()
 	if progress != nil {

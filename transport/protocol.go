@@ -145,6 +145,10 @@ type SessionOptions struct {
 	// protocol's lean path, when it has one, from LocalAddr (nil: any).
 	Lean      bool
 	LocalAddr net.Addr
+	// Pool, with Lean, keeps the idle connections of the open model's
+	// one-request sessions between requests (see ConnPool); nil: each
+	// dials its own.
+	Pool *ConnPool
 }
 
 // IsEventStream reports whether a Content-Type is text/event-stream

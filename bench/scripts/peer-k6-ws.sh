@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Peer measurement for scale.sh: k6 (installed here with `go install`, never
-# committed) holding N WebSocket connections to rtbench serve's /ws at
+# Peer measurement for scale.sh: k6 (installed by bench/peers.sh with
+# `go install`, never committed) holding N WebSocket connections to rtbench serve's /ws at
 # 1 event/s for D seconds, with its RSS per connection measured the same way
 # as scale.sh measures rtbench (steady RSS minus the one-VU footprint).
 #
@@ -9,14 +9,11 @@ set -euo pipefail
 N=${N:-10000}
 D=${D:-60}
 PORT=${PORT:-18095}
-K6_VERSION=${K6_VERSION:-v1.8.1}
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
-export PATH="$(go env GOPATH)/bin:$PATH"
-if ! k6 version 2>/dev/null | grep -q "${K6_VERSION}"; then
-  go install "go.k6.io/k6@${K6_VERSION}"
-fi
+. bench/peers.sh k6 # go install into a directory of its own, never committed
+command -v k6 >/dev/null || { echo "k6 did not install" >&2; exit 1; }
 go build -o "$tmp/rtbench" .
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 2>/dev/null &
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

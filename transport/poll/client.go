@@ -98,6 +98,10 @@ type Client struct {
 	HTTP *http.Client
 	// HTTPOptions configure the session's own client when HTTP is nil.
 	HTTPOptions transport.HTTPOptions
+	// Lean, with HTTP nil, sends the polls of a plain http:// URL over the
+	// session's own connection without net/http (see Lean for what stays
+	// on net/http); nil: net/http always. `rtbench load` sets it.
+	Lean *Lean
 	// Interval is the time between the starts of two polls; default
 	// DefaultInterval (2s). Ignored with LongPoll and ClosedLoop.
 	Interval time.Duration
@@ -157,6 +161,8 @@ type session struct {
 	obs transport.Observer
 	hc  *http.Client
 	own bool // hc is ours: close its idle connection at the end
+	// lean is the lean path's state; nil when net/http sends the polls.
+	lean *leanPath
 
 	req      transport.Request // c.Request with the URL of each poll
 	base     string            // the URL without the parameters the session sets
@@ -213,19 +219,29 @@ func (c *Client) newSession(obs transport.Observer) (*session, error) {
 	s.baseKeep = u.String()
 	u.RawQuery = dropParams(raw, "since")
 	s.base = u.String()
-	if s.hc == nil {
-		o := c.HTTPOptions
-		o.TTFBTimeout = cmp.Or(o.TTFBTimeout, transport.DefaultTTFBTimeout) + c.LongPoll
-		o.MaxConnsPerHost, o.IdleConnsPerHost = 1, 1
-		s.hc = transport.NewHTTPClient(o)
-		s.own = true
+	s.lean = newLeanPath(c, u, s.base, s.baseKeep)
+	if s.hc == nil && s.lean == nil {
+		s.ownClient()
 	}
 	return s, nil
+}
+
+// ownClient builds the session's own net/http client (on the lean path,
+// only when net/http takes over after a redirect).
+func (s *session) ownClient() {
+	o := s.c.HTTPOptions
+	o.TTFBTimeout = cmp.Or(o.TTFBTimeout, transport.DefaultTTFBTimeout) + s.c.LongPoll
+	o.MaxConnsPerHost, o.IdleConnsPerHost = 1, 1
+	s.hc = transport.NewHTTPClient(o)
+	s.own = true
 }
 
 func (s *session) finish() {
 	if s.own {
 		s.hc.CloseIdleConnections()
+	}
+	if s.lean != nil {
+		s.lean.release()
 	}
 }
 
@@ -258,15 +274,25 @@ func dropParams(raw string, keys ...string) string {
 
 // pollURL is the URL of the next poll.
 func (s *session) pollURL() string {
-	base := s.baseKeep
-	if s.hasSince {
-		base = s.base
+	if !s.hasSince && !(s.haveState && s.waitArg != "") {
+		return s.baseKeep
+	}
+	s.urlBuf = s.appendPollURL(s.urlBuf[:0], s.base, s.baseKeep)
+	return string(s.urlBuf)
+}
+
+// appendPollURL appends the next poll's URL to b, given the session's base
+// URLs (s.base and s.baseKeep, or their request targets): keep until a
+// since= is known, then base with since=, and wait= once long polls wait.
+func (s *session) appendPollURL(b []byte, base, keep string) []byte {
+	if !s.hasSince {
+		base = keep
 	}
 	wait := s.haveState && s.waitArg != ""
+	b = append(b, base...)
 	if !s.hasSince && !wait {
-		return base
+		return b
 	}
-	b := append(s.urlBuf[:0], base...)
 	sep := byte('?')
 	if strings.IndexByte(base, '?') >= 0 {
 		sep = '&'
@@ -281,8 +307,7 @@ func (s *session) pollURL() string {
 		b = append(b, sep)
 		b = append(b, s.waitArg...)
 	}
-	s.urlBuf = b
-	return string(b)
+	return b
 }
 
 // result is how one exchange went.
@@ -302,6 +327,12 @@ const (
 )
 
 func (s *session) run(ctx context.Context) error {
+	if s.lean != nil {
+		// Once per session, not per request: a canceled context ends the
+		// lean connection's read or write in progress.
+		stop := context.AfterFunc(ctx, s.lean.cancel)
+		defer stop()
+	}
 	intended := time.Now()
 	var first *http.Response
 	if f := s.c.First; f != nil && f.Resp != nil {
@@ -375,6 +406,12 @@ func (s *session) run(ctx context.Context) error {
 
 // exchange sends one poll and handles its response.
 func (s *session) exchange(ctx context.Context, intended time.Time) result {
+	if s.lean != nil {
+		return s.leanExchange(ctx, intended)
+	}
+	if s.hc == nil {
+		s.ownClient()
+	}
 	s.req.URL = s.pollURL()
 	hreq, err := s.req.HTTPRequest(ctx)
 	if err != nil {
@@ -422,47 +459,72 @@ func (s *session) handle(ctx context.Context, intended time.Time, resp *http.Res
 		}
 		return s.failed(classify(err), resp.StatusCode, fmt.Errorf("%s: reading the body: %w", s.conn.URL, err), true, 0)
 	}
+	h := resp.Header
+	return s.report(intended, end, &answer{code: resp.StatusCode, status: resp.Status,
+		etag: h.Get("ETag"), lastMod: h.Get("Last-Modified"), retry: h.Get("Retry-After")})
+}
+
+// answer is what a response said, for report: the lean path and net/http's
+// each fill it their way.
+type answer struct {
+	code          int
+	status        string // net/http's "503 Service Unavailable"; empty on the lean path
+	reason        []byte // the lean path's reason phrase
+	etag, lastMod string
+	retry         string // Retry-After; only read for a failure
+}
+
+// report reports an exchange whose body is in s.body, and decides what
+// the session does next.
+func (s *session) report(intended, end time.Time, a *answer) result {
 	x := &s.x
 	*x = transport.Exchange{
 		Intended: intended, Start: s.conn.Start, Headers: s.conn.Headers, End: end,
-		Status: resp.StatusCode, Bytes: int64(len(s.body)),
+		Status: a.code, Bytes: int64(len(s.body)),
 	}
 	if x.Intended.After(x.Start) || s.c.ClosedLoop {
 		// A First response sent before its Connect.Start was noted; in a
 		// closed loop the request was meant to go when it went.
 		x.Intended = x.Start
 	}
-	code := resp.StatusCode
+	code := a.code
 	switch {
 	case code == http.StatusNoContent:
 		s.obs.Exchange(x)
 		return result{kind: resEnd}
 	case code == http.StatusNotModified:
 		s.haveState = true
-		if tag := resp.Header.Get("ETag"); tag != "" {
-			s.etag = tag
+		if a.etag != "" {
+			s.etag = a.etag
 		}
 		s.obs.Exchange(x)
 		return result{kind: resOK}
 	case code >= 200 && code < 300:
-		more := s.state(resp.Header, end)
+		more := s.state(a.etag, a.lastMod, end)
 		s.obs.Exchange(x)
 		return result{kind: resOK, more: more}
 	}
 	s.obs.Exchange(x)
+	status := a.status
+	if status == "" {
+		status = strconv.Itoa(code)
+		if len(a.reason) > 0 {
+			status += " " + string(a.reason)
+		}
+	}
 	retryable := code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500 && code < 600
 	return s.failed(transport.HTTPStatusClass(code), code,
-		fmt.Errorf("%s: HTTP %s%s", s.conn.URL, resp.Status, snippet(s.body)), retryable, retryAfter(resp.Header, end))
+		fmt.Errorf("%s: HTTP %s%s", s.conn.URL, status, snippet(s.body)), retryable, retryAfter(a.retry, end))
 }
 
-// state takes in the body of a 2xx response: it reports the events and sets
+// state takes in the body of a 2xx response whose validators are tag
+// (ETag) and lastMod (Last-Modified): it reports the events and sets
 // x.Changed. more says a messages page was cut short.
-func (s *session) state(h http.Header, end time.Time) (more bool) {
+func (s *session) state(tag, lastMod string, end time.Time) (more bool) {
 	x := &s.x
 	s.haveState = true
-	tag := h.Get("ETag")
-	if lm := h.Get("Last-Modified"); lm != "" {
-		s.lastMod = lm
+	if lastMod != "" {
+		s.lastMod = lastMod
 	}
 	if p, ok := parseMsgPage(s.body); ok {
 		s.since, s.hasSince = p.last, true
@@ -607,9 +669,8 @@ func readBody(r io.Reader, buf []byte, limit int) ([]byte, error) {
 	}
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := h.Get("Retry-After")
+// retryAfter reads a Retry-After header's value: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}

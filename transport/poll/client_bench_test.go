@@ -77,7 +77,7 @@ func BenchmarkClientMessagesPage(b *testing.B) {
 	b.SetBytes(int64(len(page)))
 	for b.Loop() {
 		s.body = page
-		s.state(http.Header{}, time.Time{})
+		s.state("", "", time.Time{})
 	}
 	b.ReportMetric(float64(obs.events)/float64(b.N), "events/op")
 }

@@ -78,11 +78,7 @@ func TestRetryAfter(t *testing.T) {
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
 	}
 	for _, tt := range tests {
-		h := http.Header{}
-		if tt.value != "" {
-			h.Set("Retry-After", tt.value)
-		}
-		if got := retryAfter(h, now); got != tt.want {
+		if got := retryAfter(tt.value, now); got != tt.want {
 			t.Errorf("Retry-After %q: %v, want %v", tt.value, got, tt.want)
 		}
 	}

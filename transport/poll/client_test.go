@@ -174,6 +174,8 @@ func TestConditional(t *testing.T) {
 	base, _, _ := serveMock(t, mock.Config{})
 	noETag := httptest.NewServer(scripted(`{"v":"A"}`, `{"v":"A"}`, `{"v":"B"}`, `{"v":"B"}`, `{"v":"C"}`))
 	defer noETag.Close()
+	noETag2 := httptest.NewServer(scripted(`{"v":"A"}`, `{"v":"A"}`, `{"v":"B"}`, `{"v":"B"}`, `{"v":"C"}`))
+	defer noETag2.Close()
 	tests := []struct {
 		name          string
 		url           string
@@ -187,36 +189,41 @@ func TestConditional(t *testing.T) {
 		{"unconditional", base + "/poll?rate=0.001", true, []int{200, 200, 200, 200, 200}, []bool{true, false, false, false, false}, 1},
 		{"no-etag-body-decides", noETag.URL, false, []int{200, 200, 200, 200, 200}, []bool{true, false, true, false, true}, 3},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			o := &observer{OnExchange: func(n int, _ *transport.Exchange) {
-				if n == len(tt.wantStatus) {
-					cancel()
+	for _, path := range paths {
+		for _, tt := range tests {
+			if tt.url == noETag.URL && path.lean != nil {
+				tt.url = noETag2.URL // scripted: a server of its own
+			}
+			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				o := &observer{OnExchange: func(n int, _ *transport.Exchange) {
+					if n == len(tt.wantStatus) {
+						cancel()
+					}
+				}}
+				c := &poll.Client{Request: transport.Request{URL: tt.url}, Interval: time.Millisecond, NoConditional: tt.noConditional, Lean: path.lean}
+				if err := c.Run(ctx, o); err != nil {
+					t.Fatalf("Run: %v", err)
 				}
-			}}
-			c := &poll.Client{Request: transport.Request{URL: tt.url}, Interval: time.Millisecond, NoConditional: tt.noConditional}
-			if err := c.Run(ctx, o); err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			xs := o.exchanges()
-			if got := statuses(xs); !slices.Equal(got, tt.wantStatus) {
-				t.Errorf("statuses %v, want %v", got, tt.wantStatus)
-			}
-			if got := changed(xs); !slices.Equal(got, tt.wantChanged) {
-				t.Errorf("changed %v, want %v", got, tt.wantChanged)
-			}
-			connects, events, errs, _ := o.Snapshot()
-			if len(events) != tt.wantEvents || len(connects) != 1 || len(errs) != 0 {
-				t.Errorf("%d events, %d connects, errors %v; want %d, 1 (keep-alive), none", len(events), len(connects), errs, tt.wantEvents)
-			}
-			for _, e := range events {
-				if e.Type != "change" || e.Kind != transport.KindMessage || e.Size != len(e.Data) {
-					t.Errorf("event %+v: want a change message with its size", e)
+				xs := o.exchanges()
+				if got := statuses(xs); !slices.Equal(got, tt.wantStatus) {
+					t.Errorf("statuses %v, want %v", got, tt.wantStatus)
 				}
-			}
-		})
+				if got := changed(xs); !slices.Equal(got, tt.wantChanged) {
+					t.Errorf("changed %v, want %v", got, tt.wantChanged)
+				}
+				connects, events, errs, _ := o.Snapshot()
+				if len(events) != tt.wantEvents || len(connects) != 1 || len(errs) != 0 {
+					t.Errorf("%d events, %d connects, errors %v; want %d, 1 (keep-alive), none", len(events), len(connects), errs, tt.wantEvents)
+				}
+				for _, e := range events {
+					if e.Type != "change" || e.Kind != transport.KindMessage || e.Size != len(e.Data) {
+						t.Errorf("event %+v: want a change message with its size", e)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -510,46 +517,48 @@ func TestConnections(t *testing.T) {
 		{"keep-alive", false, []string{"connect", "event", "exchange", "event", "exchange", "event", "exchange"}},
 		{"connection-close", true, []string{"connect", "event", "exchange", "close", "connect", "event", "exchange", "close", "connect", "event", "exchange"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var n atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if tt.close {
-					w.Header().Set("Connection", "close")
+	for _, path := range paths {
+		for _, tt := range tests {
+			t.Run(path.name+"/"+tt.name, func(t *testing.T) {
+				var n atomic.Int64
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if tt.close {
+						w.Header().Set("Connection", "close")
+					}
+					fmt.Fprintf(w, `{"seq":%d}`, n.Add(1))
+				}))
+				defer srv.Close()
+				ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+				defer cancel()
+				o := &observer{OnExchange: func(n int, _ *transport.Exchange) {
+					if n == 3 {
+						cancel()
+					}
+				}}
+				c := &poll.Client{Request: transport.Request{URL: srv.URL}, Interval: time.Millisecond, Lean: path.lean}
+				if err := c.Run(ctx, o); err != nil {
+					t.Fatalf("Run: %v", err)
 				}
-				fmt.Fprintf(w, `{"seq":%d}`, n.Add(1))
-			}))
-			defer srv.Close()
-			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-			defer cancel()
-			o := &observer{OnExchange: func(n int, _ *transport.Exchange) {
-				if n == 3 {
-					cancel()
+				calls := o.calls()
+				if got := calls[:len(calls)-1]; !slices.Equal(got, tt.want) { // the last is the Close of the cancel
+					t.Fatalf("calls %v, want %v", got, tt.want)
 				}
-			}}
-			c := &poll.Client{Request: transport.Request{URL: srv.URL}, Interval: time.Millisecond}
-			if err := c.Run(ctx, o); err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			calls := o.calls()
-			if got := calls[:len(calls)-1]; !slices.Equal(got, tt.want) { // the last is the Close of the cancel
-				t.Fatalf("calls %v, want %v", got, tt.want)
-			}
-			connects, _, _, closes := o.Snapshot()
-			for i, c := range connects {
-				if c.Attempt != i || c.Reused {
-					t.Errorf("connect %d: Attempt %d Reused %v", i, c.Attempt, c.Reused)
+				connects, _, _, closes := o.Snapshot()
+				for i, c := range connects {
+					if c.Attempt != i || c.Reused {
+						t.Errorf("connect %d: Attempt %d Reused %v", i, c.Attempt, c.Reused)
+					}
 				}
-			}
-			for _, c := range closes[:len(closes)-1] {
-				if !c.Clean || !c.Reconnect {
-					t.Errorf("close %+v: want clean, reconnecting", c)
+				for _, c := range closes[:len(closes)-1] {
+					if !c.Clean || !c.Reconnect {
+						t.Errorf("close %+v: want clean, reconnecting", c)
+					}
 				}
-			}
-			if last := closes[len(closes)-1]; last.Reconnect || last.Reason != "canceled" {
-				t.Errorf("last close %+v: want the cancel's", last)
-			}
-		})
+				if last := closes[len(closes)-1]; last.Reconnect || last.Reason != "canceled" {
+					t.Errorf("last close %+v: want the cancel's", last)
+				}
+			})
+		}
 	}
 }
 

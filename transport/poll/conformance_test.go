@@ -74,13 +74,19 @@ func finite(next http.Handler) http.Handler {
 // Every-tick delivery at a rate the client can follow is
 // TestLongPollEveryTick's. Finite is that route behind the 204 wrapper above.
 func TestConformance(t *testing.T) {
+	for _, path := range paths {
+		t.Run(path.name, func(t *testing.T) { conformance(t, path.lean) })
+	}
+}
+
+func conformance(t *testing.T, lean *poll.Lean) {
 	transporttest.Conformance(t, transporttest.Harness{
 		Serve: func(t testing.TB) (string, func()) {
 			base, _, shutdown := serveMock(t, mock.Config{})
 			return base, shutdown
 		},
 		New: func(url string, rc transport.Reconnect) transport.Session {
-			return &poll.Client{Request: transport.Request{URL: url}, LongPoll: 5 * time.Second, Reconnect: rc}
+			return &poll.Client{Request: transport.Request{URL: url}, LongPoll: 5 * time.Second, Reconnect: rc, Lean: lean}
 		},
 		Ordered:    "/poll?rate=10",
 		CheckOrder: increasingSeq,

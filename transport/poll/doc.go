@@ -26,4 +26,10 @@
 // state is an Event; every request is an Exchange. Network errors, 408, 429
 // and 5xx are retried with backoff; other 4xx end the session; 204 ends it
 // cleanly.
+//
+// With Client.Lean, a plain http:// session sends its polls without
+// net/http: its own connection, request bytes built once, a strict HTTP/1.x
+// response reader (leanhttp.go) and no allocation per request (see Lean for
+// what stays on net/http); Lean.Pool lets one-request sessions share
+// keep-alive connections.
 package poll

@@ -50,6 +50,12 @@ func countingServer(t *testing.T) (url string, accepted, requests *atomic.Int64)
 // however many requests they send, and report no reconnect; in a closed
 // loop each exchange's latency counts from its actual send.
 func TestSessionsKeepTheirConnection(t *testing.T) {
+	for _, path := range paths {
+		t.Run(path.name, func(t *testing.T) { keepTheirConnection(t, path.lean) })
+	}
+}
+
+func keepTheirConnection(t *testing.T, lean *poll.Lean) {
 	const sessions, each = 500, 8
 	url, accepted, requests := countingServer(t)
 	var wg sync.WaitGroup
@@ -59,7 +65,7 @@ func TestSessionsKeepTheirConnection(t *testing.T) {
 	defer cancel()
 	for i := range sessions {
 		obs[i] = &observer{}
-		c := &poll.Client{Request: transport.Request{URL: url}, ClosedLoop: true, MaxRequests: each}
+		c := &poll.Client{Request: transport.Request{URL: url}, ClosedLoop: true, MaxRequests: each, Lean: lean}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -119,5 +125,41 @@ func TestReconnectOnTheSameConnection(t *testing.T) {
 	}
 	if len(closes) != 2 || !closes[0].Reconnect || closes[0].Idle {
 		t.Fatalf("closes %+v; want the 503's (reconnecting) and the end", closes)
+	}
+}
+
+// TestOpenModelSharesConnections: one-request sessions (the open model's)
+// on the lean path with a shared ConnPool of 4 connections: 200 requests,
+// 50 at a time, open at most 4 TCP connections, and every one is answered.
+func TestOpenModelSharesConnections(t *testing.T) {
+	const requests, parallel, conns = 200, 50, 4
+	url, accepted, served := countingServer(t)
+	pool := transport.NewConnPool(conns)
+	defer pool.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, parallel)
+	var failed atomic.Int64
+	for range requests {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			o := &observer{}
+			c := &poll.Client{Request: transport.Request{URL: url}, MaxRequests: 1, Lean: &poll.Lean{Pool: pool}}
+			if err := c.Run(ctx, o); err != nil {
+				failed.Add(1)
+			}
+			if _, _, errs, _ := o.Snapshot(); len(errs) > 0 {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() != 0 || served.Load() != requests {
+		t.Fatalf("%d sessions failed, %d requests served; want none, %d", failed.Load(), served.Load(), requests)
+	}
+	if got := accepted.Load(); got > conns {
+		t.Errorf("%d connections for %d requests; want at most the pool's %d", got, requests, conns)
 	}
 }

@@ -34,10 +34,17 @@ var Protocol = transport.Protocol{
 			c.MaxRequests = 1
 		case o.One:
 			c.MaxRequests = 1
+			if o.Lean && o.Pool != nil { // the open model: lean, on the run's shared idle connections
+				c.HTTP, c.HTTPOptions = nil, *cmp.Or(o.OwnHTTP, &transport.HTTPOptions{})
+				c.Lean = &Lean{TTFBTimeout: o.TTFBTimeout, LocalAddr: o.LocalAddr, Pool: o.Pool}
+			}
 		case o.OwnHTTP != nil: // a held session keeps a connection of its own
 			c.HTTP, c.HTTPOptions = nil, *o.OwnHTTP
 			if o.LocalAddr != nil {
 				c.HTTPOptions.LocalAddr = o.LocalAddr
+			}
+			if o.Lean { // plain http:// without a proxy: the lean HTTP/1.1 path
+				c.Lean = &Lean{TTFBTimeout: o.TTFBTimeout}
 			}
 		}
 		return c
