@@ -26,7 +26,7 @@ import (
 )
 
 // comparePatterns are the names --patterns accepts, in the order they run.
-var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "ai", "ai-formats"}
+var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "chat", "ai", "ai-formats"}
 
 // compareSecondInterval is the second short-polling run's interval, when
 // --poll-interval is not given.
@@ -42,6 +42,8 @@ type CompareOptions struct {
 	PollGiven    bool // --poll-interval was given: no second polling run
 	Patterns     []string
 	AIStreams    int
+	ChatMembers  int
+	ChatRate     float64
 	AITokens     int
 	Target       string
 	JSON         bool
@@ -102,6 +104,8 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 	f.IntVar(&o.Size, "size", bench.DefaultCompareSize, "bytes of each update's data (at least 8)")
 	f.DurationVar(&o.PollInterval, "poll-interval", bench.DefaultComparePollInterval, "short polling and ETag polling interval (default: 1s, and a second short-polling run at 2s)")
 	f.StringSliceVar(&o.Patterns, "patterns", nil, "run only these: "+strings.Join(comparePatterns, ","))
+	f.IntVar(&o.ChatMembers, "chat-members", bench.DefaultChatMembers, "chat: members of the room, each sending and receiving")
+	f.Float64Var(&o.ChatRate, "chat-rate", bench.DefaultChatRate, "chat: messages each member sends per second")
 	f.IntVar(&o.AIStreams, "ai-streams", 0, "AI section: concurrent streams (default: -c)")
 	f.IntVar(&o.AITokens, "ai-tokens", bench.DefaultCompareAITokens, "AI section: tokens per stream")
 	f.StringVar(&o.Target, "target", "", "compare against this server (base URL with rtbench serve's routes) instead of an embedded one")
@@ -122,6 +126,10 @@ func (o *CompareOptions) validate() error {
 		return UsageError("--size %d: want 8 to 61440 bytes", o.Size)
 	case o.PollInterval <= 0:
 		return UsageError("--poll-interval %v: want a positive duration", o.PollInterval)
+	case o.ChatMembers < 1 || o.ChatMembers > 10_000:
+		return UsageError("--chat-members %d: want 1 to 10000 members", o.ChatMembers)
+	case !(o.ChatRate > 0) || o.ChatRate > 1000:
+		return UsageError("--chat-rate %v: want more than 0 and at most 1000 messages per second per member", o.ChatRate)
 	case o.AIStreams < 0:
 		return UsageError("--ai-streams %d: want at least 1 (0: -c)", o.AIStreams)
 	case o.AITokens < 1 || o.AITokens > 100_000:
@@ -154,7 +162,7 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 	}
 	defer stop()
 	cmp := bench.Compare{Subscribers: o.Subscribers, Updates: o.Updates, Duration: o.Duration, Size: o.Size,
-		Publish: publish, Version: env.Version}
+		ChatMembers: o.ChatMembers, ChatRate: o.ChatRate, Publish: publish, Version: env.Version}
 	res := cmp.NewCompareResult(base, embedded)
 	res.StartedAt = time.Now().UTC().Round(0)
 	for _, run := range o.runs(base) {
@@ -170,6 +178,23 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 		}
 		if err != nil {
 			return UnreachableError(err)
+		}
+	}
+	if o.want("chat") {
+		for _, run := range o.chatRuns(base, randomSuffix()) {
+			if ctx.Err() != nil {
+				break
+			}
+			if env.ErrTTY && !o.JSON {
+				fmt.Fprintf(env.ErrOut, "rtbench: compare chat %s: %d members at %v messages/s each, %v…\n", run.Name, o.ChatMembers, o.ChatRate, o.Duration)
+			}
+			cr, err := cmp.RunChat(ctx, run)
+			if cr != nil {
+				res.Chat = append(res.Chat, cr)
+			}
+			if err != nil {
+				return UnreachableError(err)
+			}
 		}
 	}
 	if o.want("ai") && ctx.Err() == nil {
