@@ -17,7 +17,7 @@ import (
 const (
 	chatSendsSocket     = "on its socket"
 	chatSendsPOST       = "POST /api/publish"
-	chatSendsPusherREST = "Pusher HTTP API (POST /apps/ID/events): rtbench's Pusher client cannot send client events yet"
+	chatSendsPusherREST = "Pusher HTTP API (POST /apps/ID/events; data {seq, sched_ns}, not --size): rtbench's Pusher client cannot send client events yet"
 )
 
 // chatRuns lists the chat workload's protocols, each on a fresh channel of
