@@ -70,6 +70,14 @@ format (ai-formats: OpenAI Chat Completions and Responses, Anthropic, the AI SDK
 message and data streams, Gemini, Ollama, the tutorial's {"text"}) on the same token
 schedule: ttft and itl_chunk p50, bytes and events on the wire per token.
 
+Chat (the chat pattern): --chat-members members of one room each send --chat-rate
+messages per second for -d, and every member receives every message: through WebSocket
+rooms (sending on the socket), SSE + POST /api/publish, long-poll + POST /api/publish,
+the Ably protocol (publishing on the connection) and the Pusher protocol (sending through
+Pusher's HTTP API: rtbench's Pusher client cannot send client events yet). Per protocol:
+send → receive p50/p99/max over all members, lost and duplicated messages, bytes and
+requests up and down per delivered message, connections and CPU µs per message.
+
 Per pattern: delivery p50/p90/p99/max, updates lost and duplicated (from seq), bytes
 on the wire per delivered update (both directions, headers included, counted at the
 connection), HTTP requests per update, connections held, and CPU µs per update:
@@ -82,6 +90,9 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 
   # A quick run: 20 subscribers, 5 updates/s, 2 s per pattern, as an HTML page too
   rtbench compare -c 20 --updates 5 -d 2s --html compare.html
+
+  # Chat only: 20 members each sending 2 messages/s, through all five protocols
+  rtbench compare --patterns chat --chat-members 20 --chat-rate 2
 
   # Against another server with rtbench serve's routes, push patterns only
   rtbench compare --target http://10.0.0.5:8080 --patterns sse,ws`,
