@@ -78,6 +78,10 @@ type ChatResult struct {
 	Delivered  int64  `json:"delivered"`
 	Lost       int64  `json:"lost"`
 	Duplicates int64  `json:"duplicates"`
+	// CutOff, in an interrupted run only: the (member, message) pairs not
+	// received of messages sent within Drain before the interruption,
+	// still on their way; they are not Lost.
+	CutOff int64 `json:"cut_off,omitempty"`
 	// Bytes on the wire counted at the members' connections, headers
 	// included: Up is what members wrote (sends, requests, frames), Down
 	// what they read. Requests are HTTP exchanges: up the sending POSTs,
@@ -189,7 +193,7 @@ func (c Compare) RunChat(ctx context.Context, run ChatRun) (*ChatResult, error) 
 			}
 		}
 	}()
-	st := &chatState{members: make([]*chatMember, members)}
+	st := &chatState{members: make([]*chatMember, members), sentAt: make([]int64, total)}
 	for i := range st.members {
 		st.members[i] = &chatMember{st: st, seen: make([]uint64, total/64+1), total: uint64(total), stampIDs: run.StampIDs}
 	}
@@ -216,6 +220,7 @@ func (c Compare) RunChat(ctx context.Context, run ChatRun) (*ChatResult, error) 
 	stop(errRunDone)
 	wg.Wait()
 	cpu1, _ := processCPU()
+	end := time.Now()
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +232,21 @@ func (c Compare) RunChat(ctx context.Context, run ChatRun) (*ChatResult, error) 
 	}
 	out.Sent = st.sent.Load()
 	out.Expected = out.Sent * int64(members)
+	// Each sent message a member did not receive is lost, unless the run
+	// was interrupted within Drain of its sending: then it is cut off.
+	recent := end.Add(-c.Drain).UnixNano()
+	for _, m := range st.members {
+		for k, at := range st.sentAt {
+			if at == 0 || m.seen[k/64]&(1<<(k%64)) != 0 {
+				continue
+			}
+			if ctx.Err() != nil && at > recent {
+				out.CutOff++
+			} else {
+				out.Lost++
+			}
+		}
+	}
 	for _, m := range st.members {
 		out.Delivered += m.uniq
 		out.Duplicates += m.dup
@@ -236,7 +256,6 @@ func (c Compare) RunChat(ctx context.Context, run ChatRun) (*ChatResult, error) 
 			out.RequestsDown += m.connects
 		}
 	}
-	out.Lost = max(out.Expected-out.Delivered, 0)
 	if run.Send != nil {
 		out.RequestsUp = out.Sent + out.SendErrors
 	}
@@ -311,6 +330,7 @@ wait:
 				m.Data = ChatData(m, c.Size)
 				if run.Send == nil {
 					outbox[i] <- m.Data // buffered for all of the member's messages
+					st.sentAt[m.ID-1] = at.UnixNano()
 					st.sent.Add(1)
 					continue
 				}
@@ -326,6 +346,7 @@ wait:
 					errMu.Unlock()
 					continue
 				}
+				st.sentAt[m.ID-1] = at.UnixNano()
 				st.sent.Add(1)
 			}
 		})
@@ -363,6 +384,10 @@ type chatState struct {
 	members   []*chatMember
 	connected atomic.Int64
 	sent      atomic.Int64
+	// sentAt[ID-1] is message ID's send time, Unix ns; 0: not sent. Each
+	// member's sender writes its own IDs; RunChat reads them once the
+	// senders have returned.
+	sentAt []int64
 }
 
 // chatMember is one member's receiving side, kept across its session's

@@ -22,6 +22,7 @@ type fakeRoom struct {
 	drop    map[int]bool
 	dupe    map[int]bool
 	absent  map[int]bool // never connects
+	deaf    map[int]bool // connects, receives nothing
 	failIDs map[uint64]bool
 }
 
@@ -65,7 +66,7 @@ func (m *fakeMember) Run(ctx context.Context, obs transport.Observer) error {
 			if !ok {
 				return errors.New("no chat mark in " + string(d))
 			}
-			if m.room.drop[m.i] && m.room.lose[id] {
+			if (m.room.drop[m.i] && m.room.lose[id]) || m.room.deaf[m.i] {
 				continue
 			}
 			// An envelope around the data, as serve's hub sends it.
@@ -87,7 +88,9 @@ func TestCompareRunChat(t *testing.T) {
 	tests := []struct {
 		name      string
 		http      bool // send through Send instead of the outbox
-		room      fakeRoom
+		room      *fakeRoom
+		interrupt bool // cancel the run once every message is sent
+		cutOff    int64
 		sent      int64
 		delivered int64
 		lost, dup int64
@@ -96,15 +99,29 @@ func TestCompareRunChat(t *testing.T) {
 	}{
 		{name: "every member gets every message once, on the socket", sent: 12, delivered: 36, connected: 3},
 		{name: "every member gets every message once, over HTTP", http: true, sent: 12, delivered: 36, connected: 3},
-		{name: "a member loses two and another gets duplicates", room: fakeRoom{drop: map[int]bool{1: true}, lose: map[uint64]bool{2: true, 7: true}, dupe: map[int]bool{2: true}},
+		{name: "a member loses two and another gets duplicates", room: &fakeRoom{drop: map[int]bool{1: true}, lose: map[uint64]bool{2: true, 7: true}, dupe: map[int]bool{2: true}},
 			sent: 12, delivered: 34, lost: 2, dup: 12, connected: 3},
-		{name: "a member that never joined sends nothing and loses everything", room: fakeRoom{absent: map[int]bool{0: true}}, sent: 8, delivered: 16, lost: 8, connected: 2},
-		{name: "a failed send is not expected", http: true, room: fakeRoom{failIDs: map[uint64]bool{5: true}}, sent: 11, delivered: 33, errors: 1, connected: 3},
+		{name: "a member that never joined sends nothing and loses everything", room: &fakeRoom{absent: map[int]bool{0: true}}, sent: 8, delivered: 16, lost: 8, connected: 2},
+		{name: "a deaf member loses every message", http: true, room: &fakeRoom{deaf: map[int]bool{1: true}}, sent: 12, delivered: 24, lost: 12, connected: 3},
+		{name: "interrupted: what was still on its way is cut off, not lost", http: true, interrupt: true, room: &fakeRoom{deaf: map[int]bool{1: true}},
+			sent: 12, delivered: 24, cutOff: 12, connected: 3},
+		{name: "a failed send is not expected", http: true, room: &fakeRoom{failIDs: map[uint64]bool{5: true}}, sent: 11, delivered: 33, errors: 1, connected: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			room := &tt.room
-			c := Compare{ChatMembers: members, ChatRate: per, Duration: time.Second, Settle: time.Second, Drain: 200 * time.Millisecond, Size: 64}
+			room := tt.room
+			if room == nil {
+				room = &fakeRoom{}
+			}
+			drain := 200 * time.Millisecond
+			if tt.interrupt {
+				drain = time.Minute // every message counts as recent
+			}
+			c := Compare{ChatMembers: members, ChatRate: per, Duration: time.Second, Settle: time.Second, Drain: drain, Size: 64}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var sends sync.Mutex
+			nsent := 0
 			run := ChatRun{Name: "fake", Pattern: "ws", URL: "ws://127.0.0.1:1/ws?channel=c", Sends: "socket",
 				NewSession: func(i int, _ *http.Client, outbox <-chan []byte) transport.Session {
 					if tt.http != (outbox == nil) {
@@ -121,16 +138,26 @@ func TestCompareRunChat(t *testing.T) {
 						return errors.New("HTTP 503")
 					}
 					room.publish(m.Data)
+					sends.Lock()
+					defer sends.Unlock()
+					if nsent++; tt.interrupt && nsent == members*per {
+						// A send that returns without error counts as
+						// sent, even once the run is interrupted.
+						cancel()
+					}
 					return nil
 				}
 			}
-			r, err := c.RunChat(context.Background(), run)
+			r, err := c.RunChat(ctx, run)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if r.Sent != tt.sent || r.Delivered != tt.delivered || r.Lost != tt.lost || r.Duplicates != tt.dup || r.SendErrors != tt.errors || r.Connected != tt.connected {
 				t.Errorf("sent %d delivered %d lost %d dup %d errors %d connected %d, want %d %d %d %d %d %d",
 					r.Sent, r.Delivered, r.Lost, r.Duplicates, r.SendErrors, r.Connected, tt.sent, tt.delivered, tt.lost, tt.dup, tt.errors, tt.connected)
+			}
+			if r.CutOff != tt.cutOff || r.Result.Interrupted != tt.interrupt {
+				t.Errorf("cut off %d interrupted %v, want %d %v", r.CutOff, r.Result.Interrupted, tt.cutOff, tt.interrupt)
 			}
 			if r.Expected != tt.sent*members {
 				t.Errorf("expected %d, want %d", r.Expected, tt.sent*members)

@@ -121,6 +121,10 @@ func compareTargetText(r *bench.CompareResult) string {
 
 // compareHeader is the workload, as key/value lines.
 func compareHeader(r *bench.CompareResult) [][2]string {
+	if len(r.Patterns) == 0 && len(r.Chat) > 0 && r.AI == nil && len(r.AIFormats) == 0 {
+		// Chat only: its own header says its workload.
+		return [][2]string{{"cpu", r.CPUScope}}
+	}
 	return [][2]string{
 		{"workload", fmt.Sprintf("%d subscribers · %s updates/s of %s · %s per pattern (%d updates) · settle ≤ %s · drain %s",
 			r.Subscribers, trimZero(fmt.Sprintf("%.2f", r.UpdatesPerS)), bytesText(float64(r.SizeBytes)),

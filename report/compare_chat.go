@@ -20,7 +20,7 @@ var chatCols = []string{"p50", "p99", "max", "lost", "dup", "B up", "B down", "r
 // same).
 func chatHeader(r *bench.CompareResult) []string {
 	c := r.Chat[0]
-	return []string{fmt.Sprintf("%d members of one room, each sending %s messages/s of %s for %s; per delivered message (one message received by one member)",
+	return []string{fmt.Sprintf("%d members of one room, each sending %s message(s)/s of %s for %s; per delivered message (one message received by one member)",
 		c.Members, trimZero(fmt.Sprintf("%.2f", c.RatePerS)), bytesText(float64(r.SizeBytes)), secs(r.DurationS))}
 }
 
@@ -66,6 +66,9 @@ func chatNotes(r *bench.CompareResult) []string {
 		l := c.Name + " sends: " + c.Sends
 		if c.SendErrors > 0 {
 			l += fmt.Sprintf("; %s sends failed: %s", count(c.SendErrors), c.SendError)
+		}
+		if c.CutOff > 0 {
+			l += fmt.Sprintf("; %s (member, message) pairs still on their way were cut off by the interruption, not counted as lost", count(c.CutOff))
 		}
 		if c.Connected < c.Members {
 			l += fmt.Sprintf("; only %d of %d members connected", c.Connected, c.Members)

@@ -78,3 +78,26 @@ func TestCompareChatHTML(t *testing.T) {
 	}
 	golden(t, "compare/page.html", b.Bytes())
 }
+
+// TestCompareChatOnly: a run of the chat pattern alone shows no publish
+// workload it did not run, and an interrupted chat run says what it cut
+// off.
+func TestCompareChatOnly(t *testing.T) {
+	r := compareFixture(t)
+	r.Patterns, r.AI, r.AIFormats = nil, nil, nil
+	r.Interrupted = true
+	r.Chat[1].CutOff = 7
+	var b bytes.Buffer
+	if err := CompareText(&b, r, TextOptions{Width: 100}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Contains(out, "subscribers") || strings.Contains(out, "updates/s") {
+		t.Errorf("a chat-only run shows the publish workload:\n%s", out)
+	}
+	for _, want := range []string{chatTitle, "sse + POST sends: POST /api/publish; 7 (member, message) pairs still on their way were cut off", "chat → ws room"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+}
