@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/rtbench/rtbench/transport"
 )
 
@@ -109,6 +111,7 @@ func TestCompareRunChat(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t)
 			room := tt.room
 			if room == nil {
 				room = &fakeRoom{}

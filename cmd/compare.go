@@ -85,7 +85,7 @@ getrusage of the whole rtbench process, which with the embedded server includes 
 server's work (use --target for client-only CPU).
 
 Without --target, an embedded rtbench serve is started on a random loopback port.`,
-		Example: `  # The default comparison (about a minute)
+		Example: `  # The default comparison, chat included (about two minutes)
   rtbench compare
 
   # A quick run: 20 subscribers, 5 updates/s, 2 s per pattern, as an HTML page too
