@@ -60,6 +60,10 @@ type Compare struct {
 	Settle      time.Duration // default DefaultCompareSettle
 	Drain       time.Duration // default DefaultCompareDrain
 	Publish     Publisher
+	// ChatMembers and ChatRate shape the chat workload (RunChat): members
+	// of one room, each sending ChatRate messages per second for Duration.
+	ChatMembers int     // default DefaultChatMembers
+	ChatRate    float64 // default DefaultChatRate
 	// HTTP returns a new client for one run. Its Transport must be an
 	// *http.Transport: the run wraps its DialContext to count bytes and
 	// connections, and raises MaxIdleConnsPerHost to the subscribers. Nil:
@@ -76,6 +80,8 @@ func (c Compare) withDefaults() Compare {
 	c.Size = max(or(c.Size, DefaultCompareSize), 8)
 	c.Settle = or(c.Settle, DefaultCompareSettle)
 	c.Drain = or(c.Drain, DefaultCompareDrain)
+	c.ChatMembers = or(c.ChatMembers, DefaultChatMembers)
+	c.ChatRate = or(c.ChatRate, DefaultChatRate)
 	if c.HTTP == nil {
 		c.HTTP = func() *http.Client { return transport.NewHTTPClient(transport.HTTPOptions{}) }
 	}

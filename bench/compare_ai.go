@@ -158,7 +158,9 @@ type CompareResult struct {
 	CPUScope string `json:"cpu_scope"`
 
 	Patterns []*PatternResult `json:"patterns"`
-	AI       *AIResult        `json:"ai,omitempty"`
+	// Chat is the chat workload, one run per protocol, in order.
+	Chat []*ChatResult `json:"chat,omitempty"`
+	AI   *AIResult     `json:"ai,omitempty"`
 	// AIFormats is the AI section once per stream format, every run on the
 	// same token schedule (compare's ai-formats pattern).
 	AIFormats   []*AIResult `json:"ai_formats,omitempty"`

@@ -26,7 +26,7 @@ import (
 )
 
 // comparePatterns are the names --patterns accepts, in the order they run.
-var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "ai", "ai-formats"}
+var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "chat", "ai", "ai-formats"}
 
 // compareSecondInterval is the second short-polling run's interval, when
 // --poll-interval is not given.
@@ -42,6 +42,8 @@ type CompareOptions struct {
 	PollGiven    bool // --poll-interval was given: no second polling run
 	Patterns     []string
 	AIStreams    int
+	ChatMembers  int
+	ChatRate     float64
 	AITokens     int
 	Target       string
 	JSON         bool
@@ -68,6 +70,14 @@ format (ai-formats: OpenAI Chat Completions and Responses, Anthropic, the AI SDK
 message and data streams, Gemini, Ollama, the tutorial's {"text"}) on the same token
 schedule: ttft and itl_chunk p50, bytes and events on the wire per token.
 
+Chat (the chat pattern): --chat-members members of one room each send --chat-rate
+messages per second for -d, and every member receives every message: through WebSocket
+rooms (sending on the socket), SSE + POST /api/publish, long-poll + POST /api/publish,
+the Ably protocol (publishing on the connection) and the Pusher protocol (sending through
+Pusher's HTTP API: rtbench's Pusher client cannot send client events yet). Per protocol:
+send → receive p50/p99/max over all members, lost and duplicated messages, bytes and
+requests up and down per delivered message, connections and CPU µs per message.
+
 Per pattern: delivery p50/p90/p99/max, updates lost and duplicated (from seq), bytes
 on the wire per delivered update (both directions, headers included, counted at the
 connection), HTTP requests per update, connections held, and CPU µs per update:
@@ -75,11 +85,14 @@ getrusage of the whole rtbench process, which with the embedded server includes 
 server's work (use --target for client-only CPU).
 
 Without --target, an embedded rtbench serve is started on a random loopback port.`,
-		Example: `  # The default comparison (about a minute)
+		Example: `  # The default comparison, chat included (about two minutes)
   rtbench compare
 
   # A quick run: 20 subscribers, 5 updates/s, 2 s per pattern, as an HTML page too
   rtbench compare -c 20 --updates 5 -d 2s --html compare.html
+
+  # Chat only: 20 members each sending 2 messages/s, through all five protocols
+  rtbench compare --patterns chat --chat-members 20 --chat-rate 2
 
   # Against another server with rtbench serve's routes, push patterns only
   rtbench compare --target http://10.0.0.5:8080 --patterns sse,ws`,
@@ -102,6 +115,8 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 	f.IntVar(&o.Size, "size", bench.DefaultCompareSize, "bytes of each update's data (at least 8)")
 	f.DurationVar(&o.PollInterval, "poll-interval", bench.DefaultComparePollInterval, "short polling and ETag polling interval (default: 1s, and a second short-polling run at 2s)")
 	f.StringSliceVar(&o.Patterns, "patterns", nil, "run only these: "+strings.Join(comparePatterns, ","))
+	f.IntVar(&o.ChatMembers, "chat-members", bench.DefaultChatMembers, "chat: members of the room, each sending and receiving")
+	f.Float64Var(&o.ChatRate, "chat-rate", bench.DefaultChatRate, "chat: messages each member sends per second")
 	f.IntVar(&o.AIStreams, "ai-streams", 0, "AI section: concurrent streams (default: -c)")
 	f.IntVar(&o.AITokens, "ai-tokens", bench.DefaultCompareAITokens, "AI section: tokens per stream")
 	f.StringVar(&o.Target, "target", "", "compare against this server (base URL with rtbench serve's routes) instead of an embedded one")
@@ -122,6 +137,10 @@ func (o *CompareOptions) validate() error {
 		return UsageError("--size %d: want 8 to 61440 bytes", o.Size)
 	case o.PollInterval <= 0:
 		return UsageError("--poll-interval %v: want a positive duration", o.PollInterval)
+	case o.ChatMembers < 1 || o.ChatMembers > 10_000:
+		return UsageError("--chat-members %d: want 1 to 10000 members", o.ChatMembers)
+	case !(o.ChatRate > 0) || o.ChatRate > 1000:
+		return UsageError("--chat-rate %v: want more than 0 and at most 1000 messages per second per member", o.ChatRate)
 	case o.AIStreams < 0:
 		return UsageError("--ai-streams %d: want at least 1 (0: -c)", o.AIStreams)
 	case o.AITokens < 1 || o.AITokens > 100_000:
@@ -154,7 +173,7 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 	}
 	defer stop()
 	cmp := bench.Compare{Subscribers: o.Subscribers, Updates: o.Updates, Duration: o.Duration, Size: o.Size,
-		Publish: publish, Version: env.Version}
+		ChatMembers: o.ChatMembers, ChatRate: o.ChatRate, Publish: publish, Version: env.Version}
 	res := cmp.NewCompareResult(base, embedded)
 	res.StartedAt = time.Now().UTC().Round(0)
 	for _, run := range o.runs(base) {
@@ -170,6 +189,23 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 		}
 		if err != nil {
 			return UnreachableError(err)
+		}
+	}
+	if o.want("chat") {
+		for _, run := range o.chatRuns(base, randomSuffix()) {
+			if ctx.Err() != nil {
+				break
+			}
+			if env.ErrTTY && !o.JSON {
+				fmt.Fprintf(env.ErrOut, "rtbench: compare chat %s: %d members at %v messages/s each, %v…\n", run.Name, o.ChatMembers, o.ChatRate, o.Duration)
+			}
+			cr, err := cmp.RunChat(ctx, run)
+			if cr != nil {
+				res.Chat = append(res.Chat, cr)
+			}
+			if err != nil {
+				return UnreachableError(err)
+			}
 		}
 	}
 	if o.want("ai") && ctx.Err() == nil {

@@ -19,16 +19,18 @@ func TestCompareArgs(t *testing.T) {
 		wantErr string
 	}{
 		{args: nil, want: CompareOptions{Subscribers: 100, Updates: 10, Duration: 5 * time.Second, Size: bench.DefaultCompareSize,
-			PollInterval: time.Second, AITokens: 64, Patterns: comparePatterns}},
+			PollInterval: time.Second, AITokens: 64, ChatMembers: 10, ChatRate: 1, Patterns: comparePatterns}},
 		{args: []string{"-c", "20", "--updates", "5", "-d", "2s", "--poll-interval", "500ms", "--patterns", "sse,poll"},
 			want: CompareOptions{Subscribers: 20, Updates: 5, Duration: 2 * time.Second, Size: bench.DefaultCompareSize,
-				PollInterval: 500 * time.Millisecond, PollGiven: true, AITokens: 64, Patterns: []string{"sse", "poll"}}},
+				PollInterval: 500 * time.Millisecond, PollGiven: true, AITokens: 64, ChatMembers: 10, ChatRate: 1, Patterns: []string{"sse", "poll"}}},
 		{args: []string{"--target", "http://h:1/"}, want: CompareOptions{Subscribers: 100, Updates: 10, Duration: 5 * time.Second,
-			Size: bench.DefaultCompareSize, PollInterval: time.Second, AITokens: 64, Patterns: comparePatterns, Target: "http://h:1"}},
+			Size: bench.DefaultCompareSize, PollInterval: time.Second, AITokens: 64, ChatMembers: 10, ChatRate: 1, Patterns: comparePatterns, Target: "http://h:1"}},
 		{args: []string{"--patterns", "smoke"}, wantErr: `--patterns "smoke"`},
 		{args: []string{"-c", "0"}, wantErr: "-c 0"},
 		{args: []string{"--size", "2"}, wantErr: "--size 2"},
 		{args: []string{"--target", "ftp://x"}, wantErr: "--target"},
+		{args: []string{"--chat-members", "0"}, wantErr: "--chat-members 0"},
+		{args: []string{"--chat-rate", "0"}, wantErr: "--chat-rate 0"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -54,6 +54,25 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 		fmt.Fprintln(&b, st.title.Render("delivery: publish → receipt, per delivered update"))
 		b.WriteString(compareTable(r, width, st))
 	}
+	if len(r.Chat) > 0 {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, st.title.Render(chatTitle))
+		for _, l := range chatHeader(r) {
+			for _, ll := range wrap(l, width-2) {
+				fmt.Fprintln(&b, "  "+ll)
+			}
+		}
+		b.WriteString(chatTable(r, width, st))
+		for _, l := range chatNotes(r) {
+			for i, ll := range wrap(l, width-4) {
+				if i == 0 {
+					fmt.Fprintln(&b, "  "+ll)
+				} else {
+					fmt.Fprintln(&b, "    "+ll)
+				}
+			}
+		}
+	}
 	if r.AI != nil {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, st.title.Render("AI token streams (SSE)"))
@@ -102,6 +121,10 @@ func compareTargetText(r *bench.CompareResult) string {
 
 // compareHeader is the workload, as key/value lines.
 func compareHeader(r *bench.CompareResult) [][2]string {
+	if len(r.Patterns) == 0 && len(r.Chat) > 0 && r.AI == nil && len(r.AIFormats) == 0 {
+		// Chat only: its own header says its workload.
+		return [][2]string{{"cpu", r.CPUScope}}
+	}
 	return [][2]string{
 		{"workload", fmt.Sprintf("%d subscribers · %s updates/s of %s · %s per pattern (%d updates) · settle ≤ %s · drain %s",
 			r.Subscribers, trimZero(fmt.Sprintf("%.2f", r.UpdatesPerS)), bytesText(float64(r.SizeBytes)),
@@ -142,6 +165,12 @@ func compareTable(r *bench.CompareResult, width int, st loadStyles) string {
 	for _, p := range r.Patterns {
 		rows = append(rows, append([]string{p.Name}, compareCells(p)...))
 	}
+	return fitTable(rows, []string{"p90", "max", "dup", "conns", "req/upd", "lost"}, width, st)
+}
+
+// fitTable renders rows (the first is the header) as aligned columns,
+// dropping the columns named in drop, in that order, until it fits width.
+func fitTable(rows [][]string, drop []string, width int, st loadStyles) string {
 	keep := make([]bool, len(rows[0]))
 	for i := range keep {
 		keep[i] = true
@@ -177,7 +206,7 @@ func compareTable(r *bench.CompareResult, width int, st loadStyles) string {
 		}
 		return b.String(), wide
 	}
-	for _, drop := range []string{"p90", "max", "dup", "conns", "req/upd", "lost"} {
+	for _, drop := range drop {
 		s, wide := render()
 		if wide <= width {
 			return s

@@ -22,7 +22,9 @@ type GuideLine struct {
 //	live notifications  delivery p99, every pattern
 //	job status          bytes on the wire per update, every pattern (and the
 //	                    cheapest request/response pattern)
-//	chat                delivery p99, the persistent connections (ws, sse)
+//	chat                the chat table's send → receive p99 (members sending
+//	                    and receiving), among the protocols that lost
+//	                    nothing; without it, delivery p99 of ws and sse
 //	AI responses        the AI stream's own figures (only SSE streaming runs)
 func CompareGuide(r *bench.CompareResult) []GuideLine {
 	var out []GuideLine
@@ -53,7 +55,9 @@ func CompareGuide(r *bench.CompareResult) []GuideLine {
 		}
 		out = append(out, l)
 	}
-	if w := pats["ws"]; w != nil && sse != nil {
+	if l, ok := chatGuide(r.Chat); ok {
+		out = append(out, l)
+	} else if w := pats["ws"]; w != nil && sse != nil {
 		l := needLine("chat", "delivery p99", []*bench.PatternResult{w, sse}, p99, durShow, sse)
 		l.Text += fmt.Sprintf("; connections ws %d, sse %d (sending from the client is not measured here)", w.ConnectionsPeak, sse.ConnectionsPeak)
 		out = append(out, l)

@@ -27,6 +27,12 @@ func CompareHTML(w io.Writer, r *bench.CompareResult) error {
 	for _, pr := range r.Patterns {
 		p.Rows = append(p.Rows, compareRow{Name: pr.Name, Cells: compareCells(pr)})
 	}
+	if len(r.Chat) > 0 {
+		p.ChatTitle, p.ChatCols, p.ChatHeader, p.ChatNotes = chatTitle, chatCols, chatHeader(r), chatNotes(r)
+		for _, c := range r.Chat {
+			p.ChatRows = append(p.ChatRows, compareRow{Name: c.Name, Cells: chatCells(c)})
+		}
+	}
 	if r.AI != nil {
 		p.AI = aiLines(r.AI)
 	}
@@ -64,10 +70,15 @@ type comparePage struct {
 	Header        []htmlLine
 	Cols          []string
 	Rows          []compareRow
-	AI            []string
-	Hists, Series []htmlChart
-	Guide         []GuideLine
-	Footer        string
+	// The chat table, when the chat workload ran.
+	ChatTitle             string
+	ChatCols              []string
+	ChatHeader, ChatNotes []string
+	ChatRows              []compareRow
+	AI                    []string
+	Hists, Series         []htmlChart
+	Guide                 []GuideLine
+	Footer                string
 }
 
 type compareRow struct {
@@ -146,6 +157,23 @@ var comparePageTmpl = withStyle(template.New("compare"), `<!DOCTYPE html>
 {{- end}}
 </tbody>
 </table>
+</section>
+{{- end}}
+{{- if .ChatRows}}
+<section id="chat">
+<h2>{{.ChatTitle}}</h2>
+{{- range .ChatHeader}}
+<p>{{.}}</p>
+{{- end}}
+<table>
+<thead><tr><th>protocol</th>{{range .ChatCols}}<th class="num">{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{- range .ChatRows}}
+<tr><td class="mono">{{.Name}}</td>{{range .Cells}}<td class="num">{{.}}</td>{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
+<ul>{{range .ChatNotes}}<li>{{.}}</li>{{end}}</ul>
 </section>
 {{- end}}
 {{- if .AI}}

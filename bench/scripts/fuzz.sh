@@ -42,6 +42,7 @@ TARGETS=(
   "FuzzDecode          ./bench"               # result files: round trip, merge with itself
   "FuzzParseRegression ./bench"               # diff --fail-if: no panic, errors quote the input, verdicts opposite
   "FuzzProgressLine    ./bench"               # --procs agent progress lines: no panic, round trip
+  "FuzzParseChatMark   ./bench"               # compare chat message marks: no panic, round trip
   "FuzzRedactURL       ./transport"           # URL secrets: none survives, redaction idempotent
   "FuzzVisible         ./report"              # terminal text: no control byte reaches a terminal
   "FuzzParse           ./transport/bounds"    # serve's rates and intervals: bounds hold, no overflow
