@@ -21,15 +21,16 @@ pattern=${1:-sse}
 N=${N:-100000}
 P=${P:-6}
 HOLD=${HOLD:-60}
-RAMP=${RAMP:-2000}      # sessions per second, all agents together
-EVERY=${EVERY:-0.1}     # events per second per session (rate=)
+RAMP=${RAMP:-1000}      # sessions per second, all agents together
+EVERY=${EVERY:-0.05}    # events per second per session (rate=)
+HEARTBEAT=${HEARTBEAT:-30s} # serve's SSE comment interval
 PORT=${PORT:-18120}
 cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 go build -o "$tmp/rtbench" .
-"$tmp/rtbench" serve --procs "$P" --addr "127.0.0.1:$PORT" --heartbeat 15s 2>"$tmp/serve.log" &
+"$tmp/rtbench" serve --procs "$P" --addr "127.0.0.1:$PORT" --heartbeat "$HEARTBEAT" 2>"$tmp/serve.log" &
 serve=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
