@@ -68,6 +68,7 @@ func nsStart(t *testing.T, ns string, args ...string) *proc {
 }
 
 func TestAgentsInNetworkNamespaces(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	if testing.Short() {
 		t.Skip("creates network namespaces and starts rtbench processes")
 	}

@@ -19,6 +19,7 @@ import (
 )
 
 func TestAgentsAsProcesses(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	if testing.Short() {
 		t.Skip("starts rtbench processes")
 	}
@@ -127,6 +128,7 @@ func TestAgentsAsProcesses(t *testing.T) {
 // load --procs: N agent processes of one command, merged; Ctrl-C reaches
 // each and their partial results are merged.
 func TestLoadProcs(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	if testing.Short() {
 		t.Skip("starts rtbench processes")
 	}

@@ -162,6 +162,7 @@ func ecoWaitClosed(t *testing.T, addr string) {
 // on a free port; the check passes and leaves a JUnit report that the
 // upload and reporter steps pick up.
 func TestCIDocsGitHubActions(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	var wf struct {
 		Jobs map[string]struct {
 			Env   map[string]string `yaml:"env"`
@@ -221,6 +222,7 @@ func TestCIDocsGitHubActions(t *testing.T) {
 // shell, as GitLab runs it) without the before_script that installs
 // rtbench, against rtbench serve on a free port.
 func TestCIDocsGitLab(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	var jobs map[string]struct {
 		Image        string            `yaml:"image"`
 		Variables    map[string]string `yaml:"variables"`

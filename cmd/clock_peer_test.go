@@ -14,6 +14,7 @@ import (
 // elsewhere do: Node's Date.now() (ms) as the Next.js tutorial's "time",
 // Python's time.time() (float seconds) as "timestamp".
 func TestPayloadClockPeers(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	node := transporttest.ScriptPeer(t, "node", filepath.Join("..", "testdata", "peer", "clock.js"))
 	python := transporttest.ScriptPeer(t, "python3", filepath.Join("..", "testdata", "peer", "clock.py"))
 	tests := []struct {

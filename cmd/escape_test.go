@@ -99,6 +99,7 @@ func assertInert(t *testing.T, what, s string) {
 // error line, escaped in --json, and passed byte for byte to a pipe by
 // listen (the data is the user's).
 func TestServerEscapesNeverReachTheTerminal(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	base := hostileServer(t)
 	chat := `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
 

@@ -19,6 +19,7 @@ import (
 // failure); 2 usage; 3 the target could not be reached at the start; 130
 // interrupted, said on stderr.
 func TestExitCodeRule(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	base := startMock(t, mock.Config{})
 	always503 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down for maintenance", http.StatusServiceUnavailable)

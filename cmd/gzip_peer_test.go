@@ -17,6 +17,7 @@ import (
 // the arrival pattern; listen and load read it decoded with --compressed
 // and warn once a session.
 func TestGzipStreams(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	base := transporttest.ScriptPeer(t, "node", filepath.Join("..", "testdata", "gzippeer", "server.js"))
 	t.Run("check", func(t *testing.T) {
 		for _, tt := range []struct {

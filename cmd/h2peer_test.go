@@ -37,6 +37,7 @@ func h2Stats(t *testing.T, c *http.Client, base string) (sessions, streams int) 
 // through the real commands, with the verdicts, the protocol they report
 // and, for load, the connections the server saw and the streams on them.
 func TestH2Peer(t *testing.T) {
+	t.Parallel() // waits on timers and peers, mostly: CI time
 	base, ca := transporttest.TLSScriptPeer(t, "node", "../testdata/h2peer/server.js")
 	pem, err := os.ReadFile(ca)
 	if err != nil {
