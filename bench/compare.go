@@ -334,25 +334,36 @@ func (c Compare) countingClient(d *transport.CountingDialer, idle int) *http.Cli
 	return hc
 }
 
-// publish waits for the subscribers, publishes n updates at c.Updates per
-// second from one goroutine (update k at a random moment of [k, k+1)/Updates after t0), then waits for
-// the last one to reach every connected subscriber.
-func (c Compare) publish(ctx context.Context, run CompareRun, st *runState, n int, data []byte, pr *PatternResult) {
+// settle waits until connected reaches want, at most c.Settle (checking
+// every 5 ms) or until ctx ends, and returns how many had connected.
+func (c Compare) settle(ctx context.Context, connected *atomic.Int64, want int) int {
 	settle := time.NewTimer(c.Settle)
 	defer settle.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-wait:
-	for st.connected.Load() < int64(len(st.trackers)) {
+	for connected.Load() < int64(want) {
 		select {
 		case <-ctx.Done():
-			return
+			return int(connected.Load())
 		case <-settle.C:
-			break wait
+			return int(connected.Load())
 		case <-tick.C:
 		}
 	}
-	pr.Connected = int(st.connected.Load())
+	return int(connected.Load())
+}
+
+// publish waits for the subscribers, publishes n updates at c.Updates per
+// second from one goroutine (update k at a random moment of [k, k+1)/Updates after t0), then waits for
+// the last one to reach every connected subscriber.
+func (c Compare) publish(ctx context.Context, run CompareRun, st *runState, n int, data []byte, pr *PatternResult) {
+	connected := c.settle(ctx, &st.connected, len(st.trackers))
+	if ctx.Err() != nil {
+		return
+	}
+	pr.Connected = connected
+	tick := time.NewTicker(5 * time.Millisecond) // the drain's poll
+	defer tick.Stop()
 	if transport.Wait(ctx, run.Warm) != nil {
 		return
 	}

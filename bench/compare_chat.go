@@ -294,21 +294,13 @@ func (c Compare) RunChat(ctx context.Context, run ChatRun) (*ChatResult, error) 
 // own schedule, then waits up to Drain for every connected member to have
 // received all that was sent.
 func (c Compare) chatSend(ctx context.Context, run ChatRun, st *chatState, per int, send []*http.Client, outbox []chan []byte, out *ChatResult) {
-	settle := time.NewTimer(c.Settle)
-	defer settle.Stop()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-wait:
-	for st.connected.Load() < int64(len(st.members)) {
-		select {
-		case <-ctx.Done():
-			return
-		case <-settle.C:
-			break wait
-		case <-tick.C:
-		}
+	connected := c.settle(ctx, &st.connected, len(st.members))
+	if ctx.Err() != nil {
+		return
 	}
-	out.Connected = int(st.connected.Load())
+	out.Connected = connected
+	tick := time.NewTicker(5 * time.Millisecond) // the drain's poll
+	defer tick.Stop()
 	if transport.Wait(ctx, run.Warm) != nil {
 		return
 	}
