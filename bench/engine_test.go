@@ -509,6 +509,29 @@ func TestEngineFatalSessions(t *testing.T) {
 	}
 }
 
+// TestEngineConnectingCutOff: held sessions whose connection is still being
+// made when the run ends are counted in connecting_cut_off, not in connects
+// and not as errors, so every started session is accounted for.
+func TestEngineConnectingCutOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		session := func(i int) transport.Session {
+			return sessionFunc(func(ctx context.Context, obs transport.Observer) error {
+				if i%2 == 0 {
+					now := time.Now()
+					obs.Connected(&transport.Connect{Start: now, Headers: now})
+				}
+				<-ctx.Done() // odd sessions: a dial that outlasts the run
+				return ctx.Err()
+			})
+		}
+		rec := runEngine(t, &Engine{Plan: Plan{Connections: 4, Duration: 2 * time.Second}, NewSession: session}, t.Context())
+		got := [4]int64{rec.Counters[SessionsStarted], rec.Counters[Connects], rec.Counters[ConnectingCutOff], rec.Counters[SessionsFailed]}
+		if want := [4]int64{4, 2, 2, 0}; got != want || len(rec.Errors) != 0 {
+			t.Errorf("sessions_started, connects, connecting_cut_off, sessions_failed = %v, want %v; errors %v", got, want, rec.Errors)
+		}
+	})
+}
+
 // TestEngineTargetDies: the target stops answering mid-run; sessions report
 // resets and refusals while they retry, and the run still returns all of it.
 func TestEngineTargetDies(t *testing.T) {

@@ -84,6 +84,7 @@ const (
 	ReasoningChunks                  // AI reasoning (thinking) deltas received: not answer text
 	ToolChunks                       // AI events that carried tool-call arguments: not answer text
 	ReasoningTokens                  // AI reasoning tokens, where the stream's usage says (part of tokens)
+	ConnectingCutOff                 // held sessions the run's end stopped while they were still connecting: not an error, not in connects
 	NumCounters
 )
 
@@ -91,7 +92,7 @@ var counterNames = [NumCounters]string{
 	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
 	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
 	"outages", "reconnects_delayed", "tokens_from_deltas", "cut_off", "reasoning_chunks", "tool_chunks",
-	"reasoning_tokens",
+	"reasoning_tokens", "connecting_cut_off",
 }
 
 func (c Counter) String() string {

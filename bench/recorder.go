@@ -395,6 +395,11 @@ func (r *Recorder) end(err error, stopped bool) (failed, connected bool) {
 		r.counters[SessionsFailed]++
 		r.iv.failed++
 	}
+	if stopped && !failed && !r.connected && r.intended.IsZero() {
+		// A held session still dialling (or waiting for its handshake) at
+		// the end: on a saturated generator the end can come first.
+		r.counters[ConnectingCutOff]++
+	}
 	r.flushLocked()
 	return failed, r.connected
 }

@@ -62,8 +62,13 @@ func TestLoadPatterns(t *testing.T) {
 				t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 			}
 			r := readResult(t, out)
-			if r.Params.Connections != 500 || r.Counters["sessions_started"] < 500 || r.Counters["connects"] < 500 {
-				t.Errorf("connections %d, sessions_started %d, connects %d; want 500", r.Params.Connections, r.Counters["sessions_started"], r.Counters["connects"])
+			// Every session connected, or was still connecting when the
+			// run ended (on a loaded machine under -race a few dials can
+			// outlast the 6 s; they are counted, not lost).
+			connects, cut := r.Counters["connects"], r.Counters["connecting_cut_off"]
+			if r.Params.Connections != 500 || r.Counters["sessions_started"] < 500 || connects+cut < 500 || cut > 50 {
+				t.Errorf("connections %d, sessions_started %d, connects %d, connecting_cut_off %d; want 500 sessions, each connected or still connecting (at most 50)",
+					r.Params.Connections, r.Counters["sessions_started"], connects, cut)
 			}
 			for _, m := range tt.metrics {
 				if r.Metrics[m].Count == 0 {

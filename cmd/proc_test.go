@@ -678,7 +678,10 @@ func TestMatrixRow37LowUlimit(t *testing.T) {
 
 	// A low soft limit under a high hard one: Go raises the soft limit to
 	// the hard one at start-up (os/rlimit.go, go.dev/issue/46279), so
-	// pre-flight passes and all 500 sessions run.
+	// pre-flight passes and all 500 sessions run. The proof is more
+	// connections open than 256 files allow and no emfile error; on a loaded
+	// machine a few dials may still be under way when the run ends: those
+	// are counted in connecting_cut_off, not as errors.
 	t.Run("soft limit 256, hard limit high", func(t *testing.T) {
 		if hard < 1024 {
 			t.Skipf("the hard limit is %d here; this needs at least 1024", hard)
@@ -686,14 +689,15 @@ func TestMatrixRow37LowUlimit(t *testing.T) {
 		t.Parallel()
 		_, base := procMock(t, mock.Config{})
 		out := filepath.Join(t.TempDir(), "result.json")
-		p := procStartShell(t, "ulimit -Sn 256", "load", "-c", "500", "--ramp", "2000/s", "-d", "2s", "--out", out, base+"/sse?rate=2")
+		p := procStartShell(t, "ulimit -Sn 256", "load", "-c", "500", "--ramp", "2000/s", "-d", "4s", "--out", out, base+"/sse?rate=2")
 		code := p.wait(t, 30*time.Second)
 		if code != 0 {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, p.stdout.String(), p.stderr.String())
 		}
 		r := readResult(t, out)
-		if r.Counters["connects"] < 500 {
-			t.Errorf("%d connects, want all 500 sessions connected", r.Counters["connects"])
+		started, connects, cut := r.Counters["sessions_started"], r.Counters["connects"], r.Counters["connecting_cut_off"]
+		if started != 500 || connects+cut != 500 || connects <= 256 {
+			t.Errorf("%d sessions started, %d connects, %d still connecting at the end; want 500 started, each connected or still connecting, and more connects than the soft limit of 256 files allows", started, connects, cut)
 		}
 		if len(r.Errors) != 0 {
 			t.Errorf("errors %v, want none", r.Errors)

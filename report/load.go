@@ -569,7 +569,7 @@ func plural64(n int64, what string) string {
 var counterOrder = []bench.Counter{
 	bench.Events, bench.Bytes, bench.Tokens, bench.Connects, bench.Reconnects, bench.Lost,
 	bench.Duplicates, bench.OutOfOrder, bench.Requests, bench.CutOff, bench.LateStarts, bench.Dropped,
-	bench.SessionsStarted, bench.SessionsFailed, bench.ClockSkewNegative, bench.Outages,
+	bench.SessionsStarted, bench.SessionsFailed, bench.ConnectingCutOff, bench.ClockSkewNegative, bench.Outages,
 	bench.ReconnectsDelayed, bench.TokensFromDeltas,
 }
 
@@ -649,6 +649,13 @@ func writeCounters(b *bytes.Buffer, r *bench.Result, width int, st loadStyles, t
 	if n := r.Counters[bench.CutOff.String()]; n > 0 {
 		note := fmt.Sprintf("cut_off: %s in flight when the run ended (or its drain) were cut off: they are not in requests, tokens, e2e, tpot or request",
 			plural64(n, "request"))
+		for _, l := range wrap(note, width-2) {
+			fmt.Fprintln(b, "  "+st.dim.Render(l))
+		}
+	}
+	if n := r.Counters[bench.ConnectingCutOff.String()]; n > 0 {
+		note := fmt.Sprintf("connecting_cut_off: %s still connecting when the run ended: not errors, and not in connects or the connection metrics",
+			plural64(n, "session"))
 		for _, l := range wrap(note, width-2) {
 			fmt.Fprintln(b, "  "+st.dim.Render(l))
 		}

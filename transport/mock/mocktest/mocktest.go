@@ -28,6 +28,16 @@ func Start(t testing.TB, cfg mock.Config) (*mock.Server, string) {
 	return m.Server, m.URL
 }
 
+// TestReadHeaderTimeout is the mock's header timeout in tests unless the
+// Config sets one. serve's 5 s default drops slowloris clients; in a test
+// on a loaded machine (CI runs the race detector over many packages at
+// once) a starved process has been seen to take over 5 s from accepting a
+// connection to reading its request, and the timeout then cut honest
+// requests: net/http even answers 400 Bad Request when it fires mid request
+// line, after its HTTP/2 preface check has read the first 14 bytes. Tests
+// of the timeout itself set Config.ReadHeaderTimeout.
+const TestReadHeaderTimeout = time.Minute
+
 // Options are Serve's; the zero value is Start's behaviour.
 type Options struct {
 	// Addr is the address to listen on; "" is 127.0.0.1 and a free port.
@@ -62,6 +72,9 @@ func Serve(t testing.TB, cfg mock.Config, opts Options) *Mock {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("mock: listening on %s: %v", addr, err)
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = TestReadHeaderTimeout
 	}
 	s := mock.New(cfg)
 	if opts.Wrap != nil {
