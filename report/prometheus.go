@@ -82,6 +82,7 @@ var counterHelp = [bench.NumCounters]string{
 	bench.CutOff:            "Requests in flight that the run's end cut off (not completed work).",
 	bench.SessionsStarted:   "Sessions started.",
 	bench.SessionsFailed:    "Sessions that ended with a fatal error.",
+	bench.ConnectingCutOff:  "Held sessions still connecting when the run ended (not errors, not in connects).",
 	bench.ClockSkewNegative: "Latencies that came out negative (clock skew) and were clamped to 0.",
 }
 
