@@ -635,29 +635,50 @@ func (r *run) closeInterval(end time.Time) {
 		}
 	}
 	r.errors.Add(c.errors)
-	iv := Interval{
-		T: time.Duration(len(r.intervals)) * IntervalLength, Open: r.open.Load(),
-		Opened: c.opened, Established: c.established, Closed: c.closed, Failed: c.failed,
-		Events: c.events, Bytes: c.bytes, Errors: c.errors, Requests: c.requests,
+	// The seconds these counts cover: one at an on-time tick. A generator
+	// short of CPU can miss ticks (a Ticker drops them while its reader is
+	// busy); the counts then span several seconds and are spread evenly
+	// over them, so the per-second table keeps its time axis and its sums.
+	n := len(r.intervals)
+	due := n + 1
+	if end.IsZero() {
+		due = max(due, int(time.Since(r.start)/IntervalLength))
+	} else {
+		due = int((end.Sub(r.start) + IntervalLength - 1) / IntervalLength)
+		if due <= n && n > 0 {
+			last := &r.intervals[n-1]
+			last.Open = r.open.Load()
+			last.addCounts(c)
+			return
+		}
+		due = max(due, n+1)
 	}
-	if !end.IsZero() && len(r.intervals) > 0 && !r.start.Add(iv.T).Before(end) {
-		last := &r.intervals[len(r.intervals)-1]
-		last.Open = iv.Open
-		last.Opened += iv.Opened
-		last.Established += iv.Established
-		last.Closed += iv.Closed
-		last.Failed += iv.Failed
-		last.Events += iv.Events
-		last.Bytes += iv.Bytes
-		last.Errors += iv.Errors
-		last.Requests += iv.Requests
-		return
+	k := int64(due - n)
+	for i := range k {
+		share := c.share(i, k)
+		iv := Interval{
+			T: time.Duration(len(r.intervals)) * IntervalLength, Open: r.open.Load(),
+			Opened: share.opened, Established: share.established, Closed: share.closed, Failed: share.failed,
+			Events: share.events, Bytes: share.bytes, Errors: share.errors, Requests: share.requests,
+		}
+		r.intervals = append(r.intervals, iv)
+		r.ivP99 = append(r.ivP99, p99)
+		if i == k-1 && end.IsZero() && r.e.Progress != nil {
+			r.e.Progress(r.progress(iv))
+		}
 	}
-	r.intervals = append(r.intervals, iv)
-	r.ivP99 = append(r.ivP99, p99)
-	if end.IsZero() && r.e.Progress != nil {
-		r.e.Progress(r.progress(iv))
-	}
+}
+
+// addCounts adds an interval's worth of counts to iv.
+func (iv *Interval) addCounts(c ivCounts) {
+	iv.Opened += c.opened
+	iv.Established += c.established
+	iv.Closed += c.closed
+	iv.Failed += c.failed
+	iv.Events += c.events
+	iv.Bytes += c.bytes
+	iv.Errors += c.errors
+	iv.Requests += c.requests
 }
 
 func (r *run) progress(iv Interval) Progress {

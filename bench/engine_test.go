@@ -509,6 +509,46 @@ func TestEngineFatalSessions(t *testing.T) {
 	}
 }
 
+// TestEngineMissedTicks: a generator too busy to close an interval on time
+// (here its progress display blocks for 2.5 s, so the interval ticker drops
+// a tick) still reports one interval per second of the run, with the
+// counts of the late seconds spread over them and none lost.
+func TestEngineMissedTicks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		log := &sessionLog{start: time.Now()}
+		// One session, an event every 100 ms from 50 ms on.
+		s := stream{log: log, handshake: 50 * time.Millisecond, period: 100 * time.Millisecond}
+		stalled := false
+		e := &Engine{
+			Plan:       Plan{Connections: 1, Duration: 6 * time.Second},
+			NewSession: s.session,
+			Progress: func(Progress) {
+				if !stalled {
+					stalled = true
+					time.Sleep(2500 * time.Millisecond) // the 2 s tick comes late, the 3 s one never
+				}
+			},
+		}
+		rec := runEngine(t, e, t.Context())
+		var sum int64
+		var counts []int64
+		for i, iv := range rec.Intervals {
+			if iv.T != time.Duration(i)*time.Second {
+				t.Errorf("interval %d starts at %v, want %ds", i, iv.T, i)
+			}
+			sum += iv.Events
+			counts = append(counts, iv.Events)
+		}
+		if len(rec.Intervals) != 6 || sum != rec.Counters[Events] {
+			t.Errorf("%d intervals with %d events in all (%v); want 6 holding all %d events", len(rec.Intervals), sum, counts, rec.Counters[Events])
+		}
+		// Seconds 1 and 2 were closed together at 3.5 s: 25 events, spread.
+		if len(counts) == 6 && (counts[1] != 12 || counts[2] != 13) {
+			t.Errorf("seconds 1 and 2 hold %d and %d events, want the 25 of 1 s…3.5 s spread as 12 and 13", counts[1], counts[2])
+		}
+	})
+}
+
 // TestEngineConnectingCutOff: held sessions whose connection is still being
 // made when the run ends are counted in connecting_cut_off, not in connects
 // and not as errors, so every started session is accounted for.

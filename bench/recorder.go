@@ -66,6 +66,21 @@ type ivCounts struct {
 	opened, established, closed, failed, events, bytes, errors, requests int64
 }
 
+// share is the i-th of k even parts of c (0 ≤ i < k): the parts sum to c,
+// the last one carrying the remainders.
+func (c ivCounts) share(i, k int64) ivCounts {
+	part := func(v int64) int64 {
+		if i == k-1 {
+			return v - (k-1)*(v/k)
+		}
+		return v / k
+	}
+	return ivCounts{
+		opened: part(c.opened), established: part(c.established), closed: part(c.closed), failed: part(c.failed),
+		events: part(c.events), bytes: part(c.bytes), errors: part(c.errors), requests: part(c.requests),
+	}
+}
+
 func (c *ivCounts) add(o *ivCounts) {
 	c.opened += o.opened
 	c.established += o.established
