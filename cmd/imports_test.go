@@ -5,21 +5,43 @@ import (
 	"go/token"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 const module = "github.com/rtbench/rtbench"
 
-// protocolPackages are the packages that speak one protocol: bench imports
-// none of them (it asks the protocol table, transport/client).
-var protocolPackages = []string{"transport/sse", "transport/ws", "transport/poll", "transport/aistream", "transport/mock", "transport/pubsub", "transport/fault"}
+// tablePackages are the protocol packages the protocol table lists: the
+// imports of transport/client/table.go under transport/, so a protocol
+// added to the table is covered by the rules below without editing them.
+var tablePackages = func() []string {
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "transport", "client", "table.go"), nil, parser.ImportsOnly)
+	if err != nil {
+		panic("imports test: reading the protocol table: " + err.Error())
+	}
+	var pkgs []string
+	for _, imp := range f.Imports {
+		if to, ok := strings.CutPrefix(strings.Trim(imp.Path.Value, `"`), module+"/"); ok && strings.HasPrefix(to, "transport/") {
+			pkgs = append(pkgs, to)
+		}
+	}
+	if len(pkgs) < 2 {
+		panic("imports test: the protocol table imports no protocol packages")
+	}
+	return pkgs
+}()
+
+// protocolPackages are the packages that speak one protocol, and the mock
+// built from them: bench imports none of them (it asks the protocol table,
+// transport/client).
+var protocolPackages = append(slices.Clone(tablePackages), "transport/mock", "transport/pubsub", "transport/fault")
 
 // clientPackages hold protocols' clients: the commands that build sessions
 // get them from the protocol table, never from these. (They may import
 // transport/aistream for its help text and transport/mock for the
 // embedded server.)
-var clientPackages = []string{"transport/sse", "transport/ws", "transport/poll"}
+var clientPackages = slices.DeleteFunc(slices.Clone(tablePackages), func(p string) bool { return p == "transport/aistream" })
 
 // sessionCommands build sessions, and must do it through the protocol
 // table, never from a protocol package.
@@ -72,6 +94,8 @@ func TestForbiddenImportRules(t *testing.T) {
 		{"cmd", "cmd/compare.go", "transport/mock", false},
 		{"cmd", "cmd/listen.go", "transport/sse", true},
 		{"cmd", "cmd/check.go", "transport/ws", true},
+		{"cmd", "cmd/load.go", "transport/pusher", true},
+		{"cmd", "cmd/listen.go", "transport/ably", true},
 		{"report", "report/load.go", "bench", false},
 		{"report", "report/load.go", "transport", false},
 		{"report", "report/summary.go", "transport/aistream", true},
@@ -84,6 +108,8 @@ func TestForbiddenImportRules(t *testing.T) {
 		{"bench/check", "bench/check/run.go", "transport/sse", true},
 		{"bench/check", "bench/check/run.go", "transport/poll", true},
 		{"bench", "bench/compare.go", "transport/mock", true},
+		{"bench", "bench/compare_chat.go", "transport/ably", true},
+		{"bench/check", "bench/check/run.go", "transport/pusher", true},
 		{"transport/sse", "transport/sse/client.go", "transport", false},
 		{"transport/sse", "transport/sse/client.go", "bench", true},
 		{"transport/client", "transport/client/table.go", "transport/ws", false},
