@@ -15,7 +15,8 @@ type JobOptions struct {
 	Create string
 	// Base resolves relative URLs: the command's URL argument.
 	Base string
-	// Body and Header are sent with the create request.
+	// Body is sent with the create request, Header with every request
+	// (the create, and each poll or subscription of the job).
 	Body   string
 	Header http.Header
 	// Until is the condition on the job's JSON that says it is done;
@@ -73,12 +74,13 @@ func Job(o JobOptions) (*Scenario, error) {
 	if o.Body != "" {
 		create["body"] = o.Body
 	}
+	var headers map[string]string
 	if len(o.Header) > 0 {
-		h := map[string]string{}
+		headers = map[string]string{}
 		for k, v := range o.Header {
-			h[k] = strings.Join(v, ", ")
+			headers[k] = strings.Join(v, ", ")
 		}
-		create["headers"] = h
+		create["headers"] = headers
 	}
 	capture := map[string]string{"job": "header:Location"}
 	poll := "${job}"
@@ -110,6 +112,10 @@ func Job(o JobOptions) (*Scenario, error) {
 	}
 	if o.ETag && follow == "poll" {
 		wait["etag"] = true
+	}
+	if headers != nil {
+		// The job's own URL asks for the same credentials as its create.
+		wait["headers"] = headers
 	}
 	wait["url"] = poll
 	doc := map[string]any{

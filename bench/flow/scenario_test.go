@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,7 @@ func TestJob(t *testing.T) {
 	}{
 		{"etag", JobOptions{Interval: 1e9, ETag: true}, KindPoll, "/api/jobs/j1", true, 1e9},
 		{"events", JobOptions{Events: "/events", ETag: true}, KindSubscribe, "/api/jobs/j1/events", false, 0},
+		{"headers", JobOptions{Interval: 1e9, Header: http.Header{"Authorization": {"Bearer t"}}}, KindPoll, "/api/jobs/j1", false, 1e9},
 	} {
 		tt.o.Create, tt.o.Base = "POST:/api/jobs", "http://127.0.0.1:1"
 		sc, err := Job(tt.o)
@@ -175,6 +177,15 @@ func TestJob(t *testing.T) {
 		w := sc.Steps[1]
 		if w.Kind != tt.kind || w.URL.render(vals) != tt.url || w.ETag != tt.etag || w.Interval != tt.interval || w.doneAt == nil || w.startAt == nil {
 			t.Errorf("%s: wait %+v", tt.name, w)
+		}
+		for _, st := range sc.Steps {
+			var got []string
+			for _, h := range st.Header {
+				got = append(got, h.name+": "+h.val.render(vals))
+			}
+			if want := tt.o.Header.Get("Authorization"); want != "" && strings.Join(got, ",") != "Authorization: "+want {
+				t.Errorf("%s: step %s headers %v, want the job's on every request", tt.name, st.Name, got)
+			}
 		}
 	}
 	for _, bad := range []JobOptions{{Create: "/api/jobs", Base: "http://h:1", Interval: 1e9}, {Create: "POST:/x", Interval: 1e9}, {Create: "POST:/x", Base: "http://h:1"}, {Create: "POST:/x", Base: "http://h:1", Interval: 1e9, ID: "id", Poll: "/x/"}} {
