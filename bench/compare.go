@@ -64,6 +64,11 @@ type Compare struct {
 	// of one room, each sending ChatRate messages per second for Duration.
 	ChatMembers int     // default DefaultChatMembers
 	ChatRate    float64 // default DefaultChatRate
+	// JobRate and JobDrain shape the job-status workload (RunJobs): jobs
+	// created per second for Duration per method, and how long after the
+	// last was created the run waits for every job to be seen done.
+	JobRate  float64       // default DefaultCompareJobRate
+	JobDrain time.Duration // default DefaultCompareJobDrain
 	// HTTP returns a new client for one run. Its Transport must be an
 	// *http.Transport: the run wraps its DialContext to count bytes and
 	// connections, and raises MaxIdleConnsPerHost to the subscribers. Nil:
@@ -82,6 +87,8 @@ func (c Compare) withDefaults() Compare {
 	c.Drain = or(c.Drain, DefaultCompareDrain)
 	c.ChatMembers = or(c.ChatMembers, DefaultChatMembers)
 	c.ChatRate = or(c.ChatRate, DefaultChatRate)
+	c.JobRate = or(c.JobRate, DefaultCompareJobRate)
+	c.JobDrain = or(c.JobDrain, DefaultCompareJobDrain)
 	if c.HTTP == nil {
 		c.HTTP = func() *http.Client { return transport.NewHTTPClient(transport.HTTPOptions{}) }
 	}

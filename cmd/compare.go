@@ -26,7 +26,7 @@ import (
 )
 
 // comparePatterns are the names --patterns accepts, in the order they run.
-var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "chat", "ai", "ai-formats"}
+var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "chat", "jobs", "ai", "ai-formats"}
 
 // compareSecondInterval is the second short-polling run's interval, when
 // --poll-interval is not given.
@@ -45,9 +45,10 @@ type CompareOptions struct {
 	ChatMembers  int
 	ChatRate     float64
 	AITokens     int
-	Target       string
-	JSON         bool
-	HTML         string
+	JobFlags
+	Target string
+	JSON   bool
+	HTML   string
 }
 
 // NewCmdCompare builds `rtbench compare`. runF replaces the run step in
@@ -117,6 +118,7 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 	f.StringSliceVar(&o.Patterns, "patterns", nil, "run only these: "+strings.Join(comparePatterns, ","))
 	f.IntVar(&o.ChatMembers, "chat-members", bench.DefaultChatMembers, "chat: members of the room, each sending and receiving")
 	f.Float64Var(&o.ChatRate, "chat-rate", bench.DefaultChatRate, "chat: messages each member sends per second")
+	o.addJobFlags(f)
 	f.IntVar(&o.AIStreams, "ai-streams", 0, "AI section: concurrent streams (default: -c)")
 	f.IntVar(&o.AITokens, "ai-tokens", bench.DefaultCompareAITokens, "AI section: tokens per stream")
 	f.StringVar(&o.Target, "target", "", "compare against this server (base URL with rtbench serve's routes) instead of an embedded one")
@@ -154,6 +156,9 @@ func (o *CompareOptions) validate() error {
 	if len(o.Patterns) == 0 {
 		o.Patterns = slices.Clone(comparePatterns)
 	}
+	if err := o.JobFlags.validate(); err != nil {
+		return err
+	}
 	if o.Target != "" {
 		u, err := url.Parse(o.Target)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || checkHostPort(o.Target) != nil {
@@ -173,7 +178,7 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 	}
 	defer stop()
 	cmp := bench.Compare{Subscribers: o.Subscribers, Updates: o.Updates, Duration: o.Duration, Size: o.Size,
-		ChatMembers: o.ChatMembers, ChatRate: o.ChatRate, Publish: publish, Version: env.Version}
+		ChatMembers: o.ChatMembers, ChatRate: o.ChatRate, JobRate: o.JobRate, Publish: publish, Version: env.Version}
 	res := cmp.NewCompareResult(base, embedded)
 	res.StartedAt = time.Now().UTC().Round(0)
 	for _, run := range o.runs(base) {
@@ -206,6 +211,20 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 			if err != nil {
 				return UnreachableError(err)
 			}
+		}
+	}
+	if o.want("jobs") && ctx.Err() == nil {
+		runs, err := o.jobRuns(base)
+		if err != nil {
+			return err
+		}
+		if env.ErrTTY && !o.JSON {
+			fmt.Fprintf(env.ErrOut, "rtbench: compare jobs: %d methods at once, %v jobs/s each for %v…\n", len(runs), o.JobRate, o.Duration)
+		}
+		res.Jobs, err = cmp.RunJobs(ctx, runs)
+		res.JobShape = o.jobShape(embedded)
+		if err != nil {
+			return UnreachableError(err)
 		}
 	}
 	if o.want("ai") && ctx.Err() == nil {
@@ -272,7 +291,7 @@ func (o *CompareOptions) target(ctx context.Context) (base string, pub bench.Pub
 	if err != nil {
 		return "", nil, false, nil, fmt.Errorf("starting the embedded server: %w", err)
 	}
-	s := mock.New(mock.Config{})
+	s := mock.New(mock.Config{Jobs: compareJobSchedule(o.jobJitter())})
 	go s.Serve(ln)
 	stop = func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

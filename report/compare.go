@@ -63,15 +63,18 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 			}
 		}
 		b.WriteString(chatTable(r, width, st))
-		for _, l := range chatNotes(r) {
-			for i, ll := range wrap(l, width-4) {
-				if i == 0 {
-					fmt.Fprintln(&b, "  "+ll)
-				} else {
-					fmt.Fprintln(&b, "    "+ll)
-				}
+		writeNotes(&b, chatNotes(r), width)
+	}
+	if len(r.Jobs) > 0 {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, st.title.Render(jobTitle))
+		for _, l := range jobHeader(r) {
+			for _, ll := range wrap(l, width-2) {
+				fmt.Fprintln(&b, "  "+ll)
 			}
 		}
+		b.WriteString(jobTable(r, width, st))
+		writeNotes(&b, jobNotes(r), width)
 	}
 	if r.AI != nil {
 		fmt.Fprintln(&b)
@@ -112,6 +115,20 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 	return err
 }
 
+// writeNotes writes notes under a table, each wrapped with a hanging
+// indent.
+func writeNotes(b *bytes.Buffer, notes []string, width int) {
+	for _, l := range notes {
+		for i, ll := range wrap(l, width-4) {
+			if i == 0 {
+				fmt.Fprintln(b, "  "+ll)
+			} else {
+				fmt.Fprintln(b, "    "+ll)
+			}
+		}
+	}
+}
+
 func compareTargetText(r *bench.CompareResult) string {
 	if r.Embedded {
 		return r.Target + " (embedded rtbench serve)"
@@ -121,8 +138,8 @@ func compareTargetText(r *bench.CompareResult) string {
 
 // compareHeader is the workload, as key/value lines.
 func compareHeader(r *bench.CompareResult) [][2]string {
-	if len(r.Patterns) == 0 && len(r.Chat) > 0 && r.AI == nil && len(r.AIFormats) == 0 {
-		// Chat only: its own header says its workload.
+	if len(r.Patterns) == 0 && (len(r.Chat) > 0 || len(r.Jobs) > 0) && r.AI == nil && len(r.AIFormats) == 0 {
+		// Chat or jobs only: their own headers say their workload.
 		return [][2]string{{"cpu", r.CPUScope}}
 	}
 	return [][2]string{

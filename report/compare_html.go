@@ -33,6 +33,12 @@ func CompareHTML(w io.Writer, r *bench.CompareResult) error {
 			p.ChatRows = append(p.ChatRows, compareRow{Name: c.Name, Cells: chatCells(c)})
 		}
 	}
+	if len(r.Jobs) > 0 {
+		p.JobTitle, p.JobCols, p.JobHeader, p.JobNotes = jobTitle, jobCols, jobHeader(r), jobNotes(r)
+		for _, j := range r.Jobs {
+			p.JobRows = append(p.JobRows, compareRow{Name: j.Name, Cells: jobCells(j)})
+		}
+	}
 	if r.AI != nil {
 		p.AI = aiLines(r.AI)
 	}
@@ -75,10 +81,15 @@ type comparePage struct {
 	ChatCols              []string
 	ChatHeader, ChatNotes []string
 	ChatRows              []compareRow
-	AI                    []string
-	Hists, Series         []htmlChart
-	Guide                 []GuideLine
-	Footer                string
+	// The job-status table, when the jobs workload ran.
+	JobTitle            string
+	JobCols             []string
+	JobHeader, JobNotes []string
+	JobRows             []compareRow
+	AI                  []string
+	Hists, Series       []htmlChart
+	Guide               []GuideLine
+	Footer              string
 }
 
 type compareRow struct {
@@ -174,6 +185,23 @@ var comparePageTmpl = withStyle(template.New("compare"), `<!DOCTYPE html>
 </tbody>
 </table>
 <ul>{{range .ChatNotes}}<li>{{.}}</li>{{end}}</ul>
+</section>
+{{- end}}
+{{- if .JobRows}}
+<section id="jobs">
+<h2>{{.JobTitle}}</h2>
+{{- range .JobHeader}}
+<p>{{.}}</p>
+{{- end}}
+<table>
+<thead><tr><th>method</th>{{range .JobCols}}<th class="num">{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{- range .JobRows}}
+<tr><td class="mono">{{.Name}}</td>{{range .Cells}}<td class="num">{{.}}</td>{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
+<ul>{{range .JobNotes}}<li>{{.}}</li>{{end}}</ul>
 </section>
 {{- end}}
 {{- if .AI}}
