@@ -62,6 +62,10 @@ func jobTable(r *bench.CompareResult, width int, st loadStyles) string {
 // generator too late for its timings to be the method's.
 func jobNotes(r *bench.CompareResult) []string {
 	var out []string
+	all := len(r.Jobs) > 1
+	for _, j := range r.Jobs {
+		all = all && j.Saturated
+	}
 	for _, j := range r.Jobs {
 		var parts []string
 		if j.NeverSeenDone > 0 {
@@ -71,12 +75,15 @@ func jobNotes(r *bench.CompareResult) []string {
 		if !j.StalenessMeasured && j.SeenDone > 0 {
 			parts = append(parts, "no staleness: the answers that met the condition had no completion time at the --job-done-at path")
 		}
-		if j.Saturated {
+		if j.Saturated && !all {
 			parts = append(parts, "rtbench was saturated (its self-check ticker ran late): the staleness includes its own delay")
 		}
 		if len(parts) > 0 {
 			out = append(out, j.Name+": "+strings.Join(parts, "; "))
 		}
+	}
+	if all {
+		out = append(out, "every method: rtbench was saturated (its self-check ticker ran late): the staleness includes its own delay")
 	}
 	return out
 }
@@ -136,7 +143,10 @@ func jobGuide(js []*bench.JobResult) (GuideLine, bool) {
 	if len(missed) > 0 {
 		text += "; jobs never seen done: " + strings.Join(missed, ", ")
 	}
-	if len(saturated) > 0 {
+	switch {
+	case len(saturated) == len(js) && len(js) > 1:
+		text += "; rtbench was saturated during every method: the staleness includes its own delay"
+	case len(saturated) > 0:
 		text += "; rtbench was saturated during " + strings.Join(saturated, ", ") + ", whose staleness includes its own delay"
 	}
 	return GuideLine{Need: "job status", Pick: a.Name, Text: text}, true
