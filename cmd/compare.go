@@ -79,14 +79,31 @@ Pusher's HTTP API: rtbench's Pusher client cannot send client events yet). Per p
 send → receive p50/p99/max over all members, lost and duplicated messages, bytes and
 requests up and down per delivered message, connections and CPU µs per message.
 
+Jobs (the jobs pattern): the job-status need, measured as load --job measures it. Jobs are
+created (--job, default POST:/api/jobs) at --job-rate per second for -d and each one's
+Location is followed until --until (default status==completed) by: polling as SWR does
+every --poll-interval (and every 2s when it is not given), polling with ETag, long-polling
+(?wait=20s) and subscribing to its status pushed as SSE (Location + /events). The methods
+run at once, each on jobs of its own, so the pattern adds one -d window plus the jobs'
+run time, not five. Per method: staleness (the time the client saw the job done − the
+time the job says it completed, at --job-done-at, default updated_at) mean/p50/p99/max,
+status requests and bytes on the wire per job (creates excluded), jobs seen done and never
+seen done. The embedded server's jobs run 1s plus a uniform random part of 2s (or of
+--poll-interval when longer), so they complete at any phase of the polls; against
+rtbench serve as --target, give it --job-jitter for the same.
+
 Per pattern: delivery p50/p90/p99/max, updates lost and duplicated (from seq), bytes
 on the wire per delivered update (both directions, headers included, counted at the
 connection), HTTP requests per update, connections held, and CPU µs per update:
 getrusage of the whole rtbench process, which with the embedded server includes the
 server's work (use --target for client-only CPU).
 
+The report ends with a decision guide computed from the run's figures; its job status
+line names the method with the lowest mean staleness among those that saw every job done,
+at its requests and bytes per job (bytes per update when jobs did not run).
+
 Without --target, an embedded rtbench serve is started on a random loopback port.`,
-		Example: `  # The default comparison, chat included (about two minutes)
+		Example: `  # The default comparison, chat and jobs included (about two minutes)
   rtbench compare
 
   # A quick run: 20 subscribers, 5 updates/s, 2 s per pattern, as an HTML page too
@@ -94,6 +111,9 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 
   # Chat only: 20 members each sending 2 messages/s, through all five protocols
   rtbench compare --patterns chat --chat-members 20 --chat-rate 2
+
+  # The job-status need only: polling, ETag, long-polling and SSE on the same jobs
+  rtbench compare --patterns jobs --job-rate 50
 
   # Against another server with rtbench serve's routes, push patterns only
   rtbench compare --target http://10.0.0.5:8080 --patterns sse,ws`,

@@ -111,7 +111,11 @@ func TestCompareJobs(t *testing.T) {
 // (--job-done-at). Its jobs last a fixed 300 ms, so a job polled every I
 // from its creation is seen done at the first poll after 300 ms: staleness
 // between 0 and I (plus the server's answer), and 2 polls per job at 1 s
-// and at 2 s. Every method must see every job done.
+// and at 2 s. Every method must see every job done. When rtbench says it
+// was saturated, the app's answers may come seconds late (a create
+// answered past the job's end sees it done at the first poll): only that
+// every method saw jobs done, measured their staleness and SSE's one
+// request per job are checked.
 func TestCompareJobsTarget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 6 s end-to-end run against a Python app")
@@ -149,7 +153,7 @@ func TestCompareJobsTarget(t *testing.T) {
 		switch j.Method {
 		case "poll", "etag":
 			interval := time.Duration(j.IntervalMs) * time.Millisecond
-			if j.RequestsPerJob < 1.5 || j.RequestsPerJob > 2 {
+			if !j.Saturated && (j.RequestsPerJob < 1.5 || j.RequestsPerJob > 2) {
 				t.Errorf("%s: %.2f polls per job, want 2 (a create late past 300 ms sees some done at once)", j.Name, j.RequestsPerJob)
 			}
 			if !j.Saturated && j.StalenessMaxMs > float64((interval+interval/2).Milliseconds()) {
