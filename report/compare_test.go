@@ -216,7 +216,7 @@ func TestCompareHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{`<section id="table">`, `<section id="histograms">`, `<section id="over-time">`, `<section id="guide">`, `<polyline class="line s0"`} {
+	for _, want := range []string{`<section id="table">`, `<section id="jobs">`, `<td class="mono">long-poll</td><td class="num">1.20ms</td>`, `<section id="histograms">`, `<section id="over-time">`, `<section id="guide">`, `<polyline class="line s0"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
 		}
