@@ -55,26 +55,10 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 		b.WriteString(compareTable(r, width, st))
 	}
 	if len(r.Chat) > 0 {
-		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, st.title.Render(chatTitle))
-		for _, l := range chatHeader(r) {
-			for _, ll := range wrap(l, width-2) {
-				fmt.Fprintln(&b, "  "+ll)
-			}
-		}
-		b.WriteString(chatTable(r, width, st))
-		writeNotes(&b, chatNotes(r), width)
+		writeSection(&b, st, chatTitle, chatHeader(r), chatTable(r, width, st), chatNotes(r), width)
 	}
 	if len(r.Jobs) > 0 {
-		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, st.title.Render(jobTitle))
-		for _, l := range jobHeader(r) {
-			for _, ll := range wrap(l, width-2) {
-				fmt.Fprintln(&b, "  "+ll)
-			}
-		}
-		b.WriteString(jobTable(r, width, st))
-		writeNotes(&b, jobNotes(r), width)
+		writeSection(&b, st, jobTitle, jobHeader(r), jobTable(r, width, st), jobNotes(r), width)
 	}
 	if r.AI != nil {
 		fmt.Fprintln(&b)
@@ -115,9 +99,18 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 	return err
 }
 
-// writeNotes writes notes under a table, each wrapped with a hanging
+// writeSection writes a workload's section: its title, its header lines
+// (wrapped), its table, then its notes, each wrapped with a hanging
 // indent.
-func writeNotes(b *bytes.Buffer, notes []string, width int) {
+func writeSection(b *bytes.Buffer, st loadStyles, title string, header []string, table string, notes []string, width int) {
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, st.title.Render(title))
+	for _, l := range header {
+		for _, ll := range wrap(l, width-2) {
+			fmt.Fprintln(b, "  "+ll)
+		}
+	}
+	b.WriteString(table)
 	for _, l := range notes {
 		for i, ll := range wrap(l, width-4) {
 			if i == 0 {

@@ -118,6 +118,29 @@ func best2[T comparable](ps []T, f func(T) float64) (a, b T) {
 	return a, b
 }
 
+// guidePool returns the candidates for a need: measured are the xs that
+// measured its figure, pool those of them that also kept everything
+// (lossless: at least one did), or all measured when none did. ok is false
+// when fewer than two measured: no comparison.
+func guidePool[T any](xs []T, isMeasured, kept func(T) bool) (pool, measured []T, lossless, ok bool) {
+	var whole []T
+	for _, x := range xs {
+		if isMeasured(x) {
+			measured = append(measured, x)
+			if kept(x) {
+				whole = append(whole, x)
+			}
+		}
+	}
+	if len(measured) < 2 {
+		return nil, measured, false, false
+	}
+	if len(whole) == 0 {
+		return measured, measured, false, true
+	}
+	return whole, measured, true, true
+}
+
 // ratio says how much larger x is than y: "1.8×", or "about the same"
 // within 5 %.
 func ratio(x, y float64) string {

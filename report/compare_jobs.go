@@ -95,21 +95,10 @@ func jobNotes(r *bench.CompareResult) []string {
 // cheapest on the wire when it is neither. False when fewer than two
 // methods measured a staleness.
 func jobGuide(js []*bench.JobResult) (GuideLine, bool) {
-	var ms, complete []*bench.JobResult
-	for _, j := range js {
-		if j.StalenessMeasured && j.SeenDone > 0 {
-			ms = append(ms, j)
-			if j.NeverSeenDone == 0 {
-				complete = append(complete, j)
-			}
-		}
-	}
-	if len(ms) < 2 {
+	pool, _, _, ok := guidePool(js, func(j *bench.JobResult) bool { return j.StalenessMeasured && j.SeenDone > 0 },
+		func(j *bench.JobResult) bool { return j.NeverSeenDone == 0 })
+	if !ok {
 		return GuideLine{}, false
-	}
-	pool := complete
-	if len(pool) < 2 {
-		pool = ms
 	}
 	a, b := best2(pool, func(j *bench.JobResult) float64 { return j.StalenessMeanMs })
 	cost := func(j *bench.JobResult) string {
