@@ -64,6 +64,11 @@ type Compare struct {
 	// of one room, each sending ChatRate messages per second for Duration.
 	ChatMembers int     // default DefaultChatMembers
 	ChatRate    float64 // default DefaultChatRate
+	// JobRate and JobDrain shape the job-status workload (RunJobs): jobs
+	// created per second for Duration per method, and how long after the
+	// last was created the run waits for every job to be seen done.
+	JobRate  float64       // default DefaultCompareJobRate
+	JobDrain time.Duration // default DefaultCompareJobDrain
 	// HTTP returns a new client for one run. Its Transport must be an
 	// *http.Transport: the run wraps its DialContext to count bytes and
 	// connections, and raises MaxIdleConnsPerHost to the subscribers. Nil:
@@ -82,6 +87,8 @@ func (c Compare) withDefaults() Compare {
 	c.Drain = or(c.Drain, DefaultCompareDrain)
 	c.ChatMembers = or(c.ChatMembers, DefaultChatMembers)
 	c.ChatRate = or(c.ChatRate, DefaultChatRate)
+	c.JobRate = or(c.JobRate, DefaultCompareJobRate)
+	c.JobDrain = or(c.JobDrain, DefaultCompareJobDrain)
 	if c.HTTP == nil {
 		c.HTTP = func() *http.Client { return transport.NewHTTPClient(transport.HTTPOptions{}) }
 	}
@@ -334,23 +341,30 @@ func (c Compare) countingClient(d *transport.CountingDialer, idle int) *http.Cli
 	return hc
 }
 
-// settle waits until connected reaches want, at most c.Settle (checking
-// every 5 ms) or until ctx ends, and returns how many had connected.
+// settle waits until connected reaches want, at most c.Settle, or until
+// ctx ends, and returns how many had connected.
 func (c Compare) settle(ctx context.Context, connected *atomic.Int64, want int) int {
-	settle := time.NewTimer(c.Settle)
-	defer settle.Stop()
+	waitUntil(ctx, c.Settle, func() bool { return connected.Load() >= int64(want) })
+	return int(connected.Load())
+}
+
+// waitUntil returns once done reports true (checked every 5 ms), after at
+// most d, or when ctx ends: how a run waits for its members to connect and
+// for the last update or message to reach them.
+func waitUntil(ctx context.Context, d time.Duration, done func() bool) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	for connected.Load() < int64(want) {
+	for !done() {
 		select {
 		case <-ctx.Done():
-			return int(connected.Load())
-		case <-settle.C:
-			return int(connected.Load())
+			return
+		case <-deadline.C:
+			return
 		case <-tick.C:
 		}
 	}
-	return int(connected.Load())
 }
 
 // publish waits for the subscribers, publishes n updates at c.Updates per
@@ -362,8 +376,6 @@ func (c Compare) publish(ctx context.Context, run CompareRun, st *runState, n in
 		return
 	}
 	pr.Connected = connected
-	tick := time.NewTicker(5 * time.Millisecond) // the drain's poll
-	defer tick.Stop()
 	if transport.Wait(ctx, run.Warm) != nil {
 		return
 	}
@@ -402,27 +414,14 @@ func (c Compare) publish(ctx context.Context, run CompareRun, st *runState, n in
 	if pr.Published == 0 {
 		return
 	}
-	deadline := time.NewTimer(c.Drain + run.Interval)
-	defer deadline.Stop()
-	for {
-		done := true
+	waitUntil(ctx, c.Drain+run.Interval, func() bool {
 		for _, t := range st.trackers {
 			if t.connected.Load() && t.maxSeq.Load() < lastSeq {
-				done = false
-				break
+				return false
 			}
 		}
-		if done {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-deadline.C:
-			return
-		case <-tick.C:
-		}
-	}
+		return true
+	})
 }
 
 // updateData is the JSON data of each update: {"p":"xxx…"}, size bytes.

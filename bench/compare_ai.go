@@ -163,8 +163,13 @@ type CompareResult struct {
 	AI   *AIResult     `json:"ai,omitempty"`
 	// AIFormats is the AI section once per stream format, every run on the
 	// same token schedule (compare's ai-formats pattern).
-	AIFormats   []*AIResult `json:"ai_formats,omitempty"`
-	Interrupted bool        `json:"interrupted"`
+	AIFormats []*AIResult `json:"ai_formats,omitempty"`
+	// Jobs is the job-status workload, one result per method, in order;
+	// JobShape says what the jobs were (the embedded server's schedule, or
+	// the target's own).
+	Jobs        []*JobResult `json:"jobs,omitempty"`
+	JobShape    string       `json:"job_shape,omitempty"`
+	Interrupted bool         `json:"interrupted"`
 }
 
 // CPU scopes of CompareResult.

@@ -299,8 +299,6 @@ func (c Compare) chatSend(ctx context.Context, run ChatRun, st *chatState, per i
 		return
 	}
 	out.Connected = connected
-	tick := time.NewTicker(5 * time.Millisecond) // the drain's poll
-	defer tick.Stop()
 	if transport.Wait(ctx, run.Warm) != nil {
 		return
 	}
@@ -348,27 +346,14 @@ func (c Compare) chatSend(ctx context.Context, run ChatRun, st *chatState, per i
 	if sent == 0 {
 		return
 	}
-	deadline := time.NewTimer(c.Drain)
-	defer deadline.Stop()
-	for {
-		done := true
+	waitUntil(ctx, c.Drain, func() bool {
 		for _, m := range st.members {
 			if m.connected.Load() && m.got.Load() < sent {
-				done = false
-				break
+				return false
 			}
 		}
-		if done {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-deadline.C:
-			return
-		case <-tick.C:
-		}
-	}
+		return true
+	})
 }
 
 // chatState is one chat run's state shared by its members and senders.

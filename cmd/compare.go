@@ -26,7 +26,7 @@ import (
 )
 
 // comparePatterns are the names --patterns accepts, in the order they run.
-var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "chat", "ai", "ai-formats"}
+var comparePatterns = []string{"sse", "ws", "poll", "etag", "long-poll", "chat", "jobs", "ai", "ai-formats"}
 
 // compareSecondInterval is the second short-polling run's interval, when
 // --poll-interval is not given.
@@ -45,9 +45,10 @@ type CompareOptions struct {
 	ChatMembers  int
 	ChatRate     float64
 	AITokens     int
-	Target       string
-	JSON         bool
-	HTML         string
+	JobFlags
+	Target string
+	JSON   bool
+	HTML   string
 }
 
 // NewCmdCompare builds `rtbench compare`. runF replaces the run step in
@@ -78,14 +79,31 @@ Pusher's HTTP API: rtbench's Pusher client cannot send client events yet). Per p
 send → receive p50/p99/max over all members, lost and duplicated messages, bytes and
 requests up and down per delivered message, connections and CPU µs per message.
 
+Jobs (the jobs pattern): the job-status need, measured as load --job measures it. Jobs are
+created (--job, default POST:/api/jobs) at --job-rate per second for -d and each one's
+Location is followed until --until (default status==completed) by: polling as SWR does
+every --poll-interval (and every 2s when it is not given), polling with ETag, long-polling
+(?wait=20s) and subscribing to its status pushed as SSE (Location + /events). The methods
+run at once, each on jobs of its own, so the pattern adds one -d window plus the jobs'
+run time, not five. Per method: staleness (the time the client saw the job done − the
+time the job says it completed, at --job-done-at, default updated_at) mean/p50/p99/max,
+status requests and bytes on the wire per job (creates excluded), jobs seen done and never
+seen done. The embedded server's jobs run 1s plus a uniform random part of 2s (or of
+--poll-interval when longer), so they complete at any phase of the polls; against
+rtbench serve as --target, give it --job-jitter for the same.
+
 Per pattern: delivery p50/p90/p99/max, updates lost and duplicated (from seq), bytes
 on the wire per delivered update (both directions, headers included, counted at the
 connection), HTTP requests per update, connections held, and CPU µs per update:
 getrusage of the whole rtbench process, which with the embedded server includes the
 server's work (use --target for client-only CPU).
 
+The report ends with a decision guide computed from the run's figures; its job status
+line names the method with the lowest mean staleness among those that saw every job done,
+at its requests and bytes per job (bytes per update when jobs did not run).
+
 Without --target, an embedded rtbench serve is started on a random loopback port.`,
-		Example: `  # The default comparison, chat included (about two minutes)
+		Example: `  # The default comparison, chat and jobs included (about two minutes)
   rtbench compare
 
   # A quick run: 20 subscribers, 5 updates/s, 2 s per pattern, as an HTML page too
@@ -93,6 +111,9 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 
   # Chat only: 20 members each sending 2 messages/s, through all five protocols
   rtbench compare --patterns chat --chat-members 20 --chat-rate 2
+
+  # The job-status need only: polling, ETag, long-polling and SSE on the same jobs
+  rtbench compare --patterns jobs --job-rate 50
 
   # Against another server with rtbench serve's routes, push patterns only
   rtbench compare --target http://10.0.0.5:8080 --patterns sse,ws`,
@@ -117,6 +138,7 @@ Without --target, an embedded rtbench serve is started on a random loopback port
 	f.StringSliceVar(&o.Patterns, "patterns", nil, "run only these: "+strings.Join(comparePatterns, ","))
 	f.IntVar(&o.ChatMembers, "chat-members", bench.DefaultChatMembers, "chat: members of the room, each sending and receiving")
 	f.Float64Var(&o.ChatRate, "chat-rate", bench.DefaultChatRate, "chat: messages each member sends per second")
+	o.addJobFlags(f)
 	f.IntVar(&o.AIStreams, "ai-streams", 0, "AI section: concurrent streams (default: -c)")
 	f.IntVar(&o.AITokens, "ai-tokens", bench.DefaultCompareAITokens, "AI section: tokens per stream")
 	f.StringVar(&o.Target, "target", "", "compare against this server (base URL with rtbench serve's routes) instead of an embedded one")
@@ -154,6 +176,9 @@ func (o *CompareOptions) validate() error {
 	if len(o.Patterns) == 0 {
 		o.Patterns = slices.Clone(comparePatterns)
 	}
+	if err := o.JobFlags.validate(); err != nil {
+		return err
+	}
 	if o.Target != "" {
 		u, err := url.Parse(o.Target)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || checkHostPort(o.Target) != nil {
@@ -173,7 +198,7 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 	}
 	defer stop()
 	cmp := bench.Compare{Subscribers: o.Subscribers, Updates: o.Updates, Duration: o.Duration, Size: o.Size,
-		ChatMembers: o.ChatMembers, ChatRate: o.ChatRate, Publish: publish, Version: env.Version}
+		ChatMembers: o.ChatMembers, ChatRate: o.ChatRate, JobRate: o.JobRate, Publish: publish, Version: env.Version}
 	res := cmp.NewCompareResult(base, embedded)
 	res.StartedAt = time.Now().UTC().Round(0)
 	for _, run := range o.runs(base) {
@@ -206,6 +231,20 @@ func compareRun(ctx context.Context, env *Env, o *CompareOptions) error {
 			if err != nil {
 				return UnreachableError(err)
 			}
+		}
+	}
+	if o.want("jobs") && ctx.Err() == nil {
+		runs, err := o.jobRuns(base)
+		if err != nil {
+			return err
+		}
+		if env.ErrTTY && !o.JSON {
+			fmt.Fprintf(env.ErrOut, "rtbench: compare jobs: %d methods at once, %v jobs/s each for %v…\n", len(runs), o.JobRate, o.Duration)
+		}
+		res.Jobs, err = cmp.RunJobs(ctx, runs)
+		res.JobShape = o.jobShape(embedded)
+		if err != nil {
+			return UnreachableError(err)
 		}
 	}
 	if o.want("ai") && ctx.Err() == nil {
@@ -272,7 +311,7 @@ func (o *CompareOptions) target(ctx context.Context) (base string, pub bench.Pub
 	if err != nil {
 		return "", nil, false, nil, fmt.Errorf("starting the embedded server: %w", err)
 	}
-	s := mock.New(mock.Config{})
+	s := mock.New(mock.Config{Jobs: compareJobSchedule(o.jobJitter())})
 	go s.Serve(ln)
 	stop = func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -13,24 +13,34 @@ import (
 )
 
 func TestCompareArgs(t *testing.T) {
+	jobs := JobFlags{JobRate: bench.DefaultCompareJobRate, Job: "POST:/api/jobs", Until: "status==completed", JobDoneAt: "updated_at"}
 	tests := []struct {
 		args    []string
 		want    CompareOptions
 		wantErr string
 	}{
 		{args: nil, want: CompareOptions{Subscribers: 100, Updates: 10, Duration: 5 * time.Second, Size: bench.DefaultCompareSize,
-			PollInterval: time.Second, AITokens: 64, ChatMembers: 10, ChatRate: 1, Patterns: comparePatterns}},
+			PollInterval: time.Second, AITokens: 64, ChatMembers: 10, ChatRate: 1, JobFlags: jobs, Patterns: comparePatterns}},
 		{args: []string{"-c", "20", "--updates", "5", "-d", "2s", "--poll-interval", "500ms", "--patterns", "sse,poll"},
 			want: CompareOptions{Subscribers: 20, Updates: 5, Duration: 2 * time.Second, Size: bench.DefaultCompareSize,
-				PollInterval: 500 * time.Millisecond, PollGiven: true, AITokens: 64, ChatMembers: 10, ChatRate: 1, Patterns: []string{"sse", "poll"}}},
+				PollInterval: 500 * time.Millisecond, PollGiven: true, AITokens: 64, ChatMembers: 10, ChatRate: 1, JobFlags: jobs, Patterns: []string{"sse", "poll"}}},
 		{args: []string{"--target", "http://h:1/"}, want: CompareOptions{Subscribers: 100, Updates: 10, Duration: 5 * time.Second,
-			Size: bench.DefaultCompareSize, PollInterval: time.Second, AITokens: 64, ChatMembers: 10, ChatRate: 1, Patterns: comparePatterns, Target: "http://h:1"}},
+			Size: bench.DefaultCompareSize, PollInterval: time.Second, AITokens: 64, ChatMembers: 10, ChatRate: 1, JobFlags: jobs, Patterns: comparePatterns, Target: "http://h:1"}},
+		{args: []string{"--patterns", "jobs", "--job-rate", "5", "--job", "PUT:/jobs", "--until", "state==done", "--job-done-at", "data.finished_at", "--job-header", "Authorization: Bearer t"},
+			want: CompareOptions{Subscribers: 100, Updates: 10, Duration: 5 * time.Second, Size: bench.DefaultCompareSize, PollInterval: time.Second, AITokens: 64,
+				ChatMembers: 10, ChatRate: 1, Patterns: []string{"jobs"}, JobFlags: JobFlags{JobRate: 5, Job: "PUT:/jobs", Until: "state==done",
+					JobDoneAt: "data.finished_at", JobHeader: []string{"Authorization: Bearer t"}}}},
 		{args: []string{"--patterns", "smoke"}, wantErr: `--patterns "smoke"`},
 		{args: []string{"-c", "0"}, wantErr: "-c 0"},
 		{args: []string{"--size", "2"}, wantErr: "--size 2"},
 		{args: []string{"--target", "ftp://x"}, wantErr: "--target"},
 		{args: []string{"--chat-members", "0"}, wantErr: "--chat-members 0"},
 		{args: []string{"--chat-rate", "0"}, wantErr: "--chat-rate 0"},
+		{args: []string{"--job-rate", "0"}, wantErr: "--job-rate 0"},
+		{args: []string{"--job", "/api/jobs"}, wantErr: `--job "/api/jobs"`},
+		{args: []string{"--until", "status=="}, wantErr: "until"},
+		{args: []string{"--job-done-at", "a..b"}, wantErr: "done_at"},
+		{args: []string{"--job-header", "no colon"}, wantErr: `--job-header "no colon"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

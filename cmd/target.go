@@ -196,16 +196,8 @@ func (t *SessionFlags) validate() error {
 		return UsageError("--reconnect %q: want spec, always or never", t.Reconnect)
 	}
 	t.header = http.Header{}
-	for _, h := range t.Headers {
-		name, value, ok := strings.Cut(h, ":")
-		name = strings.TrimSpace(name)
-		if !ok || !isToken(name) {
-			return UsageError("-H %q: want 'Name: value'", h)
-		}
-		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
-			return UsageError("-H %q: the value holds a control character (a newline?); give one line per header", h)
-		}
-		t.header.Add(name, strings.TrimSpace(value))
+	if err := addHeaders(t.header, "-H", t.Headers); err != nil {
+		return err
 	}
 	for _, c := range t.Cookies {
 		for pair := range strings.SplitSeq(c, ";") {
@@ -280,6 +272,23 @@ func parseSend(send []string, getenv func(string) string) (*transport.Sender, er
 		ts = append(ts, tpl)
 	}
 	return transport.NewSender(ts, 0), nil
+}
+
+// addHeaders adds the 'Name: value' headers of a flag (-H, --job-header)
+// to h, or names the one that is not a header.
+func addHeaders(h http.Header, flag string, vals []string) error {
+	for _, v := range vals {
+		name, value, ok := strings.Cut(v, ":")
+		name = strings.TrimSpace(name)
+		if !ok || !isToken(name) {
+			return UsageError("%s %q: want 'Name: value'", flag, v)
+		}
+		if strings.ContainsFunc(value, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return UsageError("%s %q: the value holds a control character (a newline?); give one line per header", flag, v)
+		}
+		h.Add(name, strings.TrimSpace(value))
+	}
+	return nil
 }
 
 // validateKnobs checks the timeouts, limits and intervals, in a fixed order.

@@ -55,23 +55,10 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 		b.WriteString(compareTable(r, width, st))
 	}
 	if len(r.Chat) > 0 {
-		fmt.Fprintln(&b)
-		fmt.Fprintln(&b, st.title.Render(chatTitle))
-		for _, l := range chatHeader(r) {
-			for _, ll := range wrap(l, width-2) {
-				fmt.Fprintln(&b, "  "+ll)
-			}
-		}
-		b.WriteString(chatTable(r, width, st))
-		for _, l := range chatNotes(r) {
-			for i, ll := range wrap(l, width-4) {
-				if i == 0 {
-					fmt.Fprintln(&b, "  "+ll)
-				} else {
-					fmt.Fprintln(&b, "    "+ll)
-				}
-			}
-		}
+		writeSection(&b, st, chatTitle, chatHeader(r), chatTable(r, width, st), chatNotes(r), width)
+	}
+	if len(r.Jobs) > 0 {
+		writeSection(&b, st, jobTitle, jobHeader(r), jobTable(r, width, st), jobNotes(r), width)
 	}
 	if r.AI != nil {
 		fmt.Fprintln(&b)
@@ -112,6 +99,29 @@ func CompareText(w io.Writer, r *bench.CompareResult, o TextOptions) error {
 	return err
 }
 
+// writeSection writes a workload's section: its title, its header lines
+// (wrapped), its table, then its notes, each wrapped with a hanging
+// indent.
+func writeSection(b *bytes.Buffer, st loadStyles, title string, header []string, table string, notes []string, width int) {
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, st.title.Render(title))
+	for _, l := range header {
+		for _, ll := range wrap(l, width-2) {
+			fmt.Fprintln(b, "  "+ll)
+		}
+	}
+	b.WriteString(table)
+	for _, l := range notes {
+		for i, ll := range wrap(l, width-4) {
+			if i == 0 {
+				fmt.Fprintln(b, "  "+ll)
+			} else {
+				fmt.Fprintln(b, "    "+ll)
+			}
+		}
+	}
+}
+
 func compareTargetText(r *bench.CompareResult) string {
 	if r.Embedded {
 		return r.Target + " (embedded rtbench serve)"
@@ -121,8 +131,8 @@ func compareTargetText(r *bench.CompareResult) string {
 
 // compareHeader is the workload, as key/value lines.
 func compareHeader(r *bench.CompareResult) [][2]string {
-	if len(r.Patterns) == 0 && len(r.Chat) > 0 && r.AI == nil && len(r.AIFormats) == 0 {
-		// Chat only: its own header says its workload.
+	if len(r.Patterns) == 0 && (len(r.Chat) > 0 || len(r.Jobs) > 0) && r.AI == nil && len(r.AIFormats) == 0 {
+		// Chat or jobs only: their own headers say their workload.
 		return [][2]string{{"cpu", r.CPUScope}}
 	}
 	return [][2]string{

@@ -83,35 +83,16 @@ func chatNotes(r *bench.CompareResult) []string {
 // nothing (all of them when each lost some), against the runner-up, with
 // SSE + POST's figure when it is neither, and what the pick costs.
 func chatGuide(runs []*bench.ChatResult) (GuideLine, bool) {
-	var measured, whole []*bench.ChatResult
-	for _, c := range runs {
-		if _, ok := c.Delivery(); ok {
-			measured = append(measured, c)
-			if c.Lost == 0 {
-				whole = append(whole, c)
-			}
-		}
-	}
-	if len(measured) < 2 {
+	pool, measured, lossless, ok := guidePool(runs, func(c *bench.ChatResult) bool { _, ok := c.Delivery(); return ok },
+		func(c *bench.ChatResult) bool { return c.Lost == 0 })
+	if !ok {
 		return GuideLine{}, false
 	}
-	pool := whole
-	if len(pool) == 0 {
-		pool = measured
-	}
 	p99 := func(c *bench.ChatResult) float64 { m, _ := c.Delivery(); return m.P99Ms }
-	var a, b *bench.ChatResult
-	for _, c := range pool {
-		switch {
-		case a == nil || p99(c) < p99(a):
-			a, b = c, a
-		case b == nil || p99(c) < p99(b):
-			b = c
-		}
-	}
+	a, b := best2(pool, p99)
 	show := func(c *bench.ChatResult) string { return sig3(dur(p99(c))) }
 	text := "send → receive p99 " + show(a)
-	if b != nil {
+	if b != a {
 		if rr := ratio(p99(b), p99(a)); rr == "about the same" {
 			text += fmt.Sprintf(", about the same as %s (%s)", b.Name, show(b))
 		} else {
@@ -125,7 +106,7 @@ func chatGuide(runs []*bench.ChatResult) (GuideLine, bool) {
 	}
 	text += fmt.Sprintf("; %s B up and %s B down, %s connections, per delivered message; sends %s",
 		trimZero(fmt.Sprintf("%.0f", a.BytesUpPerMsg)), trimZero(fmt.Sprintf("%.0f", a.BytesDownPerMsg)), count(a.ConnectionsPeak), a.Sends)
-	if len(whole) > 0 {
+	if lossless {
 		for _, c := range measured {
 			if c.Lost > 0 {
 				text += fmt.Sprintf("; not picked: %s, which lost %s messages", c.Name, count(c.Lost))

@@ -20,8 +20,11 @@ type GuideLine struct {
 // is left out.
 //
 //	live notifications  delivery p99, every pattern
-//	job status          bytes on the wire per update, every pattern (and the
-//	                    cheapest request/response pattern)
+//	job status          the job workload's staleness (completion seen − the
+//	                    job's own completion), mean, among the methods that
+//	                    saw every job done, with its requests and bytes per
+//	                    job; without it, bytes on the wire per update, every
+//	                    pattern (and the cheapest request/response pattern)
 //	chat                the chat table's send → receive p99 (members sending
 //	                    and receiving), among the protocols that lost
 //	                    nothing; without it, delivery p99 of ws and sse
@@ -46,7 +49,9 @@ func CompareGuide(r *bench.CompareResult) []GuideLine {
 	if len(measured) >= 2 {
 		out = append(out, needLine("live notifications", "delivery p99", measured, p99, durShow, sse))
 	}
-	if len(measured) >= 2 {
+	if l, ok := jobGuide(r.Jobs); ok {
+		out = append(out, l)
+	} else if len(measured) >= 2 {
 		l := needLine("job status", "bytes per update", measured, bytesPer, bytesText, sse)
 		if len(polls) > 0 {
 			if bp, _ := best2(polls, bytesPer); bp != nil && bp.Name != l.Pick {
@@ -95,20 +100,45 @@ func needLine(need, figure string, ps []*bench.PatternResult, f func(*bench.Patt
 	return GuideLine{Need: need, Pick: a.Name, Text: text}
 }
 
-// best2 returns the two patterns with the lowest f (ties: the first).
-func best2(ps []*bench.PatternResult, f func(*bench.PatternResult) float64) (a, b *bench.PatternResult) {
+// best2 returns the two of ps with the lowest f (ties: the first); with
+// one, it is both.
+func best2[T comparable](ps []T, f func(T) float64) (a, b T) {
+	var none T
 	for _, p := range ps {
 		switch {
-		case a == nil || f(p) < f(a):
+		case a == none || f(p) < f(a):
 			a, b = p, a
-		case b == nil || f(p) < f(b):
+		case b == none || f(p) < f(b):
 			b = p
 		}
 	}
-	if b == nil {
+	if b == none {
 		b = a
 	}
 	return a, b
+}
+
+// guidePool returns the candidates for a need: measured are the xs that
+// measured its figure, pool those of them that also kept everything
+// (lossless: at least one did), or all measured when none did. ok is false
+// when fewer than two measured: no comparison.
+func guidePool[T any](xs []T, isMeasured, kept func(T) bool) (pool, measured []T, lossless, ok bool) {
+	var whole []T
+	for _, x := range xs {
+		if isMeasured(x) {
+			measured = append(measured, x)
+			if kept(x) {
+				whole = append(whole, x)
+			}
+		}
+	}
+	if len(measured) < 2 {
+		return nil, measured, false, false
+	}
+	if len(whole) == 0 {
+		return measured, measured, false, true
+	}
+	return whole, measured, true, true
 }
 
 // ratio says how much larger x is than y: "1.8×", or "about the same"

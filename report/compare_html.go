@@ -28,9 +28,15 @@ func CompareHTML(w io.Writer, r *bench.CompareResult) error {
 		p.Rows = append(p.Rows, compareRow{Name: pr.Name, Cells: compareCells(pr)})
 	}
 	if len(r.Chat) > 0 {
-		p.ChatTitle, p.ChatCols, p.ChatHeader, p.ChatNotes = chatTitle, chatCols, chatHeader(r), chatNotes(r)
+		p.Chat = &workloadTable{ID: "chat", Title: chatTitle, First: "protocol", Cols: chatCols, Header: chatHeader(r), Notes: chatNotes(r)}
 		for _, c := range r.Chat {
-			p.ChatRows = append(p.ChatRows, compareRow{Name: c.Name, Cells: chatCells(c)})
+			p.Chat.Rows = append(p.Chat.Rows, compareRow{Name: c.Name, Cells: chatCells(c)})
+		}
+	}
+	if len(r.Jobs) > 0 {
+		p.Jobs = &workloadTable{ID: "jobs", Title: jobTitle, First: "method", Cols: jobCols, Header: jobHeader(r), Notes: jobNotes(r)}
+		for _, j := range r.Jobs {
+			p.Jobs.Rows = append(p.Jobs.Rows, compareRow{Name: j.Name, Cells: jobCells(j)})
 		}
 	}
 	if r.AI != nil {
@@ -70,15 +76,21 @@ type comparePage struct {
 	Header        []htmlLine
 	Cols          []string
 	Rows          []compareRow
-	// The chat table, when the chat workload ran.
-	ChatTitle             string
-	ChatCols              []string
-	ChatHeader, ChatNotes []string
-	ChatRows              []compareRow
-	AI                    []string
-	Hists, Series         []htmlChart
-	Guide                 []GuideLine
-	Footer                string
+	// The chat and job-status tables, when those workloads ran.
+	Chat, Jobs    *workloadTable
+	AI            []string
+	Hists, Series []htmlChart
+	Guide         []GuideLine
+	Footer        string
+}
+
+// workloadTable is a workload's section of the page: its title, header
+// lines, table (the first column named First) and notes.
+type workloadTable struct {
+	ID, Title, First string
+	Cols             []string
+	Header, Notes    []string
+	Rows             []compareRow
 }
 
 type compareRow struct {
@@ -159,23 +171,8 @@ var comparePageTmpl = withStyle(template.New("compare"), `<!DOCTYPE html>
 </table>
 </section>
 {{- end}}
-{{- if .ChatRows}}
-<section id="chat">
-<h2>{{.ChatTitle}}</h2>
-{{- range .ChatHeader}}
-<p>{{.}}</p>
-{{- end}}
-<table>
-<thead><tr><th>protocol</th>{{range .ChatCols}}<th class="num">{{.}}</th>{{end}}</tr></thead>
-<tbody>
-{{- range .ChatRows}}
-<tr><td class="mono">{{.Name}}</td>{{range .Cells}}<td class="num">{{.}}</td>{{end}}</tr>
-{{- end}}
-</tbody>
-</table>
-<ul>{{range .ChatNotes}}<li>{{.}}</li>{{end}}</ul>
-</section>
-{{- end}}
+{{- with .Chat}}{{template "workload" .}}{{end}}
+{{- with .Jobs}}{{template "workload" .}}{{end}}
 {{- if .AI}}
 <section id="ai">
 <h2>AI token streams (SSE)</h2>
@@ -213,4 +210,21 @@ var comparePageTmpl = withStyle(template.New("compare"), `<!DOCTYPE html>
 <footer>{{.Footer}}</footer>
 </body>
 </html>
+{{- define "workload"}}
+<section id="{{.ID}}">
+<h2>{{.Title}}</h2>
+{{- range .Header}}
+<p>{{.}}</p>
+{{- end}}
+<table>
+<thead><tr><th>{{.First}}</th>{{range .Cols}}<th class="num">{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{- range .Rows}}
+<tr><td class="mono">{{.Name}}</td>{{range .Cells}}<td class="num">{{.}}</td>{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
+<ul>{{range .Notes}}<li>{{.}}</li>{{end}}</ul>
+</section>
+{{- end}}
 `)

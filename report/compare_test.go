@@ -97,6 +97,21 @@ func compareFixture(t *testing.T) *bench.CompareResult {
 		chat("pusher (REST send)", "pusher", "Pusher HTTP API (POST /apps/ID/events; data {seq, sched_ns}, not --size): rtbench's Pusher client cannot send client events yet",
 			35, 300*time.Microsecond, 35, 250, 0.05, 0.02, 15, 40, 2),
 	}
+	job := func(name, method string, interval time.Duration, mean, p50, p99, mx time.Duration, reqPer, bytesPer float64) *bench.JobResult {
+		ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+		return &bench.JobResult{Name: name, Method: method, IntervalMs: ms(interval), RatePerS: 20, Created: 100, SeenDone: 100,
+			StalenessMeasured: true, StalenessMeanMs: ms(mean), StalenessP50Ms: ms(p50), StalenessP99Ms: ms(p99), StalenessMaxMs: ms(mx),
+			StatusRequests: int64(reqPer * 100), StatusBytes: int64(bytesPer * 100), RequestsPerJob: reqPer, BytesPerJob: bytesPer,
+			ConnectionsPeak: 40, Result: result("flow", 40, mean, nil)}
+	}
+	r.Jobs = []*bench.JobResult{
+		job("poll 1s", "poll", time.Second, 502*time.Millisecond, 498*time.Millisecond, 990*time.Millisecond, 1010*time.Millisecond, 3.5, 1650),
+		job("poll 2s", "poll", 2*time.Second, 1010*time.Millisecond, time.Second, 1980*time.Millisecond, 2*time.Second, 2.5, 1180),
+		job("etag 1s", "etag", time.Second, 505*time.Millisecond, 500*time.Millisecond, 991*time.Millisecond, 1005*time.Millisecond, 3.5, 1100),
+		job("long-poll", "long-poll", 0, 1200*time.Microsecond, 900*time.Microsecond, 4*time.Millisecond, 6*time.Millisecond, 5, 2300),
+		job("sse", "sse", 0, 800*time.Microsecond, 600*time.Microsecond, 3*time.Millisecond, 5*time.Millisecond, 1, 1400),
+	}
+	r.JobShape = "embedded rtbench serve: each job runs 1s + a uniform random part of 2s in 4 progress steps, so it completes at any phase of the polls"
 	return r
 }
 
@@ -149,7 +164,7 @@ func TestCompareGuide(t *testing.T) {
 	r := compareFixture(t)
 	want := []struct{ need, pick, text string }{
 		{"live notifications", "ws", "delivery p99 1.57ms, 1.1× lower than sse (1.65ms)"},
-		{"job status", "ws", "bytes per update 284 B, about the same as sse (296 B); of the request/response patterns, etag 1s (436 B, 0.50 requests per update)"},
+		{"job status", "sse", "completion seen 800µs after it happened on average (p99 3.00ms), for 1 request and 1.4 kB per job; 1.5× sooner than long-poll (1.20ms, 5 requests and 2.3 kB per job); fewest bytes: etag 1s (1.1 kB per job, staleness 505ms)"},
 		{"chat", "ws room", "send → receive p99 1.64ms, 1.1× lower than ably (1.82ms); sse + POST 1.95ms; 14 B up and 290 B down, 20 connections, per delivered message; sends on its socket; not picked: pusher (REST send), which lost 2 messages"},
 		{"AI responses", "sse", "first token after"},
 	}
@@ -163,10 +178,10 @@ func TestCompareGuide(t *testing.T) {
 		}
 	}
 
-	// Another run, without the chat workload: long-poll delivers fastest
+	// Another run, without the chat and job workloads: long-poll delivers fastest
 	// and polling moves the fewest bytes; SSE is neither best nor
 	// runner-up, and its figure is shown; chat falls back to ws and sse.
-	r.Chat = nil
+	r.Chat, r.Jobs = nil, nil
 	for _, p := range r.Patterns {
 		switch p.Name {
 		case "long-poll":
@@ -201,7 +216,7 @@ func TestCompareHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	for _, want := range []string{`<section id="table">`, `<section id="histograms">`, `<section id="over-time">`, `<section id="guide">`, `<polyline class="line s0"`} {
+	for _, want := range []string{`<section id="table">`, `<section id="jobs">`, `<td class="mono">long-poll</td><td class="num">1.20ms</td>`, `<section id="histograms">`, `<section id="over-time">`, `<section id="guide">`, `<polyline class="line s0"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %s", want)
 		}

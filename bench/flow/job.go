@@ -15,7 +15,8 @@ type JobOptions struct {
 	Create string
 	// Base resolves relative URLs: the command's URL argument.
 	Base string
-	// Body and Header are sent with the create request.
+	// Body is sent with the create request, Header with every request
+	// (the create, and each poll or subscription of the job).
 	Body   string
 	Header http.Header
 	// Until is the condition on the job's JSON that says it is done;
@@ -26,6 +27,13 @@ type JobOptions struct {
 	// If-None-Match, the next sent as soon as one is answered.
 	Interval time.Duration
 	LongPoll time.Duration
+	// ETag sends each poll with If-None-Match (the last answer's ETag), so
+	// a job whose state did not change is answered 304 without a body.
+	ETag bool
+	// Events, when set, follows the job by subscribing to its status
+	// pushed as SSE at the polled URL + Events (rtbench serve's "/events")
+	// instead of polling it; Interval and LongPoll are then not used.
+	Events string
 	// ID, when set, is the JSON path of the job's id in the create
 	// answer, and Poll the URL to poll with ${id} in it; by default the
 	// answer's Location header is followed.
@@ -66,12 +74,13 @@ func Job(o JobOptions) (*Scenario, error) {
 	if o.Body != "" {
 		create["body"] = o.Body
 	}
+	var headers map[string]string
 	if len(o.Header) > 0 {
-		h := map[string]string{}
+		headers = map[string]string{}
 		for k, v := range o.Header {
-			h[k] = strings.Join(v, ", ")
+			headers[k] = strings.Join(v, ", ")
 		}
-		create["headers"] = h
+		create["headers"] = headers
 	}
 	capture := map[string]string{"job": "header:Location"}
 	poll := "${job}"
@@ -83,25 +92,37 @@ func Job(o JobOptions) (*Scenario, error) {
 		}
 	}
 	wait := map[string]any{"until": o.Until, "timeout": o.Timeout.String(), "done_at": o.DoneAt, "started_at": o.StartedAt}
-	if o.LongPoll > 0 {
+	follow := "poll"
+	switch {
+	case o.Events != "":
+		follow = "subscribe"
+		poll += o.Events
+	case o.LongPoll > 0:
 		sep := "?"
 		if strings.Contains(poll, "?") {
 			sep = "&"
 		}
 		poll += sep + "wait=" + o.LongPoll.String()
 		wait["long_poll"], wait["interval"] = true, "0s"
-	} else {
+	default:
 		wait["interval"] = o.Interval.String()
 		if o.Interval <= 0 {
 			return nil, fmt.Errorf("--interval %v: want the time between two polls of a job, such as 2s, or --long-poll", o.Interval)
 		}
+	}
+	if o.ETag && follow == "poll" {
+		wait["etag"] = true
+	}
+	if headers != nil {
+		// The job's own URL asks for the same credentials as its create.
+		wait["headers"] = headers
 	}
 	wait["url"] = poll
 	doc := map[string]any{
 		"scenario": "job lifecycle",
 		"steps": []any{
 			map[string]any{"name": "create", "request": create, "capture": capture},
-			map[string]any{"name": "wait", "poll": wait},
+			map[string]any{"name": "wait", follow: wait},
 		},
 	}
 	b, err := yaml.Marshal(doc)

@@ -1,8 +1,10 @@
 package flow
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -152,6 +154,39 @@ func TestJob(t *testing.T) {
 	vals[lp.Steps[0].capture[0].slot] = "/api/jobs/j1"
 	if w := lp.Steps[1]; !w.LongPoll || w.Interval != 0 || w.URL.render(vals) != "/api/jobs/j1?wait=30s" {
 		t.Errorf("long poll %+v", w)
+	}
+	for _, tt := range []struct {
+		name     string
+		o        JobOptions
+		kind     Kind
+		url      string
+		etag     bool
+		interval time.Duration
+	}{
+		{"etag", JobOptions{Interval: 1e9, ETag: true}, KindPoll, "/api/jobs/j1", true, 1e9},
+		{"events", JobOptions{Events: "/events", ETag: true}, KindSubscribe, "/api/jobs/j1/events", false, 0},
+		{"headers", JobOptions{Interval: 1e9, Header: http.Header{"Authorization": {"Bearer t"}}}, KindPoll, "/api/jobs/j1", false, 1e9},
+	} {
+		tt.o.Create, tt.o.Base = "POST:/api/jobs", "http://127.0.0.1:1"
+		sc, err := Job(tt.o)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		vals := append([]string(nil), sc.init...)
+		vals[sc.Steps[0].capture[0].slot] = "/api/jobs/j1"
+		w := sc.Steps[1]
+		if w.Kind != tt.kind || w.URL.render(vals) != tt.url || w.ETag != tt.etag || w.Interval != tt.interval || w.doneAt == nil || w.startAt == nil {
+			t.Errorf("%s: wait %+v", tt.name, w)
+		}
+		for _, st := range sc.Steps {
+			var got []string
+			for _, h := range st.Header {
+				got = append(got, h.name+": "+h.val.render(vals))
+			}
+			if want := tt.o.Header.Get("Authorization"); want != "" && strings.Join(got, ",") != "Authorization: "+want {
+				t.Errorf("%s: step %s headers %v, want the job's on every request", tt.name, st.Name, got)
+			}
+		}
 	}
 	for _, bad := range []JobOptions{{Create: "/api/jobs", Base: "http://h:1", Interval: 1e9}, {Create: "POST:/x", Interval: 1e9}, {Create: "POST:/x", Base: "http://h:1"}, {Create: "POST:/x", Base: "http://h:1", Interval: 1e9, ID: "id", Poll: "/x/"}} {
 		if _, err := Job(bad); err == nil {

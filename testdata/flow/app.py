@@ -6,7 +6,13 @@ rtbench's own mock did not write.
   POST /api/jobs       Authorization: Bearer T; ?ms=N (default 300) -> 202,
                        Location: /api/jobs/ID, {"job_id":ID,"status":"queued"}
   GET  /api/jobs/ID    Authorization: Bearer T -> {"job_id":ID,"status":"running"|"done",
-                       "created_at":epoch seconds,"finished_at":epoch seconds|null}
+                       "created_at":epoch seconds,"finished_at":epoch seconds|null},
+                       ETag: "<status>" (304 when If-None-Match matches); ?wait=SECONDS
+                       (or 20s, 1.5s, 500ms) holds the request while the job is in the
+                       state the client holds (its If-None-Match, else the state at
+                       arrival), at most that long: a long poll
+  GET  /api/jobs/ID/events  Authorization: Bearer T: SSE, the job's state at once, then
+                       the done state when it finishes; the stream then ends
   GET  /events         Authorization: Bearer T (or ?token=T): SSE, {"n":i,"msg":"hello U"}
                        every 50 ms; 401 without a valid token
 
@@ -80,18 +86,33 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/api/jobs/"):
             if self.user() is None:
                 return self.reply(401, {"error": "log in first"})
+            job_id = url.path[len("/api/jobs/"):]
+            events = job_id.endswith("/events")
+            if events:
+                job_id = job_id[:-len("/events")]
             with lock:
-                job = jobs.get(url.path[len("/api/jobs/"):])
+                job = jobs.get(job_id)
             if job is None:
                 return self.reply(404, {"error": "no such job"})
-            created, finished = job
-            done = time.time() >= finished
-            return self.reply(200, {
-                "job_id": url.path[len("/api/jobs/"):],
-                "status": "done" if done else "running",
-                "created_at": created,
-                "finished_at": finished if done else None,
-            })
+            if events:
+                return self.job_events(job_id, job)
+            try:
+                wait = parse_wait(urllib.parse.parse_qs(url.query).get("wait", ["0"])[0])
+            except ValueError:
+                return self.reply(400, {"error": "wait: want seconds, or 20s, 1.5s, 500ms"})
+            held = self.headers.get("If-None-Match") or etag(job_state(job_id, job))
+            state = job_state(job_id, job)
+            if wait > 0 and etag(state) == held and state["status"] != "done":
+                # Hold until the job finishes (its only change) or the wait ends.
+                time.sleep(max(min(job[1] - time.time(), wait), 0))
+                state = job_state(job_id, job)
+            tag = etag(state)
+            if self.headers.get("If-None-Match") == tag:
+                self.send_response(304)
+                self.send_header("ETag", tag)
+                self.end_headers()
+                return
+            return self.reply(200, state, {"ETag": tag})
         if url.path == "/events":
             token = urllib.parse.parse_qs(url.query).get("token", [""])[0]
             with lock:
@@ -114,6 +135,46 @@ class Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 return
         self.reply(404, {"error": "no such route"})
+
+
+    def job_events(self, job_id, job):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        try:
+            while True:
+                state = job_state(job_id, job)
+                self.wfile.write(("data: " + json.dumps(state) + "\n\n").encode())
+                self.wfile.flush()
+                if state["status"] == "done":
+                    break
+                time.sleep(max(job[1] - time.time(), 0))
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        self.close_connection = True
+
+
+def job_state(job_id, job):
+    created, finished = job
+    done = time.time() >= finished
+    return {
+        "job_id": job_id,
+        "status": "done" if done else "running",
+        "created_at": created,
+        "finished_at": finished if done else None,
+    }
+
+
+def etag(state):
+    return '"' + state["status"] + '"'
+
+
+def parse_wait(v):
+    for suffix, scale in (("ms", 0.001), ("s", 1.0)):
+        if v.endswith(suffix):
+            return float(v[:-len(suffix)]) * scale
+    return float(v)
 
 
 def main():

@@ -152,25 +152,8 @@ func bodyDuration(name string, raw json.RawMessage, hi time.Duration, example st
 // first it answers 304 (with If-None-Match) or 200 with the unchanged state
 // (without). A completed job never changes, so it answers at once.
 func (h *Handler) GetJob(w http.ResponseWriter, r *http.Request) {
-	if !h.allow(w, r, http.MethodGet) {
-		return
-	}
-	q := r.URL.Query()
-	err := checkQuery(q, "wait")
-	var wait time.Duration
-	if err == nil {
-		wait, _, err = queryDuration(q, "wait", h.maxWait(), "30s")
-	}
-	if err != nil {
-		h.writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	id := r.PathValue("id")
-	now := time.Now().UnixNano()
-	j := h.store().get(id, now)
+	j, wait, now := h.jobRequest(w, r, true)
 	if j == nil {
-		h.writeError(w, http.StatusNotFound, "no job "+strconv.Quote(id)+": unknown, evicted, or completed more than "+
-			h.Jobs.withDefaults().TTL.String()+" ago; create one with POST /api/jobs")
 		return
 	}
 	st := j.at(now)
@@ -191,6 +174,36 @@ func (h *Handler) GetJob(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.writeJob(w, r, http.StatusOK, j, st)
+}
+
+// jobRequest checks a GET of one job (GetJob, JobEvents): the method, the
+// query (?wait= only where withWait) and the job its {id} names. It answers
+// what is wrong itself (405, 400, or 404 for an unknown, evicted or
+// expired id) and then returns a nil job.
+func (h *Handler) jobRequest(w http.ResponseWriter, r *http.Request, withWait bool) (j *job, wait time.Duration, now int64) {
+	if !h.allow(w, r, http.MethodGet) {
+		return nil, 0, 0
+	}
+	q := r.URL.Query()
+	var err error
+	if withWait {
+		if err = checkQuery(q, "wait"); err == nil {
+			wait, _, err = queryDuration(q, "wait", h.maxWait(), "30s")
+		}
+	} else {
+		err = checkQuery(q)
+	}
+	if err != nil {
+		h.writeError(w, http.StatusBadRequest, err.Error())
+		return nil, 0, 0
+	}
+	id := r.PathValue("id")
+	now = time.Now().UnixNano()
+	if j = h.store().get(id, now); j == nil {
+		h.writeError(w, http.StatusNotFound, "no job "+strconv.Quote(id)+": unknown, evicted, or completed more than "+
+			h.Jobs.withDefaults().TTL.String()+" ago; create one with POST /api/jobs")
+	}
+	return j, wait, now
 }
 
 // writeJob answers j in state st, or 304 when If-None-Match matches it.
@@ -218,19 +231,8 @@ func (h *Handler) writeJob(w http.ResponseWriter, r *http.Request, status int, j
 // (the id is the state's ETag), and the stream ends after the completed
 // state. An unknown, evicted or expired id answers 404.
 func (h *Handler) JobEvents(w http.ResponseWriter, r *http.Request) {
-	if !h.allow(w, r, http.MethodGet) {
-		return
-	}
-	if err := checkQuery(r.URL.Query()); err != nil {
-		h.writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	id := r.PathValue("id")
-	now := time.Now().UnixNano()
-	j := h.store().get(id, now)
+	j, _, now := h.jobRequest(w, r, false)
 	if j == nil {
-		h.writeError(w, http.StatusNotFound, "no job "+strconv.Quote(id)+": unknown, evicted, or completed more than "+
-			h.Jobs.withDefaults().TTL.String()+" ago; create one with POST /api/jobs")
 		return
 	}
 	rc := http.NewResponseController(w)
