@@ -363,6 +363,7 @@ func (r *runner) poll(ctx context.Context, st *Step, s *bench.StepSample) error 
 	ctx, cancel := context.WithTimeout(ctx, st.Timeout)
 	defer cancel()
 	var extra http.Header
+	var last []byte // the previous answer's body, for the long-poll floor
 	next := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -396,12 +397,33 @@ func (r *runner) poll(ctx context.Context, st *Step, s *bench.StepSample) error 
 				extra = http.Header{"If-None-Match": {tag}}
 			}
 		}
-		if st.LongPoll && st.Interval == 0 {
-			next = time.Now()
-		} else {
+		switch {
+		case !st.LongPoll || st.Interval > 0:
 			next = sent.Add(st.Interval)
+		case unchanged(a, last) && time.Since(sent) < LongPollFloor:
+			// Answered at once with nothing new: the server does not hold
+			// the request (it ignores ?wait=). Without a floor this would
+			// poll in a tight loop.
+			next = sent.Add(LongPollFloor)
+		default:
+			next = time.Now()
+		}
+		if a.status != http.StatusNotModified {
+			last = append(last[:0], a.body...)
 		}
 	}
+}
+
+// LongPollFloor is the least time between two long polls of one job whose
+// answer brought nothing new: a server that answers at once instead of
+// holding the request is polled at most this often, not in a tight loop.
+// An answer that changed is followed by the next poll at once.
+const LongPollFloor = time.Second
+
+// unchanged reports whether a poll's answer brought nothing new: a 304, or
+// the same body as the answer before it.
+func unchanged(a answer, last []byte) bool {
+	return a.status == http.StatusNotModified || (last != nil && bytes.Equal(a.body, last))
 }
 
 // stale records, for a step with done_at, the staleness of the answer or
