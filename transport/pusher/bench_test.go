@@ -3,28 +3,15 @@ package pusher_test
 import (
 	"context"
 	"encoding/json"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
 	"github.com/rtbench/rtbench/transport/mock/mocktest"
 	"github.com/rtbench/rtbench/transport/pusher"
+	"github.com/rtbench/rtbench/transport/transporttest"
 )
-
-type heldObserver struct {
-	connected, errors *atomic.Int64
-}
-
-func (o *heldObserver) Connected(*transport.Connect) { o.connected.Add(1) }
-func (o *heldObserver) Event(*transport.Event)       {}
-func (o *heldObserver) Exchange(*transport.Exchange) {}
-func (o *heldObserver) Error(*transport.Error)       { o.errors.Add(1) }
-func (o *heldObserver) Closed(*transport.Close)      {}
 
 // BenchmarkHeldSubscribers holds 1,000 subscribed Pusher sessions on serve
 // (in this process) and reports the client's heap and goroutine stacks per
@@ -40,40 +27,9 @@ func BenchmarkHeldSubscribers(b *testing.B) {
 		b.Fatal(err)
 	}
 	hc := transport.NewHTTPClient(transport.HTTPOptions{})
-	for b.Loop() {
-		ctx, cancel := context.WithCancel(context.Background())
-		var connected, errs atomic.Int64
-		var wg sync.WaitGroup
-		// The server runs in this process: measure it with the sessions
-		// and without, and report the difference as the client's.
-		var m0, m1 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m0)
-		g0 := runtime.NumGoroutine()
-		for range n {
-			c := &pusher.Client{Target: tg, HTTP: hc, Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}
-			wg.Go(func() { c.Run(ctx, &heldObserver{connected: &connected, errors: &errs}) })
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for connected.Load() < n && errs.Load() == 0 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // a benchmark's poll, not a test's synchronisation
-		}
-		runtime.GC()
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&m1)
-		g1 := runtime.NumGoroutine()
-		cancel()
-		wg.Wait()
-		if connected.Load() != n || errs.Load() != 0 {
-			b.Fatalf("%d of %d sessions subscribed, %d errors", connected.Load(), n, errs.Load())
-		}
-		heap := float64(m1.HeapInuse-m0.HeapInuse) / n
-		stack := float64(m1.StackInuse-m0.StackInuse) / n
-		b.ReportMetric(heap/1024, "heap-KiB/session")
-		b.ReportMetric(stack/1024, "stack-KiB/session")
-		b.ReportMetric(float64(g1-g0)/n, "goroutines/session")
-	}
+	transporttest.HeldSessions(b, n, "subscribed", func(ctx context.Context, obs transport.Observer) {
+		(&pusher.Client{Target: tg, HTTP: hc, Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}).Run(ctx, obs)
+	})
 }
 
 // BenchmarkDecodeFrame: one hub message as serve sends it to a subscriber,
