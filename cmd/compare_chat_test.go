@@ -1,15 +1,10 @@
 package cmd
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,7 +13,6 @@ import (
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport/ably"
 	"github.com/rtbench/rtbench/transport/pusher"
-	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
 // TestCompareChat runs the chat workload on the embedded server: 3 members
@@ -80,80 +74,25 @@ func TestCompareChat(t *testing.T) {
 	}
 }
 
-// chatWatcher runs script (testdata/DIR/watch.js, an official SDK
-// subscribing to channel of the server at base) and returns once it printed
-// {"ready":true}. lines() closes its stdin, waits for it to exit and
-// returns every other line it printed, each a JSON object.
+// chatWatcher runs testdata/DIR/watch.js, an official SDK subscribing to
+// channel of the server at base, and returns once it printed
+// {"ready":true}. lines() ends it and returns every other line it printed.
 func chatWatcher(t *testing.T, dir, base, key, channel string) (lines func() []map[string]any) {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("the SDK tests need Node.js (node on PATH): %v", err)
-	}
-	dir = filepath.Join("..", "testdata", dir)
-	modules := transporttest.NodeModules(t, dir)
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "watch.js"), u.Hostname(), u.Port(), key, channel)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chan map[string]any, 1024)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var v map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
-				v = map[string]any{"fatal": fmt.Sprintf("not JSON: %q", sc.Text())}
-			}
-			ch <- v
-		}
-	}()
-	waited := false
-	wait := func() {
-		if !waited {
-			waited = true
-			stdin.Close()
-			for range ch {
-			}
-			cmd.Wait()
-		}
-	}
-	t.Cleanup(wait)
-	v, ok := <-ch
-	if !ok || v["ready"] != true {
-		wait()
-		t.Fatalf("%s/watch.js: first line %v, want {\"ready\":true}\n%s", dir, v, stderr.String())
+	n := nodeScript(t, dir, "watch.js", u.Hostname(), u.Port(), key, channel)
+	if v := n.next(t, time.Minute); v["ready"] != true {
+		t.Fatalf("%s: first line %v, want {\"ready\":true}", n.name, v)
 	}
 	return func() []map[string]any {
-		stdin.Close()
-		var out []map[string]any
-		for v := range ch {
+		out := n.end()
+		for _, v := range out {
 			if v["fatal"] != nil {
-				t.Errorf("%s/watch.js: %v", dir, v["fatal"])
+				t.Errorf("%s: %v", n.name, v["fatal"])
 			}
-			out = append(out, v)
-		}
-		wait()
-		if t.Failed() {
-			t.Logf("%s/watch.js stderr:\n%s", dir, stderr.String())
 		}
 		return out
 	}

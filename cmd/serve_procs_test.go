@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,8 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
 // startServeProcs starts `rtbench serve --procs n` as a process and returns
@@ -248,73 +245,22 @@ func TestServeProcsNodeSubscribers(t *testing.T) {
 	}
 	const procs, per, minMessages = 2, 2, 20
 	p, addr, _ := startServeProcs(t, procs)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("this test needs Node.js (node on PATH): %v", err)
-	}
-	dir := filepath.Join("..", "testdata", "procpeer")
-	modules := transporttest.NodeModules(t, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	const channel = "procs-node"
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "subscribe.js"), addr, channel, strconv.Itoa(procs), strconv.Itoa(per))
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	peer := nodeScript(t, "procpeer", "subscribe.js", addr, channel, strconv.Itoa(procs), strconv.Itoa(per))
 	type line struct {
 		Ready map[string]map[string]int
-		Fatal any
 		Sub   string
 		Proc  string
 		Data  string
 	}
-	lines := make(chan line, 1024)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var l line
-			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-				l.Fatal = fmt.Sprintf("not JSON: %q", sc.Text())
-			}
-			lines <- l
-		}
-	}()
-	defer func() {
-		stdin.Close()
-		for range lines {
-		}
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("subscribe.js stderr:\n%s", stderr.String())
-		}
-	}()
 	next := func() line {
 		t.Helper()
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("subscribe.js ended early")
-			}
-			if l.Fatal != nil {
-				t.Fatalf("subscribe.js: %v", l.Fatal)
-			}
-			return l
-		case <-ctx.Done():
-			t.Fatalf("subscribe.js: nothing within the test's minute")
+		var l line
+		b, _ := json.Marshal(peer.next(t, time.Minute))
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatalf("%s printed %s: %v", peer.name, b, err)
 		}
-		panic("unreachable")
+		return l
 	}
 	ready := next()
 	for _, kind := range []string{"sse", "ws"} {
