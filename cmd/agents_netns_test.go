@@ -34,37 +34,7 @@ func nsRun(args ...string) (string, error) {
 // nsStart starts rtbench with args inside network namespace ns.
 func nsStart(t *testing.T, ns string, args ...string) *proc {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
-	p := &proc{args: append([]string{"[netns " + ns + "]"}, args...), done: make(chan struct{})}
-	p.cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns, self, procMarker}, args...)...)
-	p.cmd.Env = append(os.Environ(), procEnvVar+"=1", "NO_COLOR=1", "COLUMNS=100")
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	newProcessGroup(p.cmd)
-	p.cmd.Cancel = func() error { return killProcessGroup(p.cmd.Process.Pid, syscall.SIGKILL) }
-	p.cmd.WaitDelay = 5 * time.Second
-	if err := p.cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting rtbench in %s: %v", ns, err)
-	}
-	go func() {
-		defer close(p.done)
-		defer cancel()
-		_ = p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = killProcessGroup(p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	return p
+	return procStartWrapped(t, []string{"ip", "netns", "exec", ns}, append([]string{"[netns " + ns + "]"}, args...), args...)
 }
 
 func TestAgentsInNetworkNamespaces(t *testing.T) {

@@ -86,16 +86,26 @@ func procStart(t *testing.T, args ...string) *proc {
 // rtbench ARGS'`: SHELL is, say, "ulimit -n 256".
 func procStartShell(t *testing.T, shell string, args ...string) *proc {
 	t.Helper()
+	var wrap []string
+	if shell != "" {
+		wrap = []string{"sh", "-c", shell + ` && exec "$@"`, "sh"}
+	}
+	return procStartWrapped(t, wrap, args, args...)
+}
+
+// procStartWrapped starts rtbench with args as the command wrap runs (the
+// rtbench command line appended to it: `sh -c …`, `ip netns exec NS`; none
+// when wrap is empty), in its own process group, killed after procTimeout
+// at the latest. label names the process in failures.
+func procStartWrapped(t *testing.T, wrap, label []string, args ...string) *proc {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	argv := append([]string{self, procMarker}, args...)
-	if shell != "" {
-		argv = append([]string{"sh", "-c", shell + ` && exec "$@"`, "sh"}, argv...)
-	}
+	argv := append(append(slices.Clone(wrap), self, procMarker), args...)
 	ctx, cancel := context.WithTimeout(context.Background(), procTimeout)
-	p := &proc{args: args, done: make(chan struct{})}
+	p := &proc{args: label, done: make(chan struct{})}
 	p.cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 	p.cmd.Env = append(os.Environ(), procEnvVar+"=1", "NO_COLOR=1", "COLUMNS=100")
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
@@ -104,7 +114,7 @@ func procStartShell(t *testing.T, shell string, args ...string) *proc {
 	p.cmd.WaitDelay = 5 * time.Second
 	if err := p.cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting rtbench %q: %v", args, err)
+		t.Fatalf("starting rtbench %q: %v", label, err)
 	}
 	go func() {
 		defer close(p.done)
@@ -119,7 +129,7 @@ func procStartShell(t *testing.T, shell string, args ...string) *proc {
 		default:
 			_ = killProcessGroup(p.cmd.Process.Pid, syscall.SIGKILL)
 			<-p.done
-			t.Logf("rtbench %q was still running at the end of the test: killed", args)
+			t.Logf("rtbench %q was still running at the end of the test: killed", label)
 		}
 	})
 	return p

@@ -230,3 +230,112 @@ func TestServeProcsAblySerials(t *testing.T) {
 		t.Fatalf("exit %d after SIGTERM\n%s", code, p.stderr.String())
 	}
 }
+
+// TestServeProcsNodeSubscribers: serve --procs 2 with subscribers nobody here
+// wrote. testdata/procpeer/subscribe.js opens EventSource (npm eventsource)
+// and WebSocket (npm ws) subscribers until each kind has two in each
+// process; then messages are published through POST /api/publish, by new
+// connections until both processes took some. Every subscriber must
+// receive every message exactly once, in the order of the seqs the
+// publishes were given, with those seqs: the sequencer's one order reaches
+// clients in every process.
+func TestServeProcsNodeSubscribers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts rtbench serve as processes and Node subscribers")
+	}
+	const procs, per, minMessages = 2, 2, 20
+	p, addr, _ := startServeProcs(t, procs)
+	const channel = "procs-node"
+	peer := nodeScript(t, "procpeer", "subscribe.js", addr, channel, strconv.Itoa(procs), strconv.Itoa(per))
+	type line struct {
+		Ready map[string]map[string]int
+		Sub   string
+		Proc  string
+		Data  string
+	}
+	next := func() line {
+		t.Helper()
+		var l line
+		b, _ := json.Marshal(peer.next(t, time.Minute))
+		if err := json.Unmarshal(b, &l); err != nil {
+			t.Fatalf("%s printed %s: %v", peer.name, b, err)
+		}
+		return l
+	}
+	ready := next()
+	for _, kind := range []string{"sse", "ws"} {
+		for proc := 1; proc <= procs; proc++ {
+			if n := ready.Ready[kind][strconv.Itoa(proc)]; n != per {
+				t.Fatalf("ready %v: want %d %s subscribers in process %d", ready.Ready, per, kind, proc)
+			}
+		}
+	}
+
+	// Publish until at least minMessages went out and both processes took
+	// some; seqs[n-1] is the seq message n was given.
+	var seqs []uint64
+	by := map[string]int{}
+	for n := 1; n <= minMessages || len(by) < procs; n++ {
+		if n > 200 {
+			t.Fatalf("200 publishes all landed in processes %v", by)
+		}
+		c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+		resp, err := c.Post("http://"+addr+"/api/publish", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"channel":%q,"data":{"n":%d}}`, channel, n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Seq uint64 }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || body.Seq == 0 {
+			t.Fatalf("publish %d: %s %v %+v", n, resp.Status, err, body)
+		}
+		by[resp.Header.Get("X-RTBench-Process")]++
+		seqs = append(seqs, body.Seq)
+	}
+	order := make([]int, len(seqs)) // message numbers in seq order
+	for i := range order {
+		order[i] = i + 1
+	}
+	slices.SortFunc(order, func(a, b int) int { return int(seqs[a-1]) - int(seqs[b-1]) })
+
+	// Each subscriber: the messages in seq order, each once. The last one
+	// in seq order ends a subscriber's wait; anything before it that is
+	// missing, repeated or out of order fails.
+	last := order[len(order)-1]
+	got := map[string][]int{}
+	done := 0
+	for done < 2*procs*per {
+		l := next()
+		var env struct {
+			Channel string
+			Seq     uint64
+			Data    struct{ N int }
+		}
+		if err := json.Unmarshal([]byte(l.Data), &env); err != nil || env.Channel != channel || env.Data.N < 1 || env.Data.N > len(seqs) {
+			t.Fatalf("%s (process %s) received %q, want a message of %s", l.Sub, l.Proc, l.Data, channel)
+		}
+		if env.Seq != seqs[env.Data.N-1] {
+			t.Errorf("%s (process %s): message %d with seq %d, want %d", l.Sub, l.Proc, env.Data.N, env.Seq, seqs[env.Data.N-1])
+		}
+		got[l.Sub] = append(got[l.Sub], env.Data.N)
+		if env.Data.N == last {
+			done++
+		}
+	}
+	for sub, ns := range got {
+		if !slices.Equal(ns, order) {
+			t.Errorf("%s received messages %v, want %v (every message once, in seq order)", sub, ns, order)
+		}
+	}
+	if len(got) != 2*procs*per {
+		t.Errorf("%d subscribers received messages, want %d", len(got), 2*procs*per)
+	}
+	t.Logf("%d messages (publishes per process %v) to %d subscribers", len(seqs), by, len(got))
+
+	p.signal(t, syscall.SIGTERM)
+	if code := p.wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM\n%s", code, p.stderr.String())
+	}
+}

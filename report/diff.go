@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
-
 	"github.com/rtbench/rtbench/bench"
 )
 
@@ -95,35 +92,7 @@ func DiffText(w io.Writer, doc DiffDoc, o TextOptions) error {
 			widths[i] = max(widths[i], textWidth(r[i]))
 		}
 	}
-	border := lipgloss.ASCIIBorder()
-	if o.Color {
-		border = lipgloss.RoundedBorder()
-	}
-	pad := func(r []string) []string {
-		out := make([]string, len(r))
-		for i, c := range r {
-			if i == 0 {
-				out[i] = padRight(c, widths[i])
-			} else {
-				out[i] = padLeft(c, widths[i])
-			}
-		}
-		return out
-	}
-	t := table.New().Border(border).BorderStyle(st.border).Headers(pad(head)...)
-	for _, r := range rows {
-		t.Row(pad(r)...)
-	}
-	t.StyleFunc(func(row, col int) lipgloss.Style {
-		switch {
-		case row == table.HeaderRow:
-			return st.title.Padding(0, 1)
-		case col == 0:
-			return st.name.Padding(0, 1)
-		}
-		return st.r.NewStyle().Padding(0, 1)
-	})
-	b.WriteString(t.Render())
+	b.WriteString(st.table(o.Color, head, rows, widths))
 	b.WriteByte('\n')
 	if len(doc.Checks) > 0 {
 		b.WriteString("\nfail-if\n")

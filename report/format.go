@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/lipgloss/table"
 	"github.com/muesli/termenv"
 )
 
@@ -165,6 +166,43 @@ func textWidth(s string) int { return lipgloss.Width(s) }
 // padRight pads plain s with spaces to n cells; padLeft right-aligns it.
 func padRight(s string, n int) string { return s + strings.Repeat(" ", max(n-textWidth(s), 0)) }
 func padLeft(s string, n int) string  { return strings.Repeat(" ", max(n-textWidth(s), 0)) + s }
+
+// table renders one of the text reports' tables (load's metric groups,
+// diff's runs side by side): the first column names, padded right to
+// widths[0], the others values, padded left to widths[i], so that tables
+// rendered apart line up; a rounded border with colour, ASCII without; the
+// header in the title style, the names in the name style.
+func (st loadStyles) table(color bool, head []string, rows [][]string, widths []int) string {
+	border := lipgloss.ASCIIBorder()
+	if color {
+		border = lipgloss.RoundedBorder()
+	}
+	pad := func(r []string) []string {
+		out := make([]string, len(r))
+		for i, c := range r {
+			if i == 0 {
+				out[i] = padRight(c, widths[i])
+			} else {
+				out[i] = padLeft(c, widths[i])
+			}
+		}
+		return out
+	}
+	t := table.New().Border(border).BorderStyle(st.border).Headers(pad(head)...)
+	for _, r := range rows {
+		t.Row(pad(r)...)
+	}
+	t.StyleFunc(func(row, col int) lipgloss.Style {
+		switch {
+		case row == table.HeaderRow:
+			return st.title.Padding(0, 1)
+		case col == 0:
+			return st.name.Padding(0, 1)
+		}
+		return st.r.NewStyle().Padding(0, 1)
+	})
+	return t.Render()
+}
 
 // pack joins items with sep into lines: the first line has firstRoom
 // cells, the others room (the caller writes the prefixes). An item wider

@@ -12,9 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
-
 	"github.com/rtbench/rtbench/bench"
 	"github.com/rtbench/rtbench/transport"
 )
@@ -494,37 +491,21 @@ func renderMetricTables(r *bench.Result, groups []group, cols []metricCol, st lo
 			cells[name] = row
 		}
 	}
-	border := lipgloss.ASCIIBorder()
-	if color {
-		border = lipgloss.RoundedBorder()
-	}
+	widths = append([]int{nameW}, widths...)
 	var b strings.Builder
 	for gi, g := range groups {
 		if gi > 0 {
 			b.WriteByte('\n')
 		}
-		head := []string{padRight(g.name, nameW)}
-		for i, c := range cols {
-			head = append(head, padLeft(c.name, widths[i]))
+		head := []string{g.name}
+		for _, c := range cols {
+			head = append(head, c.name)
 		}
-		t := table.New().Border(border).BorderStyle(st.border).Headers(head...)
+		var rows [][]string
 		for j, name := range g.metrics {
-			row := []string{padRight(g.label(j)+mark, nameW)}
-			for i, v := range cells[name] {
-				row = append(row, padLeft(v, widths[i]))
-			}
-			t.Row(row...)
+			rows = append(rows, append([]string{g.label(j) + mark}, cells[name]...))
 		}
-		t.StyleFunc(func(row, col int) lipgloss.Style {
-			switch {
-			case row == table.HeaderRow:
-				return st.title.Padding(0, 1)
-			case col == 0:
-				return st.name.Padding(0, 1)
-			}
-			return st.r.NewStyle().Padding(0, 1)
-		})
-		b.WriteString(t.Render())
+		b.WriteString(st.table(color, head, rows, widths))
 		b.WriteByte('\n')
 	}
 	return b.String()

@@ -54,6 +54,7 @@ TARGETS=(
   "FuzzProtocolMessage ./transport/ably"      # Ably frames, JSON and MessagePack: no panic, stable re-encoding, hub round trip
   "FuzzScenario        ./bench/flow"          # scenario files: no panic, step names and indexes agree
   "FuzzDecodeJSONFast  ./transport/ably"      # the fast JSON path for Ably frames decodes what encoding/json decodes, to the same value
+  "FuzzValue           ./transport/internal/jsonscan" # the shared validating JSON scanner vs json.Valid, json.Unmarshal and json.Compact
   "FuzzRelayMember     ./transport/pubsub"    # serve --procs hub relay: any stream, kept messages contiguous and counted
   "FuzzSplitK8sArgs    ./cmd"                 # k8s job's own flags vs load's, values never taken for flags
 )

@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
 // countObserver counts message events and signals each time the count
@@ -74,14 +74,6 @@ func BenchmarkFanout(b *testing.B) {
 	}
 }
 
-type heldObserver struct{ connected, errors *atomic.Int64 }
-
-func (o *heldObserver) Connected(*transport.Connect) { o.connected.Add(1) }
-func (o *heldObserver) Event(*transport.Event)       {}
-func (o *heldObserver) Exchange(*transport.Exchange) {}
-func (o *heldObserver) Error(*transport.Error)       { o.errors.Add(1) }
-func (o *heldObserver) Closed(*transport.Close)      {}
-
 // BenchmarkHeldSubscribers holds 1,000 attached Ably sessions on the
 // Handler (in this process) and reports the client's heap and goroutine
 // stacks per session, and its goroutines per session: what `rtbench load`
@@ -97,35 +89,9 @@ func BenchmarkHeldSubscribers(b *testing.B) {
 		b.Fatal(err)
 	}
 	hc := transport.NewHTTPClient(transport.HTTPOptions{})
-	for b.Loop() {
-		ctx, cancel := context.WithCancel(context.Background())
-		var connected, errs atomic.Int64
-		var wg sync.WaitGroup
-		var m0, m1 runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&m0)
-		g0 := runtime.NumGoroutine()
-		for range n {
-			c := &Client{Target: target, HTTP: hc, Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}
-			wg.Go(func() { c.Run(ctx, &heldObserver{connected: &connected, errors: &errs}) })
-		}
-		deadline := time.Now().Add(30 * time.Second)
-		for connected.Load() < n && errs.Load() == 0 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond) // a benchmark's poll, not a test's synchronisation
-		}
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&m1)
-		g1 := runtime.NumGoroutine()
-		cancel()
-		wg.Wait()
-		if connected.Load() != n || errs.Load() != 0 {
-			b.Fatalf("%d of %d sessions attached, %d errors", connected.Load(), n, errs.Load())
-		}
-		b.ReportMetric(float64(m1.HeapInuse-m0.HeapInuse)/n/1024, "heap-KiB/session")
-		b.ReportMetric(float64(m1.StackInuse-m0.StackInuse)/n/1024, "stack-KiB/session")
-		b.ReportMetric(float64(g1-g0)/n, "goroutines/session")
-	}
+	transporttest.HeldSessions(b, n, "attached", func(ctx context.Context, obs transport.Observer) {
+		(&Client{Target: target, HTTP: hc, Reconnect: transport.Reconnect{Policy: transport.PolicyNever}}).Run(ctx, obs)
+	})
 }
 
 // BenchmarkDecodeMessageFrame: one MESSAGE frame as serve sends it (JSON),

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/rtbench/rtbench/transport/internal/jsonscan"
 )
 
 // decodeJSONFast decodes the JSON frames a subscriber receives by the
@@ -13,8 +15,8 @@ import (
 // clientId, connectionId and timestamp) without encoding/json's reflection:
 // at 5,000 subscribers, decoding through encoding/json was 37 % of the load
 // generator's CPU. ok is false for anything else (another key, a key in
-// another case, an escaped string, a number that is not a plain integer, a
-// null where a value is expected, invalid UTF-8): the caller then decodes with
+// another case, a number that is not a plain integer, a null where a value
+// is expected, invalid UTF-8): the caller then decodes with
 // encoding/json, so the result is always what encoding/json gives (the
 // fuzz target FuzzDecodeJSONFast holds it to that). Strings and data alias
 // b.
@@ -56,24 +58,15 @@ func decodeJSONFast(b []byte) (*ProtocolMessage, bool) {
 	return pm, d.i == len(b)
 }
 
-// fastDecoder walks a JSON text, checking what it reads (the grammar of
-// strings and integers, json.Valid on skipped values) so that it accepts
-// nothing encoding/json would refuse.
+// fastDecoder walks a JSON text, checking what it reads with jsonscan (the
+// scanner aistream's chunk decoder uses too) so that it accepts nothing
+// encoding/json would refuse.
 type fastDecoder struct {
 	b []byte
 	i int
 }
 
-func (d *fastDecoder) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\r', '\n':
-			d.i++
-		default:
-			return
-		}
-	}
-}
+func (d *fastDecoder) ws() { d.i = jsonscan.Space(d.b, d.i) }
 
 // peek is the next byte after white space, 0 at the end.
 func (d *fastDecoder) peek() byte {
@@ -118,54 +111,22 @@ func (d *fastDecoder) object(field func(key []byte) bool) bool {
 }
 
 // rawString reads a string and returns its bytes (b's own when it has no
-// escapes); false for a \u escape or anything JSON does not allow.
+// escapes, else decoded as encoding/json decodes them); false for anything
+// JSON does not allow.
 func (d *fastDecoder) rawString() ([]byte, bool) {
 	if d.peek() != '"' {
 		return nil, false
 	}
-	start := d.i + 1
-	var out []byte // the unescaped string once an escape is met
-	for i := start; i < len(d.b); i++ {
-		switch c := d.b[i]; {
-		case c == '"':
-			d.i = i + 1
-			if out == nil {
-				return d.b[start:i], true
-			}
-			return out, true
-		case c < 0x20:
-			return nil, false
-		case c == '\\':
-			if out == nil {
-				out = append(make([]byte, 0, i-start+16), d.b[start:i]...)
-			}
-			if i+1 >= len(d.b) {
-				return nil, false
-			}
-			i++
-			switch d.b[i] {
-			case '"', '\\', '/':
-				out = append(out, d.b[i])
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			default: // \u (surrogates, U+FFFD) is left to encoding/json
-				return nil, false
-			}
-		default:
-			if out != nil {
-				out = append(out, c)
-			}
-		}
+	end, ok := jsonscan.String(d.b, d.i)
+	if !ok {
+		return nil, false
 	}
-	return nil, false
+	v := d.b[d.i:end]
+	d.i = end
+	if raw := v[1 : len(v)-1]; !jsonscan.HasBackslash(raw) {
+		return raw, true
+	}
+	return jsonscan.AppendString(make([]byte, 0, len(v)), v), true
 }
 
 func (d *fastDecoder) str(dst *string) bool {
@@ -175,26 +136,15 @@ func (d *fastDecoder) str(dst *string) bool {
 }
 
 // int reads an integer as JSON writes one: -?(0|[1-9][0-9]*), with no
-// fraction or exponent.
+// fraction or exponent (which ParseInt refuses).
 func (d *fastDecoder) int() (int64, bool) {
 	start := d.i
-	if d.i < len(d.b) && d.b[d.i] == '-' {
-		d.i++
-	}
-	digits := d.i
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		d.i++
-	}
-	if d.i == digits || d.b[digits] == '0' && d.i-digits > 1 {
+	end, ok := jsonscan.Number(d.b, d.i)
+	if !ok {
 		return 0, false
 	}
-	if d.i < len(d.b) {
-		switch d.b[d.i] {
-		case '.', 'e', 'E':
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(string(d.b[start:d.i]), 10, 64)
+	d.i = end
+	n, err := strconv.ParseInt(string(d.b[start:end]), 10, 64)
 	return n, err == nil
 }
 
@@ -287,15 +237,13 @@ func (d *fastDecoder) data(dst *Data) bool {
 		return true
 	}
 	start := d.i
-	spaced, ok := d.skip()
+	end, ok := jsonscan.Value(d.b, d.i, 3) // in the frame, its messages array and a message
 	if !ok {
 		return false
 	}
-	v := d.b[start:d.i]
-	if !json.Valid(v) {
-		return false
-	}
-	if spaced {
+	d.i = end
+	v := d.b[start:end]
+	if jsonscan.Spaced(v) {
 		var buf bytes.Buffer
 		if json.Compact(&buf, v) != nil {
 			return false
@@ -304,50 +252,4 @@ func (d *fastDecoder) data(dst *Data) bool {
 	}
 	*dst = Data{B: v, JSON: true, Set: true}
 	return true
-}
-
-// skip moves past one value (valid JSON), saying whether it holds white
-// space outside its strings.
-func (d *fastDecoder) skip() (spaced, ok bool) {
-	depth := 0
-	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch c {
-		case '"':
-			d.i++
-			for d.i < len(d.b) && d.b[d.i] != '"' {
-				if d.b[d.i] == '\\' {
-					d.i++
-				}
-				d.i++
-			}
-			d.i++
-		case '{', '[':
-			depth++
-			d.i++
-		case '}', ']':
-			if depth == 0 {
-				return spaced, true
-			}
-			depth--
-			d.i++
-		case ',':
-			if depth == 0 {
-				return spaced, true
-			}
-			d.i++
-		case ' ', '\t', '\r', '\n':
-			if depth == 0 {
-				return spaced, true
-			}
-			spaced = true
-			d.i++
-		default:
-			d.i++
-		}
-		if depth == 0 && d.i > 0 && (c == '"' || c == '}' || c == ']') {
-			return spaced, true
-		}
-	}
-	return spaced, depth == 0
 }

@@ -1,6 +1,10 @@
 package aistream
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/rtbench/rtbench/transport/internal/jsonscan"
+)
 
 // The Vercel AI SDK's two stream protocols.
 //
@@ -52,20 +56,20 @@ func (d *decoder) decodeUI(data []byte) (*chunk, error) {
 	switch string(typ) {
 	case "text-delta":
 		if isString(top[1]) {
-			c.text = appendString(c.text, top[1])
+			c.text = jsonscan.AppendString(c.text, top[1])
 		}
 	case "reasoning-delta":
 		if isString(top[1]) {
-			c.reasoning = appendString(c.reasoning, top[1])
+			c.reasoning = jsonscan.AppendString(c.reasoning, top[1])
 		}
 	case "tool-input-delta":
 		if isString(top[2]) {
-			c.tool = appendString(c.tool, top[2])
+			c.tool = jsonscan.AppendString(c.tool, top[2])
 		}
 	case "error":
 		c.kind = chunkError
 		if isString(top[3]) {
-			c.errMsg = appendString(c.errMsg, top[3])
+			c.errMsg = jsonscan.AppendString(c.errMsg, top[3])
 		}
 		if len(c.errMsg) == 0 {
 			c.errMsg = append(c.errMsg, "error part"...)
@@ -125,12 +129,12 @@ func (d *decoder) decodeDataLine(code string, data []byte) (*chunk, error) {
 		}
 		switch code {
 		case "0":
-			c.text = appendString(c.text, v)
+			c.text = jsonscan.AppendString(c.text, v)
 		case "g":
-			c.reasoning = appendString(c.reasoning, v)
+			c.reasoning = jsonscan.AppendString(c.reasoning, v)
 		default:
 			c.kind = chunkError
-			c.errMsg = appendString(c.errMsg, v)
+			c.errMsg = jsonscan.AppendString(c.errMsg, v)
 			if len(c.errMsg) == 0 {
 				c.errMsg = append(c.errMsg, "error line (3:)"...)
 			}
@@ -139,7 +143,7 @@ func (d *decoder) decodeDataLine(code string, data []byte) (*chunk, error) {
 		if !isObj {
 			c.kind = chunkUnknown
 		} else if isString(f[0]) {
-			c.tool = appendString(c.tool, f[0])
+			c.tool = jsonscan.AppendString(c.tool, f[0])
 		}
 	case "9":
 		if !isObj {

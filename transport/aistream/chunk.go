@@ -4,14 +4,13 @@ import (
 	"iter"
 	"math"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/internal/jsonscan"
 )
 
-// The client reads each event's data with a small JSON scanner instead of
-// encoding/json: it checks the whole chunk is valid JSON (as json.Valid
+// The client reads each event's data with a small JSON scanner
+// (transport/internal/jsonscan) instead of encoding/json: it checks the whole chunk is valid JSON (as json.Valid
 // does), picks the few members the three stream shapes use, and decodes
 // their strings into reused buffers, so a warm decoder allocates nothing per
 // chunk. The rules below are the whole contract; chunk_test.go checks them
@@ -85,10 +84,6 @@ var anthropicTypes = [...]string{
 	anthMessage:           "message",
 }
 
-// maxDepth is encoding/json's nesting limit, so that the scanner accepts
-// exactly what json.Valid accepts.
-const maxDepth = 10000
-
 // maxCount bounds a token count read from usage.
 const maxCount = 1 << 30
 
@@ -131,17 +126,17 @@ func (d *decoder) reset() *chunk {
 // error is the decoder's *syntaxError.
 func (d *decoder) object(data []byte, names []string, vals [][]byte) (isObj bool, err error) {
 	clear(vals)
-	i := skipSpace(data, 0)
+	i := jsonscan.Space(data, 0)
 	var end int
 	var ok bool
 	if i < len(data) && data[i] == '{' {
 		isObj = true
-		end, ok = scanObject(data, i, 0, d, names, vals)
+		end, ok = jsonscan.Object(data, i, 0, names, vals, &d.key)
 	} else {
-		end, ok = skipValue(data, i, 0)
+		end, ok = jsonscan.Value(data, i, 0)
 	}
 	if ok {
-		end = skipSpace(data, end)
+		end = jsonscan.Space(data, end)
 		ok = end == len(data)
 	}
 	if !ok {
@@ -227,7 +222,7 @@ func (d *decoder) decode(data []byte) (*chunk, error) {
 		d.readOpenAI(top)
 	case isString(top[topText]):
 		c.kind = chunkText
-		c.text = appendString(c.text, top[topText])
+		c.text = jsonscan.AppendString(c.text, top[topText])
 	}
 	return c, nil
 }
@@ -236,7 +231,7 @@ func (d *decoder) readError(v []byte) {
 	c := &d.c
 	switch {
 	case isString(v):
-		c.errMsg = appendString(c.errMsg, v)
+		c.errMsg = jsonscan.AppendString(c.errMsg, v)
 	case isObject(v):
 		d.readErrorObject(v, errorNames, d.sub[:])
 	}
@@ -249,10 +244,10 @@ func (d *decoder) readErrorObject(v []byte, names []string, scratch [][]byte) {
 	f := scratch[:2]
 	d.fields(v, names, f)
 	if isString(f[0]) {
-		d.c.errMsg = appendString(d.c.errMsg, f[0])
+		d.c.errMsg = jsonscan.AppendString(d.c.errMsg, f[0])
 	}
 	if isString(f[1]) {
-		d.c.errType = appendString(d.c.errType, f[1])
+		d.c.errType = jsonscan.AppendString(d.c.errType, f[1])
 	}
 }
 
@@ -288,15 +283,15 @@ func (d *decoder) readAnthropic(top [][]byte) {
 		switch string(d.stringValue(f[0])) {
 		case "text_delta":
 			if isString(f[1]) {
-				c.text = appendString(c.text, f[1])
+				c.text = jsonscan.AppendString(c.text, f[1])
 			}
 		case "thinking_delta":
 			if isString(f[2]) {
-				c.reasoning = appendString(c.reasoning, f[2])
+				c.reasoning = jsonscan.AppendString(c.reasoning, f[2])
 			}
 		case "input_json_delta":
 			if isString(f[3]) {
-				c.tool = appendString(c.tool, f[3])
+				c.tool = jsonscan.AppendString(c.tool, f[3])
 			}
 		}
 	case anthMessageStart:
@@ -328,7 +323,7 @@ func (d *decoder) readParts(v []byte) {
 		f := d.sub2[:len(deltaNames)]
 		d.fields(el, deltaNames, f)
 		if isString(f[0]) && string(d.stringValue(f[0])) == "text" && isString(f[1]) {
-			d.c.text = appendString(d.c.text, f[1])
+			d.c.text = jsonscan.AppendString(d.c.text, f[1])
 		}
 	}
 }
@@ -374,20 +369,20 @@ func (d *decoder) readOpenAI(top [][]byte) {
 		g := d.sub2[:1]
 		d.fields(body, contentName, g)
 		if isString(g[0]) {
-			c.text = appendString(c.text, g[0])
+			c.text = jsonscan.AppendString(c.text, g[0])
 		}
 		return
 	}
 	g := d.sub2[:len(openAIDeltaNames)]
 	d.fields(body, openAIDeltaNames, g)
 	if isString(g[0]) {
-		c.text = appendString(c.text, g[0])
+		c.text = jsonscan.AppendString(c.text, g[0])
 	}
 	switch {
 	case isString(g[1]):
-		c.reasoning = appendString(c.reasoning, g[1])
+		c.reasoning = jsonscan.AppendString(c.reasoning, g[1])
 	case isString(g[2]):
-		c.reasoning = appendString(c.reasoning, g[2])
+		c.reasoning = jsonscan.AppendString(c.reasoning, g[2])
 	}
 	// tool_calls[0].function.arguments
 	if call := firstElement(g[3]); isObject(call) {
@@ -396,7 +391,7 @@ func (d *decoder) readOpenAI(top [][]byte) {
 		if isObject(h[0]) {
 			d.fields(h[0], argumentsName, h)
 			if isString(h[0]) {
-				c.tool = appendString(c.tool, h[0])
+				c.tool = jsonscan.AppendString(c.tool, h[0])
 			}
 		}
 	}
@@ -442,17 +437,17 @@ func elements(v []byte) iter.Seq[[]byte] {
 		if !isArray(v) {
 			return
 		}
-		i := skipSpace(v, 1)
+		i := jsonscan.Space(v, 1)
 		if v[i] == ']' {
 			return
 		}
 		for {
-			i = skipSpace(v, i)
-			end, _ := skipValue(v, i, 0)
+			i = jsonscan.Space(v, i)
+			end, _ := jsonscan.Value(v, i, 0)
 			if !yield(v[i:end]) {
 				return
 			}
-			i = skipSpace(v, end)
+			i = jsonscan.Space(v, end)
 			if v[i] == ']' {
 				return
 			}
@@ -465,10 +460,10 @@ func elements(v []byte) iter.Seq[[]byte] {
 // escapes (into a scratch buffer valid until the next call).
 func (d *decoder) stringValue(v []byte) []byte {
 	raw := v[1 : len(v)-1]
-	if !hasBackslash(raw) {
+	if !jsonscan.HasBackslash(raw) {
 		return raw
 	}
-	d.str = appendString(d.str[:0], v)
+	d.str = jsonscan.AppendString(d.str[:0], v)
 	return d.str
 }
 
@@ -476,324 +471,7 @@ func (d *decoder) stringValue(v []byte) []byte {
 // the value of its last member named names[k], nil when there is none.
 func (d *decoder) fields(v []byte, names []string, vals [][]byte) {
 	clear(vals)
-	scanObject(v, 0, 0, d, names, vals)
-}
-
-// scanObject checks the object starting at b[i] ('{') and, when d is not
-// nil, stores the values of the members named in names, as fields does. It
-// returns the index after the object, or the offset of the error and false.
-func scanObject(b []byte, i, depth int, d *decoder, names []string, vals [][]byte) (int, bool) {
-	if depth >= maxDepth {
-		return i, false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != '"' {
-			return i, false
-		}
-		k := i
-		var ok bool
-		if i, ok = skipString(b, i); !ok {
-			return i, false
-		}
-		key := b[k:i]
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		i = skipSpace(b, i+1)
-		v := i
-		if i, ok = skipValue(b, i, depth+1); !ok {
-			return i, false
-		}
-		if d != nil {
-			if n := d.match(key, names); n >= 0 {
-				vals[n] = b[v:i]
-			}
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
-		}
-	}
-}
-
-// match returns the index in names of the key (a string token with its
-// quotes), or -1.
-func (d *decoder) match(key []byte, names []string) int {
-	if len(names) == 0 {
-		return -1
-	}
-	raw := key[1 : len(key)-1]
-	if hasBackslash(raw) {
-		d.key = appendString(d.key[:0], key)
-		raw = d.key
-	}
-	for n, name := range names {
-		if string(raw) == name {
-			return n
-		}
-	}
-	return -1
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipValue checks the JSON value at b[i] and returns the index after it, or
-// the offset of the error and false. depth is the nesting of the containers
-// around it.
-func skipValue(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch c := b[i]; {
-	case c == '{':
-		return scanObject(b, i, depth, nil, nil, nil)
-	case c == '[':
-		return skipArray(b, i, depth)
-	case c == '"':
-		return skipString(b, i)
-	case c == 't':
-		return skipLiteral(b, i, "true")
-	case c == 'f':
-		return skipLiteral(b, i, "false")
-	case c == 'n':
-		return skipLiteral(b, i, "null")
-	case c == '-' || c >= '0' && c <= '9':
-		return skipNumber(b, i)
-	}
-	return i, false
-}
-
-func skipArray(b []byte, i, depth int) (int, bool) {
-	if depth >= maxDepth {
-		return i, false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		i = skipSpace(b, i)
-		var ok bool
-		if i, ok = skipValue(b, i, depth+1); !ok {
-			return i, false
-		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
-		}
-	}
-}
-
-func skipLiteral(b []byte, i int, lit string) (int, bool) {
-	for k := 0; k < len(lit); k++ {
-		if i+k >= len(b) || b[i+k] != lit[k] {
-			return i + k, false
-		}
-	}
-	return i + len(lit), true
-}
-
-// skipNumber checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func skipNumber(b []byte, i int) (int, bool) {
-	if b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = skipDigits(b, i)
-	default:
-		return i, false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return i, false
-		}
-		i = skipDigits(b, i)
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
-			return i, false
-		}
-		i = skipDigits(b, i)
-	}
-	return i, true
-}
-
-func skipDigits(b []byte, i int) int {
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
-	}
-	return i
-}
-
-// skipString checks the string at b[i] ('"') and returns the index after its
-// closing quote. Like encoding/json it accepts invalid UTF-8 (decoding turns
-// it into U+FFFD) and refuses control characters and unknown escapes.
-func skipString(b []byte, i int) (int, bool) {
-	i++
-	for i < len(b) {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, true
-		case c == '\\':
-			if i+1 >= len(b) {
-				return i + 1, false
-			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				for k := 2; k < 6; k++ {
-					if i+k >= len(b) || unhex(b[i+k]) < 0 {
-						return i + k, false
-					}
-				}
-				i += 6
-			default:
-				return i + 1, false
-			}
-		case c < 0x20:
-			return i, false
-		default:
-			i++
-		}
-	}
-	return i, false
-}
-
-func hasBackslash(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
-}
-
-func unhex(c byte) rune {
-	switch {
-	case c >= '0' && c <= '9':
-		return rune(c - '0')
-	case c >= 'a' && c <= 'f':
-		return rune(c - 'a' + 10)
-	case c >= 'A' && c <= 'F':
-		return rune(c - 'A' + 10)
-	}
-	return -1
-}
-
-// u4 reads the \uXXXX escape at s[0:6], or returns -1.
-func u4(s []byte) rune {
-	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
-		return -1
-	}
-	var r rune
-	for _, c := range s[2:6] {
-		h := unhex(c)
-		if h < 0 {
-			return -1
-		}
-		r = r<<4 | h
-	}
-	return r
-}
-
-// appendString appends the decoded contents of the valid string token v
-// (quotes included), as encoding/json decodes it: each invalid UTF-8 byte
-// and each unpaired surrogate escape becomes U+FFFD.
-func appendString(dst, v []byte) []byte {
-	s := v[1 : len(v)-1]
-	for i := 0; i < len(s); {
-		// Copy the longest run that needs no work.
-		j := i
-		for j < len(s) && s[j] != '\\' && s[j] < utf8.RuneSelf {
-			j++
-		}
-		dst = append(dst, s[i:j]...)
-		i = j
-		if i >= len(s) {
-			break
-		}
-		if c := s[i]; c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-			continue
-		}
-		// An escape: skipString checked it.
-		switch e := s[i+1]; e {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := u4(s[i:])
-			i += 6
-			if utf16.IsSurrogate(r) {
-				if dec := utf16.DecodeRune(r, u4(s[i:])); dec != utf8.RuneError {
-					dst = utf8.AppendRune(dst, dec)
-					i += 6
-					continue
-				}
-				r = utf8.RuneError
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // " \ /
-			dst = append(dst, e)
-		}
-		i += 2
-	}
-	return dst
+	jsonscan.Object(v, 0, 0, names, vals, &d.key)
 }
 
 // parseNanos reads a duration in nanoseconds: a JSON number holding an
@@ -854,14 +532,14 @@ var apiErrorNames = []string{"error", "message", "detail", "type"}
 // apiError reads the message and type of an error body. ok is false when the
 // body is not a JSON object that has one.
 func (d *decoder) apiError(b []byte) (msg, typ []byte, ok bool) {
-	i := skipSpace(b, 0)
+	i := jsonscan.Space(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, nil, false
 	}
 	f := d.vals[:len(apiErrorNames)]
 	clear(f)
-	end, valid := scanObject(b, i, 0, d, apiErrorNames, f)
-	if !valid || skipSpace(b, end) != len(b) {
+	end, valid := jsonscan.Object(b, i, 0, apiErrorNames, f, &d.key)
+	if !valid || jsonscan.Space(b, end) != len(b) {
 		return nil, nil, false
 	}
 	c := &d.c
@@ -870,14 +548,14 @@ func (d *decoder) apiError(b []byte) (msg, typ []byte, ok bool) {
 	case isString(f[0]) || isObject(f[0]):
 		d.readError(f[0])
 	case isString(f[1]):
-		c.errMsg = appendString(c.errMsg, f[1])
+		c.errMsg = jsonscan.AppendString(c.errMsg, f[1])
 	case isString(f[2]):
-		c.errMsg = appendString(c.errMsg, f[2])
+		c.errMsg = jsonscan.AppendString(c.errMsg, f[2])
 	case isObject(f[2]):
 		d.readError(f[2])
 	}
 	if len(c.errType) == 0 && isString(f[3]) && !isObject(f[0]) {
-		c.errType = appendString(c.errType, f[3])
+		c.errType = jsonscan.AppendString(c.errType, f[3])
 	}
 	return c.errMsg, c.errType, len(c.errMsg) > 0
 }
@@ -885,13 +563,13 @@ func (d *decoder) apiError(b []byte) (msg, typ []byte, ok bool) {
 // streamRequested reports whether a request body is a JSON object with
 // "stream": true.
 func (d *decoder) streamRequested(body []byte) bool {
-	i := skipSpace(body, 0)
+	i := jsonscan.Space(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return false
 	}
 	f := d.sub[:1]
 	f[0] = nil
-	if _, ok := scanObject(body, i, 0, d, streamName, f); !ok {
+	if _, ok := jsonscan.Object(body, i, 0, streamName, f, &d.key); !ok {
 		return false
 	}
 	return string(f[0]) == "true"

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rtbench/rtbench/transport/internal/jsonscan"
 )
 
 // decoded is a chunk with its slices as strings, for comparing.
@@ -128,7 +130,7 @@ func TestDecodeChunkInvalid(t *testing.T) {
 		{`{"a":1} x`, 8},
 		{`[1,2`, 4},
 		{`{} {}`, 3},
-		{strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1), maxDepth},
+		{strings.Repeat("[", jsonscan.MaxDepth+1) + strings.Repeat("]", jsonscan.MaxDepth+1), jsonscan.MaxDepth},
 	}
 	var d decoder
 	for _, tc := range tests {
@@ -150,9 +152,9 @@ func TestDecodeChunkInvalid(t *testing.T) {
 			}
 		})
 	}
-	deep := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
+	deep := strings.Repeat("[", jsonscan.MaxDepth) + strings.Repeat("]", jsonscan.MaxDepth)
 	if _, err := d.decode([]byte(deep)); err != nil || !json.Valid([]byte(deep)) {
-		t.Errorf("%d levels: %v (json.Valid %v), want both to accept it", maxDepth, err, json.Valid([]byte(deep)))
+		t.Errorf("%d levels: %v (json.Valid %v), want both to accept it", jsonscan.MaxDepth, err, json.Valid([]byte(deep)))
 	}
 }
 

@@ -1,5 +1,7 @@
 package aistream
 
+import "github.com/rtbench/rtbench/transport/internal/jsonscan"
+
 // Google Gemini streamGenerateContent?alt=sse: each SSE event's data is a
 // GenerateContentResponse. Read as:
 //
@@ -39,10 +41,10 @@ func (d *decoder) decodeGemini(data []byte) (*chunk, error) {
 		f := d.s8[:len(geminiError)]
 		d.fields(top[3], geminiError, f)
 		if isString(f[0]) {
-			c.errMsg = appendString(c.errMsg, f[0])
+			c.errMsg = jsonscan.AppendString(c.errMsg, f[0])
 		}
 		if isString(f[1]) {
-			c.errType = appendString(c.errType, f[1])
+			c.errType = jsonscan.AppendString(c.errType, f[1])
 		}
 		if len(c.errMsg) == 0 {
 			c.errMsg = append(c.errMsg, "error chunk"...)
@@ -59,7 +61,7 @@ func (d *decoder) decodeGemini(data []byte) (*chunk, error) {
 		if isString(f[0]) {
 			c.kind = chunkError
 			c.errMsg = append(c.errMsg, "the prompt was blocked: "...)
-			c.errMsg = appendString(c.errMsg, f[0])
+			c.errMsg = jsonscan.AppendString(c.errMsg, f[0])
 			c.errType = append(c.errType, "blockReason"...)
 			return c, nil
 		}
@@ -109,9 +111,9 @@ func (d *decoder) geminiParts(v []byte) {
 		d.fields(el, geminiPart, f)
 		switch {
 		case isString(f[0]) && string(f[1]) == "true":
-			c.reasoning = appendString(c.reasoning, f[0])
+			c.reasoning = jsonscan.AppendString(c.reasoning, f[0])
 		case isString(f[0]):
-			c.text = appendString(c.text, f[0])
+			c.text = jsonscan.AppendString(c.text, f[0])
 		case isObject(f[2]):
 			c.tool = append(c.tool, f[2]...)
 		}

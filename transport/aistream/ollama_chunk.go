@@ -1,6 +1,10 @@
 package aistream
 
-import "time"
+import (
+	"time"
+
+	"github.com/rtbench/rtbench/transport/internal/jsonscan"
+)
 
 // Ollama's /api/chat and /api/generate streams are NDJSON: one object per
 // line. Read as:
@@ -29,7 +33,7 @@ func (d *decoder) decodeOllama(data []byte) (*chunk, error) {
 	}
 	if isString(top[5]) {
 		c.kind = chunkError
-		c.errMsg = appendString(c.errMsg, top[5])
+		c.errMsg = jsonscan.AppendString(c.errMsg, top[5])
 		if len(c.errMsg) == 0 {
 			c.errMsg = append(c.errMsg, "error line"...)
 		}
@@ -44,20 +48,20 @@ func (d *decoder) decodeOllama(data []byte) (*chunk, error) {
 		f := d.s8[:len(ollamaMessage)]
 		d.fields(top[2], ollamaMessage, f)
 		if isString(f[0]) {
-			c.text = appendString(c.text, f[0])
+			c.text = jsonscan.AppendString(c.text, f[0])
 		}
 		if isString(f[1]) {
-			c.reasoning = appendString(c.reasoning, f[1])
+			c.reasoning = jsonscan.AppendString(c.reasoning, f[1])
 		}
 		if isArray(f[2]) && firstElement(f[2]) != nil {
 			c.tool = append(c.tool, f[2]...)
 		}
 	}
 	if isString(top[3]) {
-		c.text = appendString(c.text, top[3])
+		c.text = jsonscan.AppendString(c.text, top[3])
 	}
 	if isString(top[4]) {
-		c.reasoning = appendString(c.reasoning, top[4])
+		c.reasoning = jsonscan.AppendString(c.reasoning, top[4])
 	}
 	if !done {
 		return c, nil

@@ -1,6 +1,10 @@
 package aistream
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/rtbench/rtbench/transport/internal/jsonscan"
+)
 
 // OpenAI Responses API stream events (POST /v1/responses with "stream":
 // true): each SSE event's data is an object whose "type" names it. Read as:
@@ -42,15 +46,15 @@ func (d *decoder) decodeResponses(data []byte) (*chunk, error) {
 	switch string(typ) {
 	case "response.output_text.delta", "response.refusal.delta":
 		if isString(top[1]) {
-			c.text = appendString(c.text, top[1])
+			c.text = jsonscan.AppendString(c.text, top[1])
 		}
 	case "response.reasoning_summary_text.delta", "response.reasoning_text.delta":
 		if isString(top[1]) {
-			c.reasoning = appendString(c.reasoning, top[1])
+			c.reasoning = jsonscan.AppendString(c.reasoning, top[1])
 		}
 	case "response.function_call_arguments.delta", "response.custom_tool_call_input.delta", "response.mcp_call_arguments.delta":
 		if isString(top[1]) {
-			c.tool = appendString(c.tool, top[1])
+			c.tool = jsonscan.AppendString(c.tool, top[1])
 		}
 	case "response.completed", "response.incomplete":
 		c.term = true
@@ -72,10 +76,10 @@ func (d *decoder) decodeResponses(data []byte) (*chunk, error) {
 	case "error":
 		c.kind = chunkError
 		if isString(top[3]) {
-			c.errMsg = appendString(c.errMsg, top[3])
+			c.errMsg = jsonscan.AppendString(c.errMsg, top[3])
 		}
 		if isString(top[4]) {
-			c.errType = appendString(c.errType, top[4])
+			c.errType = jsonscan.AppendString(c.errType, top[4])
 		}
 		if len(c.errMsg) == 0 {
 			c.errMsg = append(c.errMsg, "error event"...)
@@ -169,9 +173,9 @@ func (d *decoder) decodeResponseObject(data []byte) (*chunk, error) {
 			d.fields(p, outputPartNames, g)
 			if isString(g[0]) && string(d.stringValue(g[0])) == want && isString(g[1]) {
 				if want == "output_text" {
-					c.text = appendString(c.text, g[1])
+					c.text = jsonscan.AppendString(c.text, g[1])
 				} else {
-					c.reasoning = appendString(c.reasoning, g[1])
+					c.reasoning = jsonscan.AppendString(c.reasoning, g[1])
 				}
 			}
 		})
@@ -184,15 +188,15 @@ func eachElement(v []byte, f func(el []byte)) {
 	if !isArray(v) {
 		return
 	}
-	i := skipSpace(v, 1)
+	i := jsonscan.Space(v, 1)
 	if v[i] == ']' {
 		return
 	}
 	for {
-		i = skipSpace(v, i)
-		end, _ := skipValue(v, i, 0)
+		i = jsonscan.Space(v, i)
+		end, _ := jsonscan.Value(v, i, 0)
 		f(v[i:end])
-		i = skipSpace(v, end)
+		i = jsonscan.Space(v, end)
 		if v[i] == ']' {
 			return
 		}

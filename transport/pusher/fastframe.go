@@ -3,6 +3,8 @@ package pusher
 import (
 	"bytes"
 	"strconv"
+
+	"github.com/rtbench/rtbench/transport/internal/jsonskip"
 )
 
 // decodeFast reads the frames a subscriber receives by the thousand
@@ -92,7 +94,7 @@ func decodeFast(b []byte) (f Frame, ok bool) {
 	}
 }
 
-// walker steps through a JSON text known to be valid.
+// walker steps through a JSON text known to be valid, with jsonskip.
 type walker struct {
 	b []byte
 	i int
@@ -100,13 +102,8 @@ type walker struct {
 
 // peek skips white space and returns the next byte, 0 at the end.
 func (w *walker) peek() byte {
-	for w.i < len(w.b) {
-		switch c := w.b[w.i]; c {
-		case ' ', '\t', '\r', '\n':
-			w.i++
-		default:
-			return c
-		}
+	if w.i = jsonskip.Space(w.b, w.i); w.i < len(w.b) {
+		return w.b[w.i]
 	}
 	return 0
 }
@@ -137,56 +134,13 @@ func (w *walker) null() bool {
 	return false
 }
 
-// number reads the bytes of a number (strconv refuses fractions and
-// exponents).
+// number returns the bytes of the value at w.i, a number unless strconv
+// refuses it (a string, a literal, a fraction or an exponent).
 func (w *walker) number() []byte {
 	start := w.i
-	for w.i < len(w.b) {
-		switch c := w.b[w.i]; {
-		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
-			w.i++
-			continue
-		}
-		break
-	}
+	w.skip()
 	return w.b[start:w.i]
 }
 
 // skip moves past one value.
-func (w *walker) skip() {
-	depth := 0
-	for w.i < len(w.b) {
-		c := w.b[w.i]
-		switch c {
-		case '"':
-			w.i++
-			for w.i < len(w.b) && w.b[w.i] != '"' {
-				if w.b[w.i] == '\\' {
-					w.i++
-				}
-				w.i++
-			}
-			w.i++
-			if depth == 0 {
-				return
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return
-			}
-			depth--
-			if depth == 0 {
-				w.i++
-				return
-			}
-		case ',', ' ', '\t', '\r', '\n':
-			if depth == 0 {
-				return
-			}
-		}
-		w.i++
-	}
-}
+func (w *walker) skip() { w.i = jsonskip.Value(w.b, w.i) }

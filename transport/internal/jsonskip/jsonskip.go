@@ -1,8 +1,9 @@
 // Package jsonskip finds the boundaries of values in JSON that is already
 // known to be well-formed (checked with json.Valid, or produced by a trusted
 // encoder). It does not validate: on malformed input it returns some index
-// within bounds and never panics. The validating scanners (transport.ParseStamp,
-// aistream's chunk decoder) have their own.
+// within bounds and never panics. For JSON not yet checked, jsonscan checks
+// as it walks (transport.ParseStamp still has a validating scanner of its
+// own).
 package jsonskip
 
 // Space returns the index of the first non-whitespace byte at or after i.
