@@ -209,7 +209,6 @@ type Recorder struct {
 	mu          sync.Mutex
 	shard       *shard
 	measureFrom time.Time
-	intended    time.Time // open model: the request's intended start
 
 	// The buffered samples: len(vals) == len(tags) is the count, the
 	// capacity grows from InitialSampleBuffer to SampleBuffer.
@@ -218,6 +217,22 @@ type Recorder struct {
 	counters [NumCounters]int64
 	iv       ivCounts
 	sources  map[string]int64 // AI requests by the usage field their tokens came from
+
+	// Outages: out follows the run's sessions in and out of waiting to
+	// reconnect (nil: not followed).
+	out *outages
+
+	// recSession is what the Recorder knows of its session; reset clears
+	// it (and only it) for the next one. Every field of the Recorder that
+	// is not plumbing (above) belongs in it.
+	recSession
+}
+
+// recSession is the state of the one session a Recorder observes: the open
+// model's workers reuse their Recorder from request to request, and reset
+// zeroes this so that nothing of one request reaches the next.
+type recSession struct {
+	intended time.Time // open model: the request's intended start
 
 	// The current connection.
 	connStart   time.Time
@@ -243,18 +258,24 @@ type Recorder struct {
 	connected bool // some connection was established
 	fatal     bool // a fatal error was reported
 
-	// Outages: out follows the run's sessions in and out of waiting to
-	// reconnect (nil: not followed). up says a connection is established
-	// now; downSince is when the session's connection was lost, while it
-	// waits to connect again.
-	out       *outages
+	// up says a connection is established now; downSince is when the
+	// session's connection was lost, while it waits to connect again.
 	up        bool
 	downSince time.Time
 	lastClose time.Time // the last established connection ended
 }
 
 func newRecorder(s *shard, measureFrom, intended time.Time) *Recorder {
-	return &Recorder{shard: s, measureFrom: measureFrom, intended: intended}
+	return &Recorder{shard: s, measureFrom: measureFrom, recSession: recSession{intended: intended}}
+}
+
+// reset makes r a fresh recorder for the next session, the open model's
+// request intended at intended, keeping its shard and its buffers. r must
+// have ended (end flushed what it held).
+func (r *Recorder) reset(intended time.Time) {
+	r.mu.Lock()
+	r.recSession = recSession{intended: intended}
+	r.mu.Unlock()
 }
 
 // waitFrom starts a restarted session as waiting since the time its
