@@ -638,7 +638,8 @@ func (r *Recorder) advance(s uint64, skipped bool) {
 	r.seqMax, r.seqWin = s, win
 }
 
-// Exchange records one request-response exchange: Requests and StartLag
+// Exchange records one request-response exchange: Requests (and
+// LeanRequests when the lean HTTP/1.1 client carried it) and StartLag
 // (actual start − intended, when there is a schedule), then for an AI
 // stream TTFT (first content − intended start), E2E (end − intended), TPOT
 // or, without usage in the stream, TPOTChunk (see ComputeAI) and Tokens,
@@ -679,6 +680,9 @@ func (r *Recorder) Exchange(x *transport.Exchange) {
 		return
 	}
 	r.count(Requests, 1, measured)
+	if x.Lean {
+		r.count(LeanRequests, 1, measured)
+	}
 	r.iv.requests++
 	if scheduled && !x.Start.IsZero() {
 		r.add(StartLag, x.Start.Sub(intended), measured)

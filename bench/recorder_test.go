@@ -306,8 +306,18 @@ func TestRecorderObservations(t *testing.T) {
 		},
 		{
 			name:     "a poll cut off in flight: cut_off only",
-			steps:    []step{exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(40 * msec), CutOff: true})},
+			steps:    []step{exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(40 * msec), CutOff: true, Lean: true})},
 			counters: map[Counter]int64{CutOff: 1},
+		},
+		{
+			name: "polls over the lean client and net/http: lean_requests counts the lean ones",
+			steps: []step{
+				exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(10 * msec), Status: 200, Lean: true}),
+				exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(20 * msec), Status: 200}),
+			},
+			hists:    map[Metric][]time.Duration{Request: {10 * msec, 20 * msec}, StartLag: {0, 0}},
+			counters: map[Counter]int64{Requests: 2, LeanRequests: 1},
+			iv:       ivCounts{requests: 2},
 		},
 		{
 			name:     "AI stream of one token: no tpot",

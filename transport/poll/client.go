@@ -550,7 +550,7 @@ func (s *session) report(intended, end time.Time, a *answer) result {
 	x := &s.x
 	*x = transport.Exchange{
 		Intended: intended, Start: s.conn.Start, Headers: s.conn.Headers, End: end,
-		Status: a.code, Bytes: int64(len(s.body)),
+		Status: a.code, Bytes: int64(len(s.body)), Lean: s.lean != nil,
 	}
 	if x.Intended.After(x.Start) || s.c.ClosedLoop {
 		// A First response sent before its Connect.Start was noted; in a

@@ -108,7 +108,7 @@ func TestPreparedRunsCarryNothing(t *testing.T) {
 		if strings.Contains(string(conn.last), "If-") {
 			t.Errorf("run %d sent a conditional request (a previous Run's validators):\n%s", i, conn.last)
 		}
-		if len(o.connects) != 1 || o.connects[0].Attempt != 0 || len(o.exchanges) != 1 || !o.exchanges[0].Changed || len(o.closes) != 1 {
+		if len(o.connects) != 1 || o.connects[0].Attempt != 0 || len(o.exchanges) != 1 || !o.exchanges[0].Changed || !o.exchanges[0].Lean || len(o.closes) != 1 {
 			t.Errorf("run %d: connects %+v, exchanges %+v, closes %d; want one first connection, one changed answer, one close", i, o.connects, o.exchanges, len(o.closes))
 		}
 		s, _ := c.prepared.idle.Get().(*session)
