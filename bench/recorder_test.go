@@ -792,3 +792,47 @@ func TestRecorderSessionStateIsReset(t *testing.T) {
 		t.Errorf("session state after reset %+v, want only the new intended start", r.recSession)
 	}
 }
+
+// openModelRequest is what one open-model request does to its worker's
+// Recorder: reset for the request, begin, a reused keep-alive connection,
+// the answer, the connection's close, end (which flushes into the shard).
+func openModelRequest(r *Recorder, n int) {
+	at := recAt(time.Duration(n) * msec)
+	r.reset(at)
+	r.begin()
+	r.Connected(&transport.Connect{Start: at, Headers: at.Add(msec / 2), Reused: true, Status: 200, Proto: "HTTP/1.1"})
+	r.Exchange(&transport.Exchange{Intended: at, Start: at, Headers: at.Add(msec / 2), End: at.Add(msec), Status: 200, Changed: true, Lean: true})
+	r.Closed(&transport.Close{At: at.Add(msec), Clean: true})
+	r.end(nil, false)
+}
+
+// BenchmarkRecorderOpenModelRequest: the recording side of one open-model
+// request on a worker's reused Recorder. It must not allocate.
+func BenchmarkRecorderOpenModelRequest(b *testing.B) {
+	r := newRecorder(&shard{}, recT0, recT0)
+	for n := range 2 * SampleBuffer { // warm: every histogram allocated
+		openModelRequest(r, n)
+	}
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		openModelRequest(r, n)
+	}
+}
+
+func TestRecorderOpenModelRequestDoesNotAllocate(t *testing.T) {
+	r := newRecorder(&shard{}, recT0, recT0)
+	for n := range 2 * SampleBuffer {
+		openModelRequest(r, n)
+	}
+	n := 0
+	if allocs := testing.AllocsPerRun(1000, func() { n++; openModelRequest(r, n) }); allocs != 0 {
+		t.Errorf("%v allocations per open-model request on a reused recorder, want 0", allocs)
+	}
+	rec := NewRecording()
+	(&shards{s: []*shard{r.shard}}).mergeInto(rec)
+	if got, want := rec.Counters[Requests], int64(2*SampleBuffer+n); got != want || rec.Counters[LeanRequests] != want {
+		t.Errorf("%d requests (%d lean) recorded, want %d", got, rec.Counters[LeanRequests], want)
+	}
+}
