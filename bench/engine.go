@@ -382,9 +382,7 @@ func (r *run) newRecorder(intended time.Time) *Recorder {
 // retire accounts for a session's return and forgets its recorder.
 func (r *run) retire(rec *Recorder, err error, stopped bool) (connected bool) {
 	_, connected = rec.end(err, stopped)
-	r.mu.Lock()
-	delete(r.live, rec)
-	r.mu.Unlock()
+	r.forget(rec)
 	return connected
 }
 
@@ -504,7 +502,8 @@ func (r *run) hold1(ctx context.Context, cancel context.CancelFunc, i int) {
 // theirs is done (an idle worker takes each new request; one is started
 // only when none is idle), so a steady rate costs no goroutine start or
 // stack growth per request, and the workers never outnumber the peak of
-// requests in flight.
+// requests in flight. Each worker records its requests with a Recorder of
+// its own, reset between them.
 func (r *run) dispatch(planCtx, sessCtx context.Context) {
 	p := r.plan
 	sem := make(chan struct{}, p.MaxInFlight)
@@ -534,13 +533,8 @@ func (r *run) dispatch(planCtx, sessCtx context.Context) {
 				return
 			}
 		}
-		rec := r.newRecorder(intended)
-		if time.Since(intended) > LateStartThreshold {
-			rec.lateStart()
-		}
-		rec.begin()
 		r.open.Add(1)
-		h := hit{n: r.plan.Share.global(int(n)), intended: intended, rec: rec}
+		h := hit{n: r.plan.Share.global(int(n)), intended: intended}
 		select {
 		case work <- h:
 		default:
@@ -554,22 +548,38 @@ func (r *run) dispatch(planCtx, sessCtx context.Context) {
 type hit struct {
 	n        int
 	intended time.Time
-	rec      *Recorder
 }
 
-// worker runs h, then each request work hands it, until work is closed.
+// worker runs h, then each request work hands it, until work is closed. It
+// records them all with one Recorder of its own, reset between requests:
+// a request costs no recorder allocation or registration, and a Recorder
+// is never shared by two goroutines' sessions.
 func (r *run) worker(sessCtx context.Context, h hit, work <-chan hit, sem <-chan struct{}) {
 	defer r.wg.Done()
+	rec := r.newRecorder(h.intended)
+	defer r.forget(rec)
 	for {
-		err := r.e.NewRequest(h.n, h.intended).Run(sessCtx, h.rec)
+		if time.Since(h.intended) > LateStartThreshold {
+			rec.lateStart()
+		}
+		rec.begin()
+		err := r.e.NewRequest(h.n, h.intended).Run(sessCtx, rec)
 		r.open.Add(-1)
-		r.retire(h.rec, err, sessCtx.Err() != nil)
+		rec.end(err, sessCtx.Err() != nil)
 		<-sem
 		var ok bool
 		if h, ok = <-work; !ok {
 			return
 		}
+		rec.reset(h.intended)
 	}
+}
+
+// forget unregisters a recorder whose sessions are over.
+func (r *run) forget(rec *Recorder) {
+	r.mu.Lock()
+	delete(r.live, rec)
+	r.mu.Unlock()
 }
 
 func (r *run) drop(intended time.Time) {

@@ -690,7 +690,7 @@ func goid() string {
 // 1 ms, run on one goroutine, not 100 (a goroutine per request, its stack
 // grown anew each time, was what a high rate paid for). A request that
 // finds no idle worker gets a new one: 10 requests in flight at once run on
-// 10.
+// 10. Each worker records with one Recorder, reset between its requests.
 func TestEngineOpenModelReusesWorkers(t *testing.T) {
 	for _, tt := range []struct {
 		name      string
@@ -704,12 +704,14 @@ func TestEngineOpenModelReusesWorkers(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				var mu sync.Mutex
 				ids := map[string]bool{}
+				recs := map[transport.Observer]bool{}
 				e := &Engine{
 					Plan: Plan{Rate: 100, Duration: time.Second},
 					NewRequest: func(n int, intended time.Time) transport.Session {
 						return sessionFunc(func(ctx context.Context, obs transport.Observer) error {
 							mu.Lock()
 							ids[goid()] = true
+							recs[obs] = true
 							mu.Unlock()
 							start := time.Now()
 							transport.Wait(ctx, tt.serve)
@@ -724,6 +726,9 @@ func TestEngineOpenModelReusesWorkers(t *testing.T) {
 				}
 				if len(ids) != tt.wantGoIDs {
 					t.Errorf("the requests ran on %d goroutines, want %d", len(ids), tt.wantGoIDs)
+				}
+				if len(recs) != tt.wantGoIDs {
+					t.Errorf("the requests were recorded by %d recorders, want one per worker (%d)", len(recs), tt.wantGoIDs)
 				}
 			})
 		})

@@ -85,6 +85,7 @@ const (
 	ToolChunks                       // AI events that carried tool-call arguments: not answer text
 	ReasoningTokens                  // AI reasoning tokens, where the stream's usage says (part of tokens)
 	ConnectingCutOff                 // held sessions the run's end stopped while they were still connecting: not an error, not in connects
+	LeanRequests                     // requests (of those in requests) rtbench's lean HTTP/1.1 client sent; the others went through net/http
 	NumCounters
 )
 
@@ -92,7 +93,7 @@ var counterNames = [NumCounters]string{
 	"events", "tokens", "bytes", "connects", "reconnects", "lost", "duplicates", "out_of_order",
 	"requests", "late_starts", "dropped", "sessions_started", "sessions_failed", "clock_skew_negative",
 	"outages", "reconnects_delayed", "tokens_from_deltas", "cut_off", "reasoning_chunks", "tool_chunks",
-	"reasoning_tokens", "connecting_cut_off",
+	"reasoning_tokens", "connecting_cut_off", "lean_requests",
 }
 
 func (c Counter) String() string {

@@ -224,7 +224,6 @@ type Recorder struct {
 	mu          sync.Mutex
 	shard       *shard
 	measureFrom time.Time
-	intended    time.Time // open model: the request's intended start
 
 	// The buffered samples: len(vals) == len(tags) is the count, the
 	// capacity grows from InitialSampleBuffer to SampleBuffer.
@@ -233,6 +232,22 @@ type Recorder struct {
 	counters [NumCounters]int64
 	iv       ivCounts
 	sources  map[string]int64 // AI requests by the usage field their tokens came from
+
+	// Outages: out follows the run's sessions in and out of waiting to
+	// reconnect (nil: not followed).
+	out *outages
+
+	// recSession is what the Recorder knows of its session; reset clears
+	// it (and only it) for the next one. Every field of the Recorder that
+	// is not plumbing (above) belongs in it.
+	recSession
+}
+
+// recSession is the state of the one session a Recorder observes: the open
+// model's workers reuse their Recorder from request to request, and reset
+// zeroes this so that nothing of one request reaches the next.
+type recSession struct {
+	intended time.Time // open model: the request's intended start
 
 	// The current connection.
 	connStart   time.Time
@@ -258,18 +273,24 @@ type Recorder struct {
 	connected bool // some connection was established
 	fatal     bool // a fatal error was reported
 
-	// Outages: out follows the run's sessions in and out of waiting to
-	// reconnect (nil: not followed). up says a connection is established
-	// now; downSince is when the session's connection was lost, while it
-	// waits to connect again.
-	out       *outages
+	// up says a connection is established now; downSince is when the
+	// session's connection was lost, while it waits to connect again.
 	up        bool
 	downSince time.Time
 	lastClose time.Time // the last established connection ended
 }
 
 func newRecorder(s *shard, measureFrom, intended time.Time) *Recorder {
-	return &Recorder{shard: s, measureFrom: measureFrom, intended: intended}
+	return &Recorder{shard: s, measureFrom: measureFrom, recSession: recSession{intended: intended}}
+}
+
+// reset makes r a fresh recorder for the next session, the open model's
+// request intended at intended, keeping its shard and its buffers. r must
+// have ended (end flushed what it held).
+func (r *Recorder) reset(intended time.Time) {
+	r.mu.Lock()
+	r.recSession = recSession{intended: intended}
+	r.mu.Unlock()
 }
 
 // waitFrom starts a restarted session as waiting since the time its
@@ -632,7 +653,8 @@ func (r *Recorder) advance(s uint64, skipped bool) {
 	r.seqMax, r.seqWin = s, win
 }
 
-// Exchange records one request-response exchange: Requests and StartLag
+// Exchange records one request-response exchange: Requests (and
+// LeanRequests when the lean HTTP/1.1 client carried it) and StartLag
 // (actual start − intended, when there is a schedule), then for an AI
 // stream TTFT (first content − intended start), E2E (end − intended), TPOT
 // or, without usage in the stream, TPOTChunk (see ComputeAI) and Tokens,
@@ -673,6 +695,9 @@ func (r *Recorder) Exchange(x *transport.Exchange) {
 		return
 	}
 	r.count(Requests, 1, measured)
+	if x.Lean {
+		r.count(LeanRequests, 1, measured)
+	}
 	r.iv.requests++
 	if scheduled && !x.Start.IsZero() {
 		r.add(StartLag, x.Start.Sub(intended), measured)

@@ -306,8 +306,18 @@ func TestRecorderObservations(t *testing.T) {
 		},
 		{
 			name:     "a poll cut off in flight: cut_off only",
-			steps:    []step{exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(40 * msec), CutOff: true})},
+			steps:    []step{exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(40 * msec), CutOff: true, Lean: true})},
 			counters: map[Counter]int64{CutOff: 1},
+		},
+		{
+			name: "polls over the lean client and net/http: lean_requests counts the lean ones",
+			steps: []step{
+				exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(10 * msec), Status: 200, Lean: true}),
+				exchange(transport.Exchange{Intended: recT0, Start: recT0, End: recAt(20 * msec), Status: 200}),
+			},
+			hists:    map[Metric][]time.Duration{Request: {10 * msec, 20 * msec}, StartLag: {0, 0}},
+			counters: map[Counter]int64{Requests: 2, LeanRequests: 1},
+			iv:       ivCounts{requests: 2},
 		},
 		{
 			name:     "AI stream of one token: no tpot",
@@ -688,5 +698,141 @@ func TestRecorderReasoningAndSources(t *testing.T) {
 		if got := h.Quantile(50); got < want*99/100 || got > want*101/100 {
 			t.Errorf("%s p50 %v, want %v", m, got, want)
 		}
+	}
+}
+
+// TestRecorderResetCarriesNothing: the open model's workers reuse one
+// Recorder for request after request. Whatever the first request left in it
+// (a seq, a lost connection, a fatal error, a polled state, a payload
+// clock, an intended start), the second records exactly what it would
+// record on a fresh Recorder.
+func TestRecorderResetCarriesNothing(t *testing.T) {
+	clocked := stamped(recAt(20*msec), 100, time.Time{}, recAt(15*msec))
+	clocked.Stamp.HasClock, clocked.Stamp.Clock, clocked.Stamp.ClockField, clocked.Stamp.ClockRes = true, recAt(12*msec).UnixNano(), "ts", time.Millisecond
+	first := join(
+		[]step{connect(transport.Connect{Start: recAt(0), Headers: recAt(5 * msec), TCP: msec})},
+		[]step{event(clocked), event(seqEvent(101))},
+		[]step{exchange(transport.Exchange{Start: recAt(0), End: recAt(30 * msec), Status: 200})},
+		[]step{func(r *Recorder) { r.Closed(&transport.Close{At: recAt(40 * msec), Reconnect: true}) }},
+		[]step{fail(transport.Error{Class: transport.ClassHTTP5xx, Code: 503, Fatal: true, At: recAt(40 * msec)})},
+	)
+	second := join(
+		[]step{connect(transport.Connect{Start: recAt(time.Second), Headers: recAt(time.Second + 2*msec), Reused: true})},
+		seqs(3, 4),
+		[]step{exchange(transport.Exchange{Start: recAt(time.Second), End: recAt(time.Second + 3*msec), Status: 200})},
+	)
+	intended1, intended2 := recAt(-msec), recAt(time.Second-msec)
+	run := func(r *Recorder, steps []step) {
+		r.begin()
+		for _, st := range steps {
+			st(r)
+		}
+		r.end(nil, false)
+	}
+	merged := func(s *shard) *Recording {
+		rec := NewRecording()
+		(&shards{s: []*shard{s}}).mergeInto(rec)
+		return rec
+	}
+
+	reused := &shard{}
+	r := newRecorder(reused, recT0, intended1)
+	run(r, first)
+	r.reset(intended2)
+	run(r, second)
+
+	fresh := &shard{}
+	run(newRecorder(fresh, recT0, intended1), first)
+	run(newRecorder(fresh, recT0, intended2), second)
+
+	got, want := merged(reused), merged(fresh)
+	if !reflect.DeepEqual(got.Counters, want.Counters) {
+		t.Errorf("counters after a reset\n%v\nwant (fresh recorder)\n%v", got.Counters, want.Counters)
+	}
+	for m := range NumMetrics {
+		g, w := got.Hists[m], want.Hists[m]
+		if g.Count() != w.Count() || g.Count() > 0 && (g.Quantile(0) != w.Quantile(0) || g.Quantile(100) != w.Quantile(100)) {
+			t.Errorf("%v after a reset: %d values %v–%v, want %d values %v–%v", Metric(m), g.Count(), g.Quantile(0), g.Quantile(100), w.Count(), w.Quantile(0), w.Quantile(100))
+		}
+	}
+	if got.Clock != want.Clock || reused.iv != fresh.iv || !reflect.DeepEqual(got.Errors, want.Errors) {
+		t.Errorf("clock %+v, intervals %+v, errors %v; want %+v, %+v, %v", got.Clock, reused.iv, got.Errors, want.Clock, fresh.iv, want.Errors)
+	}
+	// What the second request would have shown with the first's state:
+	// its seq 3 out of order after 101, a reconnect after the lost
+	// connection, a failed session for the first's fatal error.
+	if c := got.Counters; c[OutOfOrder] != 0 || c[SessionsFailed] != 1 || got.Hists[Reconnect].Count() != 0 {
+		t.Errorf("out of order %d, sessions failed %d, reconnect values %d; want 0, 1 (the first request's), 0",
+			c[OutOfOrder], c[SessionsFailed], got.Hists[Reconnect].Count())
+	}
+}
+
+// TestRecorderSessionStateIsReset: every field of Recorder that is not its
+// plumbing (shard, buffers, outages) is in recSession, which reset clears:
+// a field added elsewhere would survive from one request to the next.
+func TestRecorderSessionStateIsReset(t *testing.T) {
+	plumbing := map[string]bool{"mu": true, "shard": true, "measureFrom": true, "vals": true, "tags": true,
+		"counters": true, "iv": true, "sources": true, "out": true, "recSession": true}
+	rt := reflect.TypeFor[Recorder]()
+	for i := range rt.NumField() {
+		if f := rt.Field(i); !plumbing[f.Name] {
+			t.Errorf("Recorder.%s is per-session state outside recSession: reset would not clear it", f.Name)
+		}
+	}
+	// The plumbing that holds values is empty once end has flushed.
+	r := newRecorder(&shard{}, recT0, recAt(0))
+	r.begin()
+	r.Exchange(&transport.Exchange{Start: recAt(0), End: recAt(msec), TokensFromUsage: true, TokensSource: "usage.x", Format: "openai"})
+	r.end(nil, false)
+	r.reset(recAt(time.Second))
+	if len(r.vals) != 0 || len(r.tags) != 0 || r.counters != ([NumCounters]int64{}) || r.iv != (ivCounts{}) || len(r.sources) != 0 {
+		t.Errorf("after end and reset: %d values, counters %v, interval %+v, sources %v; want none", len(r.vals), r.counters, r.iv, r.sources)
+	}
+	if r.recSession != (recSession{intended: recAt(time.Second)}) {
+		t.Errorf("session state after reset %+v, want only the new intended start", r.recSession)
+	}
+}
+
+// openModelRequest is what one open-model request does to its worker's
+// Recorder: reset for the request, begin, a reused keep-alive connection,
+// the answer, the connection's close, end (which flushes into the shard).
+func openModelRequest(r *Recorder, n int) {
+	at := recAt(time.Duration(n) * msec)
+	r.reset(at)
+	r.begin()
+	r.Connected(&transport.Connect{Start: at, Headers: at.Add(msec / 2), Reused: true, Status: 200, Proto: "HTTP/1.1"})
+	r.Exchange(&transport.Exchange{Intended: at, Start: at, Headers: at.Add(msec / 2), End: at.Add(msec), Status: 200, Changed: true, Lean: true})
+	r.Closed(&transport.Close{At: at.Add(msec), Clean: true})
+	r.end(nil, false)
+}
+
+// BenchmarkRecorderOpenModelRequest: the recording side of one open-model
+// request on a worker's reused Recorder. It must not allocate.
+func BenchmarkRecorderOpenModelRequest(b *testing.B) {
+	r := newRecorder(&shard{}, recT0, recT0)
+	for n := range 2 * SampleBuffer { // warm: every histogram allocated
+		openModelRequest(r, n)
+	}
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		n++
+		openModelRequest(r, n)
+	}
+}
+
+func TestRecorderOpenModelRequestDoesNotAllocate(t *testing.T) {
+	r := newRecorder(&shard{}, recT0, recT0)
+	for n := range 2 * SampleBuffer {
+		openModelRequest(r, n)
+	}
+	n := 0
+	if allocs := testing.AllocsPerRun(1000, func() { n++; openModelRequest(r, n) }); allocs != 0 {
+		t.Errorf("%v allocations per open-model request on a reused recorder, want 0", allocs)
+	}
+	rec := NewRecording()
+	(&shards{s: []*shard{r.shard}}).mergeInto(rec)
+	if got, want := rec.Counters[Requests], int64(2*SampleBuffer+n); got != want || rec.Counters[LeanRequests] != want {
+		t.Errorf("%d requests (%d lean) recorded, want %d", got, rec.Counters[LeanRequests], want)
 	}
 }

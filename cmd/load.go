@@ -377,6 +377,18 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	}
 	e.NewSession = func(i int) transport.Session { return session(i, false) }
 	e.NewRequest = func(n int, _ time.Time) transport.Session { return session(n, true) }
+	if plan.Open() && base.Request.Send == nil {
+		// Without --send templates every request of one source address
+		// (and client) is the same: one session, prepared once, Runs them
+		// all (transport.SessionOptions.One).
+		reqs := make([]transport.Session, len(clients)*max(len(o.sources), 1))
+		for i := range reqs {
+			reqs[i] = session(i*max(o.share.Count, 1), true)
+		}
+		e.NewRequest = func(n int, _ time.Time) transport.Session {
+			return reqs[(n/max(o.share.Count, 1))%len(reqs)]
+		}
+	}
 	var progress *report.Progress
 	if env.ErrTTY && !o.JSON && !o.ProgressLines {
 		progress = report.NewProgress(env.ErrOut, report.ProgressOptions{Total: plan.Duration, Width: env.Width, Color: !env.NoColor()})

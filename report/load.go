@@ -237,6 +237,9 @@ func resultItems(r *bench.Result) []string {
 			items = append(items, fmt.Sprintf("%s %s (%s)", count(n), c, perSecond(float64(n), r.DurationS)))
 		}
 	}
+	if t := httpClientText(r); t != "" {
+		items = append(items, t)
+	}
 	if c := r.Clock; c != nil {
 		items = append(items, fmt.Sprintf("delivery from the payload's %s (%s, %s resolution)", oneLine(c.Field), c.Unit, sig3(dur(c.ResolutionMs))))
 	}
@@ -253,6 +256,25 @@ func resultItems(r *bench.Result) []string {
 		items = append(items, count(errs)+" errors")
 	}
 	return items
+}
+
+// httpClientText says which HTTP client carried a run's requests: rtbench's
+// lean HTTP/1.1 client (plain http:// polling, without a proxy), net/http
+// (HTTPS, HTTP/2, proxies, AI streams), or both, as when a target redirects
+// (net/http follows a redirect for the rest of the session). "" for a run
+// without requests, or a result written before lean_requests was counted.
+func httpClientText(r *bench.Result) string {
+	n := r.Counters[bench.Requests.String()]
+	lean, ok := r.Counters[bench.LeanRequests.String()]
+	switch {
+	case !ok || n <= 0:
+		return ""
+	case lean >= n:
+		return "requests over rtbench's lean HTTP/1.1 client"
+	case lean <= 0:
+		return "requests over net/http"
+	}
+	return fmt.Sprintf("%s requests over rtbench's lean HTTP/1.1 client, %s over net/http", count(lean), count(n-lean))
 }
 
 // HTTP2Text says how an HTTP/2 run multiplexed its sessions: the streams,

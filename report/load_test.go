@@ -315,3 +315,39 @@ func BenchmarkLoadText(b *testing.B) {
 		}
 	}
 }
+
+// TestHTTPClientText: the report says which HTTP client carried the
+// requests, from the result's lean_requests counter; nothing when the
+// result has no requests or predates the counter.
+func TestHTTPClientText(t *testing.T) {
+	tests := []struct {
+		name     string
+		counters map[string]int64
+		want     string
+	}{
+		{"lean", map[string]int64{"requests": 3000, "lean_requests": 3000}, "requests over rtbench's lean HTTP/1.1 client"},
+		{"net/http", map[string]int64{"requests": 3000, "lean_requests": 0}, "requests over net/http"},
+		{"both", map[string]int64{"requests": 3000, "lean_requests": 2990}, "2,990 requests over rtbench's lean HTTP/1.1 client, 10 over net/http"},
+		{"no requests", map[string]int64{"events": 10, "requests": 0, "lean_requests": 0}, ""},
+		{"older result", map[string]int64{"requests": 3000}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := pollResult(t)
+			r.Counters = tt.counters
+			if got := httpClientText(r); got != tt.want {
+				t.Errorf("httpClientText = %q, want %q", got, tt.want)
+			}
+			var b bytes.Buffer
+			if err := LoadText(&b, r, nil, TextOptions{Width: 200}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != "" && !strings.Contains(b.String(), tt.want) {
+				t.Errorf("the report does not say %q:\n%s", tt.want, b.String())
+			}
+			if tt.want == "" && (strings.Contains(b.String(), "over net/http") || strings.Contains(b.String(), "lean HTTP/1.1")) {
+				t.Errorf("the report names a client without the count:\n%s", b.String())
+			}
+		})
+	}
+}

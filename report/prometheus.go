@@ -84,6 +84,7 @@ var counterHelp = [bench.NumCounters]string{
 	bench.SessionsFailed:    "Sessions that ended with a fatal error.",
 	bench.ConnectingCutOff:  "Held sessions still connecting when the run ended (not errors, not in connects).",
 	bench.ClockSkewNegative: "Latencies that came out negative (clock skew) and were clamped to 0.",
+	bench.LeanRequests:      "Requests (of requests) sent by rtbench's lean HTTP/1.1 client; the others went through net/http.",
 }
 
 // NewLiveMetrics returns the exporter of one run.

@@ -85,7 +85,10 @@ type SessionOptions struct {
 	// Once shows one answer and stops: detection found that Request (a
 	// POST, say) is not a stream and must not be repeated.
 	Once bool
-	// One makes the session one exchange (the open model's request).
+	// One makes the session one exchange (the open model's request). Such
+	// a session may be Run many times, concurrently, each Run one request:
+	// the open model builds one per source address and runs it for every
+	// request, so what it prepares is prepared once.
 	One bool
 	// Repeat makes a request protocol send its request again each time one
 	// ends, until the context ends (the closed model's session).

@@ -140,6 +140,9 @@ type Exchange struct {
 	Bytes    int64 // body bytes
 
 	Changed bool // polling: a new state (not a 304, not the same body)
+	// Lean: rtbench's own HTTP/1.1 client (the lean path) sent the request
+	// and read its answer; false: net/http did.
+	Lean bool
 
 	// AI streams.
 	Format          string // an AIFormats name ("openai", "anthropic", "gemini" …); empty for a plain stream

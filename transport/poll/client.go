@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -141,6 +142,67 @@ type Client struct {
 	// got an answer; 0 means no limit. One request per session is how the
 	// open model polls, and how listen shows the answer to a POST once.
 	MaxRequests int
+
+	// prepared, when set (Prepare), is the request every Run sends, built
+	// once; nil: each Run prepares its own.
+	prepared *target
+}
+
+// Prepare builds once what every Run of c sends (the URL parsed, the lean
+// path's request bytes) and keeps the sessions of ended Runs for the next
+// ones, so that a Client Run once per request, as the open model runs one,
+// does not build them per request. Call it after configuring c and before
+// its first Run; c must not change after it.
+func (c *Client) Prepare() {
+	c.prepared = c.prepare()
+}
+
+// target is a Client's request as every Run sends it, built once and shared
+// read-only by the Runs, and the idle sessions of ended Runs.
+type target struct {
+	err      error  // the URL cannot be polled
+	base     string // the URL without the parameters the session sets
+	baseKeep string // the URL without wait= only (no since= known yet)
+	waitArg  string // "wait=5s"; empty without LongPoll
+	interval time.Duration
+	maxBody  int
+	lean     *leanTarget // nil: net/http sends the polls
+	// idle holds the sessions of ended Runs (with their buffers) for the
+	// next Runs: at most as many as ran at once, and the GC empties it.
+	idle sync.Pool
+}
+
+func (c *Client) prepare() *target {
+	t := &target{interval: c.Interval, maxBody: c.MaxBody}
+	if t.interval <= 0 {
+		t.interval = DefaultInterval
+	}
+	if t.maxBody <= 0 {
+		t.maxBody = DefaultMaxBody
+	}
+	if c.LongPoll > 0 {
+		t.waitArg = "wait=" + c.LongPoll.String()
+	}
+	u, err := url.Parse(c.Request.URL)
+	if err != nil {
+		t.err = fmt.Errorf("poll: bad URL: %w", err)
+		return t
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		t.err = fmt.Errorf("poll: bad URL %q: want http:// or https:// and a host", c.Request.URL)
+		return t
+	}
+	u.Fragment, u.RawFragment = "", ""
+	raw := u.RawQuery
+	if c.LongPoll > 0 {
+		raw = dropParams(raw, "wait")
+	}
+	u.RawQuery = raw
+	t.baseKeep = u.String()
+	u.RawQuery = dropParams(raw, "since")
+	t.base = u.String()
+	t.lean = newLeanTarget(c, u, t.base, t.baseKeep)
+	return t
 }
 
 // Run polls until ctx ends, the server answers 204, or a failure is fatal.
@@ -155,31 +217,39 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 	return s.run(ctx)
 }
 
-// session is the state of one Run.
+// session is the state of one Run. A prepared Client's ended sessions are
+// reused: sessionState is zeroed for each Run, the buffers are kept.
 type session struct {
-	c   *Client
+	c *Client
+	t *target
+
+	urlBuf     []byte
+	body, prev []byte // this and the previous body (change detection without ETag)
+	leanState  leanPath
+
+	sessionState
+}
+
+// sessionState is what one Run knows; nothing of it survives to the next.
+type sessionState struct {
 	obs transport.Observer
 	hc  *http.Client
 	own bool // hc is ours: close its idle connection at the end
-	// lean is the lean path's state; nil when net/http sends the polls.
+	// lean is the lean path's state (&session.leanState); nil when net/http
+	// sends the polls.
 	lean *leanPath
+	// stale: the Run's cancel may still reach leanState (its context ended
+	// while it ran): the session is not reused.
+	stale bool
 
 	req      transport.Request // c.Request with the URL of each poll
-	base     string            // the URL without the parameters the session sets
-	baseKeep string            // the URL without wait= only (no since= known yet)
-	waitArg  string            // "wait=5s"; empty without LongPoll
-	urlBuf   []byte
-
-	interval time.Duration
-	answered int // exchanges answered, for MaxRequests
-	maxBody  int
+	answered int               // exchanges answered, for MaxRequests
 
 	etag, lastMod string // validators of the last state
 	haveState     bool   // a 2xx arrived: long polls wait for the next state
 	since         uint64
 	hasSince      bool
-	body, prev    []byte // this and the previous body (change detection without ETag)
-	hasPrev       bool
+	hasPrev       bool // prev holds the previous body
 
 	conn     transport.Connect
 	conns    int  // connections reported
@@ -193,33 +263,22 @@ type session struct {
 }
 
 func (c *Client) newSession(obs transport.Observer) (*session, error) {
-	s := &session{c: c, obs: obs, hc: c.HTTP, req: c.Request, interval: c.Interval, maxBody: c.MaxBody}
-	if s.interval <= 0 {
-		s.interval = DefaultInterval
+	t := c.prepared
+	if t == nil {
+		t = c.prepare()
 	}
-	if s.maxBody <= 0 {
-		s.maxBody = DefaultMaxBody
+	if t.err != nil {
+		return nil, t.err
 	}
-	if c.LongPoll > 0 {
-		s.waitArg = "wait=" + c.LongPoll.String()
+	s, _ := t.idle.Get().(*session)
+	if s == nil {
+		s = &session{c: c, t: t}
 	}
-	u, err := url.Parse(c.Request.URL)
-	if err != nil {
-		return nil, fmt.Errorf("poll: bad URL: %w", err)
+	s.sessionState = sessionState{obs: obs, hc: c.HTTP, req: c.Request}
+	if t.lean != nil {
+		s.leanState.reset(t.lean)
+		s.lean = &s.leanState
 	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("poll: bad URL %q: want http:// or https:// and a host", c.Request.URL)
-	}
-	u.Fragment, u.RawFragment = "", ""
-	raw := u.RawQuery
-	if c.LongPoll > 0 {
-		raw = dropParams(raw, "wait")
-	}
-	u.RawQuery = raw
-	s.baseKeep = u.String()
-	u.RawQuery = dropParams(raw, "since")
-	s.base = u.String()
-	s.lean = newLeanPath(c, u, s.base, s.baseKeep)
 	if s.hc == nil && s.lean == nil {
 		s.ownClient()
 	}
@@ -236,12 +295,18 @@ func (s *session) ownClient() {
 	s.own = true
 }
 
+// finish ends the Run: its connection goes back to the pool or is closed,
+// and a prepared Client keeps the session for a next Run.
 func (s *session) finish() {
 	if s.own {
 		s.hc.CloseIdleConnections()
 	}
 	if s.lean != nil {
 		s.lean.release()
+	}
+	if s.c.prepared != nil && !s.stale && s.leanState.nc == nil {
+		s.sessionState = sessionState{}
+		s.c.prepared.idle.Put(s)
 	}
 }
 
@@ -274,10 +339,10 @@ func dropParams(raw string, keys ...string) string {
 
 // pollURL is the URL of the next poll.
 func (s *session) pollURL() string {
-	if !s.hasSince && !(s.haveState && s.waitArg != "") {
-		return s.baseKeep
+	if !s.hasSince && !(s.haveState && s.t.waitArg != "") {
+		return s.t.baseKeep
 	}
-	s.urlBuf = s.appendPollURL(s.urlBuf[:0], s.base, s.baseKeep)
+	s.urlBuf = s.appendPollURL(s.urlBuf[:0], s.t.base, s.t.baseKeep)
 	return string(s.urlBuf)
 }
 
@@ -288,7 +353,7 @@ func (s *session) appendPollURL(b []byte, base, keep string) []byte {
 	if !s.hasSince {
 		base = keep
 	}
-	wait := s.haveState && s.waitArg != ""
+	wait := s.haveState && s.t.waitArg != ""
 	b = append(b, base...)
 	if !s.hasSince && !wait {
 		return b
@@ -305,9 +370,15 @@ func (s *session) appendPollURL(b []byte, base, keep string) []byte {
 	}
 	if wait {
 		b = append(b, sep)
-		b = append(b, s.waitArg...)
+		b = append(b, s.t.waitArg...)
 	}
 	return b
+}
+
+// unwatch stops the Run's watch on its context; a cancel that ran (or
+// runs) may still reach the lean state, so the session is not reused.
+func (s *session) unwatch(stop func() bool) {
+	s.stale = !stop()
 }
 
 // result is how one exchange went.
@@ -330,8 +401,7 @@ func (s *session) run(ctx context.Context) error {
 	if s.lean != nil {
 		// Once per session, not per request: a canceled context ends the
 		// lean connection's read or write in progress.
-		stop := context.AfterFunc(ctx, s.lean.cancel)
-		defer stop()
+		defer s.unwatch(context.AfterFunc(ctx, s.lean.cancelFn))
 	}
 	intended := time.Now()
 	var first *http.Response
@@ -380,8 +450,8 @@ func (s *session) run(ctx context.Context) error {
 			if s.c.LongPoll > 0 || s.c.ClosedLoop {
 				intended = at
 			} else { // the first slot of the schedule after the backoff
-				k := (at.Sub(intended) + s.interval - 1) / s.interval
-				intended = intended.Add(max(k, 1) * s.interval)
+				k := (at.Sub(intended) + s.t.interval - 1) / s.t.interval
+				intended = intended.Add(max(k, 1) * s.t.interval)
 			}
 		default:
 			s.failures = 0
@@ -394,11 +464,11 @@ func (s *session) run(ctx context.Context) error {
 			case s.c.LongPoll > 0 && !res.more && !s.x.Changed && now.Sub(s.x.Start) < s.c.LongPoll/2:
 				// No change, and answered long before the wait: this server
 				// does not hold requests. Poll it, do not hammer it.
-				intended = now.Add(s.interval)
+				intended = now.Add(s.t.interval)
 			case res.more || s.c.LongPoll > 0 || s.c.ClosedLoop:
 				intended = now
 			default:
-				intended = intended.Add(s.interval)
+				intended = intended.Add(s.t.interval)
 			}
 		}
 	}
@@ -446,7 +516,7 @@ func (s *session) handle(ctx context.Context, intended time.Time, resp *http.Res
 		s.connected()
 	}
 	var err error
-	s.body, err = readBody(resp.Body, s.body, s.maxBody)
+	s.body, err = readBody(resp.Body, s.body, s.t.maxBody)
 	end := time.Now()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -455,7 +525,7 @@ func (s *session) handle(ctx context.Context, intended time.Time, resp *http.Res
 		}
 		if errors.Is(err, errBodyTooLarge) {
 			return s.failed(transport.ClassEventTooLarge, resp.StatusCode,
-				fmt.Errorf("%s: %w (MaxBody %d bytes)", s.conn.URL, err, s.maxBody), true, 0)
+				fmt.Errorf("%s: %w (MaxBody %d bytes)", s.conn.URL, err, s.t.maxBody), true, 0)
 		}
 		return s.failed(classify(err), resp.StatusCode, fmt.Errorf("%s: reading the body: %w", s.conn.URL, err), true, 0)
 	}
@@ -480,7 +550,7 @@ func (s *session) report(intended, end time.Time, a *answer) result {
 	x := &s.x
 	*x = transport.Exchange{
 		Intended: intended, Start: s.conn.Start, Headers: s.conn.Headers, End: end,
-		Status: a.code, Bytes: int64(len(s.body)),
+		Status: a.code, Bytes: int64(len(s.body)), Lean: s.lean != nil,
 	}
 	if x.Intended.After(x.Start) || s.c.ClosedLoop {
 		// A First response sent before its Connect.Start was noted; in a

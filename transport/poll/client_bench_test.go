@@ -72,7 +72,7 @@ func BenchmarkClientMessagesPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	obs := &counter{n: -1}
-	s := &session{c: &Client{}, obs: obs, body: page}
+	s := &session{c: &Client{}, t: &target{}, body: page, sessionState: sessionState{obs: obs}}
 	b.ReportAllocs()
 	b.SetBytes(int64(len(page)))
 	for b.Loop() {

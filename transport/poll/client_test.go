@@ -210,6 +210,11 @@ func TestConditional(t *testing.T) {
 				if got := statuses(xs); !slices.Equal(got, tt.wantStatus) {
 					t.Errorf("statuses %v, want %v", got, tt.wantStatus)
 				}
+				for i, x := range xs {
+					if x.Lean != (path.lean != nil) {
+						t.Errorf("exchange %d: Lean %v on the %s path", i, x.Lean, path.name)
+					}
+				}
 				if got := changed(xs); !slices.Equal(got, tt.wantChanged) {
 					t.Errorf("changed %v, want %v", got, tt.wantChanged)
 				}

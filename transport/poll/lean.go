@@ -76,27 +76,35 @@ type pooled struct {
 
 func (p *pooled) Close() error { return p.nc.Close() }
 
-// leanPath is the lean state of one session.
-type leanPath struct {
+// leanTarget is the lean path's request as every Run of a Client sends it,
+// built once and read-only after.
+type leanTarget struct {
 	u        *url.URL
 	local    net.Addr
 	dial     time.Duration
 	ttfb     time.Duration
 	method   string
 	idem     bool   // the method may be sent again after an idle close
-	keep     string // request targets of the session's base URLs (see session.base)
+	keep     string // request targets of the session's base URLs (see target.base)
 	base     string
 	fixed    []byte // " HTTP/1.1\r\n" and the headers every request carries
 	body     []byte
 	connURL  string
 	protoStr [2]string
-
-	mu       sync.Mutex // nc and canceled, against cancel
-	nc       net.Conn
-	canceled bool
 	pool     *transport.ConnPool
 	poolKey  string
-	slot     bool // nc holds a slot of pool
+}
+
+// leanPath is the lean state of one session: its connection and buffers.
+type leanPath struct {
+	*leanTarget
+
+	mu       sync.Mutex // nc and canceled, against cancel
+	cancelFn func()     // lp.cancel, made once: a method value costs an allocation
+	nc       net.Conn
+	canceled bool
+	slot     bool    // nc holds a slot of pool
+	pc       *pooled // nc's wrapper, given back to the pool with it
 
 	rr   respReader
 	h    respHead
@@ -106,9 +114,22 @@ type leanPath struct {
 	zbuf []byte
 }
 
-// newLeanPath returns the lean state of a session, or nil when the lean
-// path does not apply (see Lean).
-func newLeanPath(c *Client, u *url.URL, base, keep string) *leanPath {
+// reset readies lp, connectionless (after release), for a Run sending t's
+// request; its buffers stay.
+func (lp *leanPath) reset(t *leanTarget) {
+	lp.mu.Lock()
+	lp.leanTarget = t
+	lp.canceled = false
+	lp.mu.Unlock()
+	if lp.cancelFn == nil {
+		lp.cancelFn = lp.cancel
+	}
+	lp.rr, lp.h = respReader{}, respHead{}
+}
+
+// newLeanTarget returns the lean request of c, or nil when the lean path
+// does not apply (see Lean).
+func newLeanTarget(c *Client, u *url.URL, base, keep string) *leanTarget {
 	o := c.HTTPOptions
 	if c.Lean == nil || c.HTTP != nil || u.Scheme != "http" || u.User != nil || c.Request.Send != nil ||
 		o.Proxy != nil || o.Version == transport.HTTP2 {
@@ -127,7 +148,7 @@ func newLeanPath(c *Client, u *url.URL, base, keep string) *leanPath {
 	if !isToken([]byte(method)) {
 		return nil
 	}
-	lp := &leanPath{
+	lp := &leanTarget{
 		u: u, local: cmp.Or[net.Addr](c.Lean.LocalAddr, o.LocalAddr),
 		dial:     cmp.Or(c.Lean.DialTimeout, o.DialTimeout, transport.DefaultDialTimeout),
 		ttfb:     cmp.Or(c.Lean.TTFBTimeout, o.TTFBTimeout, transport.DefaultTTFBTimeout) + c.LongPoll,
@@ -260,7 +281,7 @@ func (lp *leanPath) setConn(nc net.Conn) {
 func (lp *leanPath) setPooled(p *pooled) {
 	lp.mu.Lock()
 	nc := p.nc
-	lp.nc, lp.rr = nc, p.rr
+	lp.nc, lp.rr, lp.pc = nc, p.rr, p
 	if lp.canceled {
 		nc.SetDeadline(time.Unix(1, 0))
 	}
@@ -274,12 +295,14 @@ func (lp *leanPath) release() {
 	lp.mu.Lock()
 	nc := lp.nc
 	ok := nc != nil && lp.slot && !lp.canceled && lp.rr.r == lp.rr.w && !lp.rr.eof
+	pc := lp.pc
 	if ok {
-		lp.nc, lp.slot = nil, false // cancel cannot touch it any more
+		lp.nc, lp.slot, lp.pc = nil, false, nil // cancel cannot touch it any more
 	}
 	lp.mu.Unlock()
 	if ok {
-		lp.pool.Put(lp.poolKey, &pooled{nc: nc, rr: lp.rr})
+		pc.rr = lp.rr // the wrapper travels with the connection: no allocation per request
+		lp.pool.Put(lp.poolKey, pc)
 		lp.rr = respReader{}
 		return
 	}
@@ -291,7 +314,7 @@ func (lp *leanPath) drop() {
 	lp.mu.Lock()
 	if lp.nc != nil {
 		lp.nc.Close()
-		lp.nc = nil
+		lp.nc, lp.pc = nil, nil
 		if lp.slot {
 			lp.slot = false
 			lp.pool.Discard(lp.poolKey)
@@ -407,12 +430,12 @@ func (s *session) leanExchange(ctx context.Context, intended time.Time) result {
 	var a answer
 	var err error
 	if h.gzip {
-		lp.zbuf, err = lp.rr.readBody(h, lp.method, lp.zbuf, s.maxBody)
+		lp.zbuf, err = lp.rr.readBody(h, lp.method, lp.zbuf, s.t.maxBody)
 		if err == nil {
-			s.body, err = lp.gunzip(s.body, s.maxBody)
+			s.body, err = lp.gunzip(s.body, s.t.maxBody)
 		}
 	} else {
-		s.body, err = lp.rr.readBody(h, lp.method, s.body, s.maxBody)
+		s.body, err = lp.rr.readBody(h, lp.method, s.body, s.t.maxBody)
 	}
 	end := time.Now()
 	if err != nil || h.close || lp.rr.r < lp.rr.w {
@@ -427,7 +450,7 @@ func (s *session) leanExchange(ctx context.Context, intended time.Time) result {
 		}
 		if errors.Is(err, errBodyTooLarge) {
 			return s.failed(transport.ClassEventTooLarge, h.status,
-				fmt.Errorf("%s: %w (MaxBody %d bytes)", lp.connURL, err, s.maxBody), true, 0)
+				fmt.Errorf("%s: %w (MaxBody %d bytes)", lp.connURL, err, s.t.maxBody), true, 0)
 		}
 		return s.failed(classify(err), h.status, fmt.Errorf("%s: reading the body: %w", lp.connURL, err), true, 0)
 	}

@@ -38,6 +38,8 @@ var Protocol = transport.Protocol{
 				c.HTTP, c.HTTPOptions = nil, *cmp.Or(o.OwnHTTP, &transport.HTTPOptions{})
 				c.Lean = &Lean{TTFBTimeout: o.TTFBTimeout, LocalAddr: o.LocalAddr, Pool: o.Pool}
 			}
+			// Run once per request, concurrently: the request is built once.
+			c.Prepare()
 		case o.OwnHTTP != nil: // a held session keeps a connection of its own
 			c.HTTP, c.HTTPOptions = nil, *o.OwnHTTP
 			if o.LocalAddr != nil {
