@@ -90,7 +90,7 @@ PY
 
 declare -A SES OFF EVS SRV CLI P99 RSS RATIO CPUR
 for rate in $RATES; do
-  for rep in $(seq "$REPS"); do
+  for _ in $(seq "$REPS"); do
     for server in node rtbench; do
       run "$server" "$rate"
       SES[$server,$rate]+="$sessions "; OFF[$server,$rate]+="$offered "; EVS[$server,$rate]+="$evs "
