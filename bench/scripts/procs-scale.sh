@@ -39,7 +39,12 @@ cd "$(dirname "$0")/../.."
 tmp=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-go build -o "$tmp/rtbench" .
+# RTBENCH=path runs that binary instead of building this tree.
+if [[ -n ${RTBENCH:-} ]]; then
+  cp "$RTBENCH" "$tmp/rtbench"
+else
+  go build -o "$tmp/rtbench" .
+fi
 echo "load average before: $(cat /proc/loadavg)"
 nice -n "$NICE" "$tmp/rtbench" serve --procs "$P" --addr "127.0.0.1:$PORT" --heartbeat "$HEARTBEAT" 2>"$tmp/serve.log" &
 serve=$!
