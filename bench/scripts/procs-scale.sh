@@ -103,34 +103,35 @@ nice -n "$NICE" timeout $(( d + 30 )) "$tmp/rtbench" load --procs "$P" -c "$N" -
 load=$!
 t_start=$(date +%s)
 hold_from=$(( t_start + 3 + ramp_s + 5 )) hold_to=$(( t_start + 3 + d - 5 ))
-peak_load=0 peak_serve=0 cpu0= cpu1=
+peak_load=0 peak_serve=0
 while kill -0 "$load" 2>/dev/null; do
   read -r lh lc sh sc <<<"$(side_stats "$load" "$serve")"
   peak_load=$(( lh > peak_load ? lh : peak_load ))
   peak_serve=$(( sh > peak_serve ? sh : peak_serve ))
-  now=$(date +%s)
-  if (( now >= hold_from )) && [[ -z $cpu0 ]]; then
-    cpu0="$now $lc $sc"
-  elif (( now <= hold_to )) && [[ -n $cpu0 ]]; then
-    cpu1="$now $lc $sc"
-  fi
+  echo "$(date +%s) $lc $sc" >>"$tmp/cpu.log"
   sleep 2
 done
 rc=0; wait "$load" || rc=$?
 echo "load average after: $(cat /proc/loadavg)"
-if [[ -n $cpu1 ]]; then
-  read -r a0 l0 s0 <<<"$cpu0"; read -r a1 l1 s1 <<<"$cpu1"
-  hz=$(getconf CLK_TCK)
-  python3 - "$a0" "$a1" "$l0" "$l1" "$s0" "$s1" "$hz" "$N" <<'PY'
+python3 - "$tmp/cpu.log" "$t_start" "$hold_from" "$hold_to" "$(getconf CLK_TCK)" "$N" <<'PY'
 import sys
-a0, a1, l0, l1, s0, s1, hz, n = map(float, sys.argv[1:])
-w = a1 - a0
-if w > 0:
-    lc, sc = (l1 - l0) / hz, (s1 - s0) / hz
-    print(f"held {int(w)} s: load used {lc:.1f} CPU-s ({lc / w:.2f} cores, {lc / w / n * 1e6:.1f} µs per session-second), "
-          f"serve {sc:.1f} CPU-s ({sc / w:.2f} cores, {sc / w / n * 1e6:.1f} µs per session-second)")
+rows = [tuple(map(float, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 3]
+t0, hf, ht, hz, n = map(float, sys.argv[2:])
+def span(name, rs, per_session):
+    if len(rs) < 2 or rs[-1][0] <= rs[0][0]:
+        print(f"{name}: too few samples")
+        return
+    # An agent that exited takes its CPU time out of the sums: take the
+    # highest each side reached.
+    w = rs[-1][0] - rs[0][0]
+    lc, sc = (max(r[1] for r in rs) - rs[0][1]) / hz, (max(r[2] for r in rs) - rs[0][2]) / hz
+    line = f"{name} {int(w)} s: load {lc:.0f} CPU-s ({lc / w:.2f} cores), serve {sc:.0f} CPU-s ({sc / w:.2f} cores)"
+    if per_session:
+        line += f" · {lc / w / n * 1e6:.1f} + {sc / w / n * 1e6:.1f} µs CPU per session-second"
+    print(line)
+span("whole run", rows, False)
+span("held", [r for r in rows if hf <= r[0] <= ht], True)
 PY
-fi
 
 # What the serving processes saw: each scrape lands on one process (the
 # kernel picks by the connection's addresses), so scrape until every one of
