@@ -245,7 +245,7 @@ func (e *Engine) Run(ctx context.Context) (*Recording, error) {
 	}
 	rec := NewRecording()
 	rec.GoroutinesStart = runtime.NumGoroutine()
-	r := &run{e: e, plan: p, shards: newShards(0), live: make(map[*Recorder]struct{}), out: &outages{}}
+	r := &run{e: e, plan: p, shards: newShards(0), out: &outages{}}
 	for _, s := range r.shards.s {
 		s.nSteps = len(e.Steps)
 	}
@@ -336,9 +336,7 @@ type run struct {
 	shards      *shards
 	timer       *time.Timer // the scheduler's; Run's once the scheduler returned
 
-	mu   sync.Mutex
-	live map[*Recorder]struct{}
-	wg   sync.WaitGroup
+	wg sync.WaitGroup
 
 	out *outages
 
@@ -373,16 +371,12 @@ func (r *run) sleepUntil(ctx context.Context, at time.Duration) bool {
 func (r *run) newRecorder(intended time.Time) *Recorder {
 	rec := newRecorder(r.shards.pick(), r.measureFrom, intended)
 	rec.out = r.out
-	r.mu.Lock()
-	r.live[rec] = struct{}{}
-	r.mu.Unlock()
 	return rec
 }
 
-// retire accounts for a session's return and forgets its recorder.
+// retire accounts for a session's return (its recorder flushes itself).
 func (r *run) retire(rec *Recorder, err error, stopped bool) (connected bool) {
 	_, connected = rec.end(err, stopped)
-	r.forget(rec)
 	return connected
 }
 
@@ -557,7 +551,6 @@ type hit struct {
 func (r *run) worker(sessCtx context.Context, h hit, work <-chan hit, sem <-chan struct{}) {
 	defer r.wg.Done()
 	rec := r.newRecorder(h.intended)
-	defer r.forget(rec)
 	for {
 		if time.Since(h.intended) > LateStartThreshold {
 			rec.lateStart()
@@ -573,13 +566,6 @@ func (r *run) worker(sessCtx context.Context, h hit, work <-chan hit, sem <-chan
 		}
 		rec.reset(h.intended)
 	}
-}
-
-// forget unregisters a recorder whose sessions are over.
-func (r *run) forget(rec *Recorder) {
-	r.mu.Lock()
-	delete(r.live, rec)
-	r.mu.Unlock()
 }
 
 func (r *run) drop(intended time.Time) {
@@ -614,16 +600,13 @@ func (r *run) startTicks() (stop func()) {
 	}
 }
 
-// closeInterval flushes every live recorder and collects the shards'
-// interval counts into the next Interval. end is zero at a tick; at the end
+// closeInterval flushes every recorder that buffered something since the
+// last tick and collects the shards' interval counts into the next
+// Interval. end is zero at a tick; at the end
 // of the run it is the end, and a remainder that starts at or after it is
 // added to the last interval instead.
 func (r *run) closeInterval(end time.Time) {
-	r.mu.Lock()
-	for rec := range r.live {
-		rec.flush()
-	}
-	r.mu.Unlock()
+	r.shards.flushDirty()
 	var c ivCounts
 	for _, s := range r.shards.s {
 		s.mu.Lock()

@@ -108,7 +108,13 @@ type shard struct {
 	// first step recorded.
 	nSteps int
 	steps  []stepAgg
-	_      [64]byte // keep neighbouring shards' mutexes apart
+	// dirty are the recorders that buffered something since the last
+	// interval tick, each listed once (Recorder.listed): the tick flushes
+	// these rather than every live recorder, so 100,000 held sessions that
+	// received nothing in a second cost the tick nothing.
+	dirty []*Recorder
+	spare []*Recorder // the previous tick's list, emptied, for reuse
+	_     [64]byte    // keep neighbouring shards' mutexes apart
 }
 
 func (s *shard) hist(m Metric) *Hist {
@@ -161,6 +167,27 @@ func newShards(n int) *shards {
 
 func (ss *shards) pick() *shard {
 	return ss.s[(ss.next.Add(1)-1)%uint64(len(ss.s))]
+}
+
+// flushDirty flushes every recorder that buffered something since the last
+// call into its shard: the interval tick. Its cost is that of the recorders
+// that were active, not of the sessions held.
+func (ss *shards) flushDirty() {
+	for _, s := range ss.s {
+		s.mu.Lock()
+		list := s.dirty
+		s.dirty, s.spare = s.spare, nil
+		s.mu.Unlock()
+		for _, r := range list {
+			r.tickFlush()
+		}
+		clear(list) // let retired recorders be collected
+		s.mu.Lock()
+		if s.spare == nil {
+			s.spare = list[:0]
+		}
+		s.mu.Unlock()
+	}
 }
 
 // mergeInto adds every shard's histograms, counters and errors to rec.
@@ -232,6 +259,9 @@ type Recorder struct {
 	counters [NumCounters]int64
 	iv       ivCounts
 	sources  map[string]int64 // AI requests by the usage field their tokens came from
+	// listed: in the shard's dirty list until the next interval tick. It
+	// outlives a reset: a reused recorder is listed once.
+	listed bool
 
 	// Outages: out follows the run's sessions in and out of waiting to
 	// reconnect (nil: not followed).
@@ -387,16 +417,40 @@ func (r *Recorder) flushLocked() {
 	r.iv = ivCounts{}
 }
 
-// flush is the engine's tick: it moves everything buffered into the shard.
+// flush moves everything buffered into the shard.
 func (r *Recorder) flush() {
 	r.mu.Lock()
 	r.flushLocked()
 	r.mu.Unlock()
 }
 
+// tickFlush is the interval tick's flush (shards.flushDirty): the recorder
+// leaves its shard's dirty list, and the next thing it buffers lists it
+// again.
+func (r *Recorder) tickFlush() {
+	r.mu.Lock()
+	r.listed = false
+	r.flushLocked()
+	r.mu.Unlock()
+}
+
+// lock takes r.mu for a change that the next interval tick must flush: the
+// recorder is put on its shard's dirty list unless it is there already.
+// Lock order: r.mu, then the shard's.
+func (r *Recorder) lock() {
+	r.mu.Lock()
+	if !r.listed {
+		r.listed = true
+		s := r.shard
+		s.mu.Lock()
+		s.dirty = append(s.dirty, r)
+		s.mu.Unlock()
+	}
+}
+
 // begin counts the session's start.
 func (r *Recorder) begin() {
-	r.mu.Lock()
+	r.lock()
 	r.counters[SessionsStarted]++
 	r.iv.opened++
 	r.mu.Unlock()
@@ -404,7 +458,7 @@ func (r *Recorder) begin() {
 
 // lateStart counts an open-model request that started late.
 func (r *Recorder) lateStart() {
-	r.mu.Lock()
+	r.lock()
 	r.count(LateStarts, 1, r.measured(r.intended))
 	r.mu.Unlock()
 }
@@ -447,7 +501,7 @@ func (r *Recorder) end(err error, stopped bool) (failed, connected bool) {
 // open already); TTFB for every one, a reused keep-alive connection
 // included. Any of them ends the session's wait to be back (Reconnect).
 func (r *Recorder) Connected(c *transport.Connect) {
-	r.mu.Lock()
+	r.lock()
 	defer r.mu.Unlock()
 	measured := r.measured(c.Headers)
 	haveTimes := !c.Start.IsZero() && !c.Headers.IsZero()
@@ -511,7 +565,10 @@ func (r *Recorder) newConnection(start time.Time) {
 // seq checks (Lost, Duplicates, OutOfOrder). A pong records PingRTT only,
 // an echo of a stamped message EchoRTT only.
 func (r *Recorder) Event(e *transport.Event) {
-	r.mu.Lock()
+	if e.Kind == transport.KindComment {
+		return // traffic, not a message: a held stream's heartbeat costs nothing
+	}
+	r.lock()
 	defer r.mu.Unlock()
 	measured := r.measured(e.At)
 	switch e.Kind {
@@ -523,8 +580,6 @@ func (r *Recorder) Event(e *transport.Event) {
 	case transport.KindEcho:
 		r.add(EchoRTT, e.RTT, measured)
 		return
-	case transport.KindComment:
-		return // traffic, not a message
 	}
 	size := int64(e.Size)
 	if size <= 0 {
@@ -669,7 +724,7 @@ func (r *Recorder) advance(s uint64, skipped bool) {
 //
 // A session reports an exchange's events before the Exchange itself.
 func (r *Recorder) Exchange(x *transport.Exchange) {
-	r.mu.Lock()
+	r.lock()
 	defer r.mu.Unlock()
 	measured := r.measured(x.End)
 	intended, scheduled := r.intended, true
@@ -757,7 +812,7 @@ func (r *Recorder) Error(e *transport.Error) {
 	if e.Class == transport.ClassCanceled {
 		return
 	}
-	r.mu.Lock()
+	r.lock()
 	defer r.mu.Unlock()
 	if e.Fatal {
 		r.fatal = true
@@ -771,7 +826,7 @@ func (r *Recorder) Error(e *transport.Error) {
 // ended idle between two requests (Close.Idle): a poll's keep-alive
 // connection replaced at the next request is no outage.
 func (r *Recorder) Closed(c *transport.Close) {
-	r.mu.Lock()
+	r.lock()
 	defer r.mu.Unlock()
 	r.iv.closed++
 	r.newConnection(time.Time{})

@@ -491,15 +491,15 @@ func equalMaps[K, V comparable](a, b map[K]V) bool {
 	return true
 }
 
-// TestShardsUnderConcurrency runs many sessions' recorders at once while a
-// tick flushes them all, as the engine does, and checks that the merged
-// recording holds exactly the sum of what they observed.
+// TestShardsUnderConcurrency runs many sessions' recorders at once while the
+// engine's tick (shards.flushDirty) flushes the ones that recorded something,
+// and checks that the merged recording holds exactly the sum of what they
+// observed: a recorder that buffers while the tick takes its shard's list
+// is flushed then or at the next tick, never lost.
 func TestShardsUnderConcurrency(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	const sessions, events = 64, 3000
 	ss := newShards(8)
-	var mu sync.Mutex
-	live := map[*Recorder]struct{}{}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	ticked := make(chan struct{})
@@ -511,11 +511,7 @@ func TestShardsUnderConcurrency(t *testing.T) {
 				return
 			default:
 			}
-			mu.Lock()
-			for r := range live {
-				r.flush()
-			}
-			mu.Unlock()
+			ss.flushDirty()
 			for _, s := range ss.s {
 				s.mu.Lock()
 				s.iv = ivCounts{} // taken by the interval
@@ -525,9 +521,6 @@ func TestShardsUnderConcurrency(t *testing.T) {
 	}()
 	for i := range sessions {
 		r := newRecorder(ss.pick(), time.Time{}, time.Time{})
-		mu.Lock()
-		live[r] = struct{}{}
-		mu.Unlock()
 		wg.Go(func() {
 			r.begin()
 			r.Connected(&transport.Connect{Start: recT0, Headers: recAt(msec)})
@@ -538,9 +531,6 @@ func TestShardsUnderConcurrency(t *testing.T) {
 			r.Exchange(&transport.Exchange{Start: recT0, End: recAt(events * msec)})
 			r.Error(&transport.Error{Class: transport.ClassReset, Err: errors.New("reset")})
 			r.end(nil, false)
-			mu.Lock()
-			delete(live, r)
-			mu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -772,7 +762,7 @@ func TestRecorderResetCarriesNothing(t *testing.T) {
 // a field added elsewhere would survive from one request to the next.
 func TestRecorderSessionStateIsReset(t *testing.T) {
 	plumbing := map[string]bool{"mu": true, "shard": true, "measureFrom": true, "vals": true, "tags": true,
-		"counters": true, "iv": true, "sources": true, "out": true, "recSession": true}
+		"counters": true, "iv": true, "sources": true, "listed": true, "out": true, "recSession": true}
 	rt := reflect.TypeFor[Recorder]()
 	for i := range rt.NumField() {
 		if f := rt.Field(i); !plumbing[f.Name] {
@@ -834,5 +824,116 @@ func TestRecorderOpenModelRequestDoesNotAllocate(t *testing.T) {
 	(&shards{s: []*shard{r.shard}}).mergeInto(rec)
 	if got, want := rec.Counters[Requests], int64(2*SampleBuffer+n); got != want || rec.Counters[LeanRequests] != want {
 		t.Errorf("%d requests (%d lean) recorded, want %d", got, rec.Counters[LeanRequests], want)
+	}
+}
+
+// dirtyLen is how many recorders wait in the shards' dirty lists.
+func dirtyLen(ss *shards) (n int) {
+	for _, s := range ss.s {
+		s.mu.Lock()
+		n += len(s.dirty)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// TestTickFlushesOnlyActiveRecorders: the interval tick flushes the
+// recorders that buffered something since the previous tick, each once, and
+// nothing else; a heartbeat comment lists none; what a recorder buffers after
+// a tick is flushed by the next one; a recorder listed once per interval
+// however much it records.
+func TestTickFlushesOnlyActiveRecorders(t *testing.T) {
+	tests := []struct {
+		name       string
+		held       int                 // recorders created and begun
+		act        func(r []*Recorder) // between two ticks
+		wantListed int
+		wantEvents int64
+	}{
+		{"idle", 1000, func([]*Recorder) {}, 0, 0},
+		{"heartbeats only", 1000, func(rs []*Recorder) {
+			for _, r := range rs {
+				r.Event(&transport.Event{Kind: transport.KindComment, At: recAt(msec)})
+			}
+		}, 0, 0},
+		{"three of a thousand", 1000, func(rs []*Recorder) {
+			for _, r := range rs[:3] {
+				r.Event(stamped(recAt(2*msec), 1, recAt(msec), time.Time{}))
+			}
+		}, 3, 3},
+		{"one busy", 10, func(rs []*Recorder) {
+			for n := range 3 * SampleBuffer {
+				rs[0].Event(stamped(recAt(time.Duration(n+2)*msec), uint64(n+1), recAt(msec), time.Time{}))
+			}
+		}, 1, 3 * SampleBuffer},
+		{"an error", 10, func(rs []*Recorder) {
+			rs[9].Error(&transport.Error{Class: transport.ClassReset, Err: errors.New("reset")})
+		}, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ss := newShards(4)
+			rs := make([]*Recorder, tt.held)
+			for i := range rs {
+				rs[i] = newRecorder(ss.pick(), time.Time{}, time.Time{})
+				rs[i].begin()
+				rs[i].Connected(&transport.Connect{Start: recT0, Headers: recAt(msec)})
+			}
+			if got := dirtyLen(ss); got != tt.held {
+				t.Fatalf("%d recorders listed after they began, want %d", got, tt.held)
+			}
+			ss.flushDirty()
+			if got := dirtyLen(ss); got != 0 {
+				t.Fatalf("%d recorders listed after a tick, want 0", got)
+			}
+			tt.act(rs)
+			if got := dirtyLen(ss); got != tt.wantListed {
+				t.Errorf("%d recorders listed, want %d", got, tt.wantListed)
+			}
+			ss.flushDirty()
+			for _, r := range rs {
+				if len(r.vals) != 0 || r.counters != ([NumCounters]int64{}) || r.iv != (ivCounts{}) {
+					t.Fatalf("a recorder kept buffered values after the tick")
+				}
+			}
+			rec := NewRecording()
+			ss.mergeInto(rec)
+			if got := rec.Counters[Events]; got != tt.wantEvents {
+				t.Errorf("%d events recorded, want %d", got, tt.wantEvents)
+			}
+			if got := rec.Counters[SessionsStarted]; got != int64(tt.held) {
+				t.Errorf("%d sessions started recorded, want %d", got, tt.held)
+			}
+		})
+	}
+}
+
+// BenchmarkIntervalTick is the engine's once-a-second flush with 100,000
+// held sessions of which the given number recorded an event in the second:
+// its cost follows the active sessions, not the held ones.
+//
+//	go test -run '^$' -bench BenchmarkIntervalTick -benchmem ./bench/
+func BenchmarkIntervalTick(b *testing.B) {
+	const held = 100_000
+	for _, active := range []int{0, 1000, held} {
+		b.Run(fmt.Sprintf("active=%d", active), func(b *testing.B) {
+			ss := newShards(0)
+			rs := make([]*Recorder, held)
+			for i := range rs {
+				rs[i] = newRecorder(ss.pick(), time.Time{}, time.Time{})
+				rs[i].begin()
+			}
+			ss.flushDirty()
+			e := stamped(recAt(2*msec), 1, recAt(msec), time.Time{})
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				for _, r := range rs[:active] {
+					r.Event(e)
+				}
+				b.StartTimer()
+				ss.flushDirty()
+			}
+		})
 	}
 }

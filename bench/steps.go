@@ -76,7 +76,7 @@ type StepRecording struct {
 // staleness and the server's duration; a failed one counts; a cut-off one
 // counts apart and nowhere else. Requests count in the run's requests.
 func (r *Recorder) Step(i int, s StepSample) {
-	r.mu.Lock()
+	r.lock()
 	defer r.mu.Unlock()
 	if i < 0 || i >= r.shard.nSteps {
 		return
@@ -131,7 +131,7 @@ func (r *Recorder) Step(i int, s StepSample) {
 // model) or start; a cut-off one counts in CutOff. A failed one records
 // nothing here: its failed step counts it.
 func (r *Recorder) Flow(start, end time.Time, o StepOutcome) {
-	r.mu.Lock()
+	r.lock()
 	defer r.mu.Unlock()
 	measured := r.measured(end)
 	switch o {

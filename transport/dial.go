@@ -33,6 +33,9 @@ func DialTimed(ctx context.Context, u *url.URL, local net.Addr, timeout time.Dur
 		}
 	}
 	d := net.Dialer{LocalAddr: local, KeepAlive: 30 * time.Second}
+	if local != nil {
+		d.Control = bindNoPort
+	}
 	start := time.Now()
 	var first error
 	for _, ip := range addrs {

@@ -171,6 +171,9 @@ func (t countStreams) CloseIdleConnections() {
 // *http.Transport unless o.Version is HTTP2 or o.Wire is set.
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	dialer := &net.Dialer{Timeout: or(o.DialTimeout, DefaultDialTimeout), KeepAlive: 30 * time.Second, LocalAddr: o.LocalAddr}
+	if o.LocalAddr != nil {
+		dialer.Control = bindNoPort
+	}
 	idle := o.IdleConnsPerHost
 	if idle <= 0 {
 		idle = DefaultIdleConnsHost

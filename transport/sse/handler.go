@@ -162,7 +162,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	c := conn{h: h, st: st, p: p, buf: make([]byte, 0, 512+p.size)}
+	// The open stream (its headers flushed) counts as the last write the
+	// first heartbeat is timed from.
+	c := conn{h: h, st: st, p: p, buf: make([]byte, 0, 512+p.size), last: time.Now()}
 	if p.retry > 0 {
 		c.buf = AppendRetry(c.buf[:0], p.retry)
 		if c.send(time.Now(), false) != nil {
@@ -213,6 +215,7 @@ func (c *conn) send(now time.Time, event bool) error {
 func (c *conn) done() bool { return c.p.count > 0 && c.sent >= c.p.count }
 
 // heartbeat sends a comment when nothing was written for a heartbeat period.
+// A stream never stays silent longer than that.
 func (c *conn) heartbeat(now time.Time) error {
 	if c.p.heartbeat <= 0 || now.Sub(c.last) < c.p.heartbeat {
 		return nil
@@ -229,14 +232,25 @@ func (c *conn) heartbeatTimer() (*time.Ticker, <-chan time.Time) {
 	return t, t.C
 }
 
+// beatDue is when the next heartbeat is due, and false when there are none.
+func (c *conn) beatDue() (time.Time, bool) {
+	if c.p.heartbeat <= 0 {
+		return time.Time{}, false
+	}
+	return c.last.Add(c.p.heartbeat), true
+}
+
+// ticks sends the timeline's events, and a heartbeat whenever the next event
+// is further than a heartbeat period from the last write. One timer serves
+// both, armed for whichever is due first: a held stream whose events come
+// more often than its heartbeats wakes only for its events, and one that
+// needs heartbeats gets them a heartbeat period after its last write (a
+// ticker of its own would wake it every period and let it stay silent for up
+// to two).
 func (c *conn) ticks(r *http.Request, last uint64, resume bool) {
 	tl := transport.NewTimeline(c.h.Epoch, c.p.rate, c.p.jitter)
-	hb, hbC := c.heartbeatTimer()
-	if hb != nil {
-		defer hb.Stop()
-	}
 	if !tl.Ticking() {
-		c.idle(r, hbC)
+		c.idle(r)
 		return
 	}
 	replay := uint64(c.h.Replay)
@@ -255,17 +269,22 @@ func (c *conn) ticks(r *http.Request, last uint64, resume bool) {
 		sched := tl.Sched(next)
 		now := time.Now()
 		if wait := time.Duration(sched - now.UnixNano()); wait > 0 {
+			due, beats := c.beatDue()
+			beat := beats && due.Sub(now) < wait
+			if beat {
+				wait = max(due.Sub(now), 0)
+			}
 			timer.Reset(wait)
 			select {
 			case <-r.Context().Done():
 				return
-			case t := <-hbC:
-				timer.Stop()
-				if c.heartbeat(t) != nil {
+			case <-timer.C:
+			}
+			if beat {
+				if c.heartbeat(time.Now()) != nil {
 					return
 				}
 				continue
-			case <-timer.C:
 			}
 			now = time.Now()
 		} else if r.Context().Err() != nil {
@@ -289,15 +308,24 @@ func appendTickEvent(dst []byte, seq uint64, sched, sent int64, size int) []byte
 
 // idle holds a stream with no events (rate=0) open with heartbeats until the
 // client leaves.
-func (c *conn) idle(r *http.Request, hbC <-chan time.Time) {
+func (c *conn) idle(r *http.Request) {
+	due, beats := c.beatDue()
+	if !beats {
+		<-r.Context().Done()
+		return
+	}
+	t := time.NewTimer(time.Until(due))
+	defer t.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
-		case t := <-hbC:
-			if c.heartbeat(t) != nil {
+		case now := <-t.C:
+			if c.heartbeat(now) != nil {
 				return
 			}
+			due, _ = c.beatDue()
+			t.Reset(max(due.Sub(time.Now()), 0))
 		}
 	}
 }

@@ -48,6 +48,11 @@ func TestFraming(t *testing.T) {
 		{name: "ticks-resume", target: "/sse?rate=10&count=3", lastID: "4"},
 		{name: "heartbeat", target: "/sse?rate=0&heartbeat=1s", cancel: 3500 * time.Millisecond},
 		{name: "slow-heartbeat-between-ticks", target: "/sse?rate=0.5&count=2&heartbeat=1200ms"},
+		// Events every 2 s, heartbeats due 1.6 s after the last write: a
+		// ping between every two events, so the stream is never silent for
+		// longer than the heartbeat (a ticker of its own, at 2.6 s, 4.2 s,
+		// 5.8 s …, left 2 s silences).
+		{name: "heartbeat-within-every-gap", target: "/sse?rate=0.5&count=4&heartbeat=1600ms&retry=0"},
 		{name: "channel-replay", target: "/sse?channel=c&count=3", lastID: "1", publish: 4},
 		{name: "tutorial-stream", target: "/api/stream", cancel: 3500 * time.Millisecond},
 	}
