@@ -128,3 +128,24 @@ func TestClumpTracker(t *testing.T) {
 		}
 	}
 }
+
+// TestBurstDuringOwnStall: a burst whose events were sent within a stall of
+// rtbench itself (its self-check) may be rtbench's delay, so it warns
+// instead of failing; a burst longer than the stall still fails.
+func TestBurstDuringOwnStall(t *testing.T) {
+	for _, tt := range []struct {
+		stall time.Duration
+		want  Verdict
+	}{
+		{0, Fail},
+		{50 * time.Millisecond, Fail},
+		{150 * time.Millisecond, Warn},
+	} {
+		pr := &probe{p: &plan{mode: ModeSSE}, stall: tt.stall}
+		pr.burst.judged = 5
+		pr.burst.worst = burst{Events: 3, Sent: 100 * time.Millisecond, Arrived: 28 * time.Microsecond}
+		if v := pr.judgeBursts(true, ""); v.Verdict != tt.want {
+			t.Errorf("stall %v: buffering %s (%s; %s), want %s", tt.stall, v.Verdict, v.Measured, v.Reason, tt.want)
+		}
+	}
+}

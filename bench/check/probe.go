@@ -38,6 +38,10 @@ type probe struct {
 	cancel context.CancelCauseFunc
 	timers []*time.Timer
 	ran    bool // the session was started
+	// stall is rtbench's own longest stall in the run (its self-check): a
+	// burst whose events were sent within it may be rtbench's delay, not
+	// the server's or a proxy's.
+	stall time.Duration
 
 	head *head
 

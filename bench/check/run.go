@@ -74,7 +74,7 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 			pr := probes[0]
 			pr.origin, pr.ran = start, true
 			pr.fatal = transport.AsError(err)
-			return finish(ctx, res, p, probes[:1], nil, start), nil
+			return finish(ctx, res, p, probes[:1], nil, 0, start), nil
 		}
 	}
 	p.setMode(mode)
@@ -149,7 +149,7 @@ func Run(ctx context.Context, s Spec, deps Deps) (*Result, error) {
 			return nil, fmt.Errorf("check %s: %w", p.name, err)
 		}
 	}
-	res = finish(ctx, res, p, probes, br, start)
+	res = finish(ctx, res, p, probes, br, rec.SelfCheck.Max(), start)
 	if published != nil {
 		res.Outcomes = append(res.Outcomes, publishOutcome(published, p.spec.PublishRate, time.Since(start)))
 	}
@@ -186,8 +186,14 @@ func (p *plan) headerWait() transport.HTTPOptions {
 	return h
 }
 
-// finish judges the sessions into res.
-func finish(ctx context.Context, res *Result, p *plan, probes []*probe, br *bench.Result, start time.Time) *Result {
+// finish judges the sessions into res. stall is rtbench's own longest
+// stall in the run, from the engine's self-check (0: not known).
+func finish(ctx context.Context, res *Result, p *plan, probes []*probe, br *bench.Result, stall time.Duration, start time.Time) *Result {
+	for _, pr := range probes {
+		pr.mu.Lock()
+		pr.stall = stall
+		pr.mu.Unlock()
+	}
 	now := time.Now()
 	res.Duration = now.Sub(start)
 	res.Interrupted = ctx.Err() != nil
