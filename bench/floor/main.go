@@ -214,7 +214,7 @@ func countEvents(r io.Reader, buf []byte, k int) (msgs, total int64, err error) 
 // countFrames counts WebSocket frames in what r sends, skipping their
 // payloads; buf[:k] is already read.
 func countFrames(r io.Reader, buf []byte, k int) (msgs, total int64, err error) {
-	have := k  // bytes in buf[:have] not consumed yet start at 0
+	have := k      // bytes in buf[:have] not consumed yet start at 0
 	var skip int64 // payload bytes still to skip
 	off := 0
 	for {
