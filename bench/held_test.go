@@ -165,6 +165,9 @@ func holdSessions(b *testing.B, n int, newSession func() transport.Session) {
 	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/session")
 }
 
+// heldStackEnv names the case TestHeldStack runs in its child process.
+const heldStackEnv = "RTBENCH_HELD_STACK"
+
 // TestHeldStack: a held lean SSE or WebSocket session's goroutine keeps a
 // stack of at most 4 KiB while it reads. The connection is opened on a
 // goroutine of its own: net's dial and the header parsing would grow the
@@ -175,20 +178,34 @@ func TestHeldStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("holds 200 sessions against a child process")
 	}
-	addr := startHeldServer(t)
 	never := transport.Reconnect{Policy: transport.PolicyNever}
 	for _, tc := range []struct {
 		name string
-		new  func() transport.Session
+		new  func(addr string) transport.Session
 	}{
-		{"sse", func() transport.Session {
+		{"sse", func(addr string) transport.Session {
 			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=10"}, Reconnect: never, Lean: &sse.Lean{}}
 		}},
-		{"ws", func() transport.Session {
+		{"ws", func(addr string) transport.Session {
 			return &ws.Client{URL: "ws://" + addr + "/ws?rate=10", Reconnect: never, Lean: &ws.Lean{}}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each case runs in a process of its own: the runtime keeps
+			// freed stacks for reuse, so a second case in the same process
+			// would find its stacks already counted.
+			if os.Getenv(heldStackEnv) != tc.name {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestHeldStack$/^"+tc.name+"$", "-test.v", "-test.count=1")
+				cmd.Env = append(os.Environ(), heldStackEnv+"="+tc.name)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Errorf("%v\n%s", err, out)
+				} else if i := strings.Index(string(out), "bytes of stack"); i >= 0 {
+					t.Log(strings.TrimSpace(string(out[strings.LastIndex(string(out[:i]), "\n")+1 : i+len("bytes of stack per held session")])))
+				}
+				return
+			}
+			addr := startHeldServer(t)
 			const n = 200
 			var before, after runtime.MemStats
 			runtime.GC()
@@ -199,16 +216,12 @@ func TestHeldStack(t *testing.T) {
 			defer func() {
 				cancel()
 				wg.Wait()
-				// The stacks go back to the runtime, so that the next
-				// case's are counted afresh.
-				runtime.GC()
-				runtime.GC()
 			}()
 			events := make([]*heldObserver, n)
 			for i := range n {
 				obs := &heldObserver{connected: &connected, errors: &errs}
 				events[i] = obs
-				s := tc.new()
+				s := tc.new(addr)
 				wg.Go(func() { s.Run(ctx, obs) })
 			}
 			// Every session connected and read an event since (its
