@@ -183,25 +183,29 @@ func peekAll(br *bufio.Reader) []byte {
 	return p
 }
 
-// countEvents counts "\n\n" in what r sends; buf[:k] is already read.
+// countEvents counts "\n\n" in what r sends (non-overlapping, from the
+// left, across reads); buf[:k] is already read.
 func countEvents(r io.Reader, buf []byte, k int) (msgs, total int64, err error) {
-	var prev byte
+	pending := false // the last byte read is a '\n' not yet paired
 	p := buf[:k]
 	for {
 		total += int64(len(p))
-		if len(p) > 0 && prev == '\n' && p[0] == '\n' {
-			msgs++
-		}
-		for q := p; ; {
+		for q := p; len(q) > 0; {
+			if pending {
+				pending = false
+				if q[0] == '\n' {
+					msgs++
+					q = q[1:]
+					continue
+				}
+			}
 			i := bytes.Index(q, []byte("\n\n"))
 			if i < 0 {
+				pending = q[len(q)-1] == '\n'
 				break
 			}
 			msgs++
 			q = q[i+2:]
-		}
-		if len(p) > 0 {
-			prev = p[len(p)-1]
 		}
 		n, err := r.Read(buf)
 		if err != nil {

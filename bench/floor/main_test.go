@@ -52,3 +52,43 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCount: whatever the bytes and however they are split across reads,
+// the counters never panic, see every byte, and count the same messages
+// as when the bytes come in one read. The SSE count is checked against a
+// plain count of "\n\n" in the whole input.
+func FuzzCount(f *testing.F) {
+	f.Add([]byte("data: a\n\n: ping\n\n"), uint8(3))
+	f.Add(append(frame(130), frame(0)...), uint8(1))
+	f.Add([]byte{0x81, 127, 0, 0, 0, 0, 0, 0, 0, 1, 'x'}, uint8(7))
+	f.Fuzz(func(t *testing.T, data []byte, pre uint8) {
+		k := min(int(pre), len(data))
+		for name, count := range map[string]func(io.Reader, []byte, int) (int64, int64, error){"sse": countEvents, "ws": countFrames} {
+			var got [2]int64
+			for i, r := range []func(io.Reader) io.Reader{func(r io.Reader) io.Reader { return r }, iotest.OneByteReader} {
+				buf := make([]byte, 4096)
+				held := copy(buf, data[:k])
+				m, total, err := count(r(bytes.NewReader(data[held:])), buf, held)
+				if err != io.EOF || total != int64(len(data)) {
+					t.Fatalf("%s: %d of %d bytes, %v", name, total, len(data), err)
+				}
+				got[i] = m
+			}
+			if got[0] != got[1] {
+				t.Fatalf("%s: %d messages in one read, %d in one-byte reads", name, got[0], got[1])
+			}
+			if name == "sse" {
+				want := int64(0)
+				for i := 0; i+1 < len(data); i++ {
+					if data[i] == '\n' && data[i+1] == '\n' {
+						want++
+						i++
+					}
+				}
+				if got[0] != want {
+					t.Fatalf("sse: %d messages, want %d", got[0], want)
+				}
+			}
+		}
+	})
+}
