@@ -4,7 +4,8 @@
 # session as it goes: its RSS sampled from /proc every EVERY seconds, and,
 # from the Go runtime's own trace of each garbage collection
 # (GODEBUG=gctrace=1: "A->B->C MB, D MB goal, E MB stacks"), the live heap
-# the collection found, its goal and the goroutine stacks. It prints one
+# the collection found, its goal and the goroutine stack bytes in use (what
+# the collector scans, not the stacks' allocated size). It prints one
 # line a minute and whether RSS stayed flat within 10 % after the first
 # two minutes (issue 17's target 4: ≤ 8 KiB per SSE session, ≤ 12 KiB per
 # WebSocket session, flat over 10 minutes).
@@ -68,19 +69,19 @@ c = r["counters"]
 errors = sum(e["count"] for e in r.get("errors", {}).values())
 print(f"{pattern}: {n} sessions at {rate}/s for {d} s: events {c['events']}, errors {errors}, saturated {r['saturated']}; load average {load0} before, {load1} after")
 print(f"one session: RSS {base / 1024:.1f} MiB (subtracted below: KiB/session = (RSS - that) / {n})")
-print(f"{'t s':>5} {'RSS MiB':>8} {'KiB/session':>11}   last GC before t: {'live MB':>7} {'goal MB':>7} {'stacks MB':>9}")
+print(f"{'t s':>5} {'RSS MiB':>8} {'KiB/session':>11}   last GC before t: {'live MB':>7} {'goal MB':>7} {'stk use MB':>10}")
 shown = -1
 for i, (t, kib) in enumerate(rss):
     if t // 30 > shown or i == len(rss) - 1:  # the first sample of each half minute, and the last
         shown = t // 30
         g = [x for x in gcs if x[0] <= t]
         live, goal, stacks = (g[-1][3], g[-1][4], g[-1][5]) if g else (0, 0, 0)
-        print(f"{t:>5} {kib / 1024:>8.1f} {(kib - base) / n:>11.1f}   {'':17} {live:>7} {goal:>7} {stacks:>9}")
+        print(f"{t:>5} {kib / 1024:>8.1f} {(kib - base) / n:>11.1f}   {'':17} {live:>7} {goal:>7} {stacks:>10}")
 late = [kib for t, kib in rss if t >= 120]
 if late:
     lo, hi = min(late), max(late)
     print(f"after 120 s: RSS {lo / 1024:.1f}–{hi / 1024:.1f} MiB, {(lo - base) / n:.1f}–{(hi - base) / n:.1f} KiB per session ({lo / n:.1f}–{hi / n:.1f} counting the one-session footprint), spread {(hi - lo) / lo * 100:.1f} % (flat: ≤ 10 %)")
 if gcs:
     t, _, _, live, goal, stacks = gcs[-1]
-    print(f"last GC (@{t:.0f} s): live heap {live * 1024 / n:.1f} KiB/session, stacks {stacks * 1024 / n:.1f} KiB/session, goal {goal * 1024 / n:.1f} KiB/session; {len(gcs)} collections")
+    print(f"last GC (@{t:.0f} s): live heap {live * 1024 / n:.1f} KiB/session, stack in use {stacks * 1024 / n:.1f} KiB/session, goal {goal * 1024 / n:.1f} KiB/session; {len(gcs)} collections")
 PY
