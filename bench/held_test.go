@@ -178,6 +178,9 @@ func TestHeldStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("holds 200 sessions against a child process")
 	}
+	if raceEnabled {
+		t.Skip("stack sizes under -race are not the real binary's")
+	}
 	never := transport.Reconnect{Policy: transport.PolicyNever}
 	for _, tc := range []struct {
 		name string
