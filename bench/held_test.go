@@ -17,6 +17,7 @@ import (
 	"github.com/rtbench/rtbench/transport"
 	"github.com/rtbench/rtbench/transport/mock"
 	"github.com/rtbench/rtbench/transport/sse"
+	"github.com/rtbench/rtbench/transport/transporttest"
 	"github.com/rtbench/rtbench/transport/ws"
 )
 
@@ -46,7 +47,7 @@ func TestHeldServer(t *testing.T) {
 }
 
 // startHeldServer starts TestHeldServer in a child process.
-func startHeldServer(b *testing.B) string {
+func startHeldServer(b testing.TB) string {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHeldServer$", "-test.bench=^$")
 	cmd.Env = append(os.Environ(), heldServerEnv+"=1")
@@ -162,4 +163,94 @@ func holdSessions(b *testing.B, n int, newSession func() transport.Session) {
 	b.ReportMetric(stack/float64(n), "stack-B/session")
 	b.ReportMetric((heap+stack)/float64(n), "B/session")
 	b.ReportMetric(float64(g1-g0)/float64(n), "goroutines/session")
+}
+
+// heldStackEnv names the case TestHeldStack runs in its child process.
+const heldStackEnv = "RTBENCH_HELD_STACK"
+
+// TestHeldStack: a held lean SSE or WebSocket session's goroutine keeps a
+// stack of at most 4 KiB while it reads. The connection is opened on a
+// goroutine of its own: net's dial and the header parsing would grow the
+// holding goroutine's stack to 8 KiB, and the runtime would never shrink it
+// back (it halves a stack only while a quarter of it is enough, and a
+// reading session needs more than that).
+func TestHeldStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("holds 200 sessions against a child process")
+	}
+	if raceEnabled {
+		t.Skip("stack sizes under -race are not the real binary's")
+	}
+	never := transport.Reconnect{Policy: transport.PolicyNever}
+	for _, tc := range []struct {
+		name string
+		new  func(addr string) transport.Session
+	}{
+		{"sse", func(addr string) transport.Session {
+			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=10"}, Reconnect: never, Lean: &sse.Lean{}}
+		}},
+		{"ws", func(addr string) transport.Session {
+			return &ws.Client{URL: "ws://" + addr + "/ws?rate=10", Reconnect: never, Lean: &ws.Lean{}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Each case runs in a process of its own: the runtime keeps
+			// freed stacks for reuse, so a second case in the same process
+			// would find its stacks already counted.
+			if os.Getenv(heldStackEnv) != tc.name {
+				cmd := exec.Command(os.Args[0], "-test.run=^TestHeldStack$/^"+tc.name+"$", "-test.v", "-test.count=1")
+				cmd.Env = append(os.Environ(), heldStackEnv+"="+tc.name)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Errorf("%v\n%s", err, out)
+				} else if i := strings.Index(string(out), "bytes of stack"); i >= 0 {
+					t.Log(strings.TrimSpace(string(out[strings.LastIndex(string(out[:i]), "\n")+1 : i+len("bytes of stack per held session")])))
+				}
+				return
+			}
+			addr := startHeldServer(t)
+			const n = 200
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			ctx, cancel := context.WithCancel(context.Background())
+			var connected, errs atomic.Int64
+			var wg sync.WaitGroup
+			defer func() {
+				cancel()
+				wg.Wait()
+			}()
+			events := make([]*heldObserver, n)
+			for i := range n {
+				obs := &heldObserver{connected: &connected, errors: &errs}
+				events[i] = obs
+				s := tc.new(addr)
+				wg.Go(func() { s.Run(ctx, obs) })
+			}
+			// Every session connected and read an event since (its
+			// goroutine has been through the whole read path).
+			transporttest.Eventually(t, 30*time.Second, "sessions did not all connect and read", func() bool {
+				if errs.Load() > 0 || connected.Load() < n {
+					return errs.Load() > 0
+				}
+				for _, o := range events {
+					if o.events.Load() < 2 {
+						return false
+					}
+				}
+				return true
+			})
+			if e := errs.Load(); e > 0 {
+				t.Fatalf("%d session errors", e)
+			}
+			runtime.GC()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			per := (float64(after.StackInuse) - float64(before.StackInuse)) / n
+			if per > 4096+512 { // a few other goroutines' stacks may come and go
+				t.Errorf("%.0f bytes of stack per held session, want at most 4 KiB", per)
+			}
+			t.Logf("%.0f bytes of stack per held session", per)
+		})
+	}
 }

@@ -119,6 +119,12 @@ var defaultHTTP = sync.OnceValue(func() *http.Client {
 // Run connects and reads events until ctx ends (nil), the stream ends for
 // good, or a fatal error (the *transport.Error, also reported to obs).
 func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
+	return c.newSession(obs).run(ctx)
+}
+
+// newSession is the state of one Run, ready to connect. (Run's goroutine
+// holds the session: its setup is kept out of Run's frame.)
+func (c *Client) newSession(obs transport.Observer) *session {
 	s := &session{c: c, obs: obs, http: c.HTTP, wait: c.wait, first: c.First, lean: c.Lean != nil}
 	if s.http == nil {
 		s.http = defaultHTTP()
@@ -147,7 +153,7 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 	}
 	s.p.SetLastEventID(id)
 	s.ev.Kind = transport.KindMessage
-	return s.run(ctx)
+	return s
 }
 
 // session is the state of one Run.
@@ -206,16 +212,29 @@ func (s *session) run(ctx context.Context) error {
 	quiet := 0 // connections in a row that ended without delivering an event
 	for attempt := 0; ; attempt++ {
 		end := s.connect(ctx, attempt)
+		if done, err := s.ended(ctx, &end, &quiet); done {
+			return err
+		}
+	}
+}
+
+// ended decides what follows a connection that ended: done with the error
+// Run returns, or a reconnect (after its wait). Kept out of run's frame,
+// which a held session's goroutine keeps while it reads.
+func (s *session) ended(ctx context.Context, endp *ending, quietp *int) (done bool, _ error) {
+	end, quiet := *endp, *quietp
+	{
 		if ctx.Err() != nil {
 			if end.connected {
 				s.closed(false, false, string(transport.ClassCanceled))
 			}
-			return nil
+			return true, nil
 		}
 		if end.events {
 			quiet = 0
 		}
 		quiet++
+		*quietp = quiet
 		rc := s.c.Reconnect
 		again := end.on.allowed(rc.Policy)
 		giveUp := again && rc.MaxAttempts > 0 && quiet > rc.MaxAttempts
@@ -245,7 +264,7 @@ func (s *session) run(ctx context.Context) error {
 				if end.connected {
 					s.closed(true, false, reason)
 				}
-				return nil // the server ended the stream and the policy does not reconnect
+				return true, nil // the server ended the stream and the policy does not reconnect
 			}
 			e := end.err
 			if e == nil {
@@ -262,7 +281,7 @@ func (s *session) run(ctx context.Context) error {
 			if end.connected {
 				s.closed(end.err == nil, false, reason)
 			}
-			return e
+			return true, e
 		}
 		if end.err != nil {
 			s.obs.Error(end.err)
@@ -271,19 +290,20 @@ func (s *session) run(ctx context.Context) error {
 			s.closed(end.err == nil, true, reason)
 		}
 		if err := s.wait(ctx, s.delay(quiet, end.retryAfter)); err != nil {
-			return nil // only ctx ends a wait early
+			return true, nil // only ctx ends a wait early
 		}
 		if rc.Gate != nil {
 			if err := rc.Gate(ctx); err != nil {
 				if ctx.Err() != nil {
-					return nil
+					return true, nil
 				}
 				e := &transport.Error{Class: transport.Classify(err), Err: fmt.Errorf("reconnect gate: %w", err), At: time.Now(), Fatal: true}
 				s.obs.Error(e)
-				return e
+				return true, e
 			}
 		}
 	}
+	return false, nil
 }
 
 // delay is the wait before the reconnect that follows quiet connections in a
@@ -330,65 +350,104 @@ func (s *session) warn(class transport.Class, err error) {
 }
 
 // connect makes one connection attempt and reads it to its end.
+//
+// The attempt is opened (dial, request, response headers, their checks) on
+// a goroutine of its own that ends with it: that path is deep (net's dial,
+// net/http's header parsing, mime, fmt), and the stack it would grow on
+// this goroutine (to 8 KiB) would stay with it for the life of the session,
+// since the runtime shrinks a stack only while a quarter of it is enough.
+// Reading then fits the 4 KiB this goroutine starts with.
 func (s *session) connect(ctx context.Context, attempt int) ending {
-	var resp *http.Response
-	if s.first != nil {
-		resp, s.conn = s.first.Resp, s.first.Connect
-		s.first = nil
-	} else {
-		r := s.send(ctx)
-		if r.end != nil {
-			return *r.end
-		}
-		resp = r.resp
+	var o opening
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o = s.open(ctx, attempt)
+	}()
+	<-done
+	if o.end != nil {
+		return *o.end
 	}
-	s.conn.Attempt = attempt
-	if resp.StatusCode != http.StatusOK {
-		return s.rejectStatus(resp)
-	}
-	ct := resp.Header.Get("Content-Type")
-	// Parameters (charset included: the stream is UTF-8 whatever it says)
-	// and a trailing ";" are fine; only the essence counts.
-	if mt, _, _ := mime.ParseMediaType(ct); mt != MediaType {
-		what := "no Content-Type"
-		if ct != "" {
-			what = "Content-Type " + strconv.Quote(ct)
-		}
-		msg := fmt.Sprintf("%s answered with %s, not %s", urlOf(resp), what, MediaType)
-		return ending{err: &transport.Error{Class: transport.ClassBadContentType, Err: errors.New(msg + excerpt(resp)), At: time.Now()}}
-	}
-	s.obs.Connected(&s.conn)
-	if resp.Request != nil && resp.Request.URL.Scheme == "http" && strings.HasPrefix(s.c.Request.URL, "https:") {
-		s.warn(transport.ClassDowngrade, fmt.Errorf("redirected from https to plain-text %s", resp.Request.URL))
-	}
-	// A compressed stream is read decoded, with a warning once a session:
-	// a compressor can hold events back until it flushes (rtbench check
-	// judges whether this one does, from the events' timing).
-	if transport.Gunzip(resp) && !s.gzWarned {
-		s.gzWarned = true
-		s.warn(transport.ClassCompressed, fmt.Errorf("%s sends its event stream compressed (Content-Encoding: %s): a compressor can hold events back until it flushes; rtbench check judges whether this one does", urlOf(resp), encodingOf(resp)))
-	}
-	// A body of fixed length is not a stream: the server sends it whole.
-	// Only --reconnect always fetches it again (once warned): spec and
-	// never end the session after it, named once, rather than re-fetch it
-	// on every retry.
-	var whole error
-	if resp.ContentLength >= 0 {
-		whole = transport.WholeBody(urlOf(resp), resp.ContentLength)
-		if s.c.Reconnect.Policy == transport.PolicyAlways && !s.warned {
-			s.warned = true
-			s.warn(transport.ClassNotStreaming, whole)
-		}
-	}
-	// Connected has seen the headers; the session keeps no reference to
-	// them while it reads.
-	s.conn.Header = nil
-	end := s.read(ctx, resp.Body)
+	end := s.read(ctx, o.body)
 	end.connected = true
-	if whole != nil && end.err == nil && s.c.Reconnect.Policy != transport.PolicyAlways {
-		end.err, end.on = &transport.Error{Class: transport.ClassNotStreaming, Err: whole, At: time.Now()}, onNone
+	if o.whole != nil && end.err == nil && s.c.Reconnect.Policy != transport.PolicyAlways {
+		end = notStreaming(o.whole)
 	}
 	return end
+}
+
+// opening is how one connection attempt opened: its body to read, or how
+// it ended.
+type opening struct {
+	body  io.ReadCloser
+	whole error // the body has a fixed length: it is not a stream
+	end   *ending
+}
+
+// notStreaming ends a connection whose body had a fixed length.
+func notStreaming(whole error) ending {
+	return ending{connected: true, err: &transport.Error{Class: transport.ClassNotStreaming, Err: whole, At: time.Now()}, on: onNone}
+}
+
+// open opens one connection attempt: the request sent and its response
+// accepted (Connected reported), or how it ended.
+func (s *session) open(ctx context.Context, attempt int) opening {
+	{
+		end := func(e ending) opening { return opening{end: &e} }
+		var resp *http.Response
+		if s.first != nil {
+			resp, s.conn = s.first.Resp, s.first.Connect
+			s.first = nil
+		} else {
+			r := s.send(ctx)
+			if r.end != nil {
+				return opening{end: r.end}
+			}
+			resp = r.resp
+		}
+		s.conn.Attempt = attempt
+		if resp.StatusCode != http.StatusOK {
+			return end(s.rejectStatus(resp))
+		}
+		ct := resp.Header.Get("Content-Type")
+		// Parameters (charset included: the stream is UTF-8 whatever it says)
+		// and a trailing ";" are fine; only the essence counts.
+		if mt, _, _ := mime.ParseMediaType(ct); mt != MediaType {
+			what := "no Content-Type"
+			if ct != "" {
+				what = "Content-Type " + strconv.Quote(ct)
+			}
+			msg := fmt.Sprintf("%s answered with %s, not %s", urlOf(resp), what, MediaType)
+			return end(ending{err: &transport.Error{Class: transport.ClassBadContentType, Err: errors.New(msg + excerpt(resp)), At: time.Now()}})
+		}
+		s.obs.Connected(&s.conn)
+		if resp.Request != nil && resp.Request.URL.Scheme == "http" && strings.HasPrefix(s.c.Request.URL, "https:") {
+			s.warn(transport.ClassDowngrade, fmt.Errorf("redirected from https to plain-text %s", resp.Request.URL))
+		}
+		// A compressed stream is read decoded, with a warning once a session:
+		// a compressor can hold events back until it flushes (rtbench check
+		// judges whether this one does, from the events' timing).
+		if transport.Gunzip(resp) && !s.gzWarned {
+			s.gzWarned = true
+			s.warn(transport.ClassCompressed, fmt.Errorf("%s sends its event stream compressed (Content-Encoding: %s): a compressor can hold events back until it flushes; rtbench check judges whether this one does", urlOf(resp), encodingOf(resp)))
+		}
+		// A body of fixed length is not a stream: the server sends it whole.
+		// Only --reconnect always fetches it again (once warned): spec and
+		// never end the session after it, named once, rather than re-fetch it
+		// on every retry.
+		var whole error
+		if resp.ContentLength >= 0 {
+			whole = transport.WholeBody(urlOf(resp), resp.ContentLength)
+			if s.c.Reconnect.Policy == transport.PolicyAlways && !s.warned {
+				s.warned = true
+				s.warn(transport.ClassNotStreaming, whole)
+			}
+		}
+		// Connected has seen the headers; the session keeps no reference to
+		// them while it reads.
+		s.conn.Header = nil
+		return opening{body: resp.Body, whole: whole}
+	}
 }
 
 // sendResult is the answer to one connection's request: its response, or
@@ -557,26 +616,14 @@ func excerpt(resp *http.Response) string {
 	return ": " + text
 }
 
-// read parses one accepted stream until it ends.
+// read parses one accepted stream until it ends. It is the frame a held
+// session waits in, under Parser.Next: what it does besides is kept in
+// functions of their own, so that its frame stays small.
 func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
-	// Closing the body is what unblocks a read: on cancel (a First response
-	// may not carry ctx) and on idle timeout.
-	stopCancel := context.AfterFunc(ctx, func() { body.Close() })
-	if s.c.IdleTimeout > 0 {
-		s.idle = startIdle(s.c.IdleTimeout, body)
-	}
-	defer func() {
-		if s.idle != nil {
-			s.idle.stop()
-			s.idle = nil
-		}
-		stopCancel()
-		body.Close()
-	}()
-	s.p.Reset(body)
+	defer s.watch(ctx, body)()
 	end.on = onSpec
 	for {
-		ev, err := s.p.Next()
+		ev, err := s.p.next()
 		if err != nil {
 			end.err = s.readFailed(err)
 			return end
@@ -585,23 +632,51 @@ func (s *session) read(ctx context.Context, body io.ReadCloser) (end ending) {
 			return end // no event after cancel, even one already buffered
 		}
 		if ev.Comment {
-			s.comment(&ev)
+			s.comment(ev)
 			continue
 		}
 		end.events = true
-		if n := s.p.InvalidUTF8(); n != s.invalid {
-			s.warn(transport.ClassInvalidUTF8, invalidUTF8(ev.ID, n-s.invalid))
-			s.invalid = n
-		}
-		e := &s.ev
-		e.Type, e.ID, e.Data, e.Size = ev.Type, ev.ID, ev.Data, ev.Size
-		e.FirstByte, e.At = ev.FirstByte, ev.Dispatched
-		e.Stamp, _ = s.c.Stamp.Parse(ev.Data)
-		s.obs.Event(e)
+		s.event(ev)
 	}
 }
 
+// watch resets the parser to read body, and makes ctx's end (a First
+// response may not carry ctx) and the idle timeout close body, which is
+// what unblocks a read. The function it returns stops both and closes body.
+func (s *session) watch(ctx context.Context, body io.ReadCloser) func() {
+	s.p.Reset(body)
+	stopCancel := context.AfterFunc(ctx, func() { body.Close() })
+	if s.c.IdleTimeout > 0 {
+		s.idle = startIdle(s.c.IdleTimeout, body)
+	}
+	return func() {
+		if s.idle != nil {
+			s.idle.stop()
+			s.idle = nil
+		}
+		stopCancel()
+		body.Close()
+	}
+}
+
+// event reports an event.
+//
+//go:noinline
+func (s *session) event(ev *Event) {
+	if n := s.p.InvalidUTF8(); n != s.invalid {
+		s.warn(transport.ClassInvalidUTF8, invalidUTF8(ev.ID, n-s.invalid))
+		s.invalid = n
+	}
+	e := &s.ev
+	e.Type, e.ID, e.Data, e.Size = ev.Type, ev.ID, ev.Data, ev.Size
+	e.FirstByte, e.At = ev.FirstByte, ev.Dispatched
+	e.Stamp, _ = s.c.Stamp.Parse(ev.Data)
+	s.obs.Event(e)
+}
+
 // comment reports a comment line.
+//
+//go:noinline
 func (s *session) comment(ev *Event) {
 	e := &s.ev
 	*e = transport.Event{Kind: transport.KindComment, Type: "comment", Data: ev.Data, Size: ev.Size, FirstByte: ev.FirstByte, At: ev.Dispatched}

@@ -157,6 +157,7 @@ type Parser struct {
 	comments bool
 	raise    string
 
+	ev         Event // the last event next returned
 	buf        []byte
 	start, end int   // buf[start:end] is buffered and not yet parsed
 	base       int64 // stream offset of buf[0], for Event.Size
@@ -261,8 +262,19 @@ func (p *Parser) Truncated() bool { return p.truncated }
 // io.EOF, or the reader's error; past a cap it returns a *LimitError. Errors
 // are sticky: every later call returns the same one.
 func (p *Parser) Next() (Event, error) {
+	ev, err := p.next()
+	if err != nil {
+		return Event{}, err
+	}
+	return *ev, nil
+}
+
+// next is Next with the event returned in place: it is valid until the
+// next call. A held session waits in it, so its frame is kept small (no
+// Event copied on the way).
+func (p *Parser) next() (*Event, error) {
 	if p.err != nil {
-		return Event{}, p.err
+		return nil, p.err
 	}
 	for {
 		for p.start < p.end {
@@ -290,10 +302,10 @@ func (p *Parser) Next() (Event, error) {
 			if n > p.maxLine {
 				return p.fail(&LimitError{What: "line", Limit: p.maxLine, Raise: p.raise})
 			}
-			if ev, ok, err := p.parseLine(line, at, off); err != nil {
+			if ok, err := p.parseLine(line, at, off); err != nil {
 				return p.fail(err)
 			} else if ok {
-				return ev, nil
+				return &p.ev, nil
 			}
 		}
 		if p.end-p.start > p.maxLine {
@@ -306,13 +318,13 @@ func (p *Parser) Next() (Event, error) {
 	}
 }
 
-func (p *Parser) fail(err error) (Event, error) {
+func (p *Parser) fail(err error) (*Event, error) {
 	p.err = err
-	return Event{}, err
+	return nil, err
 }
 
 // finish ends the stream: whatever is pending is discarded.
-func (p *Parser) finish() (Event, error) {
+func (p *Parser) finish() (*Event, error) {
 	partial := p.buf[p.start:p.end]
 	if !p.sawFirst {
 		partial = bytes.TrimPrefix(partial, bom)
@@ -382,8 +394,9 @@ func lineEnd(b []byte) int {
 }
 
 // parseLine processes one line (without its line end) that began in the read
-// made at time at, at stream offset off. ok reports a dispatched event.
-func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ev Event, ok bool, err error) {
+// made at time at, at stream offset off. ok reports a dispatched event, in
+// p.ev.
+func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ok bool, err error) {
 	if !p.sawFirst {
 		p.sawFirst = true
 		line = bytes.TrimPrefix(line, bom)
@@ -396,13 +409,14 @@ func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ev Event, ok b
 	}
 	if line[0] == ':' {
 		if !p.comments {
-			return Event{}, false, nil
+			return false, nil
 		}
 		text := line[1:]
 		if len(text) > 0 && text[0] == ' ' {
 			text = text[1:]
 		}
-		return Event{Data: text, Comment: true, FirstByte: at, Dispatched: at, Size: len(line) + 1}, true, nil
+		p.ev = Event{Data: text, Comment: true, FirstByte: at, Dispatched: at, Size: len(line) + 1}
+		return true, nil
 	}
 	if !p.inBlock {
 		p.inBlock = true
@@ -427,7 +441,7 @@ func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ev Event, ok b
 			n = fixedLen(value)
 		}
 		if len(p.data)+n > p.maxEvent {
-			return Event{}, false, &LimitError{What: "event", Limit: p.maxEvent, Raise: p.raise}
+			return false, &LimitError{What: "event", Limit: p.maxEvent, Raise: p.raise}
 		}
 		p.data = grow(p.data, n+1, p.maxEvent+1)
 		if valid {
@@ -449,11 +463,12 @@ func (p *Parser) parseLine(line []byte, at time.Time, off int64) (ev Event, ok b
 			p.retry, p.hasRetry, p.blockRetry = d, true, true
 		}
 	}
-	return Event{}, false, nil
+	return false, nil
 }
 
-// dispatch ends the current block at a blank line.
-func (p *Parser) dispatch() (Event, bool, error) {
+// dispatch ends the current block at a blank line; ok reports an event, in
+// p.ev.
+func (p *Parser) dispatch() (ok bool, err error) {
 	blockRetry := p.blockRetry
 	p.inBlock, p.blockRetry = false, false
 	if string(p.idBuf) != p.lastID {
@@ -461,13 +476,13 @@ func (p *Parser) dispatch() (Event, bool, error) {
 	}
 	if len(p.data) == 0 {
 		p.typ = p.typ[:0]
-		return Event{}, false, nil
+		return false, nil
 	}
 	end := p.base + int64(p.start)
 	if p.skipLF && p.start < p.end && p.buf[p.start] == '\n' {
 		end++
 	}
-	ev := Event{
+	p.ev = Event{
 		ID:         p.lastID,
 		Type:       "message",
 		Data:       p.data[:len(p.data)-1],
@@ -479,15 +494,15 @@ func (p *Parser) dispatch() (Event, bool, error) {
 		if string(p.typ) != p.typStr {
 			p.typStr = p.intern(p.typ)
 		}
-		ev.Type = p.typStr
+		p.ev.Type = p.typStr
 	}
 	if blockRetry {
-		ev.Retry, ev.HasRetry = p.retry, true
+		p.ev.Retry, p.ev.HasRetry = p.retry, true
 	}
 	// The bytes stay in place until the next call appends over them.
 	p.data = p.data[:0]
 	p.typ = p.typ[:0]
-	return ev, true, nil
+	return true, nil
 }
 
 // appendText appends an event or id value, replacing ill-formed UTF-8.
