@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strconv"
@@ -19,9 +20,15 @@ import (
 
 func runLoad(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runLoadWithin(t, ctx, 60*time.Second, args...)
+}
+
+// runLoadWithin is runLoad bounded by bound instead of a minute.
+func runLoadWithin(t *testing.T, ctx context.Context, bound time.Duration, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	env, out, errOut := TestEnv()
 	env.Width = 100
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	code = Run(ctx, env, BuildInfo{Version: "test"}, append([]string{"load"}, args...))
 	return code, out.String(), errOut.String()
@@ -174,7 +181,13 @@ func TestLoadServerKilled(t *testing.T) {
 
 func waitOpen(t *testing.T, s *mock.Server, n int64) {
 	t.Helper()
-	transporttest.Eventually(t, 20*time.Second, "the sessions did not all connect", func() bool {
+	waitOpenWithin(t, s, n, 20*time.Second)
+}
+
+// waitOpenWithin is waitOpen with a hang bound of its own.
+func waitOpenWithin(t *testing.T, s *mock.Server, n int64, bound time.Duration) {
+	t.Helper()
+	transporttest.Eventually(t, bound, fmt.Sprintf("the %d sessions did not all connect", n), func() bool {
 		return s.Stats().Snapshot().Open[transport.SSE] >= n
 	})
 }
