@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -15,7 +16,9 @@ const module = "github.com/rtbench/rtbench"
 // tablePackages are the protocol packages the protocol table lists: the
 // imports of transport/client/table.go under transport/, so a protocol
 // added to the table is covered by the rules below without editing them.
-var tablePackages = func() []string {
+// Read on first use, from the package directory the tests run in (the
+// test binary also runs as rtbench elsewhere: never at init).
+var tablePackages = sync.OnceValue(func() []string {
 	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "transport", "client", "table.go"), nil, parser.ImportsOnly)
 	if err != nil {
 		panic("imports test: reading the protocol table: " + err.Error())
@@ -30,18 +33,22 @@ var tablePackages = func() []string {
 		panic("imports test: the protocol table imports no protocol packages")
 	}
 	return pkgs
-}()
+})
 
 // protocolPackages are the packages that speak one protocol, and the mock
 // built from them: bench imports none of them (it asks the protocol table,
 // transport/client).
-var protocolPackages = append(slices.Clone(tablePackages), "transport/mock", "transport/pubsub", "transport/fault")
+func protocolPackages() []string {
+	return append(slices.Clone(tablePackages()), "transport/mock", "transport/pubsub", "transport/fault")
+}
 
 // clientPackages hold protocols' clients: the commands that build sessions
 // get them from the protocol table, never from these. (They may import
 // transport/aistream for its help text and transport/mock for the
 // embedded server.)
-var clientPackages = slices.DeleteFunc(slices.Clone(tablePackages), func(p string) bool { return p == "transport/aistream" })
+func clientPackages() []string {
+	return slices.DeleteFunc(slices.Clone(tablePackages()), func(p string) bool { return p == "transport/aistream" })
+}
 
 // sessionCommands build sessions, and must do it through the protocol
 // table, never from a protocol package.
@@ -68,12 +75,12 @@ func forbiddenImport(from, file, to string) string {
 	case from == "report" && under(to, "transport") && to != "transport":
 		return "report renders: of transport only the root vocabulary; computing belongs with measurement"
 	}
-	for _, p := range protocolPackages {
+	for _, p := range protocolPackages() {
 		if under(to, p) && under(from, "bench") {
 			return "bench asks the protocol table (transport/client), it imports no protocol package"
 		}
 	}
-	for _, p := range clientPackages {
+	for _, p := range clientPackages() {
 		if under(to, p) && sessionCommands[file] {
 			return "commands build sessions through the protocol table (transport/client)"
 		}

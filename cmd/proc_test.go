@@ -439,20 +439,24 @@ func TestMatrixRow39Interrupt(t *testing.T) {
 			url:   s.URL,
 			ready: func() bool { return s.opened.Load() >= sessions && s.sent.Load() >= 2*sessions },
 			check: func(t *testing.T, r *bench.Result) {
-				// Every connection the server saw was closed with 1001
-				// Going Away; the server records a code once it has
-				// answered, which may be after the client exited.
+				// Every connection the client had open was closed with
+				// 1001 Going Away; the server records a code once it has
+				// answered, which may be after the client exited. A
+				// session still in its handshake when the signal came
+				// (the server may have sent its 101 already) is counted
+				// in connecting_cut_off and has no WebSocket to close.
 				opened := int(s.opened.Load())
+				connects, cut := int(r.Counters["connects"]), int(r.Counters["connecting_cut_off"])
 				deadline := time.Now().Add(5 * time.Second)
-				for len(s.closeCodes()) < opened && time.Now().Before(deadline) {
+				for len(s.closeCodes()) < connects && time.Now().Before(deadline) {
 					time.Sleep(5 * time.Millisecond)
 				}
 				codes := s.closeCodes()
-				if len(codes) != opened || slices.ContainsFunc(codes, func(c int) bool { return c != int(websocket.StatusGoingAway) }) {
-					t.Errorf("close codes %v for %d connections: want 1001 on every one", codes, opened)
+				if len(codes) < connects || slices.ContainsFunc(codes, func(c int) bool { return c != int(websocket.StatusGoingAway) }) {
+					t.Errorf("close codes %v for %d connections the client counted: want 1001 on every one", codes, connects)
 				}
-				if int64(opened) != r.Counters["connects"] {
-					t.Errorf("the server upgraded %d connections, the result counts %d connects", opened, r.Counters["connects"])
+				if opened < connects || opened > connects+cut {
+					t.Errorf("the server upgraded %d connections, the result counts %d connects and %d still connecting", opened, connects, cut)
 				}
 			},
 		}
