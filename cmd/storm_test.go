@@ -34,17 +34,6 @@ func (l *acceptLog) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// freeAddr is a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // liveCounter reads one counter from load --prometheus at addr: its value
 // summed over label sets, or -1 when the page cannot be read.
 func liveCounter(addr, name string) float64 {
@@ -102,7 +91,7 @@ func TestLoadReconnectStorm(t *testing.T) {
 	// own live metrics count every session back (1,000 first connections
 	// and 1,000 reconnects): a fixed duration was too short on a loaded
 	// machine, where holding the 1,000 sessions alone can take seconds.
-	prom := freeAddr(t)
+	prom := ecoFreeAddr(t)
 	ctx, interrupt := context.WithCancel(t.Context())
 	defer interrupt()
 	done := make(chan res, 1)
