@@ -28,17 +28,15 @@ func bindNoPortOf(t testing.TB, nc net.Conn) int {
 	return v
 }
 
-// TestDialSourceAddressBindsNoPort: a connection from a given source address
-// (--source-ips) is bound to that address with IP_BIND_ADDRESS_NO_PORT, so
-// connect() picks its port by the 4-tuple instead of bind() searching for
-// one; without a source address nothing is bound. Both dialers: the lean
-// paths' DialTimed and net/http's (NewHTTPClient).
-func TestDialSourceAddressBindsNoPort(t *testing.T) {
+// closingListener is a loopback listener that accepts and closes every
+// connection, until the test ends.
+func closingListener(tb testing.TB) net.Listener {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer ln.Close()
+	tb.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -48,6 +46,16 @@ func TestDialSourceAddressBindsNoPort(t *testing.T) {
 			c.Close()
 		}
 	}()
+	return ln
+}
+
+// TestDialSourceAddressBindsNoPort: a connection from a given source address
+// (--source-ips) is bound to that address with IP_BIND_ADDRESS_NO_PORT, so
+// connect() picks its port by the 4-tuple instead of bind() searching for
+// one; without a source address nothing is bound. Both dialers: the lean
+// paths' DialTimed and net/http's (NewHTTPClient).
+func TestDialSourceAddressBindsNoPort(t *testing.T) {
+	ln := closingListener(t)
 	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
 	tests := []struct {
@@ -93,20 +101,7 @@ func TestDialSourceAddressBindsNoPort(t *testing.T) {
 //
 //	go test -run '^$' -bench DialSourceAddress -benchmem ./transport/
 func BenchmarkDialSourceAddress(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := closingListener(b)
 	u := &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	src := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 3)}
 	b.ReportAllocs()
