@@ -164,7 +164,16 @@ func TestServerEscapesNeverReachTheTerminal(t *testing.T) {
 				// exits 0 today); this one is about what is printed.
 				_, stdout, stderr := runTTY(t, tty, args...)
 				assertInert(t, "stdout", stdout)
-				assertInert(t, "stderr", stderr)
+				if tty && args[0] == "load" {
+					// On a terminal, load redraws its own progress line
+					// with "\r" when a run outlasts a tick (a busy CI
+					// machine): every frame must still be inert.
+					for _, frame := range strings.Split(stderr, "\r") {
+						assertInert(t, "stderr", frame)
+					}
+				} else {
+					assertInert(t, "stderr", stderr)
+				}
 				// The reason phrase or the body is shown (as text), not
 				// dropped; load's report cuts its example before them.
 				all := stdout + stderr
