@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,7 +101,6 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 	// (Go raises the soft limit to the hard one in each), so N agents hold
 	// N times what one process may. Raising the hard limit needs root.
 	bench.RaiseFileLimit(uint64(bench.Share{Count: n}.Of(held)) + bench.FileHeadroom)
-	gomaxprocs := max(1, runtime.NumCPU()/n)
 
 	var progress *report.Progress
 	if env.ErrTTY && !o.JSON {
@@ -140,7 +138,7 @@ func loadProcs(parent context.Context, env *Env, o *LoadOptions) error {
 	var wg sync.WaitGroup
 	for i, args := range argv {
 		p := &agentProc{index: i, cmd: exec.Command(exe, args...)}
-		p.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+		p.cmd.Env = childEnv(n)
 		p.cmd.Stdout = &p.stdout
 		p.cmd.SysProcAttr = agentProcAttr()
 		stderr, err := p.cmd.StderrPipe()

@@ -86,7 +86,7 @@ func serveProcs(ctx context.Context, env *Env, opts *ServeOptions) error {
 		}
 	}
 	for n := 1; n <= opts.Procs; n++ {
-		c, err := startServeChild(exe, addr, n, instance, env, seq, ready)
+		c, err := startServeChild(exe, addr, n, opts.Procs, instance, env, seq, ready)
 		if err != nil {
 			stopAll()
 			waitAll()
@@ -136,7 +136,7 @@ func serveProcs(ctx context.Context, env *Env, opts *ServeOptions) error {
 // this command line, --addr set to the reserved port and the child flags,
 // in a process group of its own (a terminal's Ctrl-C reaches the parent,
 // which forwards one SIGTERM) and sent SIGTERM if the parent dies.
-func startServeChild(exe, addr string, n int, instance string, env *Env, seq *pubsub.Sequencer, ready chan<- int) (*exec.Cmd, error) {
+func startServeChild(exe, addr string, n, procs int, instance string, env *Env, seq *pubsub.Sequencer, ready chan<- int) (*exec.Cmd, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("--procs: %w", err)
@@ -151,6 +151,7 @@ func startServeChild(exe, addr string, n int, instance string, env *Env, seq *pu
 	defer readyW.Close()
 	args := append(slices.Clone(os.Args[1:]), "--addr", addr, "--procs-child", strconv.Itoa(n), "--procs-instance", instance)
 	c := exec.Command(exe, args...)
+	c.Env = childEnv(procs)
 	c.Stdout, c.Stderr = env.Out, env.ErrOut
 	c.ExtraFiles = []*os.File{theirs, readyW} // childRelayFD, childReadyFD
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}

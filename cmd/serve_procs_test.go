@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,6 +79,19 @@ func TestServeProcsOneHub(t *testing.T) {
 	p, addr, kids := startServeProcs(t, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Each process runs with its share of the cores, as load --procs
+	// agents do: two runtimes sized for every core would fight for them.
+	want := "GOMAXPROCS=" + strconv.Itoa(max(1, runtime.NumCPU()/2))
+	for _, k := range kids {
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars := strings.Split(string(env), "\x00")
+		if i := slices.IndexFunc(vars, func(v string) bool { return strings.HasPrefix(v, "GOMAXPROCS=") }); i < 0 || vars[i] != want {
+			t.Errorf("serve process %d runs without %s", k, want)
+		}
+	}
 
 	// New connections until one lands in each process: the kernel picks
 	// by a hash of the source port, so each try is a coin toss.
