@@ -102,10 +102,8 @@ func Value(b []byte, i, depth int) (int, bool) {
 		return i, false
 	}
 	switch c := b[i]; {
-	case c == '{':
-		return Object(b, i, depth, nil, nil, nil)
-	case c == '[':
-		return Array(b, i, depth)
+	case c == '{' || c == '[':
+		return containers(b, i, depth)
 	case c == '"':
 		return String(b, i)
 	case c == 't':
@@ -123,32 +121,118 @@ func Value(b []byte, i, depth int) (int, bool) {
 // Array checks the array starting at b[i] ('[') and returns the index
 // after it, or the offset of the error and false.
 func Array(b []byte, i, depth int) (int, bool) {
-	if depth >= MaxDepth {
+	if i >= len(b) || b[i] != '[' {
 		return i, false
 	}
-	i = Space(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		i = Space(b, i)
-		var ok bool
-		if i, ok = Value(b, i, depth+1); !ok {
-			return i, false
+	return containers(b, i, depth)
+}
+
+// containers checks the object or array at b[i] and everything nested in
+// it without recursing, so that a payload nested MaxDepth deep costs a
+// bit per level, not a stack frame: one word remembers whether each of the
+// first 64 open containers is an object, and deeper ones (rare) spill to
+// the heap.
+func containers(b []byte, i, depth int) (int, bool) {
+	var small uint64 // bit k: the k-th open container is an object
+	var big []uint64 // the same beyond 64 open containers
+	isObj := func(k int) bool {
+		if k < 64 {
+			return small>>k&1 == 1
 		}
-		i = Space(b, i)
+		return big[k/64-1]>>(k%64)&1 == 1
+	}
+	n := 0 // open containers
+	for {
+		// b[i] starts a value.
 		if i >= len(b) {
 			return i, false
 		}
-		switch b[i] {
-		case ',':
-			i++
-		case ']':
-			return i + 1, true
+		switch c := b[i]; {
+		case c == '{' || c == '[':
+			if depth+n >= MaxDepth {
+				return i, false
+			}
+			obj := c == '{'
+			switch {
+			case n < 64 && obj:
+				small |= 1 << n
+			case n < 64:
+				small &^= 1 << n
+			default:
+				if k := n/64 - 1; k == len(big) {
+					big = append(big, 0)
+				}
+				if obj {
+					big[n/64-1] |= 1 << (n % 64)
+				} else {
+					big[n/64-1] &^= 1 << (n % 64)
+				}
+			}
+			n++
+			i = Space(b, i+1)
+			if i < len(b) && (obj && b[i] == '}' || !obj && b[i] == ']') {
+				i++
+				n--
+				break // an empty container is a complete value
+			}
+			if obj {
+				var ok bool
+				if i, ok = member(b, i); !ok {
+					return i, false
+				}
+			}
+			continue // its first member
 		default:
-			return i, false
+			var ok bool
+			if i, ok = Value(b, i, depth+n); !ok {
+				return i, false
+			}
+		}
+		// A value ended: close containers until one has a next member.
+	next:
+		for {
+			if n == 0 {
+				return i, true
+			}
+			i = Space(b, i)
+			if i >= len(b) {
+				return i, false
+			}
+			obj := isObj(n - 1)
+			switch {
+			case b[i] == ',':
+				i = Space(b, i+1)
+				if obj {
+					var ok bool
+					if i, ok = member(b, i); !ok {
+						return i, false
+					}
+				}
+				break next
+			case obj && b[i] == '}' || !obj && b[i] == ']':
+				n--
+				i++
+			default:
+				return i, false
+			}
 		}
 	}
+}
+
+// member checks `"key" :` at b[i] and returns where its value starts.
+func member(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	i, ok := String(b, i)
+	if !ok {
+		return i, false
+	}
+	i = Space(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return i, false
+	}
+	return Space(b, i+1), true
 }
 
 func literal(b []byte, i int, lit string) (int, bool) {

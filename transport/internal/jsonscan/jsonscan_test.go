@@ -3,6 +3,7 @@ package jsonscan
 import (
 	"bytes"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -143,4 +144,32 @@ func objectAt(b []byte, i int, vals [][]byte, scratch *[]byte) (int, bool) {
 		return Object(b, i, 0, []string{"a"}, vals, scratch)
 	}
 	return i, false
+}
+
+// TestDeepNestingKeepsTheStackSmall: a value nested MaxDepth deep is
+// checked without a stack frame per level (a hostile server's payload would
+// otherwise grow the goroutine of every session that reads it to
+// megabytes), and 64 levels without allocating.
+func TestDeepNestingKeepsTheStackSmall(t *testing.T) {
+	deep := []byte(strings.Repeat(`{"a":[`, MaxDepth/2-1) + "1" + strings.Repeat("]}", MaxDepth/2-1))
+	stacks := func() uint64 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.StackInuse
+	}
+	before := stacks()
+	got := make(chan uint64)
+	go func() {
+		if _, ok := Value(deep, 0, 0); !ok {
+			t.Error("a valid value nested MaxDepth-2 deep was refused")
+		}
+		got <- stacks()
+	}()
+	if grew := int64(<-got) - int64(before); grew > 64<<10 {
+		t.Errorf("checking %d levels grew the stacks by %d KiB, want a few", MaxDepth-2, grew>>10)
+	}
+	shallow := []byte(strings.Repeat("[", 64) + strings.Repeat("]", 64))
+	if n := testing.AllocsPerRun(100, func() { Value(shallow, 0, 0) }); n != 0 {
+		t.Errorf("64 levels: %v allocations, want 0", n)
+	}
 }
