@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/internal/jsonscan"
+	"github.com/rtbench/rtbench/transport/internal/jsonskip"
 )
 
 // ClockFields are the top-level payload fields read as the sender's clock
@@ -161,11 +164,11 @@ func (sp *StampSpec) Parse(payload []byte) (Stamp, bool) {
 func findPath(b []byte, path []string) ([]byte, bool) {
 	i := 0
 	for depth, seg := range path {
-		i = skipSpace(b, i)
+		i = jsonskip.Space(b, i)
 		if i >= len(b) || b[i] != '{' {
 			return nil, false
 		}
-		i = skipSpace(b, i+1)
+		i = jsonskip.Space(b, i+1)
 		found := false
 		for i < len(b) && b[i] != '}' {
 			key, esc, next, ok := scanKey(b, i)
@@ -175,25 +178,20 @@ func findPath(b []byte, path []string) ([]byte, bool) {
 			if keyIs(key, esc, seg) {
 				found = true
 				// The last occurrence of a key wins, as in a map: look on.
-				end, ok := skipValue(b, next)
-				if !ok {
-					return nil, false
-				}
+				end := jsonskip.Value(b, next)
 				if depth == len(path)-1 {
 					lastStart, lastEnd := next, end
 					// Keep scanning for a later duplicate.
 					for {
-						j := skipSpace(b, end)
+						j := jsonskip.Space(b, end)
 						if j >= len(b) || b[j] != ',' {
 							return b[lastStart:lastEnd], true
 						}
-						k, e, n, ok := scanKey(b, skipSpace(b, j+1))
+						k, e, n, ok := scanKey(b, jsonskip.Space(b, j+1))
 						if !ok {
 							return nil, false
 						}
-						if end, ok = skipValue(b, n); !ok {
-							return nil, false
-						}
+						end = jsonskip.Value(b, n)
 						if keyIs(k, e, seg) {
 							lastStart, lastEnd = n, end
 						}
@@ -204,13 +202,9 @@ func findPath(b []byte, path []string) ([]byte, bool) {
 				i = next
 				break
 			}
-			end, ok := skipValue(b, next)
-			if !ok {
-				return nil, false
-			}
-			i = skipSpace(b, end)
+			i = jsonskip.Space(b, jsonskip.Value(b, next))
 			if i < len(b) && b[i] == ',' {
-				i = skipSpace(b, i+1)
+				i = jsonskip.Space(b, i+1)
 			}
 		}
 		if !found {
@@ -220,14 +214,13 @@ func findPath(b []byte, path []string) ([]byte, bool) {
 	return nil, false
 }
 
-// keyIs reports whether the JSON key body key (esc: it has escapes) is s.
-func keyIs(key []byte, esc bool, s string) bool {
+// keyIs reports whether the JSON key token tok (esc: it has escapes) is s.
+func keyIs(tok []byte, esc bool, s string) bool {
 	if !esc {
-		return string(key) == s
+		return string(tok[1:len(tok)-1]) == s
 	}
 	var buf [64]byte
-	n, ok := unescapeASCII(buf[:], key)
-	return ok && string(buf[:n]) == s
+	return string(jsonscan.AppendString(buf[:0], tok)) == s
 }
 
 // clockValue is one payload clock value read.
@@ -251,7 +244,7 @@ func (c *clockValue) read(v []byte, u ClockUnit) bool {
 			}
 		}
 		if len(body) > 0 && body[0] >= '0' && body[0] <= '9' && u != ClockRFC3339 {
-			if end, _ := scanNumber(body, 0); end == len(body) {
+			if end, ok := jsonscan.Number(body, 0); ok && end == len(body) {
 				return c.number(body, u)
 			}
 		}
