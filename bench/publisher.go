@@ -24,8 +24,10 @@ type PublishStats struct {
 // PublishLoop publishes through pub at rate messages per second from now
 // until ctx ends: message n (from 1) is intended at start + (n-1)/rate,
 // sent at that time on a schedule of its own (one central pacer, never a
-// per-publish sleep), and stamped with that intended time. It returns when
-// every publish it started has ended.
+// per-publish sleep), and stamped with that intended time. A message
+// intended at or after ctx's deadline is not sent, however late the
+// deadline is noticed, so a run of d at rate r publishes ⌈d·r⌉ messages.
+// It returns when every publish it started has ended.
 func PublishLoop(ctx context.Context, rate float64, pub transport.Publisher) *PublishStats {
 	st := &PublishStats{Errors: map[transport.Class]*ErrorCount{}}
 	if rate <= 0 {
@@ -38,10 +40,18 @@ func PublishLoop(ctx context.Context, rate float64, pub transport.Publisher) *Pu
 	)
 	interval := time.Duration(float64(time.Second) / rate)
 	start := time.Now()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Unix(1<<62, 0) // none: until ctx ends
+	}
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for n := uint64(1); ; n++ {
 		intended := start.Add(time.Duration(n-1) * interval)
+		if !intended.Before(deadline) {
+			wg.Wait()
+			return st
+		}
 		t.Reset(time.Until(intended))
 		select {
 		case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -50,4 +51,35 @@ func TestPublishLoop(t *testing.T) {
 			t.Errorf("errors %+v, want one pusher_error 401", st.Errors)
 		}
 	})
+}
+
+// lateCtx has a deadline but ends later than it, as a run's context does on
+// a machine too busy to notice the deadline on time.
+type lateCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c lateCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// TestPublishLoopStopsAtTheDeadline: a run of 1 s at 10/s publishes 10
+// messages (the last intended at +900 ms), also when the context's end is
+// noticed half a second late, and when the timer of the 11th fires with it.
+func TestPublishLoopStopsAtTheDeadline(t *testing.T) {
+	for _, late := range []time.Duration{0, 500 * time.Millisecond} {
+		synctest.Test(t, func(t *testing.T) {
+			var n atomic.Int64
+			pub := func(ctx context.Context, seq uint64, sched time.Time) error {
+				n.Add(1)
+				return nil
+			}
+			deadline := time.Now().Add(time.Second)
+			ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(late))
+			defer cancel()
+			st := PublishLoop(lateCtx{ctx, deadline}, 10, pub)
+			if n.Load() != 10 || st.Published != 10 {
+				t.Errorf("ended %v late: published %d (%d counted) in 1s at 10/s, want 10", late, n.Load(), st.Published)
+			}
+		})
+	}
 }
