@@ -26,6 +26,7 @@ cd "$(dirname "$0")/../.."
 # The targets: name and package. This is the only list.
 TARGETS=(
   "FuzzParser          ./transport/sse"       # SSE stream parser vs the WHATWG steps
+  "FuzzChunked         ./transport/sse"       # lean SSE in-place chunked decoding vs net/http's chunked reader
   "FuzzCount           ./bench/floor"         # floor reader's message counters: same count however split
   "FuzzLeanResponse    ./transport/poll"      # lean polling path's HTTP/1.x response reader vs net/http
   "FuzzChunk           ./transport/aistream"  # AI chunk decoder vs encoding/json

@@ -136,6 +136,7 @@ func (c *Client) newSession(obs transport.Observer) *session {
 	opts.Comments = opts.Comments || c.Comments
 	if c.Lean != nil && opts.ReadSize <= 0 {
 		opts.ReadSize = LeanReadSize
+		opts.BusyReadSize = max(opts.BusyReadSize, DefaultReadSize)
 	}
 	if c.IdleTimeout > 0 {
 		user := opts.OnLine

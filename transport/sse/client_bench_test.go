@@ -21,7 +21,9 @@ import (
 // first: the body is a pre-built in-memory stream handed over as First, so
 // only the client is measured. first+idle: the same with IdleTimeout set
 // (the per-line flag of the idle watch). loopback: a local HTTP server writes
-// the events in 64 KiB chunks, so net/http's chunked reading is included.
+// the events in 64 KiB chunks, so the chunked reading is included: net/http's
+// client, and loopback-lean the lean path's (Lean: in-place chunk decoding
+// into the parser's 512-byte buffer).
 func BenchmarkClient(b *testing.B) {
 	ev := appendTickEvent(nil, 1_000_000, 1_700_000_000_000_000_000, 1_700_000_000_000_000_123, 0)
 	never := transport.Reconnect{Policy: transport.PolicyNever}
@@ -49,7 +51,7 @@ func BenchmarkClient(b *testing.B) {
 		}
 		report(b, obs.n)
 	})
-	b.Run("loopback", func(b *testing.B) {
+	loopback := func(b *testing.B, lean bool) {
 		chunk := make([]byte, 0, 64<<10)
 		for len(chunk)+len(ev) <= cap(chunk) {
 			chunk = append(chunk, ev...)
@@ -78,11 +80,16 @@ func BenchmarkClient(b *testing.B) {
 		b.ResetTimer()
 		var obs ctCount
 		c := &Client{Request: transport.Request{URL: srv.URL}, HTTP: hc, Reconnect: never}
+		if lean {
+			c.Lean = &Lean{}
+		}
 		if err := c.Run(context.Background(), &obs); err != nil || obs.n != b.N {
 			b.Fatalf("Run: %v, %d events of %d", err, obs.n, b.N)
 		}
 		report(b, obs.n)
-	})
+	}
+	b.Run("loopback", func(b *testing.B) { loopback(b, false) })
+	b.Run("loopback-lean", func(b *testing.B) { loopback(b, true) })
 }
 
 // ctCount counts events and reads the stamp, as a recorder would.

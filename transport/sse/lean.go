@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"time"
 
 	"github.com/rtbench/rtbench/transport"
@@ -18,13 +17,14 @@ import (
 // session costs, so reports print them.
 const (
 	// LeanReadSize is the parser's initial read buffer on the lean path
-	// (unless Parser.ReadSize says otherwise): it grows, up to MaxLine+1,
-	// only for a line longer than it.
+	// (unless Parser.ReadSize says otherwise): it grows to DefaultReadSize
+	// for a stream that comes faster than it is read (a read that fills
+	// it), and up to MaxLine+1 for a line longer than it.
 	LeanReadSize = 512
 	// LeanHeaderBuffer is the lean path's only other read buffer: it holds
-	// the status line and headers, then the chunk-size lines of a chunked
-	// body (a longer header line is read in pieces; a chunk-size line
-	// longer than it fails the stream).
+	// the status line and headers (a longer header line is read in
+	// pieces), and is dropped once the body bytes read with them are used.
+	// A chunk-size line longer than it fails the stream.
 	LeanHeaderBuffer = 512
 )
 
@@ -113,10 +113,12 @@ func leanDo(ctx context.Context, l *Lean, req *http.Request, conn *transport.Con
 	if resp.StatusCode == http.StatusOK && len(resp.TransferEncoding) == 1 && resp.TransferEncoding[0] == "chunked" {
 		// net/http's chunked body keeps the whole *http.Response (and
 		// through it the request and both header maps) for its trailers,
-		// for as long as the stream is read; the bare chunked reader keeps
-		// only the buffered reader. A stream's end is read at the last
-		// chunk, its trailers are not.
-		body = httputil.NewChunkedReader(br)
+		// for as long as the stream is read, and copies every byte through
+		// the header buffer. chunked reads the connection straight into
+		// the parser's buffer and strips the framing there; the header
+		// buffer goes once its bytes are used. A stream's end is read at
+		// the last chunk, its trailers are not.
+		body = newChunked(br, nc)
 	}
 	resp.Body = &leanBody{r: body, c: nc}
 	return resp, nil

@@ -32,6 +32,12 @@ type ParserOptions struct {
 	// DefaultReadSize (4 KiB). The buffer grows, up to MaxLine+1 bytes, only
 	// to hold one longer line.
 	ReadSize int
+	// BusyReadSize, when larger than ReadSize, lets the read buffer double
+	// (up to it) each time a read fills all the room it had: the stream is
+	// ahead of the reader, and larger reads take several events per system
+	// call. A stream read as fast as it comes never fills it, and keeps
+	// ReadSize. The buffer does not shrink back.
+	BusyReadSize int
 	// Now is the clock, called once after each Read that returns bytes and
 	// once per dispatched event. Default time.Now.
 	Now func() time.Time
@@ -152,6 +158,7 @@ type Parser struct {
 	maxLine  int
 	maxEvent int
 	readSize int
+	busySize int
 	now      func() time.Time
 	onLine   func()
 	comments bool
@@ -163,6 +170,7 @@ type Parser struct {
 	base       int64 // stream offset of buf[0], for Event.Size
 	scanned    int   // bytes of buf[start:end] known to hold no line end
 	skipLF     bool  // the last line ended with CR: an LF next is part of it
+	busy       bool  // the last read filled all the room in buf
 	sawFirst   bool  // the first line (which may carry the BOM) was seen
 	rerr       error
 	err        error
@@ -206,6 +214,7 @@ func NewParser(r io.Reader, opts ParserOptions) *Parser {
 		maxLine:  opts.MaxLine,
 		maxEvent: opts.MaxEvent,
 		readSize: opts.ReadSize,
+		busySize: opts.BusyReadSize,
 		now:      opts.Now,
 		onLine:   opts.OnLine,
 		comments: opts.Comments,
@@ -348,14 +357,15 @@ func (p *Parser) fill() {
 		p.end = copy(p.buf, p.buf[p.start:p.end])
 		p.start = 0
 	}
-	if p.end == len(p.buf) {
+	switch {
+	case p.end == len(p.buf):
 		// One line longer than the buffer: grow towards MaxLine+1, enough
 		// to see the line end of a line of MaxLine bytes.
-		n := max(min(2*len(p.buf), p.maxLine+1), len(p.buf)+1)
-		buf := make([]byte, n)
-		copy(buf, p.buf[:p.end])
-		p.buf = buf
+		p.growTo(max(min(2*len(p.buf), p.maxLine+1), len(p.buf)+1))
+	case p.busy && len(p.buf) < p.busySize:
+		p.growTo(min(2*len(p.buf), p.busySize))
 	}
+	p.busy = false
 	newLine := p.end == 0
 	for range maxEmptyReads {
 		n, err := p.rd.Read(p.buf[p.end:])
@@ -368,6 +378,7 @@ func (p *Parser) fill() {
 			if newLine {
 				p.lineAt = p.readAt
 			}
+			p.busy = p.end+n == len(p.buf)
 			p.end += n
 		}
 		if err != nil {
@@ -379,6 +390,13 @@ func (p *Parser) fill() {
 		}
 	}
 	p.rerr = io.ErrNoProgress
+}
+
+// growTo replaces the read buffer with one of n bytes holding what it held.
+func (p *Parser) growTo(n int) {
+	buf := make([]byte, n)
+	copy(buf, p.buf[:p.end])
+	p.buf = buf
 }
 
 // lineEnd returns the index of the first CR or LF in b, or -1.

@@ -932,3 +932,33 @@ func ExampleParser() {
 	// id=1 type=message retry=2s data="line one\nline two"
 	// EOF truncated: true
 }
+
+// TestBusyReadSize: the read buffer doubles up to BusyReadSize while reads
+// fill it (a stream ahead of its reader), and stays at ReadSize for one read
+// as fast as it comes.
+func TestBusyReadSize(t *testing.T) {
+	ev := "data: " + strings.Repeat("x", 90) + "\n\n"
+	stream := strings.Repeat(ev, 200)
+	for _, tc := range []struct {
+		name string
+		r    io.Reader
+		want int
+	}{
+		{"ahead of the reader", strings.NewReader(stream), 4096},
+		{"one event per read", &pieces{b: []byte(stream), sizes: []byte{byte(len(ev) - 1)}}, 512},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := NewParser(tc.r, ParserOptions{ReadSize: 512, BusyReadSize: 4096})
+			n := 0
+			for {
+				if _, err := p.Next(); err != nil {
+					break
+				}
+				n++
+			}
+			if n != 200 || len(p.buf) != tc.want {
+				t.Errorf("%d events, buffer %d bytes; want 200 and %d", n, len(p.buf), tc.want)
+			}
+		})
+	}
+}
