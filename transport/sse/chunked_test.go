@@ -68,7 +68,7 @@ func TestChunked(t *testing.T) {
 	long := strings.Repeat("x", 600)
 	for _, tc := range []struct {
 		name, body, want string
-		err             error
+		err              error
 	}{
 		{"events", "5\r\nhello\r\n7\r\n, world\r\n0\r\n\r\n", "hello, world", io.EOF},
 		{"extension and white space", "5;name=v \t\r\nhello\r\n3 \r\nabc\r\n0\r\n", "helloabc", io.EOF},
