@@ -398,15 +398,30 @@ func newProcPoll(t *testing.T, hold time.Duration) *procPoll {
 // crashes reaches the test. SIGQUIT makes the Go runtime dump its goroutines
 // and exit 2, the usage code: the reason TestBadInput checks stderr for
 // traces and not only the exit code.
+//
+// Go 1.26's SIGQUIT handler itself sometimes dies of SIGSEGV in the middle
+// of the dump, when a goroutine's stack changes under its traceback (a
+// 20-line net/http client does it too: 6 of 60 tries on the CI machine).
+// Such a try is logged and made again, three tries at most.
 func TestProcHarness(t *testing.T) {
 	_, base := procMock(t, mock.Config{})
-	p := procStart(t, "listen", base+"/sse?rate=50")
-	p.waitFor(t, 20*time.Second, "listen printed no event", func() bool { return strings.Contains(p.stdout.String(), "\n") })
-	p.signal(t, syscall.SIGQUIT)
-	code := p.wait(t, 10*time.Second)
-	stderr := p.stderr.String()
-	if code != ExitUsage || !strings.Contains(stderr, "goroutine ") || !strings.Contains(stderr, "cmd.Main(") {
-		t.Fatalf("exit %d, want 2 and a goroutine dump through cmd.Main on stderr:\n%.2000s", code, stderr)
+	for try := 1; ; try++ {
+		p := procStart(t, "listen", base+"/sse?rate=50")
+		p.waitFor(t, 20*time.Second, "listen printed no event", func() bool { return strings.Contains(p.stdout.String(), "\n") })
+		p.signal(t, syscall.SIGQUIT)
+		code := p.wait(t, 10*time.Second)
+		stderr := p.stderr.String()
+		if ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signaled() && ws.Signal() == syscall.SIGSEGV && try < 3 {
+			t.Logf("try %d: the runtime died of SIGSEGV after %d bytes of its dump; again", try, len(stderr))
+			continue
+		}
+		// A goroutine woken while it is traced can come out cut short
+		// (goroutine 1, reading the stream, may lose its frames down to
+		// cmd.Main): any of rtbench's cmd frames names the program.
+		if code != ExitUsage || !strings.Contains(stderr, "SIGQUIT: quit") || !strings.Contains(stderr, "github.com/rtbench/rtbench/cmd.") {
+			t.Fatalf("exit %d (%v), want 2 and a goroutine dump of rtbench's cmd on stderr:\n%.2000s", code, p.cmd.ProcessState, stderr)
+		}
+		return
 	}
 }
 
