@@ -135,7 +135,7 @@ func TestLoadProcs(t *testing.T) {
 	s, base := procMock(t, mock.Config{})
 	url := base + "/sse?rate=20"
 	t.Run("merged", func(t *testing.T) {
-		p := procStart(t, "load", "--procs", "3", "-c", "8", "-d", "1s", "--json", url)
+		p := procStart(t, "load", "--procs", "3", "-c", "8", "-d", "3s", "--json", url)
 		if code := p.wait(t, 40*time.Second); code != 0 {
 			t.Fatalf("exit %d:\n%s", code, p.stderr.String())
 		}
@@ -147,8 +147,20 @@ func TestLoadProcs(t *testing.T) {
 		if r.Run == nil || r.Run.Agents != 3 || len(r.Run.Parts) != 3 || r.Counters["sessions_started"] != 8 || r.Params.Connections != 8 {
 			t.Fatalf("run %+v, %d sessions started; want 3 agents holding 8", r.Run, r.Counters["sessions_started"])
 		}
-		if r.Counters["events"] == 0 || len(r.Errors) != 0 {
-			t.Errorf("events %d, errors %v", r.Counters["events"], r.Errors)
+		if len(r.Errors) != 0 {
+			t.Errorf("errors %v", r.Errors)
+		}
+		// Events flow once a session is connected; an agent starved of CPU
+		// (-race beside other tests) may end its 3 s before any session
+		// connects, and must then count each one as cut off connecting.
+		c := r.Counters
+		switch {
+		case c["connects"] > 0 && c["events"] == 0:
+			t.Errorf("%d sessions connected, no event in the merged result", c["connects"])
+		case c["connects"]+c["connecting_cut_off"] < 8:
+			t.Errorf("connects %d + connecting_cut_off %d, want the 8 sessions", c["connects"], c["connecting_cut_off"])
+		case c["connects"] == 0:
+			t.Logf("no session connected within the run (machine busy): all 8 counted as cut off connecting")
 		}
 	})
 	t.Run("interrupted", func(t *testing.T) {
