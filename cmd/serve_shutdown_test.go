@@ -1,3 +1,5 @@
+//go:build unix
+
 package cmd
 
 import (
@@ -40,24 +42,35 @@ func TestServeShutdownCutsStuckClients(t *testing.T) {
 	io.WriteString(trickle, "POST /api/publish HTTP/1.1\r\nHost: mock\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"channel\"")
 
 	// A fast stream whose client reads the headers and nothing more.
-	stuck, err := net.Dial("tcp", addr)
+	// The receive buffer is set before connecting, so the window the
+	// server sees is small from the first byte.
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return nil
+	}}
+	stuck, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stuck.Close()
-	stuck.(*net.TCPConn).SetReadBuffer(4096)
 	io.WriteString(stuck, "GET /sse?rate=10000&size=65536&retry=0 HTTP/1.1\r\nHost: mock\r\n\r\n")
 	stuck.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if resp, err := http.ReadResponse(bufio.NewReaderSize(stuck, 16), nil); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("stream: %v %v", resp, err)
 	}
-	// The server is stuck writing once the bytes it has sent stop growing.
+	// The server is stuck writing once the bytes it has sent stop growing,
+	// and stay put for half a second: two equal samples alone can be a
+	// writer the scheduler has not run yet (seen on a loaded CI machine,
+	// where the handler then saw the shutdown and ended by itself).
 	var last int64 = -1
-	p.waitFor(t, 10*time.Second, "the stream's writes did not block", func() bool {
+	var since time.Time
+	p.waitFor(t, 20*time.Second, "the stream's writes did not block", func() bool {
 		n := sseBytesSent(t, addr)
-		blocked := n > 1<<20 && n == last
-		last = n
-		return blocked
+		if n != last {
+			last, since = n, time.Now()
+			return false
+		}
+		return n > 1<<20 && time.Since(since) >= 500*time.Millisecond
 	})
 
 	p.signal(t, syscall.SIGTERM)
