@@ -154,6 +154,7 @@ const (
 	causeNone int32 = iota
 	causeCanceled
 	causePingTimeout
+	causePingWriteLate // a ping's write outlasted the ping timeout: coder/websocket dropped the connection
 	causeTooBig
 	causeInvalidUTF8
 	causeProtocol // the server broke RFC 6455 (closed with 1002)
@@ -701,6 +702,11 @@ func (s *clientSession) ended(cn *clientConn, err error, o *outcome) {
 		o.class = transport.ClassPingTimeout
 		o.err = fmt.Errorf("%d pings in a row unanswered within %v", maxMissedPings(s.c.MaxMissedPings), or(s.c.PingTimeout, DefaultPingTimeout))
 		return
+	case causePingWriteLate:
+		cl.Code, cl.Reason = int(websocket.StatusAbnormalClosure), reasonPingTimeout
+		o.class = transport.ClassPingTimeout
+		o.err = fmt.Errorf("a ping could not even be written within %v (the ping timeout); the connection was dropped: the server stopped reading, or this machine is saturated", or(s.c.PingTimeout, DefaultPingTimeout))
+		return
 	case causeTooBig:
 		cl.Code, cl.Reason = int(websocket.StatusMessageTooBig), fmt.Sprintf("message larger than %d bytes", s.limit)
 		o.class, o.code = transport.ClassMessageTooBig, cl.Code
@@ -763,9 +769,10 @@ type clientConn struct {
 	closeTimeout time.Duration
 	delivered    int
 
-	cause   atomic.Int32 // causeNone until this client closes the connection
-	reason  string       // the reason of that close; written by the CAS winner
-	closing atomic.Bool  // a close handshake runs, maybe on another goroutine
+	cause    atomic.Int32 // causeNone until this client closes the connection
+	reason   string       // the reason of that close; written by the CAS winner
+	closing  atomic.Bool  // a close handshake runs, maybe on another goroutine
+	finished atomic.Bool  // finish drops the connection: the reader is done
 
 	// The ping in flight, for the pong callback.
 	base     time.Time // pingSent is monotonic time since base
@@ -867,6 +874,9 @@ func (cn *clientConn) finish() {
 	if !cn.stopCancel() {
 		<-cn.cancelDone
 	}
+	if cn.guard != nil {
+		cn.guard.finishing.Store(true)
+	}
 	cn.ws.CloseNow()
 	cn.wg.Wait()
 }
@@ -907,6 +917,13 @@ func (cn *clientConn) ping(interval, timeout time.Duration, maxMissed int) {
 		switch {
 		case err == nil:
 			missed = 0
+		case errors.Is(err, context.DeadlineExceeded) && cn.guard != nil && cn.guard.dropped.Load():
+			// coder/websocket bounds a ping's write by the ping's context
+			// and drops the connection when the write outlasts it; the
+			// reader then sees only a lost connection. Say why, before
+			// the reader's verdict is read (finish waits for this loop).
+			cn.cause.CompareAndSwap(causeNone, causePingWriteLate)
+			return
 		case cn.pingCtx.Err() != nil:
 			return
 		case errors.Is(err, context.DeadlineExceeded):

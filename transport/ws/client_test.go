@@ -883,6 +883,57 @@ func testClientPingTimeout(t *testing.T) {
 	}
 }
 
+// TestClientPingWriteOutlastsTheTimeout: a ping whose write cannot finish
+// within the ping timeout (the peer stopped reading; in CI, a starved
+// machine) makes coder/websocket drop the connection itself. The reader then
+// sees only a lost connection; the client must still report ping_timeout,
+// not ws_abnormal_close. The connection is a net.Pipe, whose writes block
+// until the other end reads, which it never does after the handshake.
+func TestClientPingWriteOutlastsTheTimeout(t *testing.T) {
+	serverEnd, clientEnd := net.Pipe()
+	t.Cleanup(func() { serverEnd.Close() })
+	handshook := make(chan struct{})
+	go func() {
+		defer close(handshook)
+		br := bufio.NewReader(serverEnd)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			t.Errorf("handshake request: %v", err)
+			return
+		}
+		fmt.Fprintf(serverEnd, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", acceptKey(req.Header.Get("Sec-WebSocket-Key")))
+	}()
+	dialed := false
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) {
+		if dialed {
+			return nil, errors.New("dialed twice")
+		}
+		dialed = true
+		return clientEnd, nil
+	}}}
+	r := newRec()
+	c := &Client{
+		URL: "ws://pipe.test/ws", HTTP: hc,
+		PingInterval: time.Millisecond, PingTimeout: 20 * time.Millisecond, MaxMissedPings: 1000,
+		CloseTimeout: 20 * time.Millisecond, Reconnect: fast(transport.PolicyNever),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	err := c.Run(ctx, r)
+	if ctx.Err() != nil {
+		t.Fatalf("Run did not end by itself within %v", wait)
+	}
+	<-handshook
+	e := asError(t, err, transport.ClassPingTimeout, 0)
+	if !strings.Contains(e.Error(), "could not even be written") {
+		t.Errorf("error %q does not say the ping's write outlasted the timeout", e)
+	}
+	_, _, _, closes := r.Snapshot()
+	if cl := closes[0]; cl.Code != 1006 || cl.Reason != "ping timeout" || cl.Clean {
+		t.Errorf("close %+v", cl)
+	}
+}
+
 // TestClientAbnormalClose: a connection that ends without a close frame is 1006
 // (never sent on the wire) and ws_abnormal_close; the spec policy reconnects.
 func TestClientAbnormalClose(t *testing.T) { bothPaths(t, testClientAbnormalClose) }

@@ -200,6 +200,17 @@ type frameGuard struct {
 	err      error       // the rule broken, once found
 	reported atomic.Bool // ... and returned by a read (err is set before)
 	gotClose atomic.Bool // the server's close frame arrived
+	// dropped: coder/websocket closed the connection before the session
+	// finished with it (a timeout's hard close, a failed read or write, the
+	// end of a close handshake); finishing is set as the session does.
+	dropped, finishing atomic.Bool
+}
+
+func (g *frameGuard) Close() error {
+	if !g.finishing.Load() {
+		g.dropped.Store(true)
+	}
+	return g.ReadWriteCloser.Close()
 }
 
 func (g *frameGuard) Read(p []byte) (int, error) {
