@@ -400,8 +400,9 @@ func newProcPoll(t *testing.T, hold time.Duration) *procPoll {
 // traces and not only the exit code.
 //
 // Go 1.26's SIGQUIT handler itself sometimes dies of SIGSEGV in the middle
-// of the dump, when a goroutine's stack changes under its traceback (a
-// 20-line net/http client does it too: 6 of 60 tries on the CI machine).
+// of the dump, when a goroutine's stack changes under its traceback. A
+// 40-line net/http client does it too: bench/scripts/sigquit-segv.sh counts
+// it (1 to 6 of 60 tries on the 2-core VM this was written on).
 // Such a try is logged and made again, three tries at most.
 func TestProcHarness(t *testing.T) {
 	_, base := procMock(t, mock.Config{})
