@@ -97,7 +97,9 @@ func (r Reconnect) Delay(n int, retry time.Duration, rnd *rand.Rand) time.Durati
 	return max(lo+time.Duration(f*float64(hi-lo)), floor)
 }
 
-// Wait sleeps for d, or until ctx ends (returning its error).
+// Wait sleeps for d, or until ctx ends (returning its error). A ctx that
+// has ended wins over a timer that fired at the same time: select picks
+// either, and the caller would start work that is only cut off.
 func Wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
@@ -106,8 +108,7 @@ func Wait(ctx context.Context, d time.Duration) error {
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
 	case <-t.C:
-		return nil
 	}
+	return ctx.Err()
 }
