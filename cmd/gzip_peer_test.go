@@ -32,6 +32,19 @@ func TestGzipStreams(t *testing.T) {
 			{"/hold?clock=0", ExitFailed, "FAIL  compression", "of silence"},
 		} {
 			code, stdout, _ := checkCmd(t, nil, base+tt.path)
+			// A starved check says it cannot tell a buffering server from
+			// its own stall, and only warns: that run judges nothing, so
+			// it is made again (three tries at most, then left unjudged).
+			for try := 1; strings.Contains(stdout, "rtbench itself stalled"); try++ {
+				if try == 3 {
+					t.Logf("check %s: rtbench stalled in 3 tries on this machine; not judged:\n%s", tt.path, stdout)
+					break
+				}
+				code, stdout, _ = checkCmd(t, nil, base+tt.path)
+			}
+			if strings.Contains(stdout, "rtbench itself stalled") {
+				continue
+			}
 			if code != tt.code || !strings.Contains(stdout, tt.verdict) || !strings.Contains(stdout, tt.says) {
 				t.Errorf("check %s: exit %d, want %d with %q saying %q\n%s", tt.path, code, tt.code, tt.verdict, tt.says, stdout)
 			}

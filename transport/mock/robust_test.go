@@ -866,8 +866,10 @@ func TestSlowBody(t *testing.T) {
 			}
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(5 * time.Second))
-			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", path, host)
+			// Before the write: the server's deadline starts once it has
+			// read the headers, which can be before this goroutine runs again.
 			began := time.Now()
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", path, host)
 			stop := make(chan struct{})
 			defer close(stop)
 			go func() {
