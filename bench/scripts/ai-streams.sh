@@ -30,11 +30,9 @@ WARM=${WARM:-5}      # seconds after the ramp before the window
 WINDOW=${WINDOW:-20} # seconds measured
 REPS=${REPS:-3}
 PORT=${PORT:-18150}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 tck=$(getconf CLK_TCK)
 W=$(( (C + RAMP - 1) / RAMP + WARM ))
 D=$(( W + WINDOW + 1 ))

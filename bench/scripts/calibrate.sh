@@ -20,11 +20,9 @@ D=${D:-10}
 RATE=${RATE:-200}
 PORT=${PORT:-18097}
 STALL_MS=${STALL_MS:-168}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 go build -o "$tmp/calib" ./bench/calib
 "$tmp/calib" serve -addr "127.0.0.1:$PORT" 2>"$tmp/calib.log" &
 base="http://127.0.0.1:$PORT"

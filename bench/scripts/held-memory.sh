@@ -21,16 +21,14 @@ RATE=${RATE:-10}
 D=${D:-600}
 EVERY=${EVERY:-10}
 PORT=${PORT:-18098}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 case $pattern in
   sse) url="http://127.0.0.1:$PORT/sse?rate=$RATE" ;;
   ws) url="ws://127.0.0.1:$PORT/ws?rate=$RATE" ;;
   *) echo "pattern: sse or ws" >&2; exit 2 ;;
 esac
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 ulimit -n 65536 2>/dev/null || true
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 --heartbeat 15s 2>/dev/null &
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

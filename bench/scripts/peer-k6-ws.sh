@@ -9,12 +9,10 @@ set -euo pipefail
 N=${N:-10000}
 D=${D:-60}
 PORT=${PORT:-18095}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 . bench/peers.sh k6 # go install into a directory of its own, never committed
 command -v k6 >/dev/null || { echo "k6 did not install" >&2; exit 1; }
-go build -o "$tmp/rtbench" .
+build_rtbench
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 2>/dev/null &
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 cat > "$tmp/ws.js" <<'JS'

@@ -27,9 +27,7 @@ REPS=${REPS:-3}
 PORT=${PORT:-18097}
 ROUTE=${ROUTE:-/healthz} # JSON, no ETag: every tool gets the same 200 and bytes
 TOOLS=${TOOLS:-"wrk hey vegeta k6 autocannon rtbench"}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
 # shellcheck source=../peers.sh
 . bench/peers.sh $(echo "$TOOLS" | tr ' ' '\n' | grep -v '^rtbench$' | tr '\n' ' ')
@@ -38,7 +36,7 @@ for t in $TOOLS; do
   if [ "$t" = rtbench ] || command -v "$t" >/dev/null; then have+=("$t"); fi
 done
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 ulimit -n 65536 2>/dev/null || true
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" 2>/dev/null &
 serve_pid=$!

@@ -20,12 +20,10 @@ D=${D:-5}
 REPS=${REPS:-3}
 PORT=${PORT:-18099}
 TARGET=${TARGET:-nginx}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
 . bench/peers.sh wrk
-go build -o "$tmp/rtbench" .
+build_rtbench
 ulimit -n 65536 2>/dev/null || true
 if [ "$TARGET" = nginx ]; then
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt-get install -y nginx-light >/dev/null

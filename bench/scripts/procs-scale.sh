@@ -35,16 +35,9 @@ EVERY=${EVERY:-0.05}    # events per second per session (rate=)
 HEARTBEAT=${HEARTBEAT:-30s} # serve's SSE comment interval
 PORT=${PORT:-18120}
 NICE=${NICE:-0}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
-# RTBENCH=path runs that binary instead of building this tree.
-if [[ -n ${RTBENCH:-} ]]; then
-  cp "$RTBENCH" "$tmp/rtbench"
-else
-  go build -o "$tmp/rtbench" .
-fi
+build_rtbench
 echo "load average before: $(cat /proc/loadavg)"
 nice -n "$NICE" "$tmp/rtbench" serve --procs "$P" --addr "127.0.0.1:$PORT" --heartbeat "$HEARTBEAT" 2>"$tmp/serve.log" &
 serve=$!

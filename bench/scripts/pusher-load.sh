@@ -24,12 +24,10 @@ RATE=${RATE:-10/s}
 CHANNEL=${CHANNEL:-bench}
 PORT=${PORT:-18091}
 APP=${APP:-bench:bench-key:bench-secret}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
 IFS=: read -r app_id key secret <<<"$APP"
-go build -o "$tmp/rtbench" .
+build_rtbench
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 --pusher-app "$APP" 2>"$tmp/serve.log" &
 serve_pid=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

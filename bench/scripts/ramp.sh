@@ -28,11 +28,9 @@ RAMP=${RAMP:-2000}
 HOLD=${HOLD:-5}
 REPS=${REPS:-3}
 PORT=${PORT:-18140}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 tck=$(getconf CLK_TCK)
 netstat_counters() {
   awk '/^TcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) name[i] = $i; h = 1 } else { for (i = 2; i <= NF; i++) v[name[i]] = $i } }

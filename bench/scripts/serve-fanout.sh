@@ -29,11 +29,9 @@ MSGS=${MSGS:-20}
 PUBRATE=${PUBRATE:-1}
 REPS=${REPS:-3}
 PORT=${PORT:-18160}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 tck=$(getconf CLK_TCK)
 tree() { echo "$1"; for c in $(pgrep -P "$1" || true); do tree "$c"; done; }
 tree_ticks() { local t=0 v; for p in $(tree "$1"); do v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0); t=$(( t + v )); done; echo "$t"; }

@@ -35,11 +35,9 @@ WARM=${WARM:-3}                # seconds after the ramp before the window
 WINDOW=${WINDOW:-8}            # seconds measured
 PORT=${PORT:-18130}
 NODE_PORT=${NODE_PORT:-18131}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 2>"$tmp/serve.log" &
 serve_pid=$!
 sleep 100000 | PORT=$NODE_PORT node testdata/nodesse/server.js >"$tmp/node.out" 2>&1 &

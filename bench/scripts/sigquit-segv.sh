@@ -12,11 +12,9 @@
 set -euo pipefail
 TRIES=${TRIES:-60}
 PORT=${PORT:-18131}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 go build -o "$tmp/sigquit" ./bench/sigquit
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" 2>"$tmp/serve.log" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done

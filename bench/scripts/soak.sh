@@ -33,12 +33,10 @@ FAULT=${FAULT:-close-mid-event:30}
 FAULT_RATE=${FAULT_RATE:-0.02}
 EVERY=${EVERY:-5}   # seconds between memory samples
 QUERY=${QUERY:-rate=1&retry=500ms&count=120}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 [ "$D" -ge 90 ] || { echo "D must be at least 90 s: the first minute is the baseline" >&2; exit 2; }
 
-go build -o "$tmp/rtbench" .
+build_rtbench
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 \
   --fault "$FAULT" --fault-rate "$FAULT_RATE" --fault-seed 7 2>"$tmp/serve.log" &
 spid=$!

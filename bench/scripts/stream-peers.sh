@@ -27,15 +27,13 @@ RAMP=${RAMP:-1000} # sessions opened per second
 REPS=${REPS:-3}
 PORT=${PORT:-18096}
 TOOLS=${TOOLS:-"floor rtbench k6"}
-cd "$(dirname "$0")/../.."
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
 case " $TOOLS " in *" k6 "*)
   # shellcheck source=../peers.sh
   . bench/peers.sh k6 ;;
 esac
-go build -o "$tmp/rtbench" .
+build_rtbench
 go build -o "$tmp/floor" ./bench/floor
 ulimit -n 65536 2>/dev/null || true
 "$tmp/rtbench" serve --addr "127.0.0.1:$PORT" --max-conns 0 --heartbeat 15s 2>/dev/null &
