@@ -96,6 +96,14 @@ func (o *outages) back(at time.Time, recovered bool) {
 	}
 }
 
+// started is how many outages have begun so far, the open one included:
+// the live counter (Progress) that finish's count ends as.
+func (o *outages) started() int64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.count
+}
+
 // finish returns the outages, the one still open (End zero) included, and
 // their count.
 func (o *outages) finish() ([]Outage, int64) {

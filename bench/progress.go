@@ -58,6 +58,12 @@ func (r *run) detail() *ProgressDetail {
 	}
 	d.Counters[Dropped] += r.dropped.Load()
 	d.Counters[Lost] = max(d.Counters[Lost], 0)
+	// Kept outside the shards, as finish reads them: live too, so that
+	// --prometheus and the agents' progress see an outage as it begins.
+	d.Counters[Outages] = r.out.started()
+	if r.plan.Gate != nil {
+		d.Counters[ReconnectsDelayed] = r.plan.Gate.Delayed()
+	}
 	for m, h := range r.detailHists {
 		if h == nil || h.Count() == 0 {
 			continue

@@ -74,6 +74,11 @@ func TestProgressDetail(t *testing.T) {
 				t.Errorf("%s: %d at 3s, %d in the recording", class, d.Errors[class], ec.Count)
 			}
 		}
+		// The outage is counted as it begins (open at 2 s), not only in
+		// the Recording: --prometheus serves these counters live.
+		if got[1].Counters[Outages] != 1 || d.Counters[Outages] != 1 || rec.Counters[Outages] != 1 {
+			t.Errorf("outages at 2s %d, at 3s %d, end %d; want 1, 1, 1", got[1].Counters[Outages], d.Counters[Outages], rec.Counters[Outages])
+		}
 		if d.Counters[Reconnects] != 2 || d.Counters[Connects] != 4 {
 			t.Errorf("at 3s: reconnects %d connects %d, want 2 and 4", d.Counters[Reconnects], d.Counters[Connects])
 		}
