@@ -24,7 +24,9 @@
 # value), so compilers and tests of others sharing the machine take the CPU
 # only when rtbench leaves it.
 #
-# Loopback only, bounded in time (ramp + HOLD + 30 s of grace).
+# Loopback only, bounded in time (ramp + HOLD + GRACE, default 120 s: closing
+# 100,000 sessions and merging six agents' results takes tens of seconds on
+# a saturated 2-core machine).
 set -euo pipefail
 pattern=${1:-sse}
 N=${N:-100000}
@@ -91,7 +93,7 @@ PY
 ramp_s=$(( (N + RAMP - 1) / RAMP ))
 d=$(( ramp_s + HOLD ))
 echo "rtbench load --procs $P -c $N --ramp ${RAMP}/s -d ${d}s $url  (serve --procs $P)"
-nice -n "$NICE" timeout $(( d + 30 )) "$tmp/rtbench" load --procs "$P" -c "$N" --ramp "${RAMP}/s" -d "${d}s" "$url" \
+nice -n "$NICE" timeout $(( d + ${GRACE:-120} )) "$tmp/rtbench" load --procs "$P" -c "$N" --ramp "${RAMP}/s" -d "${d}s" "$url" \
   --out "$tmp/result.json" >"$tmp/report.txt" 2>"$tmp/load.log" &
 load=$!
 t_start=$(date +%s)
@@ -151,6 +153,11 @@ print(f"serve: {len(seen)} of {procs} processes scraped · connections accepted 
 PY
 
 sed -n 1,12p "$tmp/report.txt"
+if [[ ! -s $tmp/result.json ]]; then
+  echo "no result: load exit $rc (124: killed at ramp + HOLD + GRACE); the end of its log:"
+  tail -n 15 "$tmp/load.log"
+  exit 1
+fi
 python3 - "$tmp/result.json" "$N" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); n = int(sys.argv[2])
