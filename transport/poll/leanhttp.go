@@ -110,18 +110,9 @@ func parseHead(b []byte, h *respHead) (int, error) {
 			break
 		}
 		rest = next
-		name, value, ok := bytes.Cut(line, []byte{':'})
-		switch {
-		case line[0] == ' ' || line[0] == '\t':
-			return 0, malformed("obsolete line folding (a header line that starts with a space)")
-		case !ok:
-			return 0, malformed("header line %q has no colon", clip(line))
-		case len(name) == 0 || !isToken(name):
-			return 0, malformed("header name %q", clip(name))
-		}
-		value = trimOWS(value)
-		if !validValue(value) {
-			return 0, malformed("header %s has a control character in its value", clip(name))
+		name, value, err := fieldLine(line)
+		if err != nil {
+			return 0, err
 		}
 		switch {
 		case foldEq(name, "Content-Length"):
@@ -506,6 +497,9 @@ func (rr *respReader) readChunked(dst []byte, limit int) ([]byte, error) {
 				if len(t) == 0 {
 					return dst, nil
 				}
+				if _, _, err := fieldLine(t); err != nil {
+					return dst, err // net/http refuses the answer too
+				}
 			}
 		}
 		if int64(len(dst))+size > int64(limit) {
@@ -524,4 +518,25 @@ func (rr *respReader) readChunked(dst []byte, limit int) ([]byte, error) {
 			return dst, malformed("chunk data longer than its size")
 		}
 	}
+}
+
+// fieldLine splits a non-empty header or trailer line into its name and
+// value (optional whitespace trimmed), refusing what net/http refuses: a
+// folded line, a missing colon, a name that is not a token, a control
+// character in the value.
+func fieldLine(line []byte) (name, value []byte, err error) {
+	name, value, ok := bytes.Cut(line, []byte{':'})
+	switch {
+	case line[0] == ' ' || line[0] == '\t':
+		return nil, nil, malformed("obsolete line folding (a header line that starts with a space)")
+	case !ok:
+		return nil, nil, malformed("header line %q has no colon", clip(line))
+	case len(name) == 0 || !isToken(name):
+		return nil, nil, malformed("header name %q", clip(name))
+	}
+	value = trimOWS(value)
+	if !validValue(value) {
+		return nil, nil, malformed("header %s has a control character in its value", clip(name))
+	}
+	return name, value, nil
 }
