@@ -769,10 +769,9 @@ type clientConn struct {
 	closeTimeout time.Duration
 	delivered    int
 
-	cause    atomic.Int32 // causeNone until this client closes the connection
-	reason   string       // the reason of that close; written by the CAS winner
-	closing  atomic.Bool  // a close handshake runs, maybe on another goroutine
-	finished atomic.Bool  // finish drops the connection: the reader is done
+	cause   atomic.Int32 // causeNone until this client closes the connection
+	reason  string       // the reason of that close; written by the CAS winner
+	closing atomic.Bool  // a close handshake runs, maybe on another goroutine
 
 	// The ping in flight, for the pong callback.
 	base     time.Time // pingSent is monotonic time since base
