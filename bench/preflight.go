@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -92,6 +93,43 @@ func checkPorts(connections, sourceAddrs, destinations, ports int, desc string) 
 		"that this host owns, e.g. --source-ips 127.0.0.1-127.0.0.%d against a loopback target, "+
 		"or widen net.ipv4.ip_local_port_range, or split the load over several machines",
 		ErrPreflight, connections, src, dst, ports, desc, need, min(need, 254))
+}
+
+// SessionsPerSource is how many connections rtbench puts on one source
+// address towards one target when it picks the source addresses itself
+// (load against a loopback target, and each agent of load --procs): four
+// fifths of the ports connect() takes cheaply.
+//
+// Linux's connect() looks for a free local port among the even ports of
+// ip_local_port_range first (it keeps the odd ones for bind()), starting
+// where the last search ended. Past half the range it scans every even
+// port, each one a lookup in the established table, before it tries an
+// odd one: measured on Linux 6.18, a connect costs ~40 µs of CPU up to
+// 14,000 connections from one address and 1.2–1.9 ms past 14,116, enough
+// to stall a ramp of 1,000 sessions/s outright (docs/BENCHMARKS.md,
+// "The connect() cliff").
+func SessionsPerSource() int {
+	ports, _ := EphemeralPorts()
+	return max(ports/2*4/5, 1)
+}
+
+// LoopbackSources returns the source addresses for held connections from
+// one process to an IPv4 loopback target: block.1, block.2, … (block is
+// "127.0.0" for a lone process, "127.0.i+1" for agent i of load --procs),
+// one per SessionsPerSource connections, at most 254. Every 127/8 address
+// is this host's own on Linux, so nothing needs configuring; elsewhere
+// (macOS has only 127.0.0.1) it returns nil and the OS picks.
+func LoopbackSources(block string, held int) []net.IP {
+	if runtime.GOOS != "linux" || held <= 0 {
+		return nil
+	}
+	per := SessionsPerSource()
+	k := min((held+per-1)/per, 254)
+	out := make([]net.IP, 0, k)
+	for i := 1; i <= k; i++ {
+		out = append(out, net.ParseIP(fmt.Sprintf("%s.%d", block, i)))
+	}
+	return out
 }
 
 // EphemeralPorts returns how many local ports the OS hands out to outgoing

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -181,4 +183,36 @@ func FuzzParseSourceIPs(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLoopbackSources(t *testing.T) {
+	per := SessionsPerSource()
+	if ports, _ := EphemeralPorts(); per < 1 || per > ports/2 {
+		t.Fatalf("SessionsPerSource %d: want 1 to half of the %d ephemeral ports, the even ones connect() prefers", per, ports)
+	}
+	for _, tc := range []struct {
+		block string
+		held  int
+		want  []string
+	}{
+		{"127.0.0", 0, nil},
+		{"127.0.0", 1, []string{"127.0.0.1"}},
+		{"127.0.0", per, []string{"127.0.0.1"}},
+		{"127.0.0", per + 1, []string{"127.0.0.1", "127.0.0.2"}},
+		{"127.0.4", 3 * per, []string{"127.0.4.1", "127.0.4.2", "127.0.4.3"}},
+	} {
+		got := LoopbackSources(tc.block, tc.held)
+		want := tc.want
+		if runtime.GOOS != "linux" {
+			want = nil
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("LoopbackSources(%q, %d) = %v, want %v", tc.block, tc.held, got, want)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if got := LoopbackSources("127.0.0", 1000*per); len(got) != 254 || got[253].String() != "127.0.0.254" {
+			t.Errorf("a huge run gets %d addresses ending %v, want 254 ending 127.0.0.254", len(got), got[len(got)-1])
+		}
+	}
 }

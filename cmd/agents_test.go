@@ -2,10 +2,15 @@ package cmd
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rtbench/rtbench/bench"
 )
 
 // TestAgentFlags: args (and $JOB_COMPLETION_INDEX) → options, through the
@@ -93,12 +98,66 @@ func TestChildFlagArgs(t *testing.T) {
 	}
 }
 
+// TestAutoSources: a lone load spreads its connections over 127.0.0.x
+// only where one address would take more than SessionsPerSource of them
+// towards a loopback target it dials itself, one connection per session.
+func TestAutoSources(t *testing.T) {
+	per := bench.SessionsPerSource()
+	for _, tc := range []struct {
+		name, url, proxy string
+		http1, http2     bool
+		held, want       int
+	}{
+		{name: "few sessions", url: "http://127.0.0.1:8080/sse", held: per, want: 0},
+		{name: "one past the budget", url: "http://127.0.0.1:8080/sse", held: per + 1, want: 2},
+		{name: "WebSocket", url: "ws://127.0.0.1:8080/ws", held: 3 * per, want: 3},
+		{name: "another loopback address", url: "http://127.9.9.9:8080/sse", held: 2*per + 1, want: 3},
+		{name: "remote target", url: "http://10.0.0.1:8080/sse", held: 3 * per, want: 0},
+		{name: "IPv6 loopback", url: "http://[::1]:8080/sse", held: 3 * per, want: 0},
+		{name: "a name, not an address", url: "http://localhost:8080/sse", held: 3 * per, want: 0},
+		{name: "https may be HTTP/2 streams", url: "https://127.0.0.1:8443/sse", held: 3 * per, want: 0},
+		{name: "https with --http1.1", url: "https://127.0.0.1:8443/sse", http1: true, held: 3 * per, want: 3},
+		{name: "h2c with --http2", url: "http://127.0.0.1:8080/sse", http2: true, held: 3 * per, want: 0},
+		{name: "through a proxy", url: "http://127.0.0.1:8080/sse", proxy: "http://127.0.0.1:3128", held: 3 * per, want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &LoadOptions{}
+			o.URL, o.HTTP1, o.HTTP2 = tc.url, tc.http1, tc.http2
+			if err := o.httpVersion(false); err != nil {
+				t.Fatal(err)
+			}
+			if tc.proxy != "" {
+				o.proxy, _ = url.Parse(tc.proxy)
+			}
+			got := o.autoSources(tc.held)
+			want := tc.want
+			if runtime.GOOS != "linux" {
+				want = 0
+			}
+			if len(got) != want {
+				t.Fatalf("%d sessions to %s: %d source addresses %v, want %d", tc.held, tc.url, len(got), got, want)
+			}
+			for i, ip := range got {
+				if w := fmt.Sprintf("127.0.0.%d", i+1); ip.String() != w {
+					t.Errorf("address %d is %v, want %s", i, ip, w)
+				}
+			}
+		})
+	}
+}
+
 func TestProcSources(t *testing.T) {
 	o := &LoadOptions{}
 	o.URL = "http://127.0.0.1:8080/sse"
 	got, err := procSources(o, 3, 100_000)
-	if err != nil || got[0] != "127.0.1.1-127.0.1.2" || got[2] != "127.0.3.1-127.0.3.2" {
-		t.Errorf("loopback target, 3 agents, 100k sessions: %q %v; want 2 addresses each in 127.0.i+1.0/24", got, err)
+	// 33,334 sessions for agent 0, one address per SessionsPerSource of them.
+	k := (33_334 + bench.SessionsPerSource() - 1) / bench.SessionsPerSource()
+	want0, want2 := fmt.Sprintf("127.0.1.1-127.0.1.%d", k), fmt.Sprintf("127.0.3.1-127.0.3.%d", k)
+	if runtime.GOOS != "linux" {
+		want0, want2 = "", "" // only Linux owns every 127/8 address
+	}
+	if err != nil || got[0] != want0 || got[2] != want2 {
+		t.Errorf("loopback target, 3 agents, 100k sessions: %q %v; want %q … %q", got, err, want0, want2)
 	}
 	o.URL = "http://10.0.0.1:8080/sse"
 	if got, _ := procSources(o, 2, 10); got[0] != "" || got[1] != "" {

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -179,7 +180,7 @@ result is still printed and saved).`,
 	f.BoolVar(&o.AllowSaturated, "allow-saturated", false, "let thresholds pass although rtbench itself was saturated (its self-check p99.9 over 5ms)")
 	f.StringVar(&o.Out, "out", "", "save the result (rtbench.result/v2 JSON) to this file")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON instead of the text report")
-	f.StringVar(&o.SourceIPs, "source-ips", "", "spread connections over these local addresses (127.0.0.1-127.0.0.16, a list or a CIDR): ~28k connections per address and target")
+	f.StringVar(&o.SourceIPs, "source-ips", "", "spread connections over these local addresses (127.0.0.1-127.0.0.16, a list or a CIDR): ~28k connections per address and target at most, ~14k cheaply (default: 127.0.0.x, one per 11k sessions, against a 127.x target on Linux)")
 	o.ReconnectRate.perSecond = bench.DefaultReconnectRate
 	f.Var(&o.ReconnectRate, "reconnect-rate", "cap on the reconnects of the whole run (all sessions together), so a server restart does not meet a storm; 0 = no cap")
 	f.Var(&o.SendRate, "send-rate", "WebSocket: each session sends this many stamped messages (10/s) and records their echo round trips")
@@ -284,6 +285,9 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 			held = max(held, int(st.Target))
 		}
 		held = o.share.Of(held) // this agent's part
+		if len(o.sources) == 0 {
+			o.sources = o.autoSources(held)
+		}
 		// Both checks, so that one run says everything in the way.
 		files := bench.CheckFiles(held)
 		ports := bench.CheckPorts(held, max(len(o.sources), 1), 1)
@@ -314,7 +318,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	wire := &transport.WireCounter{}
 	var h2Clients []*http.Client
 	probeClient := clients[0]
-	if o.version == transport.HTTP2 || o.version == transport.HTTPAuto && strings.HasPrefix(o.URL, "https:") {
+	if o.mayUseH2() {
 		h2Clients = o.h2Clients(wire)
 		probeClient = h2Clients[0]
 	}
@@ -709,6 +713,37 @@ func durOrOff(d time.Duration) string {
 		return "off"
 	}
 	return d.String()
+}
+
+// autoSources returns the source addresses a run of held sessions gets
+// when --source-ips is not given: none (the OS picks) unless the target is
+// on IPv4 loopback and held is more than bench.SessionsPerSource, past
+// which every connect() from one address scans the port range; then
+// 127.0.0.1, 127.0.0.2, … as load --procs spreads its agents.
+func (o *LoadOptions) autoSources(held int) []net.IP {
+	if held <= bench.SessionsPerSource() || !o.loopbackV4() {
+		return nil
+	}
+	return bench.LoopbackSources("127.0.0", held)
+}
+
+// mayUseH2 reports whether the sessions may be streams of HTTP/2
+// connections (--http2, or an https:// target that offers h2).
+func (o *LoadOptions) mayUseH2() bool {
+	return o.version == transport.HTTP2 || o.version == transport.HTTPAuto && strings.HasPrefix(o.URL, "https:")
+}
+
+// loopbackV4 reports whether the target is an IPv4 loopback address
+// reached directly (no proxy) over HTTP/1.1 or WebSocket, one connection
+// per session: the connections rtbench may spread over source addresses
+// of 127/8 on its own (bench.LoopbackSources).
+func (o *LoadOptions) loopbackV4() bool {
+	u, err := url.Parse(o.URL)
+	if err != nil || o.proxy != nil || o.mayUseH2() {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.To4() != nil && ip.IsLoopback()
 }
 
 func (o *LoadOptions) validatePrometheus() error {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -35,11 +34,6 @@ var agentExec = func() (string, []string, error) {
 // no --start-at is given: time for every child to start, pre-flight and
 // probe the target.
 const procsLead = 3 * time.Second
-
-// sessionsPerSource is how many of a child's sessions load --procs puts on
-// one loopback source address: under the ~28k ephemeral ports one address
-// has towards one target.
-const sessionsPerSource = 20_000
 
 // agentSkip are the flags load --procs does not pass to its agents: it sets
 // them per agent, or applies them itself to the merged result.
@@ -279,7 +273,8 @@ func stopAgents(procs []*agentProc) {
 
 // procSources spreads the agents over source addresses: the --source-ips
 // given, dealt out in turn (as many to each); or, for a target on IPv4 loopback, addresses of
-// 127.0.i+1.0/24 for agent i, one per sessionsPerSource of its sessions.
+// 127.0.i+1.0/24 for agent i, one per bench.SessionsPerSource of its
+// sessions (Linux only: bench.LoopbackSources).
 // An empty string leaves an agent on the system's choice.
 func procSources(o *LoadOptions, n, held int) ([]string, error) {
 	out := make([]string, n)
@@ -296,20 +291,16 @@ func procSources(o *LoadOptions, n, held int) ([]string, error) {
 		}
 		return out, nil
 	}
-	u, err := url.Parse(o.URL)
-	if err != nil || o.proxy != nil {
-		return out, nil
-	}
-	ip := net.ParseIP(u.Hostname())
-	if ip == nil || ip.To4() == nil || !ip.IsLoopback() || n > 254 {
+	if !o.loopbackV4() || n > 254 {
 		return out, nil
 	}
 	// The largest share (agent 0's) sets how many each gets, so every agent
 	// records the same number.
 	share := bench.Share{Index: 0, Count: n}.Of(held)
-	k := min(max(1, (share+sessionsPerSource-1)/sessionsPerSource), 254)
 	for i := range n {
-		out[i] = fmt.Sprintf("127.0.%d.1-127.0.%d.%d", i+1, i+1, k)
+		if ips := bench.LoopbackSources(fmt.Sprintf("127.0.%d", i+1), share); len(ips) > 0 {
+			out[i] = ips[0].String() + "-" + ips[len(ips)-1].String()
+		}
 	}
 	return out, nil
 }
