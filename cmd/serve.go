@@ -54,8 +54,8 @@ Routes (GET / lists them with live browser demos):
   POST /api/jobs, GET /api/jobs/ID  job status polling: queued, running (progress), completed; ETag, ?wait=
   GET  /api/jobs/ID/events          the same job's status pushed as SSE, one event per change
   POST /api/publish                 {"channel","data"} fanned out to SSE, WebSocket and polling subscribers
-  GET  /sse                         measurement stream: ?rate= &count= &size= &jitter= &channel=; Last-Event-ID
-  GET  /ws                          WebSocket: ticks at ?rate=, echo, ?channel= rooms, ?binary=1
+  GET  /sse                         measurement stream: ?rate= &count= &size= &jitter= &spread= &channel=; Last-Event-ID
+  GET  /ws                          WebSocket: ticks at ?rate= (&spread=), echo, ?channel= rooms, ?binary=1
   GET  /poll                        latest tick state, ETag/304, ?since=N&wait=D long-poll
   GET  /api/channels/X/messages     channel messages ?since=N[&wait=D]
   POST /v1/chat/completions         OpenAI Chat Completions compatible (stream or not)

@@ -1,10 +1,13 @@
 package transport
 
 import (
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/bounds"
 )
 
 // Pattern is one of the real-time patterns rtbench speaks.
@@ -149,6 +152,33 @@ func NewTimeline(epoch time.Time, rate float64, jitter time.Duration) Timeline {
 	return tl
 }
 
+// SpreadBounds bounds the spread parameter of /sse and /ws
+// (Timeline.Spread): 0 (every connection on the server-wide phase) to
+// bounds.MaxDuration.
+var SpreadBounds = bounds.Upto("spread", bounds.MaxDuration, "20s")
+
+// Spread returns the timeline shifted earlier by an offset in [0, spread)
+// drawn from key (a connection's remote address), at most one interval: the
+// connections of one server then get their ticks on phases of their own,
+// as streams driven by per-connection timers do, instead of all at the same
+// instant (100,000 subscribers of one tick stream are a fan-out burst).
+// Seq numbers keep their meaning: a connection's tick seq comes at most one
+// interval earlier than on the server-wide timeline, so a Last-Event-ID
+// resume on a new connection (a new phase) still has no gap and no
+// duplicate. A spread <= 0 leaves the timeline as it is.
+func (tl Timeline) Spread(spread time.Duration, key string) Timeline {
+	if tl.Interval > 0 {
+		spread = min(spread, tl.Interval)
+	}
+	if spread <= 0 {
+		return tl
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	tl.Epoch = tl.Epoch.Add(-time.Duration(mix64(h.Sum64()) % uint64(spread)))
+	return tl
+}
+
 // Ticking reports whether the timeline has ticks at all.
 func (tl Timeline) Ticking() bool { return tl.Interval > 0 }
 
@@ -179,13 +209,17 @@ func (tl Timeline) jitter(seq uint64) int64 {
 	if tl.Jitter <= 0 {
 		return 0
 	}
-	// splitmix64: a cheap, well-mixed hash so jitter looks random yet is the
-	// same for a given seq on every connection and every replay.
-	z := seq + 0x9e3779b97f4a7c15
+	// A cheap, well-mixed hash so jitter looks random yet is the same for a
+	// given seq on every connection and every replay.
+	return int64(mix64(seq) % uint64(tl.Jitter))
+}
+
+// mix64 is splitmix64's finaliser.
+func mix64(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	z ^= z >> 31
-	return int64(z % uint64(tl.Jitter))
+	return z ^ z>>31
 }
 
 // Tick payload field names. Clients look for these to compute delivery

@@ -14,6 +14,7 @@
 #   N=100000 P=6 bash bench/scripts/procs-scale.sh sse
 #   N=100000 P=6 bash bench/scripts/procs-scale.sh ws
 #   N=4000 P=2 HOLD=10 bash bench/scripts/procs-scale.sh sse     # a quick try
+#   SPREAD=0 N=100000 P=6 bash bench/scripts/procs-scale.sh sse   # one phase: bursts
 #
 # It also prints the CPU seconds each side used while the sessions were held
 # (from ramp end + 5 s to the hold's end − 5 s, /proc/PID/stat of every
@@ -34,6 +35,11 @@ P=${P:-6}
 HOLD=${HOLD:-60}
 RAMP=${RAMP:-1000}      # sessions per second, all agents together
 EVERY=${EVERY:-0.05}    # events per second per session (rate=)
+# spread= (serve): each connection's ticks on a phase of its own, so the
+# sessions get EVERY × N events a second evenly rather than N at once every
+# 1/EVERY s; SPREAD=0 puts every session on the server-wide phase (a fan-out
+# burst of N events, which stalls this 2-core box for seconds).
+SPREAD=${SPREAD:-$(python3 -c "print(f'{1/float(\"$EVERY\"):g}s')")}
 HEARTBEAT=${HEARTBEAT:-30s} # serve's SSE comment interval
 PORT=${PORT:-18120}
 NICE=${NICE:-0}
@@ -46,8 +52,8 @@ serve=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 
 case $pattern in
-  sse) url="http://127.0.0.1:$PORT/sse?rate=$EVERY" ;;
-  ws)  url="ws://127.0.0.1:$PORT/ws?rate=$EVERY" ;;
+  sse) url="http://127.0.0.1:$PORT/sse?rate=$EVERY&spread=$SPREAD" ;;
+  ws)  url="ws://127.0.0.1:$PORT/ws?rate=$EVERY&spread=$SPREAD" ;;
   *) echo "pattern: sse or ws" >&2; exit 2 ;;
 esac
 

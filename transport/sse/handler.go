@@ -41,7 +41,9 @@ var (
 //
 // Query parameters: rate (events/s, default 1; 0 with channel), count (end
 // the stream after N events), size (payload bytes, padded), jitter (a Go
-// duration, deterministic per seq), channel, heartbeat (comment interval,
+// duration, deterministic per seq), spread (a Go duration: this
+// connection's ticks shifted by its own offset below it, so that
+// subscribers do not all get tick N at once; Timeline.Spread), channel, heartbeat (comment interval,
 // default 15s, 0 = none), retry (the retry: sent first, default 3s).
 //
 // A Last-Event-ID header resumes after that seq with no gap and no duplicate:
@@ -63,6 +65,7 @@ type streamParams struct {
 	count     uint64
 	size      int
 	jitter    time.Duration
+	spread    time.Duration
 	channel   string
 	heartbeat time.Duration
 	retry     time.Duration
@@ -110,6 +113,7 @@ func (h *Handler) params(r *http.Request) (streamParams, error) {
 		dst *time.Duration
 	}{
 		{JitterBounds, &p.jitter},
+		{transport.SpreadBounds, &p.spread},
 		{HeartbeatBounds, &p.heartbeat},
 		{RetryBounds, &p.retry},
 	} {
@@ -119,6 +123,9 @@ func (h *Handler) params(r *http.Request) (streamParams, error) {
 		if *d.dst, err = d.b.Parse(q.Get(d.b.Name)); err != nil {
 			return p, err
 		}
+	}
+	if p.spread > 0 && p.rate == 0 {
+		return p, fmt.Errorf("spread=%q shifts ticks, but there are none (rate 0 or channel): add rate=N or leave spread out", q.Get("spread"))
 	}
 	return p, nil
 }
@@ -248,7 +255,7 @@ func (c *conn) beatDue() (time.Time, bool) {
 // ticker of its own would wake it every period and let it stay silent for up
 // to two).
 func (c *conn) ticks(r *http.Request, last uint64, resume bool) {
-	tl := transport.NewTimeline(c.h.Epoch, c.p.rate, c.p.jitter)
+	tl := transport.NewTimeline(c.h.Epoch, c.p.rate, c.p.jitter).Spread(c.p.spread, r.RemoteAddr)
 	if !tl.Ticking() {
 		c.idle(r)
 		return

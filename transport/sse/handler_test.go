@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/rtbench/rtbench/transport/transporttest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/transporttest"
 
 	"go.uber.org/goleak"
 
@@ -134,6 +135,10 @@ func TestBadParams(t *testing.T) {
 		{"retry=soon", "retry"},
 		{"channel=a%20b", "channel"},
 		{"channel=c&rate=5", "cannot be combined"},
+		{"spread=5", "spread"},
+		{"spread=2h", "spread"},
+		{"rate=0&spread=1s", "shifts ticks"},
+		{"channel=c&spread=1s", "shifts ticks"},
 	}
 	for _, tt := range tests {
 		rec := httptest.NewRecorder()
@@ -196,6 +201,53 @@ func open(t *testing.T, ctx context.Context, url, lastID string) (*bufio.Reader,
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	return bufio.NewReader(resp.Body), func() { cancel(); resp.Body.Close() }
+}
+
+// TestSpread: with spread, each connection's ticks keep one offset of its
+// own below the spread (here, a whole interval) before the server-wide
+// timeline, and a resume on a new connection, a new phase, still has no gap
+// and no duplicate.
+func TestSpread(t *testing.T) {
+	epoch := time.Now()
+	srv := httptest.NewServer(&Handler{Epoch: epoch, Retry: -1})
+	defer srv.Close()
+	base := transport.NewTimeline(epoch, 500, 0)
+	const q = "?rate=500&spread=2ms"
+	offsets := func(evs []event) (off int64) {
+		t.Helper()
+		for i, e := range evs {
+			var st struct {
+				Seq     uint64 `json:"seq"`
+				SchedNS int64  `json:"sched_ns"`
+			}
+			if err := json.Unmarshal([]byte(e.data), &st); err != nil || st.Seq != e.id {
+				t.Fatalf("payload %q: want seq %d", e.data, e.id)
+			}
+			o := base.Sched(st.Seq) - st.SchedNS
+			if o < 0 || o >= int64(2*time.Millisecond) {
+				t.Fatalf("seq %d: sched_ns %v before the server-wide timeline's, want [0, 2ms)", st.Seq, time.Duration(o))
+			}
+			if i > 0 && o != off {
+				t.Fatalf("seq %d: offset %v, the connection's earlier ticks had %v", st.Seq, time.Duration(o), time.Duration(off))
+			}
+			off = o
+		}
+		return off
+	}
+	r, closeFn := open(t, t.Context(), srv.URL+q, "")
+	first := readEvents(t, r, 10)
+	closeFn()
+	offsets(first)
+	last := first[len(first)-1].id
+	r, closeFn = open(t, t.Context(), srv.URL+q, strconv.FormatUint(last, 10))
+	defer closeFn()
+	next := readEvents(t, r, 20)
+	offsets(next)
+	for i, e := range next {
+		if e.id != last+1+uint64(i) {
+			t.Fatalf("resumed after %d on a new phase: event %d has id %d, want %d", last, i, e.id, last+1+uint64(i))
+		}
+	}
 }
 
 // TestResume disconnects a real client mid-stream and resumes it with

@@ -41,7 +41,9 @@ const (
 //     twice.
 //
 // Query parameters: rate (ticks/s, default 1, or 0 with channel; 0 = none;
-// at most MaxRate), jitter (a Go duration), size (tick payload bytes, padded,
+// at most MaxRate), jitter (a Go duration), spread (a Go duration: this
+// connection's ticks shifted by its own offset below it, Timeline.Spread),
+// size (tick payload bytes, padded,
 // at most transport.MaxPayload), count (close with 1000 "count reached" after
 // N ticks), channel, binary (1 = push ticks and room messages as binary
 // frames; echoes keep the client's type). Bad values are answered 400 with a

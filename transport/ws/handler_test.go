@@ -138,10 +138,12 @@ func TestTicks(t *testing.T) {
 		count  int
 		size   int // 0 = unpadded
 		typ    websocket.MessageType
+		spread time.Duration // ticks this much earlier at most, by one offset per connection
 	}{
-		{"fast", "?rate=1000&count=50", 1000, 0, 50, 0, websocket.MessageText},
-		{"jitter and size", "?rate=500&jitter=1ms&count=20&size=200", 500, time.Millisecond, 20, 200, websocket.MessageText},
-		{"binary", "?rate=1000&count=5&binary=1", 1000, 0, 5, 0, websocket.MessageBinary},
+		{"fast", "?rate=1000&count=50", 1000, 0, 50, 0, websocket.MessageText, 0},
+		{"jitter and size", "?rate=500&jitter=1ms&count=20&size=200", 500, time.Millisecond, 20, 200, websocket.MessageText, 0},
+		{"binary", "?rate=1000&count=5&binary=1", 1000, 0, 5, 0, websocket.MessageBinary, 0},
+		{"spread", "?rate=1000&count=20&spread=1ms", 1000, 0, 20, 0, websocket.MessageText, time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +153,7 @@ func TestTicks(t *testing.T) {
 			c := ts.dial(t, tt.query, nil)
 			var bytes int
 			var first uint64
+			var offset int64
 			for i := range tt.count {
 				typ, b := read(t, c)
 				if typ != tt.typ {
@@ -171,8 +174,13 @@ func TestTicks(t *testing.T) {
 				if k.Seq != first+uint64(i) {
 					t.Fatalf("tick %d: seq %d, want %d (consecutive)", i, k.Seq, first+uint64(i))
 				}
-				if k.SchedNS != tl.Sched(k.Seq) {
-					t.Errorf("seq %d: sched_ns %d, want the timeline's %d", k.Seq, k.SchedNS, tl.Sched(k.Seq))
+				off := tl.Sched(k.Seq) - k.SchedNS
+				if i == 0 {
+					offset = off
+				}
+				if off != offset || off < 0 || off >= int64(max(tt.spread, 1)) {
+					t.Errorf("seq %d: sched_ns %d is %v before the server-wide timeline's %d; want one offset for the connection, below %v",
+						k.Seq, k.SchedNS, time.Duration(off), tl.Sched(k.Seq), tt.spread)
 				}
 				if k.SentNS < k.SchedNS {
 					t.Errorf("seq %d: sent_ns %d before sched_ns %d", k.Seq, k.SentNS, k.SchedNS)

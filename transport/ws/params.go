@@ -24,6 +24,7 @@ const maxJitter = time.Hour
 type params struct {
 	rate    float64       // ticks per second; 0 = no ticks
 	jitter  time.Duration // deterministic per-seq delay
+	spread  time.Duration // this connection's ticks shifted by up to this (Timeline.Spread)
 	size    int           // tick payload bytes, padded
 	count   uint64        // close with 1000 after this many ticks; 0 = no limit
 	channel string        // room to join; "" = none
@@ -56,6 +57,14 @@ func parseParams(q url.Values, maxRate float64, hub bool) (params, error) {
 	if q.Has("jitter") {
 		if p.jitter, err = bounds.Upto("jitter", maxJitter, "5ms").Parse(q.Get("jitter")); err != nil {
 			return p, err
+		}
+	}
+	if q.Has("spread") {
+		if p.spread, err = transport.SpreadBounds.Parse(q.Get("spread")); err != nil {
+			return p, err
+		}
+		if p.rate == 0 {
+			return p, fmt.Errorf("spread=%q shifts ticks, but there are none (rate 0 or channel): add rate=N or leave spread out", q.Get("spread"))
 		}
 	}
 	if v := q.Get("size"); v != "" {

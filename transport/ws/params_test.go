@@ -26,6 +26,10 @@ func TestParseParams(t *testing.T) {
 		{query: "rate=0.001", want: params{rate: 0.001}},
 		{query: "rate=1000&jitter=2ms&size=300&count=7&binary=1", want: params{rate: 1000, jitter: 2 * time.Millisecond, size: 300, count: 7, binary: true}},
 		{query: "binary=false&count=0", want: params{rate: 1}},
+		{query: "rate=0.05&spread=20s", want: params{rate: 0.05, spread: 20 * time.Second}},
+		{query: "spread=5", wantErr: `spread: want a duration from 0s to 1h, such as 20s; got "5"`},
+		{query: "rate=0&spread=1s", wantErr: `spread="1s" shifts ticks, but there are none (rate 0 or channel): add rate=N or leave spread out`},
+		{query: "channel=room&spread=1s", wantErr: `shifts ticks, but there are none`},
 		{query: "size=1048576", want: params{rate: 1, size: transport.MaxPayload}},
 		{query: "other=1", want: params{rate: 1}},
 

@@ -88,7 +88,7 @@ func newSession(h *Handler, p params, conn *websocket.Conn, raw net.Conn, sub *p
 		sub:          sub,
 		stats:        h.Stats,
 		p:            p,
-		tl:           h.timeline(p),
+		tl:           h.timeline(p).Spread(p.spread, raw.RemoteAddr().String()),
 		pushType:     websocket.MessageText,
 		writeTimeout: or(h.WriteTimeout, DefaultWriteTimeout),
 		closeTimeout: or(h.CloseTimeout, DefaultCloseTimeout),
