@@ -16,6 +16,7 @@
 #
 #   bash bench/scripts/ramp.sh                 # N=19000 RAMP=2000 HOLD=5 REPS=3, sse and ws
 #   N=5000 REPS=1 bash bench/scripts/ramp.sh ws
+#   SPREAD=0 bash bench/scripts/ramp.sh        # every tick a burst to all sessions
 #
 # Each run gets a fresh serve on its own port, so no run meets the last
 # one's TIME_WAIT sockets. Loopback only, bounded in time (ramp + HOLD + 30 s).
@@ -28,6 +29,10 @@ RAMP=${RAMP:-2000}
 HOLD=${HOLD:-5}
 REPS=${REPS:-3}
 PORT=${PORT:-18140}
+# Each session's ticks on a phase of its own (serve's spread=), so the held
+# sessions get N events a second evenly; SPREAD=0 puts them all on the
+# server-wide phase: a fan-out burst of N events at every second.
+SPREAD=${SPREAD:-1s}
 source "$(dirname "$0")/lib.sh" # the repository as working directory, $tmp, cleanup on exit
 
 build_rtbench
@@ -49,8 +54,8 @@ for pattern in $PATTERNS; do
     serve=$!
     for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
     case $pattern in
-      sse) url="http://127.0.0.1:$port/sse?rate=1" ;;
-      ws)  url="ws://127.0.0.1:$port/ws?rate=1" ;;
+      sse) url="http://127.0.0.1:$port/sse?rate=1&spread=$SPREAD" ;;
+      ws)  url="ws://127.0.0.1:$port/ws?rate=1&spread=$SPREAD" ;;
       *) echo "pattern: sse or ws" >&2; exit 2 ;;
     esac
     la0=$(cut -d' ' -f1 /proc/loadavg)
