@@ -284,10 +284,12 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		for _, st := range o.Stages.stages {
 			held = max(held, int(st.Target))
 		}
-		held = o.share.Of(held) // this agent's part
 		if len(o.sources) == 0 {
-			o.sources = o.autoSources(held)
+			// From the largest share (agent 0's), so that every agent of
+			// a run records the same number of addresses.
+			o.sources = o.autoSources(bench.Share{Index: 0, Count: o.share.Count}.Of(held))
 		}
+		held = o.share.Of(held) // this agent's part
 		// Both checks, so that one run says everything in the way.
 		files := bench.CheckFiles(held)
 		ports := bench.CheckPorts(held, max(len(o.sources), 1), 1)
