@@ -105,7 +105,7 @@ func checkPorts(connections, sourceAddrs, destinations, ports int, desc string) 
 // where the last search ended. Past half the range it scans every even
 // port, each one a lookup in the established table, before it tries an
 // odd one: measured on Linux 6.18, a connect costs ~40 µs of CPU up to
-// 14,000 connections from one address and 1.2–1.9 ms past 14,116, enough
+// 14,000 connections from one address and 1.2–4 ms past 14,116, enough
 // to stall a ramp of 1,000 sessions/s outright (docs/BENCHMARKS.md,
 // "The connect() cliff").
 func SessionsPerSource() int {

@@ -43,8 +43,9 @@ var (
 // the stream after N events), size (payload bytes, padded), jitter (a Go
 // duration, deterministic per seq), spread (a Go duration: this
 // connection's ticks shifted by its own offset below it, so that
-// subscribers do not all get tick N at once; Timeline.Spread), channel, heartbeat (comment interval,
-// default 15s, 0 = none), retry (the retry: sent first, default 3s).
+// subscribers do not all get tick N at once; Timeline.Spread), channel,
+// heartbeat (comment interval, default 15s, 0 = none), retry (the retry:
+// sent first, default 3s).
 //
 // A Last-Event-ID header resumes after that seq with no gap and no duplicate:
 // ticks are recomputed from the timeline, channel messages replayed from the
