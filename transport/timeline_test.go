@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +51,28 @@ func TestTimelineSpread(t *testing.T) {
 	base := transport.NewTimeline(epoch, 1, 0)
 	if got := base.Spread(0, "127.0.0.1:1"); got != base {
 		t.Errorf("spread 0 moved the timeline to %v", got.Epoch)
+	}
+}
+
+func TestParseSpread(t *testing.T) {
+	for _, tc := range []struct {
+		v       string
+		rate    float64
+		want    time.Duration
+		wantErr string
+	}{
+		{"20s", 0.05, 20 * time.Second, ""},
+		{"0s", 0, 0, ""},
+		{"1s", 0, 0, "shifts ticks, but there are none"},
+		{"5", 1, 0, `spread: want a duration`},
+		{"2h", 1, 0, `spread: want a duration`},
+	} {
+		got, err := transport.ParseSpread(tc.v, tc.rate)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("ParseSpread(%q, %v) error %v, want one containing %q", tc.v, tc.rate, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || got != tc.want):
+			t.Errorf("ParseSpread(%q, %v) = %v, %v; want %v", tc.v, tc.rate, got, err, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"hash/fnv"
 	"strconv"
 	"strings"
@@ -156,6 +157,17 @@ func NewTimeline(epoch time.Time, rate float64, jitter time.Duration) Timeline {
 // (Timeline.Spread): 0 (every connection on the server-wide phase) to
 // bounds.MaxDuration.
 var SpreadBounds = bounds.Upto("spread", bounds.MaxDuration, "20s")
+
+// ParseSpread reads the spread parameter v of a stream with rate ticks per
+// second: a duration within SpreadBounds, refused when it is not 0 and
+// there are no ticks to shift.
+func ParseSpread(v string, rate float64) (time.Duration, error) {
+	d, err := SpreadBounds.Parse(v)
+	if err == nil && d > 0 && rate == 0 {
+		err = fmt.Errorf("spread=%q shifts ticks, but there are none (rate 0 or channel): add rate=N or leave spread out", v)
+	}
+	return d, err
+}
 
 // Spread returns the timeline shifted earlier by an offset in [0, spread)
 // drawn from key (a connection's remote address), at most one interval: the

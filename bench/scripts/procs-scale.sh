@@ -39,7 +39,7 @@ EVERY=${EVERY:-0.05}    # events per second per session (rate=)
 # sessions get EVERY × N events a second evenly rather than N at once every
 # 1/EVERY s; SPREAD=0 puts every session on the server-wide phase (a fan-out
 # burst of N events, which stalls this 2-core box for seconds).
-SPREAD=${SPREAD:-$(python3 -c "print(f'{1/float(\"$EVERY\"):g}s')")}
+SPREAD=${SPREAD:-$(awk -v e="$EVERY" 'BEGIN { printf "%gs", 1 / e }')}
 HEARTBEAT=${HEARTBEAT:-30s} # serve's SSE comment interval
 PORT=${PORT:-18120}
 NICE=${NICE:-0}

@@ -114,7 +114,6 @@ func (h *Handler) params(r *http.Request) (streamParams, error) {
 		dst *time.Duration
 	}{
 		{JitterBounds, &p.jitter},
-		{transport.SpreadBounds, &p.spread},
 		{HeartbeatBounds, &p.heartbeat},
 		{RetryBounds, &p.retry},
 	} {
@@ -125,8 +124,10 @@ func (h *Handler) params(r *http.Request) (streamParams, error) {
 			return p, err
 		}
 	}
-	if p.spread > 0 && p.rate == 0 {
-		return p, fmt.Errorf("spread=%q shifts ticks, but there are none (rate 0 or channel): add rate=N or leave spread out", q.Get("spread"))
+	if q.Has("spread") {
+		if p.spread, err = transport.ParseSpread(q.Get("spread"), p.rate); err != nil {
+			return p, err
+		}
 	}
 	return p, nil
 }

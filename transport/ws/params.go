@@ -60,11 +60,8 @@ func parseParams(q url.Values, maxRate float64, hub bool) (params, error) {
 		}
 	}
 	if q.Has("spread") {
-		if p.spread, err = transport.SpreadBounds.Parse(q.Get("spread")); err != nil {
+		if p.spread, err = transport.ParseSpread(q.Get("spread"), p.rate); err != nil {
 			return p, err
-		}
-		if p.rate == 0 {
-			return p, fmt.Errorf("spread=%q shifts ticks, but there are none (rate 0 or channel): add rate=N or leave spread out", q.Get("spread"))
 		}
 	}
 	if v := q.Get("size"); v != "" {
