@@ -45,8 +45,8 @@ func readFIFO(t *testing.T, path string) <-chan []byte {
 			got <- nil
 			return
 		}
-		defer f.Close()
 		b, _ := io.ReadAll(f)
+		f.Close() // before handing over: a next writer must not meet this reader
 		got <- b
 	}()
 	return got

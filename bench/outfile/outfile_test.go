@@ -182,8 +182,12 @@ func TestWriteFIFO(t *testing.T) {
 				got <- []byte(err.Error())
 				return
 			}
-			defer f.Close()
 			b, _ := io.ReadAll(f)
+			// Closed before the bytes are handed over: a reader still
+			// open when the next case's writer opens the FIFO would take
+			// its bytes, and the next reader would wait for a writer
+			// forever (seen once in CI).
+			f.Close()
 			got <- b
 		}()
 		if err := Check(path); err != nil {
