@@ -354,6 +354,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
 	base.Lean = !h2 && o.proxy == nil // the lean paths speak HTTP/1.1 and dial the target themselves
+	base.NoEventIDs = true            // the engine records no event ID
 	if base.Lean && plan.Open() {
 		// The open model's polling requests share keep-alive connections.
 		base.Pool = transport.NewConnPool(o.Connections) // -c: the connections they share, at most

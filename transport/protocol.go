@@ -114,6 +114,10 @@ type SessionOptions struct {
 	// Stamp says where each payload's clock is (--stamp); nil: sched_ns,
 	// else the first of ClockFields.
 	Stamp *StampSpec
+	// NoEventIDs: the observer never reads Event.ID (the load engine), so
+	// SSE events need not carry one; the last ID is still sent to resume.
+	// It saves a held session its one steady allocation.
+	NoEventIDs bool
 
 	// WebSocket.
 	Subprotocols []string

@@ -665,7 +665,7 @@ func (s *session) watch(ctx context.Context, body io.ReadCloser) func() {
 //go:noinline
 func (s *session) event(ev *Event) {
 	if n := s.p.InvalidUTF8(); n != s.invalid {
-		s.warn(transport.ClassInvalidUTF8, invalidUTF8(ev.ID, n-s.invalid))
+		s.warn(transport.ClassInvalidUTF8, invalidUTF8(s.p.LastEventID(), n-s.invalid))
 		s.invalid = n
 	}
 	e := &s.ev

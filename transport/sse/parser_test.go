@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -898,6 +899,109 @@ func TestParserNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per event, want 0", allocs)
+	}
+}
+
+// TestParserNoEventIDs: with NoEventIDs events carry no ID, and
+// LastEventID still says, after every event and at the end, what the ID
+// would have been: every WPT vector, chunked every way, compared with a
+// parser that keeps IDs.
+func TestParserNoEventIDs(t *testing.T) {
+	for _, tc := range ptWPTCases {
+		for _, ck := range ptChunkings {
+			t.Run(tc.name+"/"+ck.name, func(t *testing.T) {
+				in := []byte(tc.in)
+				with := NewParser(&ptReader{chunks: ck.split(in)}, ParserOptions{})
+				without := NewParser(&ptReader{chunks: ck.split(in)}, ParserOptions{NoEventIDs: true})
+				for i := 0; ; i++ {
+					a, errA := with.Next()
+					b, errB := without.Next()
+					if (errA == nil) != (errB == nil) {
+						t.Fatalf("event %d: errors %v and %v", i, errA, errB)
+					}
+					if errA != nil {
+						break
+					}
+					if b.ID != "" {
+						t.Fatalf("event %d: ID %q, want none", i, b.ID)
+					}
+					if got := without.LastEventID(); got != a.ID || string(b.Data) != string(a.Data) || b.Type != a.Type {
+						t.Fatalf("event %d: LastEventID %q data %q type %q, want %q %q %q", i, got, b.Data, b.Type, a.ID, a.Data, a.Type)
+					}
+				}
+				if a, b := with.LastEventID(), without.LastEventID(); a != b {
+					t.Fatalf("at the end: LastEventID %q, want %q", b, a)
+				}
+			})
+		}
+	}
+}
+
+// TestParserNoEventIDsResume: the last ID carries over a Reset and starts
+// from SetLastEventID, as with IDs kept.
+func TestParserNoEventIDsResume(t *testing.T) {
+	p := NewParser(strings.NewReader("data: a\n\nid: 8\ndata: b\n\nid: 9\ndata: cut"), ParserOptions{NoEventIDs: true})
+	p.SetLastEventID("7")
+	var ids []string
+	for {
+		ev, err := p.Next()
+		if err != nil {
+			break
+		}
+		ids = append(ids, ev.ID+"/"+p.LastEventID())
+	}
+	if got, want := strings.Join(ids, " "), "/7 /8"; got != want {
+		t.Fatalf("IDs/last IDs %q, want %q", got, want)
+	}
+	p.Reset(strings.NewReader("data: c\n\nid: 10\n\n"))
+	if ev, err := p.Next(); err != nil || ev.ID != "" || p.LastEventID() != "8" {
+		t.Fatalf("after Reset: %v, ID %q, last %q; want no error, no ID, last 8", err, ev.ID, p.LastEventID())
+	}
+	if _, err := p.Next(); err != io.EOF || p.LastEventID() != "10" {
+		t.Fatalf("at the end: %v, last %q; want EOF, last 10", err, p.LastEventID())
+	}
+}
+
+// TestParserNoEventIDsNoAllocs counts every allocation over 20,000
+// events that each carry a new ID (testing.AllocsPerRun's average rounds
+// an allocation per ~70 events down to 0; this does not). With IDs kept
+// they are interned, a chunk per ~70 events; without, none.
+func TestParserNoEventIDsNoAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("counts allocations over 20,000 events")
+	}
+	for _, tc := range []struct {
+		noIDs bool
+		some  bool // allocations expected
+	}{{noIDs: true}, {noIDs: false, some: true}} {
+		// 20,000 events of 5–6-byte IDs fill ~230 chunks of 512 bytes.
+		t.Run(fmt.Sprintf("NoEventIDs=%v", tc.noIDs), func(t *testing.T) {
+			var stream []byte
+			for seq := 1; seq <= 25000; seq++ {
+				stream = AppendEvent(stream, strconv.Itoa(seq), "tick", []byte(`{"seq":1}`))
+			}
+			p := NewParser(bytes.NewReader(stream), ParserOptions{NoEventIDs: tc.noIDs})
+			for range 5000 { // warm the buffers
+				if _, err := p.Next(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for range 20000 {
+				if _, err := p.Next(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			// The count is the process's: a few may be another
+			// goroutine's (a test server winding down).
+			n := after.Mallocs - before.Mallocs
+			t.Logf("%d allocations", n)
+			if tc.some && n < 100 || !tc.some && n > 10 {
+				t.Errorf("%d allocations over 20,000 events, want %s", n, map[bool]string{true: "one per ~70 events", false: "none"}[tc.some])
+			}
+		})
 	}
 }
 

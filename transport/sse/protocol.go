@@ -19,6 +19,7 @@ var Protocol = transport.Protocol{
 	New: func(o transport.SessionOptions) transport.Session {
 		c := &Client{Request: o.Request, HTTP: o.HTTP, Parser: ParserFor(o.MaxEvent), Reconnect: o.Reconnect,
 			IdleTimeout: o.IdleTimeout, LastEventID: o.LastEventID, First: o.First, Comments: o.Comments, Stamp: o.Stamp}
+		c.Parser.NoEventIDs = o.NoEventIDs
 		if o.Lean {
 			c.Lean = &Lean{LocalAddr: o.LocalAddr, TTFBTimeout: o.TTFBTimeout}
 		}
