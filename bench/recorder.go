@@ -23,8 +23,12 @@ const (
 	// once per SampleBuffer samples.
 	InitialSampleBuffer = 8
 	// ShardsPerProc shards per GOMAXPROCS, up to MaxShards, hold the run's
-	// histograms; sessions are assigned to them round-robin.
-	ShardsPerProc = 4
+	// histograms; sessions are assigned to them round-robin. Each shard
+	// holds its own HdrHistogram (~184 KB) per metric in use, so shards
+	// cost fixed memory, and, as live heap, as much again in the
+	// collector's headroom; recorders flush in batches, so one per
+	// processor is enough to keep the lock cold.
+	ShardsPerProc = 1
 	MaxShards     = 64
 	// LateStartThreshold: an open-model request that starts later than this
 	// after its intended time is counted in LateStarts.
