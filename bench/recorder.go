@@ -16,12 +16,17 @@ const (
 	// before it flushes them into its shard. With it, a shard's mutex is
 	// taken about once per SampleBuffer/3 events, not once per event.
 	SampleBuffer = 128
-	// InitialSampleBuffer is the sample buffer a Recorder starts with: it
-	// doubles, up to SampleBuffer, only when it fills between two interval
-	// ticks, so a held session that receives a few events a second keeps a
-	// small one (memory per held session) while a busy one still flushes
-	// once per SampleBuffer samples.
+	// InitialSampleBuffer is the sample buffer a Recorder starts with.
+	// When it fills, the Recorder flushes it into its shard; only a
+	// recorder that fills it more than GrowAfterFills times between two
+	// interval ticks (a busy session: at the initial size, more than 64
+	// samples a second) doubles it, up to SampleBuffer. A held session
+	// that receives tens of events a second so keeps 8 samples of buffer
+	// (memory per held session: 72 bytes, where growing to 64 cost 576 and
+	// the garbage of each doubling), and a busy one still flushes once per
+	// SampleBuffer samples.
 	InitialSampleBuffer = 8
+	GrowAfterFills      = 8
 	// ShardsPerProc shards per GOMAXPROCS, up to MaxShards, hold the run's
 	// histograms; sessions are assigned to them round-robin. Each shard
 	// holds its own HdrHistogram (~184 KB) per metric in use, so shards
@@ -266,6 +271,9 @@ type Recorder struct {
 	// listed: in the shard's dirty list until the next interval tick. It
 	// outlives a reset: a reused recorder is listed once.
 	listed bool
+	// fills counts the buffer's flushes since the last tick (up to
+	// GrowAfterFills): the buffer grows after that many.
+	fills uint8
 
 	// Outages: out follows the run's sessions in and out of waiting to
 	// reconnect (nil: not followed).
@@ -368,18 +376,22 @@ func (r *Recorder) add(m Metric, d time.Duration, measured bool) {
 	if tag&(tagMeasured|tagInterval) == 0 {
 		return
 	}
-	if len(r.vals) == cap(r.vals) {
-		if c := cap(r.vals); c < SampleBuffer {
-			c = min(max(2*c, InitialSampleBuffer), SampleBuffer)
+	if c := cap(r.vals); len(r.vals) == c {
+		switch {
+		case c == 0:
+			r.vals = make([]time.Duration, 0, InitialSampleBuffer)
+			r.tags = make([]uint8, 0, InitialSampleBuffer)
+		case c < SampleBuffer && r.fills >= GrowAfterFills:
+			c = min(2*c, SampleBuffer)
 			r.vals = append(make([]time.Duration, 0, c), r.vals...)
 			r.tags = append(make([]uint8, 0, c), r.tags...)
+		default:
+			r.fills = min(r.fills+1, GrowAfterFills)
+			r.flushLocked()
 		}
 	}
 	r.vals = append(r.vals, d)
 	r.tags = append(r.tags, tag)
-	if len(r.vals) == SampleBuffer {
-		r.flushLocked()
-	}
 }
 
 func (r *Recorder) count(c Counter, n int64, measured bool) {
@@ -433,7 +445,7 @@ func (r *Recorder) flush() {
 // again.
 func (r *Recorder) tickFlush() {
 	r.mu.Lock()
-	r.listed = false
+	r.listed, r.fills = false, 0
 	r.flushLocked()
 	r.mu.Unlock()
 }

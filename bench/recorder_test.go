@@ -613,21 +613,26 @@ func BenchmarkRecorderEventParallel(b *testing.B) {
 }
 
 // TestRecorderSampleBufferGrows: a recorder starts with InitialSampleBuffer
-// samples of room, keeps it while the engine's ticks empty it, and doubles it
-// (up to SampleBuffer, where it flushes by itself) only when it fills between
-// two ticks; no sample is lost on the way.
+// samples of room and flushes it whenever it fills; it doubles it (up to
+// SampleBuffer, where it keeps flushing) only when it filled more than
+// GrowAfterFills times between two ticks; no sample is lost on the way.
 func TestRecorderSampleBufferGrows(t *testing.T) {
+	const busy = 3*SampleBuffer + 5
 	tests := []struct {
 		name      string
-		perTick   int // samples added between two flushes
+		perTick   int // samples added between two ticks
 		ticks     int
 		wantCap   int
 		wantInBuf int // samples still buffered at the end
 	}{
 		{"idle", 0, 3, 0, 0},
 		{"held session", 3, 5, InitialSampleBuffer, 3},
-		{"fills once", InitialSampleBuffer + 1, 1, 2 * InitialSampleBuffer, InitialSampleBuffer + 1},
-		{"busy", 3*SampleBuffer + 5, 1, SampleBuffer, 5},
+		{"fills once", InitialSampleBuffer + 1, 1, InitialSampleBuffer, 1},
+		{"held session at 10/s, 3 samples an event", 30, 5, InitialSampleBuffer, 30 - 3*InitialSampleBuffer},
+		{"fills as often as it may", GrowAfterFills*InitialSampleBuffer + 1, 3, InitialSampleBuffer, 1},
+		{"fills once more", GrowAfterFills*InitialSampleBuffer + InitialSampleBuffer + 1, 1, 2 * InitialSampleBuffer, InitialSampleBuffer + 1},
+		// 64 flushed at 8, then 8 → 128 without a flush, then one per 128
+		{"busy", busy, 1, SampleBuffer, (busy - GrowAfterFills*InitialSampleBuffer) % SampleBuffer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -638,7 +643,7 @@ func TestRecorderSampleBufferGrows(t *testing.T) {
 					r.add(Delivery, msec, true)
 				}
 				if tick < tt.ticks-1 {
-					r.flush()
+					r.tickFlush()
 				}
 			}
 			if got := cap(r.vals); got != tt.wantCap || cap(r.tags) != got {
@@ -762,7 +767,7 @@ func TestRecorderResetCarriesNothing(t *testing.T) {
 // a field added elsewhere would survive from one request to the next.
 func TestRecorderSessionStateIsReset(t *testing.T) {
 	plumbing := map[string]bool{"mu": true, "shard": true, "measureFrom": true, "vals": true, "tags": true,
-		"counters": true, "iv": true, "sources": true, "listed": true, "out": true, "recSession": true}
+		"counters": true, "iv": true, "sources": true, "listed": true, "fills": true, "out": true, "recSession": true}
 	rt := reflect.TypeFor[Recorder]()
 	for i := range rt.NumField() {
 		if f := rt.Field(i); !plumbing[f.Name] {
