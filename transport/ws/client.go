@@ -31,6 +31,8 @@ const (
 	DefaultMaxMissedPings = 2                // unanswered pings in a row before ping_timeout
 	// InitialMessageBuffer is the size of a session's receive buffer before
 	// a bigger message grows it (up to the read limit; it is then kept).
+	// Only connections read through coder/websocket (compression, proxies,
+	// wss) use it; the lean path reads frames in place.
 	InitialMessageBuffer = 1 << 10
 	// HandshakeBuffer is the size of net/http's read and write buffers for
 	// the handshake. The read buffer stays under coder/websocket's own for
@@ -340,11 +342,6 @@ func (c *Client) newSession(obs transport.Observer) (*clientSession, error) {
 		s.limit = min(s.limit, math.MaxInt64-1)
 		s.maxBuf = int(min(s.limit+1, math.MaxInt))
 	}
-	size := InitialMessageBuffer
-	if s.maxBuf > 0 {
-		size = min(size, s.maxBuf)
-	}
-	s.buf = make([]byte, 0, size)
 	return s, nil
 }
 
@@ -559,6 +556,14 @@ func (s *clientSession) read(cn *clientConn) error {
 	}
 	ws := cn.ws.(*websocket.Conn)
 	ctx := context.Background() // no Done channel: no timer per frame; closes end reads
+	if s.buf == nil {
+		// Allocated here: a lean session never needs it.
+		size := InitialMessageBuffer
+		if s.maxBuf > 0 {
+			size = min(size, s.maxBuf)
+		}
+		s.buf = make([]byte, 0, size)
+	}
 	for {
 		typ, r, err := ws.Reader(ctx)
 		if err == nil {
