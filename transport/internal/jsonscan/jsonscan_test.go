@@ -80,6 +80,82 @@ func TestAppendStringAndSpaced(t *testing.T) {
 // FuzzValue: Value accepts exactly what json.Valid accepts; a valid string
 // decodes as encoding/json decodes it; Spaced says whether json.Compact
 // changes a valid value.
+// stringByBytes is String as it was before plainRun: one byte at a time.
+func stringByBytes(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	for i++; i < len(b); {
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c == '\\':
+			if i+1 >= len(b) {
+				return i + 1, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				for k := 2; k < 6; k++ {
+					if i+k >= len(b) || unhex(b[i+k]) < 0 {
+						return i + k, false
+					}
+				}
+				i += 6
+			default:
+				return i + 1, false
+			}
+		case c < 0x20:
+			return i, false
+		default:
+			i++
+		}
+	}
+	return len(b), false
+}
+
+// TestStringEveryPosition: String agrees with the byte-at-a-time scan for
+// every special byte (and a few plain neighbours of them) at every offset
+// of strings up to 40 bytes long, cut at every length: the 8-byte test of
+// plainRun must find each one wherever it falls in a word.
+func TestStringEveryPosition(t *testing.T) {
+	specials := []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xc3, 0xff, '\n', '\t', 0x01, 0x02}
+	for n := 0; n <= 40; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range specials {
+				b := []byte(`"` + strings.Repeat("a", n) + `"`)
+				b[1+pos] = c
+				for cut := 0; cut <= len(b); cut++ {
+					in := b[:cut]
+					gotEnd, gotOK := String(in, 0)
+					wantEnd, wantOK := stringByBytes(in, 0)
+					if gotEnd != wantEnd || gotOK != wantOK {
+						t.Fatalf("String(%q) = %d, %v; byte by byte %d, %v", in, gotEnd, gotOK, wantEnd, wantOK)
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkString(b *testing.B) {
+	chunk := []byte(`"chatcmpl-9c1f2a7b3d5e4f60a8b9c0d1e2f3a4b5"`)
+	for _, tc := range []struct {
+		name string
+		f    func([]byte, int) (int, bool)
+	}{{"words", String}, {"bytes", stringByBytes}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				if _, ok := tc.f(chunk, 0); !ok {
+					b.Fatal("not a string")
+				}
+			}
+		})
+	}
+}
+
 func FuzzValue(f *testing.F) {
 	for _, s := range []string{`{"a":[1,2.5e-3,"x\u00e9"],"b":null}`, `"\ud83d\ude00\n"`, `[true, false]`, `-0.0E+1`, `{"a" :{}}`, `"\ud800"`} {
 		f.Add([]byte(s))
