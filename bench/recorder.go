@@ -9,19 +9,19 @@ import (
 	"github.com/rtbench/rtbench/transport"
 )
 
-// Recording layout. These shape the engine's memory and its lock traffic;
-// the report header prints them.
+// Recording layout. These shape the engine's memory and its lock traffic,
+// not the load it offers.
 const (
-	// SampleBuffer is how many latency samples a session's Recorder holds
-	// before it flushes them into its shard. With it, a shard's mutex is
-	// taken about once per SampleBuffer/3 events, not once per event.
+	// SampleBuffer is the most latency samples a session's Recorder holds
+	// before it flushes them into its shard: a busy session takes the
+	// shard's mutex about once per SampleBuffer/3 events.
 	SampleBuffer = 128
 	// InitialSampleBuffer is the sample buffer a Recorder starts with.
 	// When it fills, the Recorder flushes it into its shard; only a
 	// recorder that fills it more than GrowAfterFills times between two
 	// interval ticks (a busy session: at the initial size, more than 64
 	// samples a second) doubles it, up to SampleBuffer. A held session
-	// that receives tens of events a second so keeps 8 samples of buffer
+	// at 10 events a second (~30 samples) so keeps 8 samples of buffer
 	// (memory per held session: 72 bytes, where growing to 64 cost 576 and
 	// the garbage of each doubling), and a busy one still flushes once per
 	// SampleBuffer samples.
