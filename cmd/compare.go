@@ -432,7 +432,9 @@ func (o *CompareOptions) aiFormatRuns(base string) []bench.AIRun {
 }
 
 // newSession builds a session of the protocol named name from the table.
+// Its events go to the engine, which never reads their IDs (as load's).
 func newSession(name string, o transport.SessionOptions) transport.Session {
+	o.NoEventIDs = true
 	return client.Lookup(name).New(o)
 }
 
