@@ -271,7 +271,9 @@ func (p *Parser) LastEventID() string {
 func (p *Parser) SetLastEventID(id string) {
 	p.lastID, p.idStale = id, false
 	p.idBuf = append(p.idBuf[:0], id...)
-	p.lastIDb = append(p.lastIDb[:0], id...)
+	if p.noIDs {
+		p.lastIDb = append(p.lastIDb[:0], id...)
+	}
 }
 
 // Retry returns the reconnection time of the last valid retry field, if any.
