@@ -432,10 +432,16 @@ func (o *CompareOptions) aiFormatRuns(base string) []bench.AIRun {
 }
 
 // newSession builds a session of the protocol named name from the table.
-// Its events go to the engine, which never reads their IDs (as load's).
 func newSession(name string, o transport.SessionOptions) transport.Session {
+	return engineSession(client.Lookup(name), o)
+}
+
+// engineSession builds a session of p whose events go to the load engine
+// (load's and compare's): the engine never reads event IDs, so SSE events
+// need not carry one (SessionOptions.NoEventIDs).
+func engineSession(p *transport.Protocol, o transport.SessionOptions) transport.Session {
 	o.NoEventIDs = true
-	return client.Lookup(name).New(o)
+	return p.New(o)
 }
 
 func randomSuffix() string {

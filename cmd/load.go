@@ -354,7 +354,6 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 	e := &bench.Engine{Plan: plan}
 	base.Reconnect.Gate = o.gateWait()
 	base.Lean = !h2 && o.proxy == nil // the lean paths speak HTTP/1.1 and dial the target themselves
-	base.NoEventIDs = true            // the engine records no event ID
 	if base.Lean && plan.Open() {
 		// The open model's polling requests share keep-alive connections.
 		base.Pool = transport.NewConnPool(o.Connections) // -c: the connections they share, at most
@@ -380,7 +379,7 @@ func loadRun(parent context.Context, env *Env, o *LoadOptions) error {
 		}
 		so.One, so.Repeat = one, !one
 		so.Request.Send = base.Request.Send.ForSession(n)
-		return proto.New(so)
+		return engineSession(proto, so)
 	}
 	e.NewSession = func(i int) transport.Session { return session(i, false) }
 	e.NewRequest = func(n int, _ time.Time) transport.Session { return session(n, true) }
