@@ -1,0 +1,233 @@
+package netpoll
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// reader is a Handler that keeps what its connection sent until the end.
+type reader struct {
+	c     *Conn
+	got   bytes.Buffer
+	calls int
+	err   error
+	ready chan struct{} // c is set
+	done  chan struct{}
+}
+
+func newReader() *reader { return &reader{ready: make(chan struct{}), done: make(chan struct{})} }
+
+func (r *reader) Readable() {
+	<-r.ready
+	r.calls++
+	var buf [7]byte // small: several reads per wake-up
+	for {
+		n, err := r.c.Read(buf[:])
+		r.got.Write(buf[:n])
+		if err == ErrWouldBlock {
+			return
+		}
+		if err != nil {
+			if err != io.EOF {
+				r.err = err
+			}
+			r.c.Deregister()
+			close(r.done)
+			return
+		}
+	}
+}
+
+// pair is a loopback TCP connection: the client side, registered, and the
+// server side.
+func pair(t *testing.T, ln net.Listener) (*net.TCPConn, net.Conn) {
+	t.Helper()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); s.Close() })
+	return c.(*net.TCPConn), s
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+func register(t *testing.T, c *net.TCPConn) *reader {
+	t.Helper()
+	r := newReader()
+	pc, err := NewConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.c = pc
+	close(r.ready)
+	if err := pc.Register(r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func waitDone(t *testing.T, r *reader) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the handler never saw the end; it has %q", r.got.String())
+	}
+}
+
+// TestManyConnections: every connection's bytes reach its own handler,
+// whole and in order, while the server writes to all of them at once, and
+// the pollers stop once their connections are gone.
+func TestManyConnections(t *testing.T) {
+	for _, n := range []int{1, 300} {
+		ln := listen(t)
+		readers := make([]*reader, n)
+		servers := make([]net.Conn, n)
+		for i := range n {
+			c, s := pair(t, ln)
+			readers[i], servers[i] = register(t, c), s
+		}
+		var wg sync.WaitGroup
+		for i, s := range servers {
+			wg.Go(func() {
+				for k := range 50 {
+					s.Write(fmt.Appendf(nil, "conn %d line %d\n", i, k))
+				}
+				s.Close()
+			})
+		}
+		wg.Wait()
+		for i, r := range readers {
+			waitDone(t, r)
+			var want bytes.Buffer
+			for k := range 50 {
+				fmt.Fprintf(&want, "conn %d line %d\n", i, k)
+			}
+			if r.err != nil || r.got.String() != want.String() {
+				t.Fatalf("n=%d conn %d: got %q (err %v), want %q", n, i, r.got.String(), r.err, want.String())
+			}
+		}
+		waitStopped(t)
+	}
+}
+
+// TestKick: Readable is called right after Register even when the socket
+// has nothing to read (bytes may be buffered above it).
+func TestKick(t *testing.T) {
+	ln := listen(t)
+	c, _ := pair(t, ln)
+	type result struct {
+		n   int
+		err error
+	}
+	called := make(chan result, 1)
+	h := handlerFunc(func(pc *Conn) {
+		n, err := pc.Read(make([]byte, 8))
+		pc.Deregister()
+		called <- result{n, err}
+	})
+	pc, err := NewConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.set(pc)
+	if err := pc.Register(h); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-called:
+		if got.n != 0 || got.err != ErrWouldBlock {
+			t.Errorf("Read of an empty socket = %d, %v; want 0, ErrWouldBlock", got.n, got.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Readable was not called after Register")
+	}
+	waitStopped(t)
+}
+
+// TestCloseReadEnds: shutting a registered connection's reading side from
+// another goroutine (how a session is cancelled) makes it readable at its
+// end, though the server sends nothing and keeps it open.
+func TestCloseReadEnds(t *testing.T) {
+	ln := listen(t)
+	c, _ := pair(t, ln)
+	r := register(t, c)
+	if err := c.CloseRead(); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, r)
+	if r.err != nil || r.got.Len() != 0 {
+		t.Fatalf("got %q, err %v; want a clean end", r.got.String(), r.err)
+	}
+	waitStopped(t)
+}
+
+// TestUnsupported: only stream sockets are registered.
+func TestUnsupported(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := NewConn(f); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("NewConn(a file) = %v, want ErrUnsupported", err)
+	}
+}
+
+type funcHandler struct {
+	ready chan struct{}
+	pc    *Conn
+	f     func(*Conn)
+}
+
+func handlerFunc(f func(*Conn)) *funcHandler {
+	return &funcHandler{ready: make(chan struct{}), f: f}
+}
+
+func (h *funcHandler) set(pc *Conn) { h.pc = pc; close(h.ready) }
+func (h *funcHandler) Readable()    { <-h.ready; h.f(h.pc) }
+
+// waitStopped waits until no poller is serving: each stops once its last
+// connection is deregistered.
+func waitStopped(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		running := 0
+		for _, p := range pollers {
+			p.mu.Lock()
+			if p.running || p.count != 0 {
+				running++
+			}
+			p.mu.Unlock()
+		}
+		if running == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pollers still serving", running)
+		}
+		runtime.Gosched()
+	}
+}
