@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"errors"
 	"io"
+
+	"github.com/rtbench/rtbench/transport/internal/netpoll"
 )
 
 // chunked reads an HTTP/1.1 chunked body and strips its framing in place:
@@ -75,6 +77,9 @@ func (c *chunked) Read(p []byte) (int, error) {
 				c.err = eofUnexpected(err)
 			}
 			return n, nil // an error after data comes with the next read
+		}
+		if err == netpoll.ErrWouldBlock {
+			return 0, err // not an end: the framing read so far is kept
 		}
 		if c.err == nil && err != nil {
 			c.err = eofUnexpected(err)

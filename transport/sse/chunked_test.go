@@ -8,16 +8,27 @@ import (
 	"net/http/httputil"
 	"strings"
 	"testing"
+
+	"github.com/rtbench/rtbench/transport/internal/netpoll"
 )
 
-// pieces reads b in pieces of the given sizes, in turn (1 when none).
+// pieces reads b in pieces of the given sizes, in turn (1 when none), with
+// netpoll.ErrWouldBlock before each piece when block is set (a socket read
+// by a poller).
 type pieces struct {
-	b     []byte
-	sizes []byte
-	i     int
+	b       []byte
+	sizes   []byte
+	i       int
+	block   bool
+	blocked bool
 }
 
 func (p *pieces) Read(dst []byte) (int, error) {
+	if p.block {
+		if p.blocked = !p.blocked; p.blocked {
+			return 0, netpoll.ErrWouldBlock
+		}
+	}
 	if len(p.b) == 0 {
 		return 0, io.EOF
 	}
@@ -33,17 +44,24 @@ func (p *pieces) Read(dst []byte) (int, error) {
 
 // decodeChunked reads body through chunked, the first pre bytes as if read
 // with the headers, into reads of size buf; it returns the data and the
-// error that ended it.
-func decodeChunked(body []byte, pre int, sizes []byte, buf int) ([]byte, error) {
+// error that ended it. With block, the connection answers ErrWouldBlock
+// before each piece, and decodeChunked reads on.
+func decodeChunked(body []byte, pre int, sizes []byte, buf int, block bool) ([]byte, error) {
 	pre = min(pre, len(body))
 	br := bufio.NewReaderSize(bytes.NewReader(body[:pre]), max(pre, 16))
 	br.Peek(pre)
-	c := newChunked(br, &pieces{b: body[pre:], sizes: sizes})
+	c := newChunked(br, &pieces{b: body[pre:], sizes: sizes, block: block})
 	var out []byte
 	p := make([]byte, buf)
 	for empty := 0; empty < 100; {
 		n, err := c.Read(p)
 		out = append(out, p[:n]...)
+		if err == netpoll.ErrWouldBlock {
+			if n != 0 {
+				return out, errors.New("ErrWouldBlock with data")
+			}
+			continue
+		}
 		if err != nil {
 			return out, err
 		}
@@ -86,9 +104,11 @@ func TestChunked(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, buf := range []int{1, 3, 512} {
-				got, err := decodeChunked([]byte(tc.body), 4, []byte{0, 2, 7}, buf)
-				if string(got) != tc.want || !errors.Is(err, tc.err) {
-					t.Errorf("buffer %d: %q, %v; want %q, %v", buf, got, err, tc.want, tc.err)
+				for _, block := range []bool{false, true} {
+					got, err := decodeChunked([]byte(tc.body), 4, []byte{0, 2, 7}, buf, block)
+					if string(got) != tc.want || !errors.Is(err, tc.err) {
+						t.Errorf("buffer %d, would block %v: %q, %v; want %q, %v", buf, block, got, err, tc.want, tc.err)
+					}
 				}
 			}
 			want, werr := oracle([]byte(tc.body))
@@ -103,7 +123,7 @@ func TestChunked(t *testing.T) {
 // framing (a long extension on every 1-byte chunk) is refused.
 func TestChunkedOverhead(t *testing.T) {
 	body := []byte(strings.Repeat("1;"+strings.Repeat("e", 400)+"\r\nx\r\n", 100) + "0\r\n\r\n")
-	if _, err := decodeChunked(body, 0, nil, 512); !errors.Is(err, errChunkOverhead) {
+	if _, err := decodeChunked(body, 0, nil, 512, false); !errors.Is(err, errChunkOverhead) {
 		t.Errorf("err %v, want %v", err, errChunkOverhead)
 	}
 	if _, err := oracle(body); err == io.EOF {
@@ -124,12 +144,14 @@ func FuzzChunked(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, pre byte, sizes []byte) {
 		want, werr := oracle(body)
 		for _, buf := range []int{7, 512} {
-			got, err := decodeChunked(body, int(pre), sizes, buf)
-			if (err == io.EOF) != (werr == io.EOF) {
-				t.Fatalf("%q (buffer %d): ends with %v, net/http with %v", body, buf, err, werr)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("%q (buffer %d): %q, net/http %q", body, buf, got, want)
+			for _, block := range []bool{false, true} {
+				got, err := decodeChunked(body, int(pre), sizes, buf, block)
+				if (err == io.EOF) != (werr == io.EOF) {
+					t.Fatalf("%q (buffer %d, would block %v): ends with %v, net/http with %v", body, buf, block, err, werr)
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("%q (buffer %d, would block %v): %q, net/http %q", body, buf, block, got, want)
+				}
 			}
 		}
 	})

@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/rtbench/rtbench/transport/internal/netpoll"
 )
 
 // Defaults for ParserOptions.
@@ -293,7 +295,9 @@ func (p *Parser) Truncated() bool { return p.truncated }
 
 // Next returns the next dispatched event. At the end of the stream it returns
 // io.EOF, or the reader's error; past a cap it returns a *LimitError. Errors
-// are sticky: every later call returns the same one.
+// are sticky: every later call returns the same one, but for
+// netpoll.ErrWouldBlock from a reader that never waits, which says to call
+// again once the connection has bytes.
 func (p *Parser) Next() (Event, error) {
 	ev, err := p.next()
 	if err != nil {
@@ -347,7 +351,9 @@ func (p *Parser) next() (*Event, error) {
 		if p.rerr != nil {
 			return p.finish()
 		}
-		p.fill()
+		if p.fill() {
+			return nil, netpoll.ErrWouldBlock
+		}
 	}
 }
 
@@ -371,8 +377,10 @@ func (p *Parser) finish() (*Event, error) {
 }
 
 // fill reads more bytes after the unparsed tail of the buffer, compacting or
-// growing the buffer first.
-func (p *Parser) fill() {
+// growing the buffer first. It reports a read that would have had to wait
+// (netpoll.ErrWouldBlock, from a reader that never waits): next returns that
+// error, which is not sticky, and the next call reads on where it stopped.
+func (p *Parser) fill() (wouldBlock bool) {
 	if p.buf == nil {
 		p.buf = make([]byte, p.readSize)
 	}
@@ -395,7 +403,7 @@ func (p *Parser) fill() {
 		n, err := p.rd.Read(p.buf[p.end:])
 		if n < 0 || n > len(p.buf)-p.end {
 			p.rerr = errors.New("sse: reader returned an invalid count")
-			return
+			return false
 		}
 		if n > 0 {
 			p.readAt = p.now()
@@ -405,15 +413,19 @@ func (p *Parser) fill() {
 			p.busy = p.end+n == len(p.buf)
 			p.end += n
 		}
+		if err == netpoll.ErrWouldBlock {
+			return n == 0
+		}
 		if err != nil {
 			p.rerr = err
-			return
+			return false
 		}
 		if n > 0 {
-			return
+			return false
 		}
 	}
 	p.rerr = io.ErrNoProgress
+	return false
 }
 
 // growTo replaces the read buffer with one of n bytes holding what it held.

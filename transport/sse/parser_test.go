@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/internal/netpoll"
 )
 
 // ptEvent is an Event reduced to comparable values.
@@ -931,6 +933,60 @@ func TestParserNoEventIDs(t *testing.T) {
 				}
 				if a, b := with.LastEventID(), without.LastEventID(); a != b {
 					t.Fatalf("at the end: LastEventID %q, want %q", b, a)
+				}
+			})
+		}
+	}
+}
+
+// blocking returns netpoll.ErrWouldBlock before each of its reader's
+// reads, as a socket read by a poller does when its bytes come one piece at
+// a time.
+type blocking struct {
+	r       io.Reader
+	blocked bool
+}
+
+func (b *blocking) Read(p []byte) (int, error) {
+	if b.blocked = !b.blocked; b.blocked {
+		return 0, netpoll.ErrWouldBlock
+	}
+	return b.r.Read(p)
+}
+
+// TestParserWouldBlock: a reader that answers ErrWouldBlock between its
+// pieces (a socket read by a poller) gives the same events, end, last event
+// ID and truncation as one that waits, in every chunking of every WHATWG
+// case: the error is passed on, not sticky, and the next call reads on.
+func TestParserWouldBlock(t *testing.T) {
+	for _, tc := range ptWPTCases {
+		for _, ck := range ptChunkings {
+			t.Run(tc.name+"/"+ck.name, func(t *testing.T) {
+				in := []byte(tc.in)
+				waits := NewParser(&ptReader{chunks: ck.split(in)}, ParserOptions{})
+				polled := NewParser(&blocking{r: &ptReader{chunks: ck.split(in)}}, ParserOptions{})
+				for i := 0; ; i++ {
+					a, errA := waits.Next()
+					b, errB := polled.Next()
+					blocks := 0
+					for ; errB == netpoll.ErrWouldBlock; blocks++ {
+						if blocks > 2*len(in)+2 {
+							t.Fatalf("event %d: ErrWouldBlock for ever", i)
+						}
+						b, errB = polled.Next()
+					}
+					if errA != errB {
+						t.Fatalf("event %d: errors %v and %v", i, errA, errB)
+					}
+					if errA != nil {
+						break
+					}
+					if b.ID != a.ID || string(b.Data) != string(a.Data) || b.Type != a.Type || b.Size != a.Size {
+						t.Fatalf("event %d: %+v, want %+v", i, b, a)
+					}
+				}
+				if waits.LastEventID() != polled.LastEventID() || waits.Truncated() != polled.Truncated() {
+					t.Fatalf("at the end: last ID %q truncated %v, want %q %v", polled.LastEventID(), polled.Truncated(), waits.LastEventID(), waits.Truncated())
 				}
 			})
 		}
