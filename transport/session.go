@@ -238,6 +238,17 @@ type Session interface {
 	Run(ctx context.Context, obs Observer) error
 }
 
+// Starter is a Session that can also run without holding its caller's
+// goroutine: Start runs it as Run does and calls done once, with what Run
+// would have returned, on a goroutine that done may block or keep. A held
+// session started so may keep no goroutine of its own while it waits (SSE's
+// lean streams on Linux, read by shared pollers), which is most of what a
+// held session costs.
+type Starter interface {
+	Session
+	Start(ctx context.Context, obs Observer, done func(error))
+}
+
 // Delivery is the event's end-to-end latency: its arrival (At) minus the
 // time the sender's schedule meant it to go out (sched_ns), or else minus
 // the payload's own clock (Stamp.Clock: ts, time, timestamp, sent_at,

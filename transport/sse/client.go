@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rtbench/rtbench/transport"
+	"github.com/rtbench/rtbench/transport/internal/netpoll"
 )
 
 // Defaults for Client. The reconnect defaults are transport.Reconnect's
@@ -122,6 +124,23 @@ func (c *Client) Run(ctx context.Context, obs transport.Observer) error {
 	return c.newSession(obs).run(ctx)
 }
 
+// Start runs the session as Run does and calls done once, with what Run
+// would have returned, on a goroutine that done may keep (transport.Starter).
+// On Linux, a lean connection's stream (http://, chunked) is read by a
+// shared poller while it is held, so the session keeps no goroutine, and no
+// stack, of its own between connections' ends; its events are reported from
+// the poller's goroutine, one connection at a time as from Run. Elsewhere,
+// and for any other connection, it reads on a goroutine as Run does.
+func (c *Client) Start(ctx context.Context, obs transport.Observer, done func(error)) {
+	s := c.newSession(obs)
+	if c.Lean == nil || !netpoll.Supported() {
+		go func() { done(s.run(ctx)) }()
+		return
+	}
+	s.async = &async{ctx: ctx, done: done}
+	go s.proceed(nil)
+}
+
 // newSession is the state of one Run, ready to connect. (Run's goroutine
 // holds the session: its setup is kept out of Run's frame.)
 func (c *Client) newSession(obs transport.Observer) *session {
@@ -179,6 +198,24 @@ type session struct {
 	// after the event with this last event ID.
 	refused   bool
 	refusedID string
+
+	async *async // a session of Start's; nil for Run's
+}
+
+// async is the state of a session of Start's that Run keeps in its frames.
+type async struct {
+	ctx     context.Context
+	done    func(error)
+	attempt int
+	quiet   int // connections in a row that ended without delivering an event
+
+	// The connection the poller reads (parked): its body (which the
+	// parser reads), what stops ctx's watch, and whether it delivered an
+	// event.
+	pc         *netpoll.Conn
+	body       io.Closer
+	stopCancel func() bool
+	events     bool
 }
 
 // reconnectOn says which policies reconnect after a connection ended.
@@ -217,6 +254,123 @@ func (s *session) run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// proceed runs a session of Start's from the end of a connection (nil: from
+// its start) until it ends (done called) or a connection is parked with the
+// poller, which resumes it when that connection ends.
+func (s *session) proceed(end *ending) {
+	a := s.async
+	for {
+		if end != nil {
+			if done, err := s.ended(a.ctx, end, &a.quiet); done {
+				a.done(err)
+				return
+			}
+		}
+		o := s.openAside(a.ctx, a.attempt)
+		a.attempt++
+		if o.end != nil {
+			end = o.end
+			continue
+		}
+		if s.park(o) {
+			return
+		}
+		e := s.readOpened(a.ctx, o)
+		end = &e
+	}
+}
+
+// park hands an opened lean chunked stream to a poller: it is read by
+// Readable, on the poller's goroutine, until it ends. false: the stream is
+// to be read here (not lean, not chunked, of fixed length, or no poller).
+// ctx's end and the idle timeout shut the connection's reading side rather
+// than close it, which the poller reads as the end of the stream.
+func (s *session) park(o opening) bool {
+	lb, ok := o.body.(*leanBody)
+	if !ok || o.whole != nil {
+		return false
+	}
+	ch, ok1 := lb.r.(*chunked)
+	tc, ok2 := lb.c.(*net.TCPConn)
+	if !ok1 || !ok2 {
+		return false
+	}
+	pc, err := netpoll.NewConn(tc)
+	if err != nil {
+		return false
+	}
+	a := s.async
+	ch.conn = pc
+	s.p.Reset(lb)
+	a.pc, a.body, a.events = pc, lb, false
+	a.stopCancel = context.AfterFunc(a.ctx, func() { tc.CloseRead() })
+	if s.c.IdleTimeout > 0 {
+		s.idle = startIdle(s.c.IdleTimeout, shutReading{tc})
+	}
+	if err := pc.Register(s); err != nil {
+		// Read here after all; the parser has read nothing yet.
+		a.stopCancel()
+		if s.idle != nil {
+			s.idle.stop()
+			s.idle = nil
+		}
+		ch.conn = tc
+		return false
+	}
+	return true
+}
+
+// shutReading ends a parked connection's stream: the poller reads its end.
+type shutReading struct{ c *net.TCPConn }
+
+func (s shutReading) Close() error { return s.c.CloseRead() }
+
+// Readable reads a parked connection's events, on its poller's goroutine
+// (netpoll.Handler), as read does on a session's own.
+func (s *session) Readable() {
+	a := s.async
+	for {
+		ev, err := s.p.next()
+		if err == netpoll.ErrWouldBlock {
+			return
+		}
+		if err != nil {
+			s.unpark(ending{on: onSpec, connected: true, events: a.events, err: s.readFailed(err)})
+			return
+		}
+		if a.ctx.Err() != nil {
+			s.unpark(ending{on: onSpec, connected: true, events: a.events}) // no event after cancel
+			return
+		}
+		if ev.Comment {
+			s.comment(ev)
+			continue
+		}
+		a.events = true
+		s.event(ev)
+	}
+}
+
+// unpark takes an ended connection back from the poller and goes on with
+// the session on a goroutine of its own.
+func (s *session) unpark(end ending) {
+	s.async.pc.Deregister()
+	go s.resume(end)
+}
+
+// resume closes a parked connection that ended, and proceeds.
+func (s *session) resume(end ending) {
+	a := s.async
+	if s.idle != nil {
+		s.idle.stop()
+		s.idle = nil
+	}
+	a.stopCancel()
+	a.body.Close()
+	a.pc, a.body, a.stopCancel = nil, nil, nil
+	s.proceed(&end)
 }
 
 // ended decides what follows a connection that ended: done with the error
@@ -359,16 +513,26 @@ func (s *session) warn(class transport.Class, err error) {
 // since the runtime shrinks a stack only while a quarter of it is enough.
 // Reading then fits the 4 KiB this goroutine starts with.
 func (s *session) connect(ctx context.Context, attempt int) ending {
-	var o opening
+	o := s.openAside(ctx, attempt)
+	if o.end != nil {
+		return *o.end
+	}
+	return s.readOpened(ctx, o)
+}
+
+// openAside opens one connection attempt on a goroutine of its own.
+func (s *session) openAside(ctx context.Context, attempt int) (o opening) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		o = s.open(ctx, attempt)
 	}()
 	<-done
-	if o.end != nil {
-		return *o.end
-	}
+	return o
+}
+
+// readOpened reads an opened connection to its end.
+func (s *session) readOpened(ctx context.Context, o opening) ending {
 	end := s.read(ctx, o.body)
 	end.connected = true
 	if o.whole != nil && end.err == nil && s.c.Reconnect.Policy != transport.PolicyAlways {

@@ -145,6 +145,25 @@ func ctBothPaths(t *testing.T, test func(*testing.T)) {
 		defer func() { ctLean = nil }()
 		test(t)
 	})
+	// The lean path through Start: a chunked stream is read by a poller.
+	t.Run("polled", func(t *testing.T) {
+		ctLean, ctStart = &Lean{}, true
+		defer func() { ctLean, ctStart = nil, false }()
+		test(t)
+	})
+}
+
+// ctStart runs sessions with Start instead of Run.
+var ctStart bool
+
+// ctSession runs c as Run does, through Start when ctStart says so.
+func ctSession(ctx context.Context, c *Client, obs transport.Observer) error {
+	if !ctStart {
+		return c.Run(ctx, obs)
+	}
+	done := make(chan error, 1)
+	c.Start(ctx, obs, func(err error) { done <- err })
+	return <-done
 }
 
 // ctResult is what one session did.
@@ -176,7 +195,7 @@ func ctRun(t *testing.T, c *Client) ctResult {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	var rec transporttest.Recorder
-	res.err = c.Run(ctx, &rec)
+	res.err = ctSession(ctx, c, &rec)
 	if ctx.Err() != nil {
 		t.Fatal("the session did not end by itself")
 	}
@@ -921,7 +940,7 @@ func testClientCancel(t *testing.T) {
 			var rec transporttest.Recorder
 			done := make(chan error, 1)
 			c := &Client{Request: transport.Request{URL: srv.URL}, HTTP: hc, IdleTimeout: time.Minute, Lean: ctLean}
-			go func() { done <- c.Run(ctx, &rec) }()
+			go func() { done <- ctSession(ctx, c, &rec) }()
 			transporttest.Eventually(t, 5*time.Second, "the session did not reach the state to cancel in", func() bool { return tt.cancel(&rec) })
 			cancel()
 			select {
