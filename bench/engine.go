@@ -445,48 +445,98 @@ func (r *run) hold(planCtx, sessCtx context.Context) {
 }
 
 // hold1 runs closed-model session i, restarting it after a backoff whenever
-// it ends, as k6's constant-vus restarts an iteration, until ctx ends.
+// it ends, as k6's constant-vus restarts an iteration, until ctx ends. A
+// session that can start without this goroutine (transport.Starter) is
+// started so, and this goroutine ends: the session's done goes on with the
+// loop, so a held session keeps no goroutine here while it waits.
 func (r *run) hold1(ctx context.Context, cancel context.CancelFunc, i int) {
-	defer r.wg.Done()
-	defer cancel()
-	backoff := transport.Reconnect{Initial: r.plan.RestartDelay, Floor: r.plan.RestartDelay / 2, Cap: max(DefaultRestartCap, r.plan.RestartDelay)}
-	attempt := 0
-	var down time.Time // the session lost its connection then, and waits to be back
+	h := &held{r: r, ctx: ctx, cancel: cancel, i: i,
+		backoff: transport.Reconnect{Initial: r.plan.RestartDelay, Floor: r.plan.RestartDelay / 2, Cap: max(DefaultRestartCap, r.plan.RestartDelay)}}
+	h.loop()
+}
+
+// held is the state of one closed-model session's restart loop.
+type held struct {
+	r       *run
+	ctx     context.Context
+	cancel  context.CancelFunc
+	i       int
+	backoff transport.Reconnect
+	attempt int
+	down    time.Time // the session lost its connection then, and waits to be back
+	rec     *Recorder // of the session started
+}
+
+// loop starts the session, again after each end, until ctx ends; it
+// returns early when a session has started on its own (Start), whose done
+// goes on with the loop.
+func (h *held) loop() {
+	r := h.r
 	for {
 		rec := r.newRecorder(time.Time{})
-		if !down.IsZero() {
-			rec.waitFrom(down)
+		if !h.down.IsZero() {
+			rec.waitFrom(h.down)
 		}
 		rec.begin()
 		r.open.Add(1)
-		err := r.e.NewSession(r.plan.Share.global(i)).Run(ctx, rec)
-		r.open.Add(-1)
-		connected := r.retire(rec, err, ctx.Err() != nil)
-		if ctx.Err() != nil {
-			return // still waiting, if it was: the outage is open at the end
-		}
-		since, fresh := rec.loss()
-		if r.plan.RestartDelay < 0 {
-			if !since.IsZero() && !fresh {
-				r.out.back(time.Now(), false)
-			}
+		s := r.e.NewSession(r.plan.Share.global(h.i))
+		if st, ok := s.(transport.Starter); ok {
+			h.rec = rec
+			st.Start(h.ctx, rec, h.ended)
 			return
 		}
-		if fresh {
-			r.out.lost(since)
-		}
-		down = since
-		if connected {
-			attempt = 0
-		}
-		attempt++
-		if transport.Wait(ctx, backoff.Delay(attempt, 0, nil)) != nil {
-			return
-		}
-		if r.plan.Gate != nil && r.plan.Gate.Wait(ctx) != nil {
+		if !h.after(rec, s.Run(h.ctx, rec)) {
 			return
 		}
 	}
+}
+
+// ended is a started session's done: the loop goes on on its goroutine.
+func (h *held) ended(err error) {
+	rec := h.rec
+	h.rec = nil
+	if h.after(rec, err) {
+		h.loop()
+	}
+}
+
+// after retires a session that ended and waits to restart it: false when
+// the loop is over (ctx ended, or sessions are not restarted).
+func (h *held) after(rec *Recorder, err error) (again bool) {
+	r, ctx := h.r, h.ctx
+	defer func() {
+		if !again {
+			h.cancel()
+			r.wg.Done()
+		}
+	}()
+	r.open.Add(-1)
+	connected := r.retire(rec, err, ctx.Err() != nil)
+	if ctx.Err() != nil {
+		return false // still waiting, if it was: the outage is open at the end
+	}
+	since, fresh := rec.loss()
+	if r.plan.RestartDelay < 0 {
+		if !since.IsZero() && !fresh {
+			r.out.back(time.Now(), false)
+		}
+		return false
+	}
+	if fresh {
+		r.out.lost(since)
+	}
+	h.down = since
+	if connected {
+		h.attempt = 0
+	}
+	h.attempt++
+	if transport.Wait(ctx, h.backoff.Delay(h.attempt, 0, nil)) != nil {
+		return false
+	}
+	if r.plan.Gate != nil && r.plan.Gate.Wait(ctx) != nil {
+		return false
+	}
+	return true
 }
 
 // dispatch is the open model: one central pacer hands each request its

@@ -49,6 +49,26 @@ type sessionFunc func(ctx context.Context, obs transport.Observer) error
 
 func (f sessionFunc) Run(ctx context.Context, obs transport.Observer) error { return f(ctx, obs) }
 
+// startOnly makes a session a transport.Starter that must be started: the
+// engine runs it without a goroutine of its own (its done goes on with the
+// restart loop), and never calls Run.
+type startOnly struct{ s transport.Session }
+
+func (s startOnly) Run(context.Context, transport.Observer) error {
+	panic("the engine ran a transport.Starter with Run")
+}
+
+func (s startOnly) Start(ctx context.Context, obs transport.Observer, done func(error)) {
+	go func() { done(s.s.Run(ctx, obs)) }()
+}
+
+// bothWays runs test with sessions run by the engine's goroutines (Run),
+// and started (transport.Starter).
+func bothWays(t *testing.T, test func(t *testing.T, wrap func(transport.Session) transport.Session)) {
+	t.Run("run", func(t *testing.T) { test(t, func(s transport.Session) transport.Session { return s }) })
+	t.Run("start", func(t *testing.T) { test(t, func(s transport.Session) transport.Session { return startOnly{s} }) })
+}
+
 // stream is a fake push session: it connects after handshake, then
 // receives an event every period whose delivery latency is lat, until ctx
 // ends or dies returns true (the target died).
@@ -476,34 +496,36 @@ func TestEngineFatalSessions(t *testing.T) {
 		{"never restarted", -1, 2, 2, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				deny := func(int) transport.Session {
-					return sessionFunc(func(ctx context.Context, obs transport.Observer) error {
-						if transport.Wait(ctx, 20*time.Millisecond) != nil {
-							return nil
-						}
-						e := &transport.Error{Class: transport.ClassHTTP4xx, Code: 401, Err: errors.New("401 Unauthorized"), Fatal: true}
-						obs.Error(e)
-						return e
-					})
-				}
-				rec := runEngine(t, &Engine{Plan: Plan{Connections: 2, Duration: 10 * time.Second, RestartDelay: tc.restart}, NewSession: deny}, t.Context())
-				started, failed := rec.Counters[SessionsStarted], rec.Counters[SessionsFailed]
-				if started < tc.minStarts || started > tc.maxStarts || failed != started {
-					t.Errorf("started %d, failed %d; want %d…%d, all failed", started, failed, tc.minStarts, tc.maxStarts)
-				}
-				if ec := rec.Errors[transport.ClassHTTP4xx]; ec == nil || ec.Count != failed || ec.Example != "401 Unauthorized" {
-					t.Errorf("errors %v, want %d http_4xx with an example", rec.Errors, failed)
-				}
-				var ivFailed, ivErrors int64
-				for _, iv := range rec.Intervals {
-					ivFailed += iv.Failed
-					ivErrors += iv.Errors
-				}
-				if ivFailed != failed || ivErrors != failed || len(rec.Intervals) != tc.wantSeconds {
-					t.Errorf("intervals: %d failed, %d errors in %d seconds; want %d, %d in %d", ivFailed, ivErrors,
-						len(rec.Intervals), failed, failed, tc.wantSeconds)
-				}
+			bothWays(t, func(t *testing.T, wrap func(transport.Session) transport.Session) {
+				synctest.Test(t, func(t *testing.T) {
+					deny := func(int) transport.Session {
+						return wrap(sessionFunc(func(ctx context.Context, obs transport.Observer) error {
+							if transport.Wait(ctx, 20*time.Millisecond) != nil {
+								return nil
+							}
+							e := &transport.Error{Class: transport.ClassHTTP4xx, Code: 401, Err: errors.New("401 Unauthorized"), Fatal: true}
+							obs.Error(e)
+							return e
+						}))
+					}
+					rec := runEngine(t, &Engine{Plan: Plan{Connections: 2, Duration: 10 * time.Second, RestartDelay: tc.restart}, NewSession: deny}, t.Context())
+					started, failed := rec.Counters[SessionsStarted], rec.Counters[SessionsFailed]
+					if started < tc.minStarts || started > tc.maxStarts || failed != started {
+						t.Errorf("started %d, failed %d; want %d…%d, all failed", started, failed, tc.minStarts, tc.maxStarts)
+					}
+					if ec := rec.Errors[transport.ClassHTTP4xx]; ec == nil || ec.Count != failed || ec.Example != "401 Unauthorized" {
+						t.Errorf("errors %v, want %d http_4xx with an example", rec.Errors, failed)
+					}
+					var ivFailed, ivErrors int64
+					for _, iv := range rec.Intervals {
+						ivFailed += iv.Failed
+						ivErrors += iv.Errors
+					}
+					if ivFailed != failed || ivErrors != failed || len(rec.Intervals) != tc.wantSeconds {
+						t.Errorf("intervals: %d failed, %d errors in %d seconds; want %d, %d in %d", ivFailed, ivErrors,
+							len(rec.Intervals), failed, failed, tc.wantSeconds)
+					}
+				})
 			})
 		})
 	}
@@ -575,12 +597,17 @@ func TestEngineConnectingCutOff(t *testing.T) {
 // TestEngineTargetDies: the target stops answering mid-run; sessions report
 // resets and refusals while they retry, and the run still returns all of it.
 func TestEngineTargetDies(t *testing.T) {
+	bothWays(t, testEngineTargetDies)
+}
+
+func testEngineTargetDies(t *testing.T, wrap func(transport.Session) transport.Session) {
 	synctest.Test(t, func(t *testing.T) {
 		log := &sessionLog{start: time.Now()}
 		death := log.start.Add(2*time.Second + 10*time.Millisecond)
 		s := stream{log: log, handshake: 5 * time.Millisecond, period: 100 * time.Millisecond, lat: 3 * time.Millisecond,
 			dies: func(now time.Time) bool { return !now.Before(death) }}
-		rec := runEngine(t, &Engine{Plan: Plan{Connections: 3, Duration: 5 * time.Second}, NewSession: s.session}, t.Context())
+		session := func(i int) transport.Session { return wrap(s.session(i)) }
+		rec := runEngine(t, &Engine{Plan: Plan{Connections: 3, Duration: 5 * time.Second}, NewSession: session}, t.Context())
 		if rec.Interrupted {
 			t.Error("a dead target is no interruption")
 		}
