@@ -12,6 +12,7 @@ package netpoll
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -47,6 +48,7 @@ type Conn struct {
 	p    *poller
 	h    Handler
 	kick bool // Readable has not been called yet
+	nc   net.Conn
 }
 
 // Deregister stops polling the connection. Only the Handler calls it, from
@@ -54,10 +56,19 @@ type Conn struct {
 // the connection.
 func (c *Conn) Deregister() { c.p.remove(c) }
 
+// readError is a failed read's error as net's own read would word it.
+func (c *Conn) readError(err error) error {
+	return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+}
+
 // fdOf is the descriptor of a stream socket, for reading it directly.
-func fdOf(sc syscall.Conn) (int, error) {
-	switch sc.(type) {
-	case *net.TCPConn, *net.UnixConn:
+func fdOf(nc net.Conn) (int, error) {
+	var sc syscall.Conn
+	switch c := nc.(type) {
+	case *net.TCPConn:
+		sc = c
+	case *net.UnixConn:
+		sc = c
 	default:
 		return 0, ErrUnsupported
 	}

@@ -50,12 +50,12 @@ var (
 
 // NewConn makes a TCP or Unix stream socket ready for Register. Until
 // Register, nothing reads it.
-func NewConn(sc syscall.Conn) (*Conn, error) {
-	fd, err := fdOf(sc)
+func NewConn(nc net.Conn) (*Conn, error) {
+	fd, err := fdOf(nc)
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{fd: fd}, nil
+	return &Conn{fd: fd, nc: nc}, nil
 }
 
 // Register adds c to one of the pollers (one per processor, taken in
@@ -234,6 +234,6 @@ func (c *Conn) Read(b []byte) (int, error) {
 		case err == syscall.EAGAIN:
 			return 0, ErrWouldBlock
 		}
-		return 0, &net.OpError{Op: "read", Net: "tcp", Err: err}
+		return 0, c.readError(err)
 	}
 }

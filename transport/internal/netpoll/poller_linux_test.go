@@ -6,28 +6,24 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
 // reader is a Handler that keeps what its connection sent until the end.
 type reader struct {
-	c     *Conn
-	got   bytes.Buffer
-	calls int
-	err   error
-	ready chan struct{} // c is set
-	done  chan struct{}
+	c    *Conn
+	got  bytes.Buffer
+	err  error
+	done chan struct{}
 }
 
-func newReader() *reader { return &reader{ready: make(chan struct{}), done: make(chan struct{})} }
+func newReader() *reader { return &reader{done: make(chan struct{})} }
 
 func (r *reader) Readable() {
-	<-r.ready
-	r.calls++
 	var buf [7]byte // small: several reads per wake-up
 	for {
 		n, err := r.c.Read(buf[:])
@@ -80,7 +76,6 @@ func register(t *testing.T, c *net.TCPConn) *reader {
 		t.Fatal(err)
 	}
 	r.c = pc
-	close(r.ready)
 	if err := pc.Register(r); err != nil {
 		t.Fatal(err)
 	}
@@ -185,28 +180,41 @@ func TestCloseReadEnds(t *testing.T) {
 
 // TestUnsupported: only stream sockets are registered.
 func TestUnsupported(t *testing.T) {
-	f, err := os.CreateTemp(t.TempDir(), "x")
-	if err != nil {
-		t.Fatal(err)
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if _, err := NewConn(a); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("NewConn(net.Pipe) = %v, want ErrUnsupported", err)
 	}
-	defer f.Close()
-	if _, err := NewConn(f); !errors.Is(err, ErrUnsupported) {
-		t.Fatalf("NewConn(a file) = %v, want ErrUnsupported", err)
+}
+
+// TestReadError: a reset reads as net's own read would say it, with the
+// errno for errors.Is and both addresses.
+func TestReadError(t *testing.T) {
+	ln := listen(t)
+	c, s := pair(t, ln)
+	r := register(t, c)
+	s.(*net.TCPConn).SetLinger(0)
+	s.Close() // RST
+	waitDone(t, r)
+	if !errors.Is(r.err, syscall.ECONNRESET) {
+		t.Fatalf("err %v, want ECONNRESET", r.err)
 	}
+	if want := "read tcp " + c.LocalAddr().String() + "->" + c.RemoteAddr().String() + ": read: connection reset by peer"; r.err.Error() != want {
+		t.Fatalf("err %q, want %q", r.err, want)
+	}
+	waitStopped(t)
 }
 
 type funcHandler struct {
-	ready chan struct{}
-	pc    *Conn
-	f     func(*Conn)
+	pc *Conn
+	f  func(*Conn)
 }
 
-func handlerFunc(f func(*Conn)) *funcHandler {
-	return &funcHandler{ready: make(chan struct{}), f: f}
-}
+func handlerFunc(f func(*Conn)) *funcHandler { return &funcHandler{f: f} }
 
-func (h *funcHandler) set(pc *Conn) { h.pc = pc; close(h.ready) }
-func (h *funcHandler) Readable()    { <-h.ready; h.f(h.pc) }
+func (h *funcHandler) set(pc *Conn) { h.pc = pc }
+func (h *funcHandler) Readable()    { h.f(h.pc) }
 
 // waitStopped waits until no poller is serving: each stops once its last
 // connection is deregistered.

@@ -2,13 +2,13 @@
 
 package netpoll
 
-import "syscall"
+import "net"
 
 // Supported says whether this system has pollers.
 func Supported() bool { return false }
 
 // NewConn is not supported here: the caller reads on a goroutine of its own.
-func NewConn(sc syscall.Conn) (*Conn, error) { return nil, ErrUnsupported }
+func NewConn(nc net.Conn) (*Conn, error) { return nil, ErrUnsupported }
 
 // Register is never reached here: NewConn makes no Conn.
 func (c *Conn) Register(h Handler) error { return ErrUnsupported }
