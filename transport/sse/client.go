@@ -327,22 +327,27 @@ type shutReading struct{ c *net.TCPConn }
 
 func (s shutReading) Close() error { return s.c.CloseRead() }
 
+// PollBudget is how many events a poller reads from one connection before it
+// serves its other ready connections: a stream faster than it is read
+// cannot keep them waiting.
+const PollBudget = 64
+
 // Readable reads a parked connection's events, on its poller's goroutine
-// (netpoll.Handler), as read does on a session's own.
-func (s *session) Readable() {
+// (netpoll.Handler), as read does on a session's own, PollBudget at most.
+func (s *session) Readable() (more bool) {
 	a := s.async
-	for {
+	for range PollBudget {
 		ev, err := s.p.next()
 		if err == netpoll.ErrWouldBlock {
-			return
+			return false
 		}
 		if err != nil {
 			s.unpark(ending{on: onSpec, connected: true, events: a.events, err: s.readFailed(err)})
-			return
+			return false
 		}
 		if a.ctx.Err() != nil {
 			s.unpark(ending{on: onSpec, connected: true, events: a.events}) // no event after cancel
-			return
+			return false
 		}
 		if ev.Comment {
 			s.comment(ev)
@@ -351,6 +356,7 @@ func (s *session) Readable() {
 		a.events = true
 		s.event(ev)
 	}
+	return true
 }
 
 // unpark takes an ended connection back from the poller and goes on with

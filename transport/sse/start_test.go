@@ -2,10 +2,13 @@ package sse
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -127,4 +130,43 @@ func sessionGoroutines() int {
 		}
 	}
 	return count
+}
+
+// TestStartBurst: a burst of events far over PollBudget, written at once and
+// then nothing, arrives whole and in order: the poller comes back for what
+// its budget left in the parser's buffer although the socket has nothing new.
+func TestStartBurst(t *testing.T) {
+	const n = 5000
+	var burst strings.Builder
+	for i := range n {
+		fmt.Fprintf(&burst, "data: %d\n\n", i)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", MediaType)
+		io.WriteString(w, burst.String())
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	got := make(chan string, n)
+	obs := &countingObserver{first: func(d []byte) bool { got <- string(d); return true }}
+	done := make(chan error, 1)
+	c := &Client{Request: transport.Request{URL: srv.URL}, Lean: &Lean{}}
+	c.Start(ctx, obs, func(err error) { done <- err })
+	for i := range n {
+		select {
+		case d := <-got:
+			if d != strconv.Itoa(i) {
+				t.Fatalf("event %d: %q", i, d)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d events arrived", i, n)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("done(%v), want nil", err)
+	}
 }

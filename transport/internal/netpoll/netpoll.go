@@ -28,14 +28,16 @@ var ErrUnsupported = errors.New("netpoll: not supported for this connection here
 type Handler interface {
 	// Readable is called on a poller goroutine once soon after Register,
 	// whatever the connection holds (bytes may already be buffered above
-	// the socket), and then whenever the socket has bytes or has ended (and now and then with
-	// nothing to read). It
-	// reads with Conn.Read until ErrWouldBlock or the end, or stops early
-	// (it is called again while bytes remain). It must not block: every
-	// connection of its poller waits for it. When the connection is done
+	// the socket), and then whenever the socket has bytes or has ended (and
+	// now and then with nothing to read). It reads with Conn.Read until
+	// ErrWouldBlock or the end. It must not block: every connection of its
+	// poller waits for it. To share the poller with the other connections
+	// it may stop early, with bytes left in the socket or in its own
+	// buffers, and return more: it is called again once the poller has
+	// served the connections ready meanwhile. When the connection is done
 	// it calls Conn.Deregister, then hands what follows (closing, a
 	// reconnect) to a goroutine of its own.
-	Readable()
+	Readable() (more bool)
 }
 
 // Conn is a connection registered with a poller. Its socket must stay open
@@ -48,6 +50,7 @@ type Conn struct {
 	p    *poller
 	h    Handler
 	kick bool // Readable has not been called yet
+	more bool // Readable asked to be called again, and is queued for it
 	nc   net.Conn
 }
 

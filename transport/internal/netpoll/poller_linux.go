@@ -36,6 +36,8 @@ type poller struct {
 	running bool // the goroutine is serving the set
 
 	events [maxEvents]syscall.EpollEvent // the goroutine's
+	again  []*Conn                       // to call again, having asked for more
+	spare  []*Conn
 	n      int
 	err    error
 	waitFn func(fd uintptr) bool
@@ -149,10 +151,26 @@ func (p *poller) release(c *Conn) {
 
 // serve calls the Handler of each ready connection until the set is empty.
 // Only connections' Handlers remove them, on this goroutine, so the set can
-// only become empty here.
+// only become empty here. A Handler that asks for more is called again
+// after the connections that were ready meanwhile (the poller then looks
+// for them without waiting).
 func (p *poller) serve() {
 	for {
-		n := p.wait()
+		var n int
+		if len(p.again) > 0 {
+			n = p.poll()
+		} else {
+			n = p.wait()
+		}
+		again := p.again
+		p.again = p.spare[:0]
+		for _, c := range again {
+			c.more = false
+			if p.registered(c) {
+				p.call(c)
+			}
+		}
+		p.spare = again[:0]
 		for i := range n {
 			ev := p.events[i]
 			p.mu.Lock()
@@ -169,7 +187,7 @@ func (p *poller) serve() {
 				mod := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: c.slot}
 				syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, c.fd, &mod)
 			}
-			c.h.Readable()
+			p.call(c)
 		}
 		p.mu.Lock()
 		if p.count == 0 {
@@ -178,6 +196,31 @@ func (p *poller) serve() {
 			return
 		}
 		p.mu.Unlock()
+	}
+}
+
+// call calls c's Handler, and queues it to be called again if it asks.
+func (p *poller) call(c *Conn) {
+	if c.h.Readable() && !c.more && p.registered(c) {
+		c.more = true
+		p.again = append(p.again, c)
+	}
+}
+
+func (p *poller) registered(c *Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.conns[c.slot] == c
+}
+
+// poll takes the ready events without waiting.
+func (p *poller) poll() int {
+	for {
+		n, err := syscall.EpollWait(p.epfd, p.events[:], 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		return max(n, 0)
 	}
 }
 

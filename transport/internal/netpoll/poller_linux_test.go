@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,13 +24,13 @@ type reader struct {
 
 func newReader() *reader { return &reader{done: make(chan struct{})} }
 
-func (r *reader) Readable() {
+func (r *reader) Readable() bool {
 	var buf [7]byte // small: several reads per wake-up
 	for {
 		n, err := r.c.Read(buf[:])
 		r.got.Write(buf[:n])
 		if err == ErrWouldBlock {
-			return
+			return false
 		}
 		if err != nil {
 			if err != io.EOF {
@@ -37,7 +38,7 @@ func (r *reader) Readable() {
 			}
 			r.c.Deregister()
 			close(r.done)
-			return
+			return false
 		}
 	}
 }
@@ -137,10 +138,11 @@ func TestKick(t *testing.T) {
 		err error
 	}
 	called := make(chan result, 1)
-	h := handlerFunc(func(pc *Conn) {
+	h := handlerFunc(func(pc *Conn) bool {
 		n, err := pc.Read(make([]byte, 8))
 		pc.Deregister()
 		called <- result{n, err}
+		return false
 	})
 	pc, err := NewConn(c)
 	if err != nil {
@@ -208,13 +210,13 @@ func TestReadError(t *testing.T) {
 
 type funcHandler struct {
 	pc *Conn
-	f  func(*Conn)
+	f  func(*Conn) bool
 }
 
-func handlerFunc(f func(*Conn)) *funcHandler { return &funcHandler{f: f} }
+func handlerFunc(f func(*Conn) bool) *funcHandler { return &funcHandler{f: f} }
 
-func (h *funcHandler) set(pc *Conn) { h.pc = pc }
-func (h *funcHandler) Readable()    { h.f(h.pc) }
+func (h *funcHandler) set(pc *Conn)   { h.pc = pc }
+func (h *funcHandler) Readable() bool { return h.f(h.pc) }
 
 // waitStopped waits until no poller is serving: each stops once its last
 // connection is deregistered.
@@ -237,5 +239,95 @@ func waitStopped(t *testing.T) {
 			t.Fatalf("%d pollers still serving", running)
 		}
 		runtime.Gosched()
+	}
+}
+
+// TestMore: a Handler that stops with bytes left in its own buffer and asks
+// for more is called again although the socket signals nothing new, and a
+// connection that always asks for more does not keep its poller from the
+// others.
+func TestMore(t *testing.T) {
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t)
+
+	// busy always asks for more, until stop.
+	busyConn, _ := pair(t, ln)
+	var stop atomic.Bool
+	busyCalls := 0
+	busy := handlerFunc(nil)
+	busy.f = func(pc *Conn) bool {
+		busyCalls++
+		if stop.Load() {
+			pc.Deregister()
+			return false
+		}
+		return true
+	}
+	register1(t, p, busyConn, busy)
+
+	// slow takes one byte of what it read per call.
+	slowConn, slowServer := pair(t, ln)
+	var buf, got []byte
+	done := make(chan string, 1)
+	slow := handlerFunc(nil)
+	slow.f = func(pc *Conn) bool {
+		if len(buf) == 0 {
+			var b [64]byte
+			n, _ := pc.Read(b[:])
+			buf = append(buf, b[:n]...)
+		}
+		if len(buf) > 0 {
+			got, buf = append(got, buf[0]), buf[1:]
+		}
+		if len(got) == 10 {
+			pc.Deregister()
+			done <- string(got)
+			return false
+		}
+		return len(buf) > 0
+	}
+	register1(t, p, slowConn, slow)
+	if _, err := slowServer.Write([]byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-done:
+		if s != "0123456789" {
+			t.Fatalf("got %q", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the slow handler got %q beside a busy one", got)
+	}
+	stop.Store(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		running := p.running
+		p.mu.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the poller still serves")
+		}
+		runtime.Gosched()
+	}
+	if busyCalls < 2 {
+		t.Fatalf("the busy handler was called %d times, want again and again", busyCalls)
+	}
+}
+
+func register1(t *testing.T, p *poller, c *net.TCPConn, h *funcHandler) {
+	t.Helper()
+	pc, err := NewConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.set(pc)
+	if err := p.add(pc, h); err != nil {
+		t.Fatal(err)
 	}
 }
