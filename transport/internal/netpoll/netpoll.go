@@ -51,7 +51,10 @@ type Conn struct {
 	h    Handler
 	kick bool // Readable has not been called yet
 	more bool // Readable asked to be called again, and is queued for it
-	nc   net.Conn
+	// The last read returned less than it had room for: the socket was
+	// emptied, and the next Read need not ask.
+	drained bool
+	nc      net.Conn
 }
 
 // Deregister stops polling the connection. Only the Handler calls it, from

@@ -261,14 +261,26 @@ func (p *poller) waitNow(fd uintptr) bool {
 // Read reads what the socket holds now, without waiting: ErrWouldBlock when
 // there is nothing yet, io.EOF at the end of the stream. Only the Handler,
 // on its poller goroutine, reads.
+//
+// A read that returned less than it had room for emptied the socket, so the
+// Read after it answers ErrWouldBlock without asking the kernel: the
+// connection's poller is told when more comes (its registration is
+// level-triggered, so bytes that came in between are not missed). That
+// saves a system call per wake-up of a connection that gets one message at
+// a time.
 func (c *Conn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
+	}
+	if c.drained {
+		c.drained = false
+		return 0, ErrWouldBlock
 	}
 	for {
 		n, err := syscall.Read(c.fd, b)
 		switch {
 		case err == nil && n > 0:
+			c.drained = n < len(b)
 			return n, nil
 		case err == nil:
 			return 0, io.EOF
