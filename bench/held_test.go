@@ -102,32 +102,36 @@ func BenchmarkHeldSessions(b *testing.B) {
 	hc := transport.NewHTTPClient(transport.HTTPOptions{})
 	never := transport.Reconnect{Policy: transport.PolicyNever}
 	cases := []struct {
-		name string
-		new  func() transport.Session
+		name  string
+		new   func() transport.Session
+		start bool // through transport.Starter, as load holds them
 	}{
+		{"sse-polled", func() transport.Session {
+			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=1"}, HTTP: hc, Reconnect: never, Lean: &sse.Lean{}}
+		}, true},
 		{"sse", func() transport.Session {
 			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=1"}, HTTP: hc, Reconnect: never, Lean: &sse.Lean{}}
-		}},
+		}, false},
 		{"sse-nethttp", func() transport.Session {
 			return &sse.Client{Request: transport.Request{URL: "http://" + addr + "/sse?rate=1"}, HTTP: hc, Reconnect: never}
-		}},
+		}, false},
 		{"ws", func() transport.Session {
 			return &ws.Client{URL: "ws://" + addr + "/ws?rate=1", HTTP: hc, Reconnect: never, Lean: &ws.Lean{}}
-		}},
+		}, false},
 		{"ws-coder", func() transport.Session {
 			return &ws.Client{URL: "ws://" + addr + "/ws?rate=1", HTTP: hc, Reconnect: never}
-		}},
+		}, false},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			for b.Loop() {
-				holdSessions(b, heldSessions, tc.new)
+				holdSessions(b, heldSessions, tc.new, tc.start)
 			}
 		})
 	}
 }
 
-func holdSessions(b *testing.B, n int, newSession func() transport.Session) {
+func holdSessions(b *testing.B, n int, newSession func() transport.Session, start bool) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -139,6 +143,11 @@ func holdSessions(b *testing.B, n int, newSession func() transport.Session) {
 	for range n {
 		obs := &heldObserver{connected: &connected, errors: &errs}
 		s := newSession()
+		if st, ok := s.(transport.Starter); ok && start {
+			wg.Add(1)
+			st.Start(ctx, obs, func(error) { wg.Done() })
+			continue
+		}
 		wg.Go(func() { s.Run(ctx, obs) })
 	}
 	deadline := time.Now().Add(30 * time.Second)
