@@ -97,10 +97,11 @@ func newPoller() (*poller, error) {
 	return p, nil
 }
 
-// add registers fd. Its first event is a kick: the socket is writable at
-// once, so Readable is called even when the bytes to read are already
-// buffered above the socket and no more come; the first wake-up then
-// narrows the interest to reading.
+// add registers c. Its first event is a kick: the socket is writable (its
+// send buffer is not full, as it is not once a request has been answered),
+// so Readable is called even when the bytes to read are already buffered
+// above the socket and no more come; the first wake-up then narrows the
+// interest to reading.
 func (p *poller) add(c *Conn, h Handler) error {
 	c.p, c.h, c.kick = p, h, true
 	p.mu.Lock()
@@ -120,10 +121,13 @@ func (p *poller) add(c *Conn, h Handler) error {
 	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
 		p.mu.Lock()
 		p.release(c)
-		if start {
-			p.running = false
-		}
+		if start && p.count == 0 {
+			p.running, start = false, false
+		} // else another connection was added meanwhile, counting on this start
 		p.mu.Unlock()
+		if start {
+			go p.serve()
+		}
 		return fmt.Errorf("netpoll: epoll_ctl: %w", err)
 	}
 	if start {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -329,5 +330,43 @@ func register1(t *testing.T, p *poller, c *net.TCPConn, h *funcHandler) {
 	h.set(pc)
 	if err := p.add(pc, h); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAddFails: a registration the kernel refuses (the same socket twice)
+// is an error and leaves the poller serving the connections it has.
+func TestAddFails(t *testing.T) {
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t)
+	c, s := pair(t, ln)
+	got := make(chan string, 1)
+	h := handlerFunc(nil)
+	h.f = func(pc *Conn) bool {
+		var b [8]byte
+		if n, _ := pc.Read(b[:]); n > 0 {
+			pc.Deregister()
+			got <- string(b[:n])
+		}
+		return false
+	}
+	register1(t, p, c, h)
+	twice, err := NewConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.add(twice, handlerFunc(func(*Conn) bool { return false })); err == nil || !strings.Contains(err.Error(), "epoll_ctl") {
+		t.Fatalf("adding the same socket twice: %v, want an epoll_ctl error", err)
+	}
+	s.Write([]byte("x"))
+	select {
+	case g := <-got:
+		if g != "x" {
+			t.Fatalf("got %q", g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first connection is no longer served")
 	}
 }
