@@ -286,7 +286,8 @@ func (s *session) proceed(end *ending) {
 // Readable, on the poller's goroutine, until it ends. false: the stream is
 // to be read here (not lean, not chunked, of fixed length, or no poller).
 // ctx's end and the idle timeout shut the connection's reading side rather
-// than close it, which the poller reads as the end of the stream.
+// than close it, which the poller reads as the end of the stream. The
+// poller's Conn holds the socket from then on (the net.Conn is closed).
 func (s *session) park(o opening) bool {
 	lb, ok := o.body.(*leanBody)
 	if !ok || o.whole != nil {
@@ -305,12 +306,13 @@ func (s *session) park(o opening) bool {
 	ch.conn = pc
 	s.p.Reset(lb)
 	a.pc, a.body, a.events = pc, lb, false
-	a.stopCancel = context.AfterFunc(a.ctx, func() { tc.CloseRead() })
+	a.stopCancel = context.AfterFunc(a.ctx, func() { pc.Shutdown() })
 	if s.c.IdleTimeout > 0 {
-		s.idle = startIdle(s.c.IdleTimeout, shutReading{tc})
+		s.idle = startIdle(s.c.IdleTimeout, shutReading{pc})
 	}
 	if err := pc.Register(s); err != nil {
-		// Read here after all; the parser has read nothing yet.
+		// Read here after all (tc is still open); the parser has read
+		// nothing yet.
 		a.stopCancel()
 		if s.idle != nil {
 			s.idle.stop()
@@ -323,9 +325,9 @@ func (s *session) park(o opening) bool {
 }
 
 // shutReading ends a parked connection's stream: the poller reads its end.
-type shutReading struct{ c *net.TCPConn }
+type shutReading struct{ c *netpoll.Conn }
 
-func (s shutReading) Close() error { return s.c.CloseRead() }
+func (s shutReading) Close() error { return s.c.Shutdown() }
 
 // PollBudget is how many events a poller reads from one connection before it
 // serves its other ready connections: a stream faster than it is read
@@ -374,7 +376,8 @@ func (s *session) resume(end ending) {
 		s.idle = nil
 	}
 	a.stopCancel()
-	a.body.Close()
+	a.body.Close() // the lean body's own connection, closed when the poller took it over
+	a.pc.Close()
 	a.pc, a.body, a.stopCancel = nil, nil, nil
 	s.proceed(&end)
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -40,10 +41,13 @@ type Handler interface {
 	Readable() (more bool)
 }
 
-// Conn is a connection registered with a poller. Its socket must stay open
-// until Deregister: to end the connection from another goroutine, shut its
-// reading side (net.TCPConn.CloseRead), which makes it readable at its end;
-// never Close it while it is registered.
+// Conn is a connection registered with a poller. It holds a duplicate of the
+// socket's descriptor: once registered, the net.Conn it was made from is
+// closed, so that the Go runtime's own poller no longer watches the socket
+// too (every write of the server would wake both, and the runtime would
+// take every event for a connection nobody waits on). To end the
+// connection from another goroutine, Shutdown its reading side, which makes
+// it readable at its end; Close it once it is deregistered.
 type Conn struct {
 	fd   int
 	slot int32
@@ -54,7 +58,12 @@ type Conn struct {
 	// The last read returned less than it had room for: the socket was
 	// emptied, and the next Read need not ask.
 	drained bool
-	nc      net.Conn
+	nc      net.Conn // until Register: closed once the poller has the socket
+	laddr   net.Addr
+	raddr   net.Addr
+
+	mu     sync.Mutex // orders Shutdown with Close: fd is not reused under it
+	closed bool
 }
 
 // Deregister stops polling the connection. Only the Handler calls it, from
@@ -64,27 +73,16 @@ func (c *Conn) Deregister() { c.p.remove(c) }
 
 // readError is a failed read's error as net's own read would word it.
 func (c *Conn) readError(err error) error {
-	return &net.OpError{Op: "read", Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", err)}
+	return &net.OpError{Op: "read", Net: c.laddr.Network(), Source: c.laddr, Addr: c.raddr, Err: os.NewSyscallError("read", err)}
 }
 
-// fdOf is the descriptor of a stream socket, for reading it directly.
-func fdOf(nc net.Conn) (int, error) {
-	var sc syscall.Conn
+// syscallConn is the socket under a TCP or Unix stream connection.
+func syscallConn(nc net.Conn) (syscall.Conn, error) {
 	switch c := nc.(type) {
 	case *net.TCPConn:
-		sc = c
+		return c, nil
 	case *net.UnixConn:
-		sc = c
-	default:
-		return 0, ErrUnsupported
+		return c, nil
 	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	fd := -1
-	if err := raw.Control(func(s uintptr) { fd = int(s) }); err != nil {
-		return 0, err
-	}
-	return fd, nil
+	return nil, ErrUnsupported
 }

@@ -50,19 +50,43 @@ var (
 	next        atomic.Uint32
 )
 
-// NewConn makes a TCP or Unix stream socket ready for Register. Until
-// Register, nothing reads it.
+// NewConn makes a TCP or Unix stream socket ready for Register: it takes a
+// duplicate of its descriptor. Until Register succeeds, nc is the caller's
+// as before, and nothing reads it.
 func NewConn(nc net.Conn) (*Conn, error) {
-	fd, err := fdOf(nc)
+	sc, err := syscallConn(nc)
 	if err != nil {
 		return nil, err
 	}
-	return &Conn{fd: fd, nc: nc}, nil
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	var derr error
+	if err := raw.Control(func(s uintptr) {
+		var r uintptr
+		var e syscall.Errno
+		r, _, e = syscall.Syscall(syscall.SYS_FCNTL, s, syscall.F_DUPFD_CLOEXEC, 0)
+		if e != 0 {
+			derr = os.NewSyscallError("fcntl", e)
+			return
+		}
+		fd = int(r)
+	}); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	return &Conn{fd: fd, nc: nc, laddr: nc.LocalAddr(), raddr: nc.RemoteAddr()}, nil
 }
 
 // Register adds c to one of the pollers (one per processor, taken in
-// turn). h.Readable is called soon after, then whenever the socket is
-// readable, until h calls Deregister. A Conn is registered once.
+// turn), then closes the net.Conn c was made from: from then on c is the
+// connection. h.Readable is called soon after, then whenever the socket is
+// readable, until h calls Deregister. A Conn is registered once. When
+// Register fails, c is closed and the net.Conn is left as it was.
 func (c *Conn) Register(h Handler) error {
 	pollersOnce.Do(func() {
 		for range runtime.GOMAXPROCS(0) {
@@ -74,11 +98,42 @@ func (c *Conn) Register(h Handler) error {
 			pollers = append(pollers, p)
 		}
 	})
-	if pollersErr != nil {
-		return pollersErr
+	err := pollersErr
+	if err == nil {
+		p := pollers[next.Add(1)%uint32(len(pollers))]
+		err = p.add(c, h)
 	}
-	p := pollers[next.Add(1)%uint32(len(pollers))]
-	return p.add(c, h)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	c.nc.Close() // the duplicate keeps the connection open
+	c.nc = nil
+	return nil
+}
+
+// Shutdown shuts the connection's reading side: a Read in progress or to
+// come sees the end of the stream, and the poller calls Readable for it. It
+// may be called from any goroutine, before or after Close.
+func (c *Conn) Shutdown() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	return os.NewSyscallError("shutdown", syscall.Shutdown(c.fd, syscall.SHUT_RD))
+}
+
+// Close closes the connection, once it is deregistered (or was never
+// registered).
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return os.NewSyscallError("close", syscall.Close(c.fd))
 }
 
 func newPoller() (*poller, error) {

@@ -38,6 +38,7 @@ func (r *reader) Readable() bool {
 				r.err = err
 			}
 			r.c.Deregister()
+			r.c.Close()
 			close(r.done)
 			return false
 		}
@@ -166,17 +167,21 @@ func TestKick(t *testing.T) {
 
 // TestCloseReadEnds: shutting a registered connection's reading side from
 // another goroutine (how a session is cancelled) makes it readable at its
-// end, though the server sends nothing and keeps it open.
+// end, though the server sends nothing and keeps it open; a Shutdown after
+// Close does nothing.
 func TestCloseReadEnds(t *testing.T) {
 	ln := listen(t)
 	c, _ := pair(t, ln)
 	r := register(t, c)
-	if err := c.CloseRead(); err != nil {
+	if err := r.c.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, r)
 	if r.err != nil || r.got.Len() != 0 {
 		t.Fatalf("got %q, err %v; want a clean end", r.got.String(), r.err)
+	}
+	if err := r.c.Shutdown(); err != nil {
+		t.Fatalf("Shutdown after Close: %v", err)
 	}
 	waitStopped(t)
 }
@@ -353,10 +358,7 @@ func TestAddFails(t *testing.T) {
 		return false
 	}
 	register1(t, p, c, h)
-	twice, err := NewConn(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	twice := &Conn{fd: h.pc.fd, laddr: c.LocalAddr(), raddr: c.RemoteAddr()}
 	if err := p.add(twice, handlerFunc(func(*Conn) bool { return false })); err == nil || !strings.Contains(err.Error(), "epoll_ctl") {
 		t.Fatalf("adding the same socket twice: %v, want an epoll_ctl error", err)
 	}
@@ -369,4 +371,64 @@ func TestAddFails(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first connection is no longer served")
 	}
+}
+
+// TestRegisterTakesOver: Register closes the net.Conn, and the connection
+// stays open on the poller's duplicate: the server sees its end only when
+// the Conn is closed.
+func TestRegisterTakesOver(t *testing.T) {
+	ln := listen(t)
+	c, s := pair(t, ln)
+	var closing atomic.Bool
+	serverEnd := make(chan bool, 1) // whether Close had begun when the server read its end
+	go func() {
+		var b [1]byte
+		for {
+			if _, err := s.Read(b[:]); err != nil {
+				serverEnd <- closing.Load()
+				return
+			}
+		}
+	}()
+	got := make(chan string, 1)
+	h := handlerFunc(nil)
+	h.f = func(pc *Conn) bool {
+		var b [8]byte
+		if n, _ := pc.Read(b[:]); n > 0 {
+			pc.Deregister()
+			got <- string(b[:n])
+		}
+		return false
+	}
+	pc, err := NewConn(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.set(pc)
+	if err := pc.Register(h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("x")); err == nil {
+		t.Fatal("the net.Conn still writes after Register")
+	}
+	s.Write([]byte("a"))
+	select {
+	case g := <-got:
+		if g != "a" {
+			t.Fatalf("got %q", g)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing read through the poller")
+	}
+	closing.Store(true)
+	pc.Close()
+	select {
+	case afterClose := <-serverEnd:
+		if !afterClose {
+			t.Fatal("the server saw the connection end before the Conn was closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server never saw the connection end after Close")
+	}
+	waitStopped(t)
 }

@@ -19,3 +19,9 @@ func (p *poller) remove(c *Conn) {}
 
 // Read is never reached here: Register registers nothing.
 func (c *Conn) Read(b []byte) (int, error) { return 0, ErrUnsupported }
+
+// Shutdown is never reached here: NewConn makes no Conn.
+func (c *Conn) Shutdown() error { return ErrUnsupported }
+
+// Close is never reached here: NewConn makes no Conn.
+func (c *Conn) Close() error { return ErrUnsupported }
