@@ -324,7 +324,9 @@ func (p *poller) waitNow(fd uintptr) bool {
 // A read that returned less than it had room for emptied the socket, so the
 // Read after it answers ErrWouldBlock without asking the kernel: the
 // connection's poller is told when more comes (its registration is
-// level-triggered, so bytes that came in between are not missed). That
+// level-triggered, so bytes that came in between are not missed, nor the
+// end of the stream that came with the last bytes: edge-triggered, that
+// end would never be reported again). That
 // saves a system call per wake-up of a connection that gets one message at
 // a time.
 func (c *Conn) Read(b []byte) (int, error) {
