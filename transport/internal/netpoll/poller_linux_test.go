@@ -25,6 +25,8 @@ type reader struct {
 
 func newReader() *reader { return &reader{done: make(chan struct{})} }
 
+func (r *reader) set(pc *Conn) { r.c = pc }
+
 func (r *reader) Readable() bool {
 	var buf [7]byte // small: several reads per wake-up
 	for {
@@ -74,15 +76,31 @@ func listen(t *testing.T) net.Listener {
 func register(t *testing.T, c *net.TCPConn) *reader {
 	t.Helper()
 	r := newReader()
+	attach(t, nil, c, r)
+	return r
+}
+
+// attach makes c a Conn for h and registers it with p, or with the pollers
+// when p is nil.
+func attach(t *testing.T, p *poller, c *net.TCPConn, h interface {
+	Handler
+	set(*Conn)
+}) *Conn {
+	t.Helper()
 	pc, err := NewConn(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.c = pc
-	if err := pc.Register(r); err != nil {
+	h.set(pc)
+	if p != nil {
+		err = p.add(pc, h)
+	} else {
+		err = pc.Register(h)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	return r
+	return pc
 }
 
 func waitDone(t *testing.T, r *reader) {
@@ -146,14 +164,7 @@ func TestKick(t *testing.T) {
 		called <- result{n, err}
 		return false
 	})
-	pc, err := NewConn(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.set(pc)
-	if err := pc.Register(h); err != nil {
-		t.Fatal(err)
-	}
+	attach(t, nil, c, h)
 	select {
 	case got := <-called:
 		if got.n != 0 || got.err != ErrWouldBlock {
@@ -272,7 +283,7 @@ func TestMore(t *testing.T) {
 		}
 		return true
 	}
-	register1(t, p, busyConn, busy)
+	attach(t, p, busyConn, busy)
 
 	// slow takes one byte of what it read per call.
 	slowConn, slowServer := pair(t, ln)
@@ -295,7 +306,7 @@ func TestMore(t *testing.T) {
 		}
 		return len(buf) > 0
 	}
-	register1(t, p, slowConn, slow)
+	attach(t, p, slowConn, slow)
 	if _, err := slowServer.Write([]byte("0123456789")); err != nil {
 		t.Fatal(err)
 	}
@@ -326,18 +337,6 @@ func TestMore(t *testing.T) {
 	}
 }
 
-func register1(t *testing.T, p *poller, c *net.TCPConn, h *funcHandler) {
-	t.Helper()
-	pc, err := NewConn(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.set(pc)
-	if err := p.add(pc, h); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestAddFails: a registration the kernel refuses (the same socket twice)
 // is an error and leaves the poller serving the connections it has.
 func TestAddFails(t *testing.T) {
@@ -357,7 +356,7 @@ func TestAddFails(t *testing.T) {
 		}
 		return false
 	}
-	register1(t, p, c, h)
+	attach(t, p, c, h)
 	twice := &Conn{fd: h.pc.fd, laddr: c.LocalAddr(), raddr: c.RemoteAddr()}
 	if err := p.add(twice, handlerFunc(func(*Conn) bool { return false })); err == nil || !strings.Contains(err.Error(), "epoll_ctl") {
 		t.Fatalf("adding the same socket twice: %v, want an epoll_ctl error", err)
@@ -400,14 +399,7 @@ func TestRegisterTakesOver(t *testing.T) {
 		}
 		return false
 	}
-	pc, err := NewConn(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.set(pc)
-	if err := pc.Register(h); err != nil {
-		t.Fatal(err)
-	}
+	pc := attach(t, nil, c, h)
 	if _, err := c.Write([]byte("x")); err == nil {
 		t.Fatal("the net.Conn still writes after Register")
 	}
