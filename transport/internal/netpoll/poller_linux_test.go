@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rtbench/rtbench/transport/transporttest"
 )
 
 // reader is a Handler that keeps what its connection sent until the end.
@@ -225,6 +226,20 @@ func TestReadError(t *testing.T) {
 	waitStopped(t)
 }
 
+// firstBytes is a Handler that deregisters at the first bytes it reads and
+// sends them.
+func firstBytes() (*funcHandler, <-chan string) {
+	got := make(chan string, 1)
+	return handlerFunc(func(pc *Conn) bool {
+		var b [8]byte
+		if n, _ := pc.Read(b[:]); n > 0 {
+			pc.Deregister()
+			got <- string(b[:n])
+		}
+		return false
+	}), got
+}
+
 type funcHandler struct {
 	pc *Conn
 	f  func(*Conn) bool
@@ -235,28 +250,34 @@ func handlerFunc(f func(*Conn) bool) *funcHandler { return &funcHandler{f: f} }
 func (h *funcHandler) set(pc *Conn)   { h.pc = pc }
 func (h *funcHandler) Readable() bool { return h.f(h.pc) }
 
-// waitStopped waits until no poller is serving: each stops once its last
-// connection is deregistered.
-func waitStopped(t *testing.T) {
+// waitStopped waits until none of ps (the shared pollers when none are
+// given) is serving: each stops once its last connection is deregistered.
+func waitStopped(t *testing.T, ps ...*poller) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		running := 0
-		for _, p := range pollers {
-			p.mu.Lock()
-			if p.running || p.count != 0 {
-				running++
-			}
-			p.mu.Unlock()
-		}
-		if running == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d pollers still serving", running)
-		}
-		runtime.Gosched()
+	if len(ps) == 0 {
+		ps = pollers
 	}
+	transporttest.Eventually(t, 10*time.Second, "a poller still serves with no connection left", func() bool {
+		for _, p := range ps {
+			p.mu.Lock()
+			serving := p.running || p.count != 0
+			p.mu.Unlock()
+			if serving {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// testPoller is a poller of the test's own, apart from the shared ones.
+func testPoller(t *testing.T) *poller {
+	t.Helper()
+	p, err := newPoller()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestMore: a Handler that stops with bytes left in its own buffer and asks
@@ -264,10 +285,7 @@ func waitStopped(t *testing.T) {
 // connection that always asks for more does not keep its poller from the
 // others.
 func TestMore(t *testing.T) {
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testPoller(t)
 	ln := listen(t)
 
 	// busy always asks for more, until stop.
@@ -319,19 +337,7 @@ func TestMore(t *testing.T) {
 		t.Fatalf("the slow handler got %q beside a busy one", got)
 	}
 	stop.Store(true)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p.mu.Lock()
-		running := p.running
-		p.mu.Unlock()
-		if !running {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the poller still serves")
-		}
-		runtime.Gosched()
-	}
+	waitStopped(t, p)
 	if busyCalls < 2 {
 		t.Fatalf("the busy handler was called %d times, want again and again", busyCalls)
 	}
@@ -340,22 +346,10 @@ func TestMore(t *testing.T) {
 // TestAddFails: a registration the kernel refuses (the same socket twice)
 // is an error and leaves the poller serving the connections it has.
 func TestAddFails(t *testing.T) {
-	p, err := newPoller()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := testPoller(t)
 	ln := listen(t)
 	c, s := pair(t, ln)
-	got := make(chan string, 1)
-	h := handlerFunc(nil)
-	h.f = func(pc *Conn) bool {
-		var b [8]byte
-		if n, _ := pc.Read(b[:]); n > 0 {
-			pc.Deregister()
-			got <- string(b[:n])
-		}
-		return false
-	}
+	h, got := firstBytes()
 	attach(t, p, c, h)
 	twice := &Conn{fd: h.pc.fd, laddr: c.LocalAddr(), raddr: c.RemoteAddr()}
 	if err := p.add(twice, handlerFunc(func(*Conn) bool { return false })); err == nil || !strings.Contains(err.Error(), "epoll_ctl") {
@@ -389,16 +383,7 @@ func TestRegisterTakesOver(t *testing.T) {
 			}
 		}
 	}()
-	got := make(chan string, 1)
-	h := handlerFunc(nil)
-	h.f = func(pc *Conn) bool {
-		var b [8]byte
-		if n, _ := pc.Read(b[:]); n > 0 {
-			pc.Deregister()
-			got <- string(b[:n])
-		}
-		return false
-	}
+	h, got := firstBytes()
 	pc := attach(t, nil, c, h)
 	if _, err := c.Write([]byte("x")); err == nil {
 		t.Fatal("the net.Conn still writes after Register")
